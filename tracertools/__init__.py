@@ -1,0 +1,74 @@
+"""tracertools: a typed, batched SDK for connectomics proofreading on CAVE datastacks.
+
+>>> import tracertools as tt
+>>> ds = tt.Datastack("brain_and_nerve_cord")      # validated config; no network yet
+>>> seg = ds.segment(720575941473274509)           # a handle; no network yet
+
+Importing tracertools is light: caveclient, cloud-volume, cloud-files, gspread, trimesh, nglui,
+microviewer, vtk and scipy are imported only by the methods that need them. The original flat
+API's function names are importable from here too (see :mod:`tracertools.legacy`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import errors, geometry
+from .colors import color_list
+from .config import DatastackConfig, known_datastacks, load_config, presets
+from .datastack import Datastack
+from .errors import (
+    BatchError,
+    ConfigError,
+    ConfirmationRequiredError,
+    InvalidGeometryError,
+    InvalidInputError,
+    InvalidSegmentIdError,
+    InvalidStateError,
+    MissingFeatureError,
+    PartialResultWarning,
+    RateLimitedError,
+    SegmentNotFoundError,
+    ServiceError,
+    TracertoolsError,
+    UnknownDatastackError,
+    UnsafePathError,
+)
+from .legacy import *  # noqa: F403  (the original API's names, for existing scripts)
+from .legacy import __all__ as _legacy_all
+from .segment import Segment, SegmentList
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__version__ = "2.0.0.dev0"
+
+__all__ = [
+    "BatchError",
+    "ConfigError",
+    "ConfirmationRequiredError",
+    "Datastack",
+    "DatastackConfig",
+    "InvalidGeometryError",
+    "InvalidInputError",
+    "InvalidSegmentIdError",
+    "InvalidStateError",
+    "MissingFeatureError",
+    "PartialResultWarning",
+    "RateLimitedError",
+    "Segment",
+    "SegmentList",
+    "SegmentNotFoundError",
+    "ServiceError",
+    "TracertoolsError",
+    "UnknownDatastackError",
+    "UnsafePathError",
+    "__version__",
+    "color_list",
+    "errors",
+    "geometry",
+    "known_datastacks",
+    "load_config",
+    "presets",
+]
+__all__ += _legacy_all
+__all__.sort()

@@ -1,0 +1,159 @@
+"""The tracertools exception tree.
+
+Every exception the SDK raises on purpose derives from :class:`TracertoolsError`, and also from
+the builtin exception that callers of the original library already catch, so existing
+``except KeyError`` / ``except ValueError`` code keeps working::
+
+    TracertoolsError (Exception)
+    ├── ConfigError (ValueError)                 a config value or file is invalid
+    │   └── MissingFeatureError (LookupError)    the datastack has no such table / source
+    ├── UnknownDatastackError (KeyError)         no preset, user config or running LocalCave
+    ├── InvalidInputError (ValueError)           bad arguments, caught before any request
+    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64
+    │   ├── InvalidStateError                    a neuroglancer state/URL we cannot read
+    │   └── InvalidGeometryError                 degenerate points, bad meshes, bad OBJ
+    ├── ServiceError (RuntimeError)              a remote service failed (``__cause__`` kept)
+    │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
+    │   └── RateLimitedError                     429s that outlasted our retries
+    ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
+    ├── ConfirmationRequiredError (PermissionError)  destructive call without confirm=
+    └── UnsafePathError (PermissionError)        a path escaping its root, or a bucket root
+
+    PartialResultWarning (UserWarning)           items of a batch failed under errors="warn"
+
+Remote failures keep the original exception as ``__cause__``. Messages never contain tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "BatchError",
+    "ConfigError",
+    "ConfirmationRequiredError",
+    "InvalidGeometryError",
+    "InvalidInputError",
+    "InvalidSegmentIdError",
+    "InvalidStateError",
+    "MissingFeatureError",
+    "PartialResultWarning",
+    "RateLimitedError",
+    "SegmentNotFoundError",
+    "ServiceError",
+    "TracertoolsError",
+    "UnknownDatastackError",
+    "UnsafePathError",
+]
+
+
+class TracertoolsError(Exception):
+    """Root of every error tracertools raises on purpose."""
+
+
+class ConfigError(TracertoolsError, ValueError):
+    """A datastack configuration value, preset or user config file is invalid."""
+
+
+class MissingFeatureError(ConfigError, LookupError):
+    """The datastack's config has no value for a feature a method needs.
+
+    Example: ``count_synapses`` on a datastack whose config names no synapse table.
+    """
+
+    def __init__(self, datastack: str, field: str, purpose: str | None = None) -> None:
+        self.datastack = datastack
+        self.field = field
+        what = f" (needed for {purpose})" if purpose else ""
+        super().__init__(
+            f"Datastack {datastack!r} has no {field!r} in its config{what}. "
+            f"Add it to your user config file (see `tracertools config-path`) "
+            f"or pass config= to Datastack."
+        )
+
+
+class UnknownDatastackError(TracertoolsError, KeyError):
+    """A datastack name with no preset, user config entry or running LocalCave."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(name)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return (
+            f"Unknown datastack {self.name!r}. Known datastacks: {', '.join(self.known)}. "
+            f"Add others in your user config file or pass config= to Datastack."
+        )
+
+
+class InvalidInputError(TracertoolsError, ValueError):
+    """An argument is malformed; raised before any request or write."""
+
+
+class InvalidSegmentIdError(InvalidInputError):
+    """A value that cannot be an exact segment ID (a uint64)."""
+
+    def __init__(self, value: Any, position: int | None = None, reason: str = "") -> None:
+        self.value = value
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        why = f": {reason}" if reason else ""
+        super().__init__(f"Invalid segment ID {value!r}{where}{why}")
+
+
+class InvalidStateError(InvalidInputError):
+    """A neuroglancer state, share URL or layer that cannot be used as asked."""
+
+
+class InvalidGeometryError(InvalidInputError):
+    """Geometry that cannot be processed: too few or coplanar points, bad OBJ, empty mesh."""
+
+
+class ServiceError(TracertoolsError, RuntimeError):
+    """A remote service (CAVE, bucket, Sheets) failed; the original error is ``__cause__``."""
+
+
+class SegmentNotFoundError(ServiceError, LookupError):
+    """The chunkedgraph does not know a segment ID (it never existed at that time)."""
+
+    def __init__(self, segment_ids: Sequence[int], message: str | None = None) -> None:
+        self.segment_ids = [int(s) for s in segment_ids]
+        shown = ", ".join(str(s) for s in self.segment_ids[:10])
+        more = f" and {len(self.segment_ids) - 10} more" if len(self.segment_ids) > 10 else ""
+        super().__init__(message or f"Segment ID(s) not found in the chunkedgraph: {shown}{more}")
+
+
+class RateLimitedError(ServiceError):
+    """The service kept answering 429 Too Many Requests after our retries."""
+
+
+class BatchError(TracertoolsError, RuntimeError):
+    """Some items of a batch failed under ``errors="raise"``.
+
+    Attributes:
+        failures: mapping of input position to the exception raised for that item.
+    """
+
+    def __init__(self, failures: dict[int, BaseException], labels: Sequence[Any] | None = None):
+        self.failures = dict(failures)
+        first_pos, first_exc = next(iter(self.failures.items()))
+        label = labels[first_pos] if labels is not None else first_pos
+        super().__init__(
+            f"{len(self.failures)} item(s) failed; first: {label!r}: "
+            f"{type(first_exc).__name__}: {first_exc}. "
+            f'Pass errors="warn" to get results for the other items.'
+        )
+
+
+class ConfirmationRequiredError(TracertoolsError, PermissionError):
+    """A destructive operation was called without explicit confirmation."""
+
+
+class UnsafePathError(TracertoolsError, PermissionError):
+    """A path that escapes its allowed root, or a bucket root for a folder operation."""
+
+
+class PartialResultWarning(UserWarning):
+    """Some items of a batch failed under ``errors="warn"``; they are None/NaN in the result."""

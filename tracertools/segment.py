@@ -1,0 +1,136 @@
+"""Segment and SegmentList handles.
+
+A :class:`Segment` is one segment ID on a :class:`~tracertools.datastack.Datastack`; a
+:class:`SegmentList` is many, in input order with duplicates kept. Handles hold their session
+and IDs only: building them validates the IDs and touches no network. Equality and repr use the
+datastack name and the IDs. The batch methods on :class:`SegmentList` are the implementation;
+the singular methods on :class:`Segment` return the first element of a one-item batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from .ids import as_segment_id, as_segment_ids
+
+if TYPE_CHECKING:
+    from .datastack import Datastack
+
+__all__ = ["Segment", "SegmentList"]
+
+_REPR_IDS = 5
+
+
+class Segment:
+    """One segment ID on a datastack (a handle: no data is fetched until a method asks).
+
+    Args:
+        datastack: the session the segment belongs to.
+        segment_id: the segment (root) ID; validated as an exact uint64.
+    """
+
+    __slots__ = ("_datastack", "_id")
+
+    def __init__(self, datastack: Datastack, segment_id: Any) -> None:
+        self._datastack = datastack
+        self._id = as_segment_id(segment_id)
+
+    @property
+    def id(self) -> int:
+        """The segment ID as a Python int."""
+        return self._id
+
+    @property
+    def datastack(self) -> Datastack:
+        """The session this handle uses."""
+        return self._datastack
+
+    def as_list(self) -> SegmentList:
+        """This segment as a one-item :class:`SegmentList` (where the work is done)."""
+        return SegmentList(self._datastack, np.array([self._id], dtype=np.uint64))
+
+    def __int__(self) -> int:
+        return self._id
+
+    def __index__(self) -> int:
+        return self._id
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return (self._datastack.name, self._id) == (other._datastack.name, other._id)
+
+    def __hash__(self) -> int:
+        return hash((self._datastack.name, self._id))
+
+    def __repr__(self) -> str:
+        return f"Segment({self._id}, datastack={self._datastack.name!r})"
+
+
+class SegmentList(Sequence[Segment]):
+    """Many segment IDs on a datastack, in input order with duplicates kept.
+
+    Args:
+        datastack: the session the segments belong to.
+        segment_ids: the IDs; validated as exact uint64 values.
+    """
+
+    __slots__ = ("_datastack", "_ids")
+
+    def __init__(self, datastack: Datastack, segment_ids: Any) -> None:
+        self._datastack = datastack
+        ids = as_segment_ids(segment_ids)
+        ids.setflags(write=False)
+        self._ids = ids
+
+    @property
+    def ids(self) -> npt.NDArray[np.uint64]:
+        """The IDs as a read-only ``uint64`` array, in input order."""
+        return self._ids
+
+    @property
+    def datastack(self) -> Datastack:
+        """The session this handle uses."""
+        return self._datastack
+
+    def unique(self) -> SegmentList:
+        """The same IDs with duplicates removed, first occurrences kept in order."""
+        _, first = np.unique(self._ids, return_index=True)
+        return SegmentList(self._datastack, self._ids[np.sort(first)])
+
+    def __len__(self) -> int:
+        return int(self._ids.size)
+
+    @overload
+    def __getitem__(self, index: int) -> Segment: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SegmentList: ...
+
+    def __getitem__(self, index: int | slice) -> Segment | SegmentList:
+        if isinstance(index, slice):
+            return SegmentList(self._datastack, self._ids[index])
+        return Segment(self._datastack, int(self._ids[index]))
+
+    def __iter__(self) -> Iterator[Segment]:
+        for value in self._ids:
+            yield Segment(self._datastack, int(value))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SegmentList):
+            return NotImplemented
+        return self._datastack.name == other._datastack.name and np.array_equal(
+            self._ids, other._ids
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._datastack.name, self._ids.tobytes()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(str(int(v)) for v in self._ids[:_REPR_IDS])
+        more = f", … ({len(self)} IDs)" if len(self) > _REPR_IDS else ""
+        return f"SegmentList([{shown}{more}], datastack={self._datastack.name!r})"
