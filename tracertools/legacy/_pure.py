@@ -1,19 +1,5 @@
-"""The original flat tracertools API, as legacy shims.
+"""Legacy shims that need no service: geometry, colours, colon names and configs."""
 
-Every function here keeps an original function's name, arguments, defaults and return shape, so
-scripts written for the original library run unchanged (import them from ``tracertools`` or
-from here). Each shim delegates to the new API named in its docstring; ``docs/migration.md``
-maps every original name to its new home.
-
-The original's bugs listed in ``docs/migration.md`` are fixed here unless a return shape
-depends on them: for example the shims accept plain lists where the original needed numpy
-arrays, and raise instead of printing. Exact numbers that scripts rely on (such as the original
-truncation in ``convert_coord_res``) are kept.
-
-This module is organised in sections, one per family of the original catalog. Heavy libraries
-(caveclient, cloud-files, pandas, ...) are imported inside the functions that need them, never
-at module level, so ``import tracertools`` stays light.
-"""
 
 from __future__ import annotations
 
@@ -25,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from tracertools import bucket, colors, geometry
 
-# Keep sorted; tracertools/__init__.py re-exports these names.
+# Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
     "bucket_convert_colons",
     "calc_3d_distance",

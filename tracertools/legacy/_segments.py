@@ -1,0 +1,5 @@
+"""Legacy shims: segments family (filled in as the capability lands)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
