@@ -336,6 +336,51 @@ def test_from_legacy_dict_accepts_the_older_embedded_key_names():
     assert config.volume_size is None and config.synapse_table is None
 
 
+def test_from_legacy_dict_reads_the_original_user_guide_banc_output():
+    # get_config("brain_and_nerve_cord") as printed in the original user guide (older keys)
+    guide = {
+        "cell_info_table_name": "cell_info",
+        "default_angle_3d": [0, 1, 0, 0],
+        "default_view_point": [125563, 118181, 2850],
+        "default_zoom_2d": 4.12,
+        "default_zoom_3d": 360849,
+        "em_source_url": "precomputed://gs://seunglab_lee_fly_cns_001_alignment/aligned/v0",
+        "here_be_monsters": "nokura://tracers/triage_meshes/banc/image",
+        "local_server_url": "https://cave.fanc-fly.com",
+        "main_stack_mesh_url": "precomputed://gs://lee-lab_brain-and-nerve-cord-fly-connectome/region_outlines",
+        "manc_seg": "precomputed://gs://lee-lab_brain-and-nerve-cord-fly-connectome/imported_meshes/manc_v1.2.1_meshes_elastix_tpsreg_240721",
+        "neuropil_mesh_url": None,
+        "proofreading_table_name": "backbone_proofread",
+        "proofreading_table_seg_col": "pt_root_id",
+        "proofreading_table_status_col": "proofread",
+        "resolution": [4, 4, 45],
+        "seg_source_url": "graphene://middleauth+https://cave.fanc-fly.com/segmentation/table/wclee_fly_cns_001",
+        "shortlink_server_url": None,
+        "skeleton_source_url": "precomputed://https://cave.fanc-fly.com/skeletoncache/api/v1/brain_and_nerve_cord/precomputed/skeleton",
+        "soma_table_name": None,
+        "syn_cleft_score_col": None,
+        "syn_nt_cols": None,
+        "syn_post_coord_col": "post_pt_position",
+        "syn_post_seg_col": "post_pt_root_id",
+        "syn_post_sv_col": "post_pt_supervoxel_id",
+        "syn_pre_coord_col": "pre_pt_position",
+        "syn_pre_seg_col": "pre_pt_root_id",
+        "syn_pre_sv_col": "pre_pt_supervoxel_id",
+        "synapse_table_name": "synapses_v2",
+        "viewer_site_url": "https://spelunker.cave-explorer.org/",
+        "volume_size": [262144, 294912, 7010],
+    }
+    old = DatastackConfig.from_legacy_dict(BANC, guide)
+    preset = load_config(BANC)
+    assert old.sources.extra == preset.sources.extra
+    assert old.sources.triage_mesh == preset.sources.triage_mesh
+    assert old.synapse_table == preset.synapse_table
+    assert old.proofreading_table == preset.proofreading_table
+    assert old.viewer == preset.viewer
+    assert old.server_address == preset.server_address
+    assert old.sources.swamp is None and old.dataset == DatasetInfo()
+
+
 def test_from_legacy_dict_rejects_an_unknown_key_naming_it():
     with pytest.raises(ConfigError, match=r"datastack 'foo'.*'colour_of_sky'"):
         DatastackConfig.from_legacy_dict("foo", {"resolution": [4, 4, 40], "colour_of_sky": 1})
