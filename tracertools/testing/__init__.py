@@ -1,0 +1,3 @@
+"""Test helpers: LocalCave, a CAVE-compatible server on loopback with a synthetic world."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""pytest plugin: LocalCave fixtures (placeholder while LocalCave is being built)."""
+
+from __future__ import annotations
