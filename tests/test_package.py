@@ -55,8 +55,8 @@ def test_package_is_typed():
     assert (Path(tt.__file__).parent / "py.typed").is_file()
 
 
-def test_all_is_sorted_and_resolvable():
-    assert tt.__all__ == sorted(tt.__all__)
+def test_all_is_unique_and_resolvable():
+    assert len(tt.__all__) == len(set(tt.__all__))
     for name in tt.__all__:
         assert hasattr(tt, name), name
 
@@ -82,3 +82,16 @@ def test_available_shims_are_importable_and_planned_ones_are_not_stubs():
             assert callable(getattr(tt, name, None)), f"{name} is marked available"
         else:
             assert not hasattr(tt, name), f"{name} is exported; mark it available"
+
+
+def test_legacy_package_exports_every_shim_of_its_modules():
+    import importlib
+    import pkgutil
+
+    from tracertools import legacy
+
+    expected = set()
+    for info in pkgutil.iter_modules(legacy.__path__):
+        expected |= set(importlib.import_module(f"tracertools.legacy.{info.name}").__all__)
+    assert sorted(legacy.__all__) == sorted(expected)
+    assert set(legacy.__all__) <= set(tt.__all__)

@@ -34,8 +34,8 @@ from .errors import (
     UnknownDatastackError,
     UnsafePathError,
 )
+from . import legacy
 from .legacy import *  # noqa: F403  (the original API's names, for existing scripts)
-from .legacy import __all__ as _legacy_all
 from .segment import Segment, SegmentList
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -67,8 +67,8 @@ __all__ = [
     "errors",
     "geometry",
     "known_datastacks",
+    "legacy",
     "load_config",
     "presets",
 ]
-__all__ += _legacy_all
-__all__.sort()
+__all__ += legacy.__all__  # the original API names

@@ -67,7 +67,7 @@ def _offline_steps(report: _Report) -> None:
         return [f"accepted {segs!r}", f"refused: {refused}"]
 
     def maths() -> list[str]:
-        d = geometry.distance([1, 2, 3], [4, 5, 6], resolution=(4, 4, 45))
+        d = float(geometry.distance([1, 2, 3], [4, 5, 6], resolution=(4, 4, 45)))
         legacy = tt.calc_3d_distance([1, 2, 3], [4, 5, 6], [4, 4, 45])
         if abs(d - legacy) > 1e-9:
             raise AssertionError("new and legacy distances disagree")

@@ -17,17 +17,29 @@ at module level, so ``import tracertools`` stays light.
 
 from __future__ import annotations
 
-from ._bucket import *  # noqa: F403
-from ._bucket import __all__ as _bucket_all
-from ._mesh import *  # noqa: F403
-from ._mesh import __all__ as _mesh_all
-from ._ngl import *  # noqa: F403
-from ._ngl import __all__ as _ngl_all
-from ._pure import *  # noqa: F403
-from ._pure import __all__ as _pure_all
-from ._segments import *  # noqa: F403
-from ._segments import __all__ as _segments_all
-from ._sheets import *  # noqa: F403
-from ._sheets import __all__ as _sheets_all
+from ._pure import (
+    bucket_convert_colons as bucket_convert_colons,
+    calc_3d_distance as calc_3d_distance,
+    calc_avg_point_coords as calc_avg_point_coords,
+    calc_bbox_corners_from_center as calc_bbox_corners_from_center,
+    calc_line_triangle_intersect as calc_line_triangle_intersect,
+    calc_skeleton_mesh_intersect as calc_skeleton_mesh_intersect,
+    convert_coord_res as convert_coord_res,
+    get_config as get_config,
+    get_supported_configs as get_supported_configs,
+    make_color_list as make_color_list,
+)
 
-__all__ = sorted([*_bucket_all, *_mesh_all, *_ngl_all, *_pure_all, *_segments_all, *_sheets_all])
+# Keep in step with the private modules' __all__ (a test checks).
+__all__ = [
+    "bucket_convert_colons",
+    "calc_3d_distance",
+    "calc_avg_point_coords",
+    "calc_bbox_corners_from_center",
+    "calc_line_triangle_intersect",
+    "calc_skeleton_mesh_intersect",
+    "convert_coord_res",
+    "get_config",
+    "get_supported_configs",
+    "make_color_list",
+]
