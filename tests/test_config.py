@@ -43,6 +43,14 @@ def isolated_user_file(tmp_path, monkeypatch):
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_runtime_registrations(monkeypatch):
+    """Each config test sees presets and user files only, even while a LocalCave runs."""
+    import tracertools.config as config_module
+
+    monkeypatch.setattr(config_module, "_REGISTRY", {})
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

@@ -140,6 +140,22 @@ class Datastack:
         return self._timestamp
 
     @property
+    def read_timestamp(self) -> datetime | None:
+        """The time queries read at: ``timestamp``, else the materialization version's time.
+
+        None means live data ("now" at each call). With a materialization version this asks the
+        shared client (one request the first time).
+        """
+        if self._timestamp is not None:
+            return self._timestamp
+        if self._version is not None:
+            ts = self.client.timestamp
+            if ts is not None and ts.tzinfo is None:
+                ts = ts.replace(tzinfo=timezone.utc)
+            return ts
+        return None
+
+    @property
     def materialization_version(self) -> int | None:
         """The fixed materialization version, or None for live data."""
         return self._version

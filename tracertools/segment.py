@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._batch import ErrorPolicy
 from .ids import as_segment_id, as_segment_ids
 
 if TYPE_CHECKING:
+    from ._lineage import Candidate
     from .datastack import Datastack
 
 __all__ = ["Segment", "SegmentList"]
@@ -52,6 +54,28 @@ class Segment:
     def as_list(self) -> SegmentList:
         """This segment as a one-item :class:`SegmentList` (where the work is done)."""
         return SegmentList(self._datastack, np.array([self._id], dtype=np.uint64))
+
+    # -- lineage ---------------------------------------------------------------------------
+    def is_fresh(self) -> bool:
+        """Whether this ID is current at the datastack's read time (``is_latest_roots``)."""
+        return bool(self.as_list().are_fresh()[0])
+
+    def current_id_candidates(self) -> tuple[Candidate, ...]:
+        """The current segments holding this segment's supervoxels, largest share first.
+
+        See :meth:`SegmentList.current_id_candidates`.
+        """
+        result = self.as_list().current_id_candidates()[0]
+        assert result is not None  # errors="raise" never leaves a gap
+        return result
+
+    def current_id(self) -> int:
+        """The current ID: itself if fresh, else the successor holding most of its supervoxels."""
+        return int(self.as_list().current_ids()[0])
+
+    def current(self) -> Segment:
+        """A handle on :meth:`current_id`."""
+        return Segment(self._datastack, self.current_id())
 
     def __int__(self) -> int:
         return self._id
@@ -96,6 +120,52 @@ class SegmentList(Sequence[Segment]):
     def datastack(self) -> Datastack:
         """The session this handle uses."""
         return self._datastack
+
+    # -- lineage ---------------------------------------------------------------------------
+    def are_fresh(self) -> npt.NDArray[np.bool_]:
+        """Whether each ID is current at the datastack's read time, in input order.
+
+        One ``is_latest_roots`` request for up to ~190,000 IDs. An ID that never existed is
+        reported as not fresh; :meth:`current_ids` tells the two apart.
+        """
+        from ._lineage import freshness
+
+        return freshness(self._datastack, self._ids)
+
+    def current_id_candidates(
+        self, *, errors: ErrorPolicy = "raise"
+    ) -> list[tuple[Candidate, ...] | None]:
+        """For each ID, the current segments holding its supervoxels, largest share first.
+
+        Each candidate's ``fraction`` is the share of the *old* segment's supervoxels it holds.
+        A fresh ID gives one candidate, itself, with fraction 1.0. Three dependent requests
+        cover the whole list (freshness, supervoxels of the stale IDs, their current roots).
+
+        Args:
+            errors: failure policy; an ID the chunkedgraph never knew raises
+                :class:`~tracertools.errors.SegmentNotFoundError` under "raise" and is None
+                otherwise.
+
+        Example:
+            >>> ds.segments([old_id]).current_id_candidates()[0][0].segment_id
+        """
+        from ._lineage import successor_candidates
+
+        return successor_candidates(self._datastack, self._ids, errors)
+
+    def current_ids(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.uint64]:
+        """The current ID of each segment, in input order, as ``uint64``.
+
+        A fresh ID maps to itself; a stale one to the current segment holding the largest share
+        of its supervoxels. Under ``errors="warn"``/``"ignore"`` a failed item is 0 (never a
+        segment ID) and named in the warning.
+        """
+        candidates = self.current_id_candidates(errors=errors)
+        return np.asarray([c[0].segment_id if c else 0 for c in candidates], dtype=np.uint64)
+
+    def current(self) -> SegmentList:
+        """A :class:`SegmentList` of :meth:`current_ids` (raises on any failure)."""
+        return SegmentList(self._datastack, self.current_ids())
 
     def unique(self) -> SegmentList:
         """The same IDs with duplicates removed, first occurrences kept in order."""

@@ -1,3 +1,52 @@
-"""Test helpers: LocalCave, a CAVE-compatible server on loopback with a synthetic world."""
+"""Test helpers: LocalCave, a CAVE-compatible server on loopback with a synthetic world.
+
+``LocalCave`` serves a deterministic :class:`World` (neurons, supervoxels, a chunkedgraph
+with an edit history, materialized tables, L2 data, skeletons, meshes) over HTTP on
+127.0.0.1, so the real caveclient and cloud-volume work against it. See ``docs/testing.md``.
+
+Importing this package is light: the world and the server load on first use.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "FaultConfig",
+    "LocalCave",
+    "LogEntry",
+    "Operation",
+    "RequestStats",
+    "Skeleton",
+    "World",
+]
+
+if TYPE_CHECKING:
+    from ._controls import FaultConfig, LogEntry, RequestStats
+    from ._graph import Operation
+    from ._skeletons import Skeleton
+    from .localcave import LocalCave
+    from .world import World
+
+_HOMES = {
+    "FaultConfig": "._controls",
+    "LogEntry": "._controls",
+    "RequestStats": "._controls",
+    "Operation": "._graph",
+    "Skeleton": "._skeletons",
+    "LocalCave": ".localcave",
+    "World": ".world",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        import importlib
+
+        module = importlib.import_module(_HOMES[name], __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

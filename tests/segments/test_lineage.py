@@ -1,0 +1,97 @@
+"""Freshness and current IDs against LocalCave's ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracertools.errors import BatchError, PartialResultWarning, SegmentNotFoundError
+
+
+@pytest.fixture
+def world(local_cave):
+    return local_cave.world
+
+
+@pytest.fixture
+def ds(local_cave):
+    return local_cave.datastack()
+
+
+def _stale_roots(world):
+    latest = set(world.latest_roots_now().tolist())
+    return [int(r) for r in world.all_roots().tolist() if int(r) not in latest]
+
+
+def test_fresh_ids_are_fresh_and_stale_ids_are_not(ds, world):
+    fresh = [int(r) for r in world.latest_roots_now()[:3]]
+    stale = _stale_roots(world)[:3]
+    assert ds.segments(fresh + stale).are_fresh().tolist() == [True] * 3 + [False] * 3
+
+
+def test_freshness_of_a_thousand_ids_is_one_request(local_cave, ds, world):
+    roots = np.resize(world.all_roots(), 1000)
+    ds.client  # handshake outside the count
+    local_cave.stats.reset()
+    ds.segments(roots).are_fresh()
+    assert local_cave.stats["is_latest_roots"] == 1
+
+
+def test_stale_ids_map_to_the_ground_truth_successor(ds, world):
+    stale = _stale_roots(world)
+    assert stale, "the world has stale roots"
+    got = ds.segments(stale).current_ids().tolist()
+    assert got == [world.successor(r) for r in stale]
+
+
+def test_candidates_carry_fractions_of_the_old_supervoxels_in_order(ds, world):
+    stale = _stale_roots(world)
+    got = ds.segments(stale).current_id_candidates()
+    for root, cands in zip(stale, got, strict=True):
+        truth = world.successor_candidates(root)
+        assert [c.segment_id for c in cands] == [r for r, _ in truth]
+        assert [c.fraction for c in cands] == pytest.approx([f for _, f in truth])
+
+
+def test_fresh_ids_map_to_themselves_with_fraction_one(ds, world):
+    root = int(world.latest_roots_now()[0])
+    (cand,) = ds.segment(root).current_id_candidates()
+    assert (cand.segment_id, cand.fraction) == (root, 1.0)
+
+
+def test_mixed_lists_with_duplicates_keep_input_order(ds, world):
+    stale = _stale_roots(world)[0]
+    fresh = int(world.latest_roots_now()[0])
+    got = ds.segments([stale, fresh, stale]).current_ids().tolist()
+    assert got == [world.successor(stale), fresh, world.successor(stale)]
+
+
+def test_an_id_that_never_existed_raises_segment_not_found(ds):
+    bogus = int(ds.segment(2**56 * 4 + 999_999).id)
+    with pytest.raises(BatchError) as info:
+        ds.segments([bogus]).current_ids()
+    assert isinstance(info.value.__cause__, SegmentNotFoundError)
+
+
+def test_under_warn_a_missing_id_is_zero_and_the_rest_are_right(ds, world):
+    stale = _stale_roots(world)[0]
+    bogus = 2**56 * 4 + 999_999
+    with pytest.warns(PartialResultWarning, match=str(bogus)):
+        got = ds.segments([stale, bogus]).current_ids(errors="warn")
+    assert got.tolist() == [world.successor(stale), 0]
+
+
+def test_updating_stale_ids_takes_three_dependent_stages(local_cave, ds, world):
+    stale = _stale_roots(world)
+    ds.client.chunkedgraph  # handshake outside the count
+    local_cave.stats.reset()
+    ds.segments(stale).current_ids()
+    assert local_cave.stats["is_latest_roots"] == 1
+    assert local_cave.stats["leaves_many"] == 1
+    assert local_cave.stats["roots_binary"] == 1
+
+
+def test_single_segment_current_follows_the_list(ds, world):
+    stale = _stale_roots(world)[0]
+    assert ds.segment(stale).current().id == world.successor(stale)
+    assert ds.segment(stale).is_fresh() is False

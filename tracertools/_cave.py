@@ -1,0 +1,185 @@
+"""Batched, chunked, cached calls to CAVE services, shared by every segment method.
+
+Each function takes a :class:`~tracertools.datastack.Datastack` and does one kind of request
+for a whole batch: payloads are split by bytes under the services' body limit, chunks run
+concurrently on a bounded pool, 429/5xx answers are retried, and results that can never change
+(a root's supervoxels, its L2 IDs, L2 attributes) are cached on the datastack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ._batch import call_with_retries, chunk_by_bytes, run_per_item
+from .errors import ServiceError, TracertoolsError
+
+if TYPE_CHECKING:
+    from .datastack import Datastack
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+IdArray = npt.NDArray[np.uint64]
+
+#: Request-body budget per call (bytes): well under CAVE's ~10 MB ingress limit.
+BODY_BUDGET_BYTES = 4_000_000
+#: Bytes per ID in a JSON list body (up to 19 digits, a comma and a space).
+JSON_ID_BYTES = 21
+#: Bytes per ID in a raw uint64 body.
+RAW_ID_BYTES = 8
+#: Concurrent requests per batch.
+MAX_WORKERS = 8
+
+
+def remote(ds: Datastack, what: str, func: Callable[[], R]) -> R:
+    """Run one service call with retries; wrap library failures in :class:`ServiceError`.
+
+    Args:
+        ds: the datastack (for the error message).
+        what: a short description of the call, e.g. ``"is_latest_roots"``.
+        func: the zero-argument call.
+    """
+    try:
+        return call_with_retries(func)
+    except TracertoolsError:
+        raise
+    except Exception as exc:
+        raise ServiceError(
+            f"{what} failed on datastack {ds.name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def read_time(ds: Datastack) -> datetime:
+    """The time a batch reads at: the datastack's fixed time, or now (fixed once per batch)."""
+    fixed = ds.read_timestamp
+    return fixed if fixed is not None else datetime.now(timezone.utc)
+
+
+def _chunks(ids: npt.NDArray[Any], item_bytes: int) -> list[npt.NDArray[Any]]:
+    return [ids[s] for s in chunk_by_bytes(item_bytes, BODY_BUDGET_BYTES, n_items=len(ids))]
+
+
+def _concat(parts: Sequence[npt.NDArray[Any] | None], dtype: Any) -> npt.NDArray[Any]:
+    arrays = [p for p in parts if p is not None]
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
+
+
+def is_latest(ds: Datastack, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
+    """Whether each root is current at ``at`` (``is_latest_roots``, one request per chunk)."""
+    if ids.size == 0:
+        return np.zeros(0, dtype=bool)
+    cg = ds.client.chunkedgraph
+
+    def one(chunk: IdArray) -> npt.NDArray[np.bool_]:
+        return np.asarray(
+            remote(ds, "is_latest_roots", lambda: cg.is_latest_roots(chunk, timestamp=at)),
+            dtype=bool,
+        )
+
+    parts = run_per_item(one, _chunks(ids, JSON_ID_BYTES), max_workers=MAX_WORKERS,
+                         progress=False)
+    return _concat(parts, bool)
+
+
+def exists(ds: Datastack, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
+    """Whether each node ID exists in the chunkedgraph by ``at`` (``valid_nodes``)."""
+    if ids.size == 0:
+        return np.zeros(0, dtype=bool)
+    cg = ds.client.chunkedgraph
+
+    def one(chunk: IdArray) -> npt.NDArray[np.bool_]:
+        return np.asarray(
+            remote(ds, "valid_nodes", lambda: cg.is_valid_nodes(chunk, end_timestamp=at)),
+            dtype=bool,
+        )
+
+    parts = run_per_item(one, _chunks(ids, JSON_ID_BYTES), max_workers=MAX_WORKERS,
+                         progress=False)
+    return _concat(parts, bool)
+
+
+def roots_of(
+    ds: Datastack, node_ids: IdArray, at: datetime, *, stop_layer: int | None = None
+) -> IdArray:
+    """The root (or ``stop_layer`` node) of every node at ``at``, in input order.
+
+    One ``roots_binary`` request per ~4 MB of IDs, run concurrently; duplicates are sent once.
+    """
+    if node_ids.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    unique, inverse = np.unique(node_ids, return_inverse=True)
+    cg = ds.client.chunkedgraph
+
+    def one(chunk: IdArray) -> IdArray:
+        return np.asarray(
+            remote(ds, "get_roots",
+                   lambda: cg.get_roots(chunk, timestamp=at, stop_layer=stop_layer)),
+            dtype=np.uint64,
+        )
+
+    parts = run_per_item(one, _chunks(unique, RAW_ID_BYTES), max_workers=MAX_WORKERS,
+                         progress=False)
+    return _concat(parts, np.uint64)[inverse.reshape(-1)]
+
+
+def leaves(ds: Datastack, roots: Iterable[int], *, stop_layer: int = 1) -> dict[int, IdArray]:
+    """The layer-``stop_layer`` descendants of each root (1: supervoxels, 2: L2 IDs).
+
+    A root's descendants never change, so they are cached on the datastack; uncached roots are
+    fetched with ``leaves_many`` (one request per group of roots, groups run concurrently).
+    """
+    cache = ds.cache(f"leaves:{stop_layer}")
+    wanted = list(dict.fromkeys(int(r) for r in roots))
+    missing = [r for r in wanted if r not in cache]
+    if missing:
+        cg = ds.client.chunkedgraph
+        groups = [missing[i:i + 50] for i in range(0, len(missing), 50)]
+
+        def one(group: list[int]) -> dict[Any, Any]:
+            return dict(remote(
+                ds, "get_leaves_many",
+                lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
+            ))
+
+        for result in run_per_item(one, groups, max_workers=MAX_WORKERS, progress=False):
+            for key, value in (result or {}).items():
+                cache[int(key)] = np.asarray(value, dtype=np.uint64)
+        for r in missing:
+            cache.setdefault(r, np.zeros(0, dtype=np.uint64))
+    return {r: cache[r] for r in wanted}
+
+
+def l2_data(
+    ds: Datastack, l2_ids: IdArray, attributes: Sequence[str]
+) -> dict[int, dict[str, Any]]:
+    """L2-cache attributes per L2 ID (empty dict where the cache has no entry).
+
+    Cached per (L2 ID, attribute set); uncached IDs are requested in ~4 MB chunks.
+    """
+    key = "l2:" + ",".join(sorted(attributes))
+    cache = ds.cache(key)
+    unique = np.unique(l2_ids)
+    missing = np.asarray([i for i in unique.tolist() if i not in cache], dtype=np.uint64)
+    if missing.size:
+        l2 = ds.client.l2cache
+
+        def one(chunk: IdArray) -> dict[str, Any]:
+            return dict(remote(
+                ds, "l2cache attributes",
+                lambda: l2.get_l2data([int(i) for i in chunk], attributes=list(attributes)),
+            ))
+
+        parts = run_per_item(one, _chunks(missing, JSON_ID_BYTES), max_workers=MAX_WORKERS,
+                             progress=False)
+        for part in parts:
+            for k, v in (part or {}).items():
+                cache[int(k)] = dict(v or {})
+        for i in missing.tolist():
+            cache.setdefault(int(i), {})
+    return {int(i): cache[int(i)] for i in unique.tolist()}

@@ -1,0 +1,256 @@
+"""Run-time controls of a LocalCave server: request counters, request log, latency, faults.
+
+All of them are thread-safe and may be changed while the server is running.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DEFAULT_BODY_LIMIT = 10_000_000
+DEFAULT_ROW_CAP = 200_000
+
+
+class RequestStats:
+    """Per-endpoint request counters (a thread-safe, read-only view of a Counter).
+
+    ``stats["roots_binary"]`` is the number of requests the endpoint received (0 if none),
+    whatever their outcome; ``stats.total`` counts all requests.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def hit(self, name: str) -> None:
+        """Count one request to ``name`` (server side)."""
+        with self._lock:
+            self._counts[name] += 1
+
+    def __getitem__(self, name: str) -> int:
+        with self._lock:
+            return self._counts.get(name, 0)
+
+    def get(self, name: str, default: int = 0) -> int:
+        """Count for ``name``, or ``default`` if it received no request."""
+        with self._lock:
+            return self._counts.get(name, default)
+
+    @property
+    def total(self) -> int:
+        """All requests received."""
+        with self._lock:
+            return sum(self._counts.values())
+
+    def reset(self) -> None:
+        """Set every counter to zero."""
+        with self._lock:
+            self._counts.clear()
+
+    def as_dict(self) -> dict[str, int]:
+        """A snapshot of the non-zero counters."""
+        with self._lock:
+            return dict(self._counts)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_dict())
+
+    def __len__(self) -> int:
+        return len(self.as_dict())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.as_dict()
+
+    def items(self) -> Iterable[tuple[str, int]]:
+        return self.as_dict().items()
+
+    def keys(self) -> Iterable[str]:
+        return self.as_dict().keys()
+
+    def __repr__(self) -> str:
+        return f"RequestStats(total={self.total}, {dict(sorted(self.as_dict().items()))})"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One request as the server saw it (no headers, no query string, no body)."""
+
+    time: float
+    method: str
+    path: str
+    endpoint: str
+    body_bytes: int
+    status: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Fault injection settings.
+
+    Attributes:
+        error_rate: probability that a request fails with ``error_status`` (503 by default;
+            caveclient retries 502/503/504 up to 3 times).
+        error_status: status used for injected errors.
+        rate_limit_rate: probability of a 429 with a ``Retry-After: retry_after`` header.
+        retry_after: seconds announced in ``Retry-After``.
+        stall_rate: probability that a request sleeps ``stall_seconds`` before being answered.
+        stall_seconds: length of a stall.
+        body_limit_bytes: request bodies larger than this get 413 (like CAVE's ingress).
+        row_cap: materialization row limit (``QUERY_LIMIT_SIZE``).
+        endpoints: endpoint names the random faults apply to; None means every service
+            endpoint (handshakes and static data excluded).
+        seed: seed of the fault random generator (None: unseeded).
+    """
+
+    error_rate: float = 0.0
+    error_status: int = 503
+    rate_limit_rate: float = 0.0
+    retry_after: float = 1
+    stall_rate: float = 0.0
+    stall_seconds: float = 5.0
+    body_limit_bytes: int = DEFAULT_BODY_LIMIT
+    row_cap: int = DEFAULT_ROW_CAP
+    endpoints: frozenset[str] | None = None
+    seed: int | None = 0
+
+
+@dataclass
+class ScriptedFault:
+    """A fault to return on the next ``times`` requests to ``endpoint`` (None: any)."""
+
+    endpoint: str | None
+    status: int
+    times: int
+    retry_after: float | None = None
+    message: str = "injected fault"
+
+
+@dataclass
+class Decision:
+    """What the fault layer decided for one request."""
+
+    stall: float = 0.0
+    latency: float = 0.0
+    status: int | None = None
+    retry_after: float | None = None
+    message: str = ""
+
+
+@dataclass
+class Controls:
+    """Counters, log, latency and faults of one server."""
+
+    stats: RequestStats = field(default_factory=RequestStats)
+    log_size: int = 10_000
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log: deque[LogEntry] = deque(maxlen=self.log_size)
+        self._faults = FaultConfig()
+        self._rng = random.Random(0)
+        self._scripted: list[ScriptedFault] = []
+        self._latency = 0.0
+        self._latency_endpoints: frozenset[str] | None = None
+
+    # -- log ---------------------------------------------------------------------------------
+
+    def record(self, entry: LogEntry) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def log(self) -> list[LogEntry]:
+        with self._lock:
+            return list(self._log)
+
+    # -- settings ----------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultConfig:
+        with self._lock:
+            return self._faults
+
+    def set_faults(self, **changes: Any) -> FaultConfig:
+        if "endpoints" in changes and changes["endpoints"] is not None:
+            eps = changes["endpoints"]
+            changes["endpoints"] = frozenset([eps] if isinstance(eps, str) else eps)
+        unknown = set(changes) - set(FaultConfig.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        for key in ("error_rate", "rate_limit_rate", "stall_rate"):
+            if key in changes and not 0.0 <= float(changes[key]) <= 1.0:
+                raise ValueError(f"{key} must be within [0, 1]")
+        with self._lock:
+            self._faults = replace(self._faults, **changes)
+            if "seed" in changes:
+                self._rng = random.Random(changes["seed"])
+            return self._faults
+
+    def fail_next(
+        self,
+        endpoint: str | None = None,
+        status: int = 503,
+        times: int = 1,
+        retry_after: float | None = None,
+        message: str = "injected fault",
+    ) -> None:
+        with self._lock:
+            self._scripted.append(ScriptedFault(endpoint, int(status), int(times), retry_after, message))
+
+    def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
+        if seconds < 0:
+            raise ValueError("latency must be >= 0")
+        with self._lock:
+            self._latency = float(seconds)
+            if endpoints is None:
+                self._latency_endpoints = None
+            else:
+                self._latency_endpoints = frozenset([endpoints] if isinstance(endpoints, str) else endpoints)
+
+    def reset(self) -> None:
+        self.stats.reset()
+        with self._lock:
+            self._log.clear()
+            self._faults = FaultConfig()
+            self._rng = random.Random(0)
+            self._scripted.clear()
+            self._latency = 0.0
+            self._latency_endpoints = None
+
+    # -- per request -------------------------------------------------------------------------
+
+    def decide(self, endpoint: str, kind: str) -> Decision:
+        """Faults and latency for one request to ``endpoint`` of route kind ``kind``."""
+        d = Decision()
+        with self._lock:
+            if self._latency and (self._latency_endpoints is None or endpoint in self._latency_endpoints):
+                d.latency = self._latency
+            for sf in self._scripted:
+                if sf.times > 0 and (sf.endpoint is None or sf.endpoint == endpoint):
+                    sf.times -= 1
+                    d.status, d.retry_after, d.message = sf.status, sf.retry_after, sf.message
+                    break
+            self._scripted = [sf for sf in self._scripted if sf.times > 0]
+            if d.status is not None:
+                return d
+            f = self._faults
+            applies = endpoint in f.endpoints if f.endpoints is not None else kind == "service"
+            if not applies:
+                return d
+            if f.stall_rate and self._rng.random() < f.stall_rate:
+                d.stall = f.stall_seconds
+            if f.rate_limit_rate and self._rng.random() < f.rate_limit_rate:
+                d.status, d.retry_after, d.message = 429, f.retry_after, "Too Many Requests (injected)"
+            elif f.error_rate and self._rng.random() < f.error_rate:
+                d.status, d.message = f.error_status, "Service unavailable (injected)"
+        return d
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,206 @@
+"""L2 cache and skeleton service endpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
+from ._skeletons import flatdict_gzip, gzip_bytes
+from .server import CaveApp, HttpError, Request, Response, Route, json_response, route
+
+SKELETON_SERVICE_VERSION = "0.23.11"
+SKELETON_VERSIONS = [-1, 0, 1, 2, 3, 4]
+
+
+def routes(app: CaveApp) -> list[Route]:
+    w = app.world
+    g = w.graph
+    C = "/l2cache/api/v1"
+    K = "/skeletoncache/api"
+    KD = K + "/v1/{ds}"
+
+    # -- L2 cache ----------------------------------------------------------------------------
+
+    def attributes(req: Request) -> Response:
+        if req.params["table"] != app.table:
+            raise HttpError(404, f"table {req.params['table']!r} not found")
+        body = req.json()
+        ids = body.get("l2_ids", []) if isinstance(body, dict) else []
+        names = req.arg("attribute_names")
+        wanted = [a for a in names.split(",") if a] if names else list(ATTRIBUTES)
+        bad = [a for a in wanted if a not in ATTRIBUTES]
+        if bad:
+            raise HttpError(400, f"unknown attribute(s): {', '.join(bad)}")
+        as_str = req.bool_arg("int64_as_str")
+        out: dict[str, Any] = {}
+        for raw in ids:
+            try:
+                l2 = int(raw)
+            except (TypeError, ValueError) as exc:
+                raise HttpError(400, "l2_ids must be integers") from exc
+            if l2 not in g.l2_index:
+                out[str(l2)] = {}
+                continue
+            attrs = w.l2_attributes(l2)
+            rec = {a: attrs[a] for a in wanted}
+            if as_str and "rep_coord_nm" in rec:
+                rec["rep_coord_nm"] = [str(v) for v in rec["rep_coord_nm"]]
+            out[str(l2)] = rec
+        return json_response(out)
+
+    def table_mapping(req: Request) -> Response:
+        return json_response(
+            {app.table: {"l2cache_id": f"{app.table}_l2cache", "cv_path": f"graphene://{app.base_url}/segmentation/table/{app.table}"}}
+        )
+
+    def attribute_metadata(req: Request) -> Response:
+        return json_response(ATTRIBUTE_DTYPES)
+
+    # -- skeletons ---------------------------------------------------------------------------
+
+    def check_ds(req: Request) -> None:
+        if req.params.get("ds") != app.datastack:
+            raise HttpError(404, f"datastack {req.params.get('ds')!r} not found")
+
+    def skvn(req: Request) -> int:
+        try:
+            v = int(req.params["skvn"])
+        except ValueError as exc:
+            raise HttpError(400, "skeleton version must be an integer") from exc
+        if v not in SKELETON_VERSIONS:
+            raise HttpError(400, f"unknown skeleton version {v}")
+        return 4 if v == -1 else v
+
+    def root_or_error(raw: str) -> int:
+        try:
+            rid = int(raw)
+        except ValueError as exc:
+            raise HttpError(400, "root id must be an integer") from exc
+        if w.layout.layer_of(rid) != w.layout.n_layers:
+            raise HttpError(400, f"Invalid root id: {rid} (not a root-layer id)")
+        if rid not in g.roots:
+            raise HttpError(400, f"Invalid root id: {rid} (it does not exist)")
+        return rid
+
+    def encode(rid: int, fmt: str, version: int) -> tuple[bytes, str]:
+        sk = w.skeleton(rid)
+        if fmt == "flatdict" or fmt == "jsoncompressed":
+            return app.cached(("skfd", rid, version), lambda: flatdict_gzip(sk, rid, version)), "application/octet-stream"
+        if fmt == "json":
+            return json.dumps(sk.to_flatdict(rid, version)).encode(), "application/json"
+        if fmt == "swccompressed":
+            return app.cached(("skswc", rid), lambda: gzip_bytes(sk.to_swc().encode())), "application/octet-stream"
+        if fmt == "swc":
+            return sk.to_swc().encode(), "text/plain"
+        raise HttpError(400, f"unsupported skeleton format {fmt!r}")
+
+    def get_skeleton(req: Request) -> Response:
+        check_ds(req)
+        version = skvn(req)
+        rid = root_or_error(req.params["rid"])
+        body, ctype = encode(rid, req.params.get("fmt", "flatdict"), version)
+        return Response(200, body, ctype)
+
+    def _rids(raw: str) -> list[str]:
+        return [r for r in raw.split(",") if r.strip()]
+
+    def bulk_get(req: Request) -> Response:
+        check_ds(req)
+        version = skvn(req)
+        fmt = req.params["fmt"]
+        out: dict[str, str] = {}
+        for raw in _rids(req.params["rids"])[:10]:
+            try:
+                rid = int(raw)
+            except ValueError:
+                out[raw] = "invalid_rid"
+                continue
+            if w.layout.layer_of(rid) != w.layout.n_layers:
+                out[raw] = "invalid_layer_rid"
+                continue
+            if rid not in g.roots:
+                out[raw] = "invalid_rid"
+                continue
+            sk = w.skeleton(rid)
+            if fmt == "flatdict":
+                out[str(rid)] = flatdict_gzip(sk, rid, version).hex()
+            elif fmt in ("swccompressed", "swc"):
+                out[str(rid)] = sk.to_swc().encode().hex()
+            else:
+                raise HttpError(400, f"unsupported bulk format {fmt!r}")
+        return json_response(out)
+
+    def _eta(n: int) -> float:
+        return float(app.skeleton_eta) * max(1, -(-n // 10)) if n else 0.0
+
+    def gen_post(req: Request) -> Response:
+        check_ds(req)
+        body = req.json()
+        rids = body.get("root_ids", []) if isinstance(body, dict) else []
+        return json_response(_eta(len(rids)))
+
+    def gen_get(req: Request) -> Response:
+        check_ds(req)
+        skvn(req)
+        return json_response(_eta(len(_rids(req.params["rids"]))))
+
+    def _exists(rids: list[Any]) -> Response:
+        res = {}
+        for raw in rids:
+            try:
+                rid = int(raw)
+            except (TypeError, ValueError):
+                res[str(raw)] = False
+                continue
+            res[str(rid)] = rid in g.roots and w.layout.layer_of(rid) == w.layout.n_layers
+        if len(res) == 1:
+            return json_response(next(iter(res.values())))
+        return json_response(res)
+
+    def exists_post(req: Request) -> Response:
+        check_ds(req)
+        body = req.json()
+        return _exists(body.get("root_ids", []) if isinstance(body, dict) else [])
+
+    def exists_get(req: Request) -> Response:
+        check_ds(req)
+        skvn(req)
+        return _exists(_rids(req.params["rids"]))
+
+    def sk_version(req: Request) -> Response:
+        return json_response(SKELETON_SERVICE_VERSION)
+
+    def sk_versions(req: Request) -> Response:
+        return json_response(SKELETON_VERSIONS)
+
+    def sk_info(req: Request) -> Response:
+        check_ds(req)
+        return json_response(
+            {
+                "@type": "neuroglancer_skeletons",
+                "transform": [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0],
+                "vertex_attributes": [
+                    {"id": "radius", "data_type": "float32", "num_components": 1},
+                    {"id": "compartment", "data_type": "float32", "num_components": 1},
+                ],
+            }
+        )
+
+    return [
+        route("POST", C + "/table/{table}/attributes", "l2_attributes", attributes),
+        route("GET", C + "/table_mapping", "l2_table_mapping", table_mapping),
+        route("GET", C + "/attribute_metadata", "l2_attribute_metadata", attribute_metadata),
+        route("GET", K + "/version", "skeleton_version", sk_version, "handshake"),
+        route("GET", K + "/versions", "skeleton_versions", sk_versions, "handshake"),
+        route("GET", KD + "/async/get_skeleton/{skvn}/{rid}/{fmt}", "get_skeleton", get_skeleton),
+        route("GET", KD + "/async/get_skeleton/{skvn}/{rid}", "get_skeleton", get_skeleton),
+        route("GET", KD + "/precomputed/skeleton/info", "skeleton_info", sk_info),
+        route("GET", KD + "/precomputed/skeleton/{skvn}/info", "skeleton_info", sk_info),
+        route("POST", KD + "/precomputed/skeleton/exists", "skeletons_exist", exists_post),
+        route("GET", KD + "/precomputed/skeleton/exists/{skvn}/{rids}", "skeletons_exist", exists_get),
+        route("GET", KD + "/precomputed/skeleton/{skvn}/{rid}/{fmt}", "get_skeleton", get_skeleton),
+        route("GET", KD + "/bulk/get_skeletons/{skvn}/{fmt}/{gen}/{rids}", "bulk_get_skeletons", bulk_get),
+        route("POST", KD + "/bulk/gen_skeletons", "bulk_gen_skeletons", gen_post),
+        route("GET", KD + "/bulk/gen_skeletons/{skvn}/{rids}", "bulk_gen_skeletons", gen_get),
+    ]

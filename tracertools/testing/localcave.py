@@ -1,0 +1,303 @@
+"""LocalCave: a CAVE-compatible server on 127.0.0.1 serving a synthetic ground-truth world.
+
+Example::
+
+    from tracertools.testing import LocalCave
+
+    with LocalCave(seed=0) as cave:
+        client = cave.client()                      # a real caveclient.CAVEclient
+        root = cave.world.neuron_root(0)
+        assert client.chunkedgraph.is_latest_roots([root])[0]
+        assert cave.stats["is_latest_roots"] == 1
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._controls import FaultConfig, LogEntry, RequestStats
+from .server import CaveApp, CaveHTTPServer
+from .world import World
+
+if TYPE_CHECKING:
+    from tracertools.config import DatastackConfig
+    from tracertools.datastack import Datastack
+
+logger = logging.getLogger(__name__)
+
+_TOKEN_RE = re.compile(r"^(?:[0-9a-f]+|[A-Za-z0-9+/]+={0,2})$")
+
+
+class LocalCave:
+    """A running (or startable) CAVE stand-in on loopback.
+
+    Args:
+        seed: world seed.
+        n_neurons: number of regular neurons in the world (>= 7).
+        huge_neuron: add a neuron with more than a million supervoxels.
+        datastack_name: the datastack name served (and registered with tracertools.config).
+        token: the auth token to require; default: a random 32-character lowercase hex.
+            Must be hex or base64 characters (cloud-volume's rule).
+        resolution: viewer resolution in nm per voxel.
+        port: TCP port (0: an ephemeral port).
+        register: register the datastack config while running.
+        world: serve this world instead of the cached one for the parameters above.
+
+    The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        n_neurons: int = 8,
+        huge_neuron: bool = False,
+        datastack_name: str = "demo",
+        token: str | None = None,
+        *,
+        resolution: Iterable[float] = (4, 4, 45),
+        port: int = 0,
+        register: bool = True,
+        world: World | None = None,
+    ) -> None:
+        if token is not None and (not isinstance(token, str) or not _TOKEN_RE.match(token)):
+            raise ValueError("token must be a non-empty string of hex or base64 characters")
+        self._token = token or secrets.token_hex(16)
+        self.datastack_name = datastack_name
+        self.table_name = "localcave"
+        self.aligned_volume = "localcave_av"
+        self._params = (int(seed), int(n_neurons), tuple(float(v) for v in resolution), bool(huge_neuron))
+        self._world = world
+        self._port = int(port)
+        self._register = register
+        self._server: CaveHTTPServer | None = None
+        self._app: CaveApp | None = None
+        self._config: DatastackConfig | None = None
+        self._registered = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> LocalCave:
+        """Build (or reuse) the world, bind 127.0.0.1 and start serving. Idempotent."""
+        if self._server is not None:
+            return self
+        if self._world is None:
+            seed, n, res, huge = self._params
+            self._world = World.cached(seed, n, res, huge)
+        app = CaveApp(self._world, self._token, self.datastack_name, self.table_name, self.aligned_volume)
+        self._server = CaveHTTPServer(app, self._port)
+        self._app = app
+        self._server.start()
+        logger.info("LocalCave %r serving at %s", self.datastack_name, app.base_url)
+        if self._register:
+            self._register_config()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and unregister the datastack. Idempotent."""
+        if self._registered:
+            from tracertools.config import unregister_datastack
+
+            unregister_datastack(self.datastack_name)
+            self._registered = False
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            logger.info("LocalCave %r stopped", self.datastack_name)
+
+    def __enter__(self) -> LocalCave:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __del__(self) -> None:  # best effort; servers hold no external resources
+        try:
+            if self._server is not None:
+                self.stop()
+        except Exception:  # pragma: no cover
+            pass
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def _need(self) -> CaveApp:
+        if self._app is None or self._server is None:
+            raise RuntimeError("LocalCave is not running; call start() or use it as a context manager")
+        return self._app
+
+    # -- names and addresses -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, ``http://127.0.0.1:PORT`` (global and local server address)."""
+        return self._need().base_url
+
+    @property
+    def port(self) -> int:
+        return int(self._need().base_url.rsplit(":", 1)[1])
+
+    @property
+    def token(self) -> str:
+        """The auth token the server requires (keep it out of logs)."""
+        return self._token
+
+    @property
+    def world(self) -> World:
+        """The world being served (ground truth)."""
+        if self._world is None:
+            seed, n, res, huge = self._params
+            self._world = World.cached(seed, n, res, huge)
+        return self._world
+
+    @property
+    def segmentation_source(self) -> str:
+        """``graphene://http://127.0.0.1:PORT/segmentation/table/<table>``."""
+        return f"graphene://{self.url}/segmentation/table/{self.table_name}"
+
+    @property
+    def swamp_url(self) -> str:
+        """``precomputed://`` URL of the swamp mesh volume (legacy meshes 1..k)."""
+        return f"precomputed://{self.url}/static/swamp"
+
+    @property
+    def neuron_mesh_url(self) -> str:
+        """``precomputed://`` URL of the neuron mesh volume (legacy meshes by root ID)."""
+        return f"precomputed://{self.url}/static/neurons"
+
+    @property
+    def viewer_url(self) -> str:
+        return f"{self.url}/ngl/"
+
+    def __repr__(self) -> str:
+        state = f"url={self._app.base_url!r}" if self._server is not None and self._app else "stopped"
+        seed, n, _, huge = self._params
+        return f"LocalCave(datastack={self.datastack_name!r}, seed={seed}, n_neurons={n}, huge_neuron={huge}, {state})"
+
+    # -- controls ----------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> RequestStats:
+        """Per-endpoint request counters (``cave.stats["roots_binary"]``, ``.total``, ``.reset()``)."""
+        return self._need().controls.stats
+
+    @property
+    def request_log(self) -> list[LogEntry]:
+        """Requests seen since the last reset (method, path, endpoint, body size, status, time)."""
+        return self._need().controls.log()
+
+    @property
+    def faults(self) -> FaultConfig:
+        """Current fault settings."""
+        return self._need().controls.faults
+
+    def set_faults(self, **settings: Any) -> FaultConfig:
+        """Change fault settings (see :class:`FaultConfig`); unspecified ones are kept.
+
+        Example: ``cave.set_faults(error_rate=0.1, endpoints=["roots_binary"], seed=1)``.
+        """
+        return self._need().controls.set_faults(**settings)
+
+    def fail_next(
+        self,
+        endpoint: str | None = None,
+        status: int = 503,
+        times: int = 1,
+        retry_after: float | None = None,
+        message: str = "injected fault",
+    ) -> None:
+        """Answer the next ``times`` requests to ``endpoint`` (any if None) with ``status``."""
+        self._need().controls.fail_next(endpoint, status, times, retry_after, message)
+
+    def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
+        """Add ``seconds`` of latency to every request (or only to ``endpoints``)."""
+        self._need().controls.set_latency(seconds, endpoints)
+
+    def set_skeleton_eta(self, seconds: float) -> None:
+        """ETA (s per batch of 10 roots) that ``bulk/gen_skeletons`` reports (default 0)."""
+        self._need().skeleton_eta = float(seconds)
+
+    def reset(self) -> None:
+        """Reset counters, the request log, faults, latency, skeleton ETA and stored states."""
+        app = self._need()
+        app.controls.reset()
+        app.reset_states()
+        app.skeleton_eta = 0.0
+
+    # -- clients and config ------------------------------------------------------------------
+
+    def client(self, **kwargs: Any) -> Any:
+        """A real ``caveclient.CAVEclient`` for this server (never writes the server cache)."""
+        from caveclient import CAVEclient
+
+        kwargs.setdefault("write_server_cache", False)
+        return CAVEclient(self.datastack_name, server_address=self.url, auth_token=self._token, **kwargs)
+
+    def cloudvolume(self, **kwargs: Any) -> Any:
+        """A real graphene ``cloudvolume.CloudVolume`` of the segmentation (token passed in)."""
+        from cloudvolume import CloudVolume
+
+        kwargs.setdefault("use_https", True)
+        kwargs.setdefault("progress", False)
+        return CloudVolume(self.segmentation_source, secrets={"token": self._token}, **kwargs)
+
+    @property
+    def config(self) -> DatastackConfig:
+        """The runtime datastack config (what ``load_config(cave.datastack_name)`` returns)."""
+        if self._config is None:
+            self._config = self._build_config()
+        return self._config
+
+    def _build_config(self) -> DatastackConfig:
+        from tracertools.config import load_config
+
+        url, w = self.url, self.world
+        size = tuple(int(-(-s * r // v)) for s, r, v in zip(w.shape, w.seg_resolution, w.resolution, strict=True))
+        center = tuple(s // 2 for s in size)
+        base = load_config("demo")
+        sources = base.sources.model_copy(
+            update={
+                "segmentation": self.segmentation_source,
+                "skeleton": f"precomputed://{url}/skeletoncache/api/v1/{self.datastack_name}/precomputed/skeleton",
+                "swamp": self.swamp_url,
+                "swamp_ids": tuple(sorted(w.swamps)),
+                "triage_mesh": self.swamp_url,
+            }
+        )
+        viewer = base.viewer.model_copy(update={"site_url": self.viewer_url, "view_point": center})
+        return base.model_copy(
+            update={
+                "name": self.datastack_name,
+                "server_address": url,
+                "local_server_url": url,
+                "resolution": tuple(w.resolution),
+                "volume_size": size,
+                "min_coord": (0, 0, 0),
+                "max_coord": tuple(s - 1 for s in size),
+                "center_coord": center,
+                "sources": sources,
+                "viewer": viewer,
+            }
+        )
+
+    def _register_config(self) -> None:
+        try:
+            from tracertools.config import register_datastack
+
+            cfg = self.config
+        except Exception as exc:  # config module unavailable or invalid: serve anyway
+            logger.warning("LocalCave could not register datastack %r: %s", self.datastack_name, type(exc).__name__)
+            return
+        register_datastack(cfg, auth_token=self._token)
+        self._registered = True
+
+    def datastack(self, **kwargs: Any) -> Datastack:
+        """A :class:`tracertools.datastack.Datastack` for this server's datastack."""
+        from tracertools.datastack import Datastack
+
+        return Datastack(self.datastack_name, **kwargs)
