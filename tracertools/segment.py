@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import ErrorPolicy
+from ._segment_history import HistoryListMixin, HistorySegmentMixin
+from ._segment_metrics import MetricsListMixin, MetricsSegmentMixin
 from .ids import as_segment_id, as_segment_ids
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ __all__ = ["Segment", "SegmentList"]
 _REPR_IDS = 5
 
 
-class Segment:
+class Segment(HistorySegmentMixin, MetricsSegmentMixin):
     """One segment ID on a datastack (a handle: no data is fetched until a method asks).
 
     Args:
@@ -95,7 +97,7 @@ class Segment:
         return f"Segment({self._id}, datastack={self._datastack.name!r})"
 
 
-class SegmentList(Sequence[Segment]):
+class SegmentList(HistoryListMixin, MetricsListMixin, Sequence[Segment]):
     """Many segment IDs on a datastack, in input order with duplicates kept.
 
     Args:

@@ -1,0 +1,117 @@
+"""Supervoxels, volumes, synapse counts and proofreading status against LocalCave's ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracertools.errors import MissingFeatureError
+
+
+@pytest.fixture
+def world(local_cave):
+    return local_cave.world
+
+
+@pytest.fixture
+def ds(local_cave):
+    return local_cave.datastack()
+
+
+@pytest.fixture
+def current(world):
+    return [int(r) for r in world.latest_roots_now()]
+
+
+def test_supervoxels_equal_the_ground_truth(ds, world, current):
+    got = ds.segments(current[:4]).supervoxels()
+    for root, svs in zip(current[:4], got, strict=True):
+        assert sorted(svs.tolist()) == sorted(world.supervoxels(root).tolist())
+
+
+def test_supervoxels_are_cached_per_root(local_cave, ds, current):
+    segs = ds.segments(current[:3])
+    segs.supervoxels()
+    local_cave.stats.reset()
+    segs.supervoxels()
+    assert local_cave.stats["leaves_many"] == 0
+
+
+def test_l2_ids_equal_the_ground_truth(ds, world, current):
+    got = ds.segment(current[0]).l2_ids()
+    assert sorted(got.tolist()) == sorted(world.l2_ids(current[0]).tolist())
+
+
+def test_volumes_equal_the_sum_of_l2_sizes(ds, world, current):
+    got = ds.segments(current).volumes_um3()
+    assert got == pytest.approx([world.volume_nm3(r) / 1e9 for r in current])
+
+
+def test_volumes_take_two_batched_requests(local_cave, ds, current):
+    ds.client.chunkedgraph, ds.client.l2cache
+    local_cave.stats.reset()
+    ds.segments(current).volumes_um3()
+    assert local_cave.stats["leaves_many"] == 1
+    assert local_cave.stats["l2_attributes"] == 1
+
+
+def test_synapse_counts_equal_live_ground_truth(ds, world, current):
+    frame = ds.segments(current).synapse_counts()
+    assert list(frame.index) == current
+    for root in current:
+        n_in, n_out = world.synapse_counts(root)
+        assert (frame.loc[root, "in"], frame.loc[root, "out"]) == (n_in, n_out)
+        assert frame.loc[root, "total"] == n_in + n_out
+
+
+def test_synapse_counts_at_a_materialization_version_use_that_version(local_cave, world):
+    version = 1
+    ds = local_cave.datastack(materialization_version=version)
+    roots = [int(r) for r in world.roots_at(ds.read_timestamp.timestamp())]
+    frame = ds.segments(roots).synapse_counts()
+    for root in roots:
+        n_in, n_out = world.synapse_counts(root, version=version)
+        assert (frame.loc[root, "in"], frame.loc[root, "out"]) == (n_in, n_out)
+
+
+def test_synapse_counts_survive_a_server_row_cap(local_cave, ds, world, current):
+    local_cave.set_faults(row_cap=5)
+    frame = ds.segments(current[:3]).synapse_counts()
+    for root in current[:3]:
+        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(root)
+
+
+def test_synapse_counts_need_a_synapse_table(local_cave):
+    cfg = local_cave.config.model_copy(update={"synapse_table": None})
+    import tracertools as tt
+
+    ds = tt.Datastack(local_cave.datastack_name, config=cfg)
+    with pytest.raises(MissingFeatureError, match="synapse_table"):
+        ds.segments([1]).synapse_counts()
+
+
+def test_proofreading_status_reads_the_status_column(ds, world):
+    table = world.table("proofreading_status")
+    live = {int(r): r for r in world.latest_roots_now()}
+    rows = table[table["pt_root_id"].isin(list(live))]
+    assert len(rows), "the world has proofreading rows for current roots"
+    frame = ds.segments(rows["pt_root_id"].tolist()).proofreading_status()
+    for (_, row), (_, got) in zip(rows.iterrows(), frame.iterrows(), strict=True):
+        expected_exact = bool(row["proofread"]) and int(row["valid_id"]) == int(row["pt_root_id"])
+        assert got["proofread"] == expected_exact
+
+
+def test_a_segment_without_a_row_has_no_record(ds, world):
+    table = world.table("proofreading_status")
+    listed = set(table["pt_root_id"].astype("int64"))
+    unlisted = [int(r) for r in world.latest_roots_now() if int(r) not in listed]
+    assert unlisted
+    frame = ds.segments(unlisted[:1]).proofreading_status()
+    assert frame["status"].tolist() == ["no record"]
+    assert frame["proofread"].tolist() == [False]
+
+
+def test_proofreading_statuses_cover_every_case_in_the_world(ds, world):
+    table = world.table("proofreading_status")
+    frame = ds.segments(np.unique(table["pt_root_id"].astype("uint64"))).proofreading_status()
+    assert {"proofread", "not proofread", "ancestor proofread"} <= set(frame["status"])

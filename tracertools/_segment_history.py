@@ -1,0 +1,31 @@
+"""Edit-history methods of Segment and SegmentList (change logs, edits, lineage, credit)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .datastack import Datastack
+    from .segment import SegmentList
+
+
+class HistoryListMixin:
+    """Edit-history methods of :class:`~tracertools.segment.SegmentList`."""
+
+    __slots__ = ()
+    _datastack: Datastack
+    _ids: npt.NDArray[np.uint64]
+
+
+class HistorySegmentMixin:
+    """Edit-history methods of :class:`~tracertools.segment.Segment` (one-item batches)."""
+
+    __slots__ = ()
+    _datastack: Datastack
+    _id: int
+
+    def as_list(self) -> SegmentList:  # implemented by Segment
+        raise NotImplementedError
