@@ -31,7 +31,7 @@ def test_fresh_ids_are_fresh_and_stale_ids_are_not(ds, world):
 
 def test_freshness_of_a_thousand_ids_is_one_request(local_cave, ds, world):
     roots = np.resize(world.all_roots(), 1000)
-    ds.client  # handshake outside the count
+    _ = ds.client  # handshake outside the count
     local_cave.stats.reset()
     ds.segments(roots).are_fresh()
     assert local_cave.stats["is_latest_roots"] == 1
@@ -83,7 +83,7 @@ def test_under_warn_a_missing_id_is_zero_and_the_rest_are_right(ds, world):
 
 def test_updating_stale_ids_takes_three_dependent_stages(local_cave, ds, world):
     stale = _stale_roots(world)
-    ds.client.chunkedgraph  # handshake outside the count
+    _ = ds.client.chunkedgraph  # handshake outside the count
     local_cave.stats.reset()
     ds.segments(stale).current_ids()
     assert local_cave.stats["is_latest_roots"] == 1

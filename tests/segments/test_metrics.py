@@ -48,7 +48,7 @@ def test_volumes_equal_the_sum_of_l2_sizes(ds, world, current):
 
 
 def test_volumes_take_two_batched_requests(local_cave, ds, current):
-    ds.client.chunkedgraph, ds.client.l2cache
+    _ = ds.client.chunkedgraph, ds.client.l2cache
     local_cave.stats.reset()
     ds.segments(current).volumes_um3()
     assert local_cave.stats["leaves_many"] == 1
