@@ -180,5 +180,5 @@ def count_matches(
     if ids.size == 0:
         return {}
     rows = rows_matching(ds, table, column, ids, select=[column])
-    counts = rows[column].astype("int64").value_counts()
-    return {int(k): int(v) for k, v in counts.items()}
+    values, counts = np.unique(rows[column].to_numpy(dtype=np.int64), return_counts=True)
+    return {int(k): int(v) for k, v in zip(values, counts, strict=True)}
