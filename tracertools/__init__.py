@@ -16,7 +16,7 @@ import logging
 from . import errors, geometry
 from .colors import color_list
 from .config import DatastackConfig, known_datastacks, load_config, presets
-from .datastack import Datastack
+from .datastack import Datastack, datastacks
 from .errors import (
     BatchError,
     ConfigError,
@@ -64,6 +64,7 @@ __all__ = [
     "UnsafePathError",
     "__version__",
     "color_list",
+    "datastacks",
     "errors",
     "geometry",
     "known_datastacks",

@@ -67,6 +67,7 @@ __all__ = [
     "SynapseTableConfig",
     "ViewerDefaults",
     "known_datastacks",
+    "latest_registration",
     "load_config",
     "presets",
     "register_datastack",
@@ -675,6 +676,16 @@ def unregister_datastack(name: str) -> None:
         if not stack:
             del _REGISTRY[name]
     logger.debug("unregistered datastack %r", name)
+
+
+def latest_registration() -> tuple[DatastackConfig, str | None] | None:
+    """The most recently registered datastack config and its token, if any (e.g. LocalCave)."""
+    with _LOCK:
+        if not _REGISTRY:
+            return None
+        name = next(reversed(_REGISTRY))
+        config, secret = _REGISTRY[name][-1]
+    return config, (secret.get_secret_value() if secret is not None else None)
 
 
 def registered_token(name: str) -> str | None:

@@ -19,11 +19,14 @@ from .errors import InvalidInputError, ServiceError
 from .ids import as_segment_id, as_segment_ids
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
     from caveclient import CAVEclient
 
     from .segment import Segment, SegmentList
 
-__all__ = ["Datastack"]
+__all__ = ["Datastack", "datastacks"]
 
 logger = logging.getLogger(__name__)
 
@@ -259,3 +262,190 @@ class Datastack:
         from .segment import SegmentList
 
         return SegmentList(self, as_segment_ids(segment_ids))
+
+    # -- datastack metadata and tables ---------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """CAVE's published metadata for this datastack (``info.get_datastack_info``).
+
+        Comes from the client's construction; no further request.
+        """
+        from ._cave import remote
+
+        return dict(remote(self, "datastack info", self.client.info.get_datastack_info))
+
+    def tables(self) -> list[str]:
+        """Names of the annotation tables of this datastack (``annotation.get_tables``)."""
+        from ._cave import remote
+
+        return list(remote(self, "table list", self.client.annotation.get_tables))
+
+    def table_info(self, name: str) -> dict[str, Any]:
+        """Metadata of one table (``materialize.get_table_metadata``)."""
+        from ._cave import remote
+
+        _check_table_name(name)
+        return dict(remote(
+            self, f"metadata of {name}", lambda: self.client.materialize.get_table_metadata(name)
+        ))
+
+    def table(
+        self,
+        name: str,
+        *,
+        filter_in: dict[str, Any] | None = None,
+        filter_equal: dict[str, Any] | None = None,
+        select_columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Rows of a table at this datastack's time (live by default), complete.
+
+        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels. An answer
+        cut at the server's row limit is paged until every row is read, so nothing is silently
+        missing.
+
+        Args:
+            name: the table name (see :meth:`tables`).
+            filter_in: ``{column: [values]}`` rows to keep.
+            filter_equal: ``{column: value}`` rows to keep.
+            select_columns: only these columns (unsplit names, e.g. ``"pre_pt_position"``).
+        """
+        import pandas as pd
+
+        from ._tables import query
+
+        _check_table_name(name)
+        pages = []
+        offset = 0
+        while True:
+            frame, truncated = query(
+                self, name, filter_in=filter_in, filter_equal=filter_equal,
+                select=select_columns, offset=offset or None,
+            )
+            pages.append(frame)
+            offset += len(frame)
+            if not truncated or not len(frame):
+                break
+        return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
+
+    # -- points and supervoxels ------------------------------------------------------------------
+    def _segmentation_volume(self) -> Any:
+        cache = self.cache("cloudvolume")
+        if "segmentation" not in cache:
+            from ._cave import remote
+
+            cache["segmentation"] = remote(
+                self, "segmentation volume",
+                lambda: self.client.info.segmentation_cloudvolume(progress=False),
+            )
+        return cache["segmentation"]
+
+    def supervoxels_at(
+        self, points: Any, *, resolution: Any = None
+    ) -> npt.NDArray[np.uint64]:
+        """The supervoxel ID at each point (0 where the point is background).
+
+        Reads only the segmentation chunks that hold the points, grouped by chunk (one
+        download per chunk, run concurrently by cloud-volume).
+
+        Args:
+            points: (N, 3) or (3,) coordinates in viewer voxels.
+            resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+        """
+        import numpy as np
+
+        pts = _as_points(points)
+        if pts.shape[0] == 0:
+            return np.zeros(0, dtype=np.uint64)
+        from ._cave import remote
+
+        cv = self._segmentation_volume()
+        viewer_res = np.asarray(resolution if resolution is not None else self.config.resolution,
+                                dtype=float)
+        seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
+        voxels = np.floor(pts * viewer_res / seg_res).astype(np.int64)
+        keys = [tuple(int(c) for c in v) for v in voxels]
+        found = remote(self, "point lookup", lambda: cv.scattered_points(keys, mip=0,
+                                                                          agglomerate=False))
+        lookup = {tuple(int(c) for c in k): int(v) for k, v in found.items()}
+        return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.uint64)
+
+    def segments_at(self, points: Any, *, resolution: Any = None) -> npt.NDArray[np.uint64]:
+        """The segment (root) ID at each point at this datastack's time (0 for background).
+
+        Chunk downloads grouped by chunk, then one batched root lookup for all points.
+
+        Args:
+            points: (N, 3) or (3,) coordinates in viewer voxels.
+            resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+        """
+        return self.segments_of_supervoxels(self.supervoxels_at(points, resolution=resolution))
+
+    def segments_of_supervoxels(self, supervoxel_ids: Any) -> npt.NDArray[np.uint64]:
+        """The segment (root) ID of each supervoxel at this datastack's time (0 stays 0).
+
+        One ``roots_binary`` request per ~4 MB of IDs.
+        """
+        import numpy as np
+
+        from . import _cave
+
+        svs = np.asarray(supervoxel_ids, dtype=np.uint64).reshape(-1)
+        roots = np.zeros(svs.shape, dtype=np.uint64)
+        nonzero = svs != 0
+        if nonzero.any():
+            roots[nonzero] = _cave.roots_of(self, svs[nonzero], _cave.read_time(self))
+        return roots
+
+
+def _check_table_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError(f"table name must be a non-empty string, got {name!r}")
+
+
+def _as_points(points: Any) -> Any:
+    import numpy as np
+
+    try:
+        pts = np.asarray(points, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"points must be numbers shaped (N, 3): {exc}") from None
+    if pts.ndim == 1 and pts.size == 3:
+        pts = pts.reshape(1, 3)
+    if pts.size == 0:
+        return pts.reshape(0, 3)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise InvalidInputError(f"points must be shaped (N, 3), got {pts.shape}")
+    if not np.isfinite(pts).all():
+        raise InvalidInputError("points must be finite numbers")
+    return pts
+
+
+def datastacks(server_address: str | None = None, auth_token: str | None = None) -> list[str]:
+    """Names of the datastacks a CAVE server publishes (``info.get_datastacks``).
+
+    Args:
+        server_address: the CAVE global server; defaults to a LocalCave running in this
+            process, else caveclient's default server.
+        auth_token: a CAVE token; defaults to the LocalCave's or caveclient's token file.
+    """
+    from caveclient import CAVEclient
+
+    from ._batch import call_with_retries
+    from .config import latest_registration
+
+    if server_address is None:
+        registered = latest_registration()
+        if registered is not None:
+            server_address = registered[0].server_address
+            auth_token = auth_token or registered[1]
+    kwargs: dict[str, Any] = {"server_address": server_address, "global_only": True,
+                              "write_server_cache": False}
+    if auth_token:
+        kwargs["auth_token"] = auth_token
+    try:
+        client = CAVEclient(**kwargs)
+        return list(call_with_retries(client.info.get_datastacks))
+    except Exception as exc:
+        raise ServiceError(
+            f"could not list datastacks at {server_address or 'the default CAVE server'}: "
+            f"{type(exc).__name__}"
+        ) from exc

@@ -29,6 +29,21 @@ from ._pure import (
     get_supported_configs as get_supported_configs,
     make_color_list as make_color_list,
 )
+from ._segments import (
+    check_seg_freshness as check_seg_freshness,
+    check_seg_proofread_status as check_seg_proofread_status,
+    count_synapses as count_synapses,
+    get_cave_stack_info as get_cave_stack_info,
+    get_cave_stack_tables as get_cave_stack_tables,
+    get_cave_stacks as get_cave_stacks,
+    get_cave_table as get_cave_table,
+    get_cave_table_info as get_cave_table_info,
+    get_current_seg_ids as get_current_seg_ids,
+    get_roots_from_points as get_roots_from_points,
+    get_seg_3d_volume as get_seg_3d_volume,
+    get_seg_from_sv as get_seg_from_sv,
+    get_svs_from_seg as get_svs_from_seg,
+)
 
 # Keep in step with the private modules' __all__ (a test checks).
 __all__ = [
@@ -38,8 +53,21 @@ __all__ = [
     "calc_bbox_corners_from_center",
     "calc_line_triangle_intersect",
     "calc_skeleton_mesh_intersect",
+    "check_seg_freshness",
+    "check_seg_proofread_status",
     "convert_coord_res",
+    "count_synapses",
+    "get_cave_stack_info",
+    "get_cave_stack_tables",
+    "get_cave_stacks",
+    "get_cave_table",
+    "get_cave_table_info",
     "get_config",
+    "get_current_seg_ids",
+    "get_roots_from_points",
+    "get_seg_3d_volume",
+    "get_seg_from_sv",
     "get_supported_configs",
+    "get_svs_from_seg",
     "make_color_list",
 ]

@@ -1,5 +1,188 @@
-"""Legacy shims: segments family (filled in as the capability lands)."""
+"""Legacy shims of the segment, metrics and CAVE-info families.
+
+Each keeps the original name, arguments and return shape, and delegates to the batched methods
+of :class:`~tracertools.segment.SegmentList` / :class:`~tracertools.datastack.Datastack`
+through one shared session per datastack.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._session import session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "check_seg_freshness",
+    "check_seg_proofread_status",
+    "count_synapses",
+    "get_cave_stack_info",
+    "get_cave_stack_tables",
+    "get_cave_stacks",
+    "get_cave_table",
+    "get_cave_table_info",
+    "get_current_seg_ids",
+    "get_roots_from_points",
+    "get_seg_3d_volume",
+    "get_seg_from_sv",
+    "get_svs_from_seg",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# check_* / get_current_seg_ids: freshness and current IDs
+# --------------------------------------------------------------------------------------------
+
+
+def check_seg_freshness(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.are_fresh`."""
+    return [bool(v) for v in session(datastack).segments(seg_ids).are_fresh()]
+
+
+def get_current_seg_ids(
+    datastack: str,
+    seg_ids: Iterable[Any],
+    include_ratio: bool = False,
+    full_list: bool = False,
+    skip_fresh: bool = True,
+    detailed_errors: bool = False,
+) -> list[Any]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.current_id_candidates`.
+
+    One entry per input ID, the same shape for fresh and stale IDs (the original gave ``[id]``
+    for fresh IDs and a bare int for stale ones): an int by default; ``[id, ratio]`` with
+    ``include_ratio``; with ``full_list``, the list of all candidates (ints, or ``[id, ratio]``
+    pairs), largest first. The ratio is the share of the old segment's supervoxels. A failed ID
+    gives ``"ERROR"``, or the error text with ``detailed_errors``. ``skip_fresh`` is accepted
+    for compatibility: fresh IDs always map to themselves with ratio 1.0.
+    """
+    del skip_fresh  # fresh IDs are never recomputed; the answer would be the same
+    ids = list(seg_ids)
+    try:
+        segs = session(datastack).segments(ids)
+    except ValueError as exc:  # an ID that cannot be a segment: the original's "ERROR"
+        return [f"{type(exc).__name__}: {exc}" if detailed_errors else "ERROR" for _ in ids]
+    out: list[Any] = []
+    for seg_id, cands in zip(segs.ids, segs.current_id_candidates(errors="ignore"), strict=True):
+        if cands is None:
+            out.append(f"SegmentNotFoundError: segment {int(seg_id)} is not in the chunkedgraph"
+                       if detailed_errors else "ERROR")
+            continue
+        pairs = [[c.segment_id, c.fraction] for c in cands]
+        if full_list:
+            out.append(pairs if include_ratio else [p[0] for p in pairs])
+        else:
+            out.append(pairs[0] if include_ratio else pairs[0][0])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# supervoxels and points
+# --------------------------------------------------------------------------------------------
+
+
+def get_svs_from_seg(datastack: str, seg_id: Any) -> list[int]:
+    """Legacy shim for :meth:`tracertools.segment.Segment.supervoxels`."""
+    return [int(v) for v in session(datastack).segment(seg_id).supervoxels()]
+
+
+def get_seg_from_sv(datastack: str, sv_id: Any) -> np.int64:
+    """Legacy shim for :meth:`tracertools.datastack.Datastack.segments_of_supervoxels`."""
+    from tracertools.ids import as_segment_id
+
+    root = session(datastack).segments_of_supervoxels([as_segment_id(sv_id)])[0]
+    return np.int64(int(root))
+
+
+def get_roots_from_points(datastack: str, points: Any, sv: bool = False) -> list[Any]:
+    """Legacy shim for :meth:`tracertools.datastack.Datastack.segments_at` (``sv=True``:
+    :meth:`~tracertools.datastack.Datastack.supervoxels_at`).
+
+    ``points`` are viewer voxels; a single point may be passed bare. Background gives 0. If the
+    lookup fails, every entry is ``"ERROR"`` as in the original.
+    """
+    pts = np.asarray(points, dtype=float)
+    if pts.ndim == 1:
+        pts = pts.reshape(1, -1)
+    ds = session(datastack)
+    try:
+        found = ds.supervoxels_at(pts) if sv else ds.segments_at(pts)
+    except Exception:
+        return ["ERROR"] * len(pts)
+    return [int(v) for v in found]
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+# --------------------------------------------------------------------------------------------
+
+
+def get_seg_3d_volume(datastack: str, seg_id: Any) -> np.float64:
+    """Legacy shim for :meth:`tracertools.segment.Segment.volume_um3` (µm³)."""
+    return np.float64(session(datastack).segment(seg_id).volume_um3())
+
+
+def count_synapses(
+    datastack: str, seg_ids: Iterable[Any], detailed_results: bool = False
+) -> list[int] | dict[int, dict[str, int]]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.synapse_counts`.
+
+    Default: a list of total counts in input order. ``detailed_results``: a dict keyed by int
+    ID with ``{"in", "out", "all"}``. Counts are live (the original read a lagging
+    materialization) and never truncated by the server's row limit.
+    """
+    frame = session(datastack).segments(seg_ids).synapse_counts()
+    if detailed_results:
+        return {
+            int(i): {"in": int(n_in), "out": int(n_out), "all": int(n_all)}
+            for i, n_in, n_out, n_all in zip(
+                frame.index, frame["in"], frame["out"], frame["total"], strict=True
+            )
+        }
+    return [int(v) for v in frame["total"]]
+
+
+def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.are_proofread`.
+
+    Reads the status column (the original tested the index by mistake). A datastack without a
+    proofreading table raises MissingFeatureError instead of printing and returning None.
+    """
+    return [bool(v) for v in session(datastack).segments(seg_ids).are_proofread()]
+
+
+# --------------------------------------------------------------------------------------------
+# get_cave_*: datastack metadata and tables
+# --------------------------------------------------------------------------------------------
+
+
+def get_cave_stacks() -> list[str]:
+    """Legacy shim for :func:`tracertools.datastacks` (one request, not two)."""
+    from tracertools.datastack import datastacks
+
+    return datastacks()
+
+
+def get_cave_stack_info(datastack: str) -> dict[str, Any]:
+    """Legacy shim for :meth:`tracertools.datastack.Datastack.info`."""
+    return session(datastack).info()
+
+
+def get_cave_stack_tables(datastack: str) -> list[str]:
+    """Legacy shim for :meth:`tracertools.datastack.Datastack.tables`."""
+    return session(datastack).tables()
+
+
+def get_cave_table(datastack: str, table_name: str) -> pd.DataFrame:
+    """Legacy shim for :meth:`tracertools.datastack.Datastack.table` (complete, never cut)."""
+    return session(datastack).table(table_name)
+
+
+def get_cave_table_info(datastack: str, table_name: str) -> dict[str, Any]:
+    """Legacy shim for :meth:`tracertools.datastack.Datastack.table_info`."""
+    return session(datastack).table_info(table_name)
