@@ -156,7 +156,7 @@ def test_calc_skeleton_mesh_intersect_agrees_with_per_pair_shim():
 def test_shims_have_docstrings_pointing_at_the_new_api():
     for name in legacy.__all__:
         doc = getattr(legacy, name).__doc__ or ""
-        assert doc.startswith("Legacy shim for :"), name
+        assert doc.startswith("Legacy shim for "), name
 
 
 def test_legacy_module_has_no_heavy_module_level_imports():

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from . import errors, geometry
+from . import errors, geometry, legacy
+from .bucket import Bucket
 from .colors import color_list
 from .config import DatastackConfig, known_datastacks, load_config, presets
 from .datastack import Datastack, datastacks
@@ -21,6 +22,7 @@ from .errors import (
     BatchError,
     ConfigError,
     ConfirmationRequiredError,
+    DestinationExistsError,
     InvalidGeometryError,
     InvalidInputError,
     InvalidSegmentIdError,
@@ -28,15 +30,19 @@ from .errors import (
     MissingFeatureError,
     PartialResultWarning,
     RateLimitedError,
+    RenderingUnavailableError,
     SegmentNotFoundError,
     ServiceError,
+    SourceNotFoundError,
     TracertoolsError,
     UnknownDatastackError,
     UnsafePathError,
 )
-from . import legacy
 from .legacy import *  # noqa: F403  (the original API's names, for existing scripts)
+from .mesh import Mesh
 from .segment import Segment, SegmentList
+from .sheet import Sheet
+from .skeleton import Skeleton
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -44,21 +50,28 @@ __version__ = "2.0.0.dev0"
 
 __all__ = [
     "BatchError",
+    "Bucket",
     "ConfigError",
     "ConfirmationRequiredError",
+    "DestinationExistsError",
     "Datastack",
     "DatastackConfig",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
     "InvalidStateError",
+    "Mesh",
     "MissingFeatureError",
     "PartialResultWarning",
     "RateLimitedError",
+    "RenderingUnavailableError",
     "Segment",
     "SegmentList",
     "SegmentNotFoundError",
     "ServiceError",
+    "SourceNotFoundError",
+    "Sheet",
+    "Skeleton",
     "TracertoolsError",
     "UnknownDatastackError",
     "UnsafePathError",

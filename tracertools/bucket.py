@@ -3,22 +3,12 @@
 :class:`Bucket` is a handle over ``cloudfiles``. This module is the only place in tracertools that
 builds a ``CloudFiles`` object, always inside a method, so ``import tracertools`` stays light.
 
-The no-loss rules every method keeps:
-
-* **Downloads never overwrite.** By default the local file (or folder) gets a timestamp before its
-  extension (``mesh_2025_01_31_142501.obj``); ``overwrite=True`` writes the plain name instead.
-* **Moves and renames verify before deleting.** The copy is read back and compared byte for byte
-  before the source is deleted. Nothing is written over an existing file unless
-  ``overwrite=True``.
-* **Uploads write only whole files.** A local file is read completely before its key is
-  written; a folder upload names every file that failed (``errors=`` policy), never "success".
-* **Folder deletion needs confirmation** (``confirm=`` the folder path) and refuses a bucket root
-  or an empty path before any request.
-* **Bytes are never altered.** Reads and writes are raw. Objects stored with a Content-Encoding
-  (gzip, br, ...) keep it when copied or moved, and download with the encoding's suffix
-  (``chunk`` stored gzip-encoded becomes ``chunk.gz``), as cloudfiles' own transfers do; folder
-  uploads turn those suffixes back into encodings, so precomputed volumes written by cloudvolume
-  upload ready for neuroglancer.
+No-loss rules: downloads never overwrite (a timestamp goes before the extension unless
+``overwrite=True``); moves and renames verify the copy before deleting the source; nothing is
+written over an existing file unless ``overwrite=True``; uploads write whole files only and name
+every file that failed; ``delete_folder`` needs ``confirm=`` and refuses a bucket root; bytes are
+never altered (Content-Encodings are kept, shown locally as ``.gz``-style suffixes, as cloudfiles
+does). The user guide page ``docs/buckets.md`` explains each rule.
 
 Neuroglancer's legacy mesh format names files ``1:0`` and ``1:0:1``, and colons are not allowed
 in Windows file names, so local copies use ``___`` in their place (see :func:`forbids_colons`).
@@ -32,6 +22,7 @@ import os
 import posixpath
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +35,6 @@ from tracertools._bucket_paths import (
     DestinationExistsError,
     SourceNotFoundError,
 )
-from tracertools.config import user_aliases
 from tracertools.errors import (
     ConfirmationRequiredError,
     InvalidInputError,
@@ -63,6 +53,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Existence checks for more keys than this list their folder once instead of a HEAD per key.
+_HEAD_LIMIT = 64
 
 
 def convert_colons(path: str, to_windows: bool = True) -> str:
@@ -184,13 +177,9 @@ class Bucket:
         with self._lock:
             if self._cf is None:
                 with self._remote("opening"):
-                    from cloudfiles import CloudFiles, paths
+                    bp.register_alias(self._scheme)
+                    from cloudfiles import CloudFiles
 
-                    if self._scheme not in bp.BASE_SCHEMES and self._scheme not in paths.ALIASES:
-                        host = user_aliases().get(self._scheme)
-                        if host is None:
-                            raise InvalidInputError(f"alias '{self._scheme}://' is not defined")
-                        paths.add_alias(self._scheme, host)
                     self._cf = CloudFiles(self._url, green=False, progress=False)
             return self._cf
 
@@ -241,6 +230,12 @@ class Bucket:
             self._files().put(key, data, raw=True, compress=encoding)
 
     def _existing(self, keys: list[str]) -> list[str]:
+        """Which of ``keys`` exist: a HEAD each for a few, one listing of their folder for many."""
+        if len(keys) > _HEAD_LIMIT:
+            folder = posixpath.commonpath(keys)
+            folder = posixpath.dirname(folder) if folder in keys else folder
+            listed = set(self._list(folder + "/" if folder else ""))
+            return sorted(k for k in keys if k in listed)
         if not keys:
             return []
         with self._remote("checking destinations"):
@@ -258,6 +253,15 @@ class Bucket:
     def _delete_keys(self, keys: list[str]) -> None:
         with self._remote(f"deleting {len(keys)} file(s)"):
             self._files().delete(keys)
+
+    def _folder_files(self, prefix: str) -> tuple[str, str, builtins.list[str]]:
+        """The folder's key, its listing prefix and its files (raises if it holds none)."""
+        folder = bp.clean_key(prefix, "prefix")
+        start = folder + "/" if folder else ""
+        keys = self._list(start)
+        if not keys:
+            raise SourceNotFoundError(f"no files under {self.url_for(folder)}")
+        return folder, start, keys
 
     def _target(self, dest: str | Bucket) -> tuple[Bucket, str]:
         if isinstance(dest, Bucket):
@@ -298,7 +302,9 @@ class Bucket:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, path: str, data: bytes | bytearray | memoryview, *, overwrite: bool = False) -> None:
+    def write(
+        self, path: str, data: bytes | bytearray | memoryview, *, overwrite: bool = False
+    ) -> None:
         """Store ``data`` at ``path`` byte for byte (no compression, no Content-Encoding).
 
         Raises:
@@ -382,9 +388,11 @@ class Bucket:
         plan = []
         for rel in files:
             stem, encoding = bp.encoding_of(bp.remote_name(rel, windows))
-            plan.append((root.joinpath(*rel.split("/")), bp.join(prefix, bp.clean_key(stem)), encoding))
+            plan.append(
+                (root.joinpath(*rel.split("/")), bp.join(prefix, bp.clean_key(stem)), encoding)
+            )
         keys = [key for _, key, _ in plan]
-        clashes = sorted({k for k in keys if keys.count(k) > 1})
+        clashes = sorted(k for k, n in Counter(keys).items() if n > 1)
         if clashes:
             raise InvalidInputError(f"several local files map to the same key: {bp.shown(clashes)}")
         if not overwrite:
@@ -396,7 +404,7 @@ class Bucket:
             return key
 
         done = run_per_item(send, plan, errors=policy, progress=progress, desc="Uploading",
-                            labels=files, what="file")
+                            labels=files, what="file")  # fmt: skip
         return [key for key in done if key is not None]
 
     # -- downloading ------------------------------------------------------------------------
@@ -423,8 +431,9 @@ class Bucket:
         """
         key = self._file_key(path)
         data, encoding = self._get(key)
-        parts = bp.local_parts(bp.with_encoding(posixpath.basename(key), encoding),
-                             forbids_colons(windows_names))
+        parts = bp.local_parts(
+            bp.with_encoding(posixpath.basename(key), encoding), forbids_colons(windows_names)
+        )
         folder = bp.local_dir(local_dir)
         if overwrite:
             return bp.write_whole(folder / parts[-1], data, replace=True)
@@ -457,11 +466,7 @@ class Bucket:
             SourceNotFoundError: the folder holds no files.
         """
         policy = check_error_policy(errors)
-        folder = bp.clean_key(prefix, "prefix")
-        start = folder + "/" if folder else ""
-        keys = self._list(start)
-        if not keys:
-            raise SourceNotFoundError(f"no files under {self.url_for(folder)}")
+        folder, start, keys = self._folder_files(prefix)
         windows = forbids_colons(windows_names)
         name = bp.local_parts(posixpath.basename(folder) or self._leaf_name(), windows)[-1]
         parent = bp.local_dir(local_dir)
@@ -473,7 +478,9 @@ class Bucket:
 
         def fetch(key: str) -> Path:
             data, encoding = self._get(key)
-            target = dest.joinpath(*bp.local_parts(bp.with_encoding(key[len(start):], encoding), windows))
+            target = dest.joinpath(
+                *bp.local_parts(bp.with_encoding(key[len(start) :], encoding), windows)
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             return bp.write_whole(target, data, replace=overwrite)
 
@@ -524,8 +531,15 @@ class Bucket:
             InvalidInputError: ``new_name`` is empty or contains "/".
         """
         key = self._file_key(path)
-        if not isinstance(new_name, str) or bp.clean_key(new_name, "new_name") != new_name:
-            raise InvalidInputError(f"new_name must be a plain file name without '/', got {new_name!r}")
+        if (
+            not isinstance(new_name, str)
+            or new_name in ("", ".", "..")
+            or "/" in new_name
+            or any(ord(c) < 32 for c in new_name)
+        ):
+            raise InvalidInputError(
+                f"new_name must be a plain file name without '/', got {new_name!r}"
+            )
         new_key = bp.join(posixpath.dirname(key), new_name)
         self._move(key, self, new_key, overwrite)
         return new_key
@@ -555,28 +569,26 @@ class Bucket:
             The number of files copied.
         """
         policy = check_error_policy(errors)
-        folder = bp.clean_key(src_prefix, "src_prefix")
         target, dest_prefix = self._target(dest)
         target._writable("copy_folder")
-        if target.url_for(dest_prefix) == self.url_for(folder):
+        if target.url_for(dest_prefix) == self.url_for(bp.clean_key(src_prefix, "src_prefix")):
             raise InvalidInputError("source and destination are the same folder")
-        start = folder + "/" if folder else ""
-        keys = self._list(start)
-        if not keys:
-            raise SourceNotFoundError(f"no files under {self.url_for(folder)}")
-        pairs = [(key, bp.join(dest_prefix, key[len(start):])) for key in keys]
+        folder, start, keys = self._folder_files(src_prefix)
+        pairs = [(key, bp.join(dest_prefix, key[len(start) :])) for key in keys]
         if not overwrite:
             target._refuse_existing([d for _, d in pairs])
         source_cf, dest_cf = self._files(), target._files()
 
         def copy(pair: tuple[str, str]) -> str:
             with self._remote(f"copying {pair[0]!r}"):
-                source_cf.transfer_to(dest_cf, paths=[{"path": pair[0], "dest_path": pair[1]}],
-                                      progress=False)
+                source_cf.transfer_to(
+                    dest_cf, paths=[{"path": pair[0], "dest_path": pair[1]}], progress=False
+                )
             return pair[1]
 
-        done = [d for d in run_per_item(copy, pairs, errors=policy, progress=progress,
-                                        desc="Copying", labels=keys, what="file") if d]
+        results = run_per_item(copy, pairs, errors=policy, progress=progress, desc="Copying",
+                               labels=keys, what="file")  # fmt: skip
+        done = [d for d in results if d is not None]
         missing = sorted(set(done) - set(target._existing(done)))
         if missing:
             raise ServiceError(f"{len(missing)} copied file(s) are missing: {bp.shown(missing)}")
@@ -622,6 +634,7 @@ class Bucket:
             )
         self._writable("delete_folder")
         given = confirm.rstrip("/") if isinstance(confirm, str) else None
+        given = given.lstrip("/") if given is not None and "://" not in given else given
         if given not in (folder, self.url_for(folder)):
             raise ConfirmationRequiredError(
                 f"delete_folder deletes every file under {self.url_for(folder)}; "
@@ -632,10 +645,10 @@ class Bucket:
             self._delete_keys(keys)
         left = self._list(folder + "/")
         if left:
-            raise ServiceError(f"{len(left)} file(s) remain under {self.url_for(folder)}: "
-                               f"{bp.shown(left)}")
+            raise ServiceError(
+                f"{len(left)} file(s) remain under {self.url_for(folder)}: {bp.shown(left)}"
+            )
         if self._scheme == "file":
-            bp.prune_empty_dirs(Path(self._url[len("file://"):], *folder.split("/")))
+            bp.prune_empty_dirs(Path(self._url[len("file://") :], *folder.split("/")))
         logger.info("deleted %d file(s) under %s", len(keys), self.url_for(folder))
         return len(keys)
-

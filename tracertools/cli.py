@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 __all__ = ["main"]
@@ -49,7 +50,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
         print(f"  token: {cave.token}   (a throwaway token for this local server only)")
         print("Press Ctrl+C to stop.")
-        cave.wait()
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         print("\nstopping")
     finally:

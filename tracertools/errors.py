@@ -16,6 +16,9 @@ the builtin exception that callers of the original library already catch, so exi
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
     │   └── RateLimitedError                     429s that outlasted our retries
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
+    ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
+    ├── DestinationExistsError (FileExistsError) a write would replace an existing file
+    ├── SourceNotFoundError (FileNotFoundError)  a file or folder to read/move/delete is missing
     ├── ConfirmationRequiredError (PermissionError)  destructive call without confirm=
     └── UnsafePathError (PermissionError)        a path escaping its root, or a bucket root
 
@@ -33,6 +36,7 @@ __all__ = [
     "BatchError",
     "ConfigError",
     "ConfirmationRequiredError",
+    "DestinationExistsError",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
@@ -40,8 +44,10 @@ __all__ = [
     "MissingFeatureError",
     "PartialResultWarning",
     "RateLimitedError",
+    "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
+    "SourceNotFoundError",
     "TracertoolsError",
     "UnknownDatastackError",
     "UnsafePathError",
@@ -145,6 +151,18 @@ class BatchError(TracertoolsError, RuntimeError):
             f"{type(first_exc).__name__}: {first_exc}. "
             f'Pass errors="warn" to get results for the other items.'
         )
+
+
+class RenderingUnavailableError(TracertoolsError, RuntimeError):
+    """No display and no offscreen OpenGL (EGL or OSMesa) could be found for VTK."""
+
+
+class DestinationExistsError(TracertoolsError, FileExistsError):
+    """A write, upload, move or copy would replace an existing file (pass ``overwrite=True``)."""
+
+
+class SourceNotFoundError(TracertoolsError, FileNotFoundError):
+    """A file or folder to read, download, upload, move, copy or delete does not exist."""
 
 
 class ConfirmationRequiredError(TracertoolsError, PermissionError):

@@ -18,9 +18,12 @@ import numpy.typing as npt
 from ._batch import ErrorPolicy
 from ._segment_history import HistoryListMixin, HistorySegmentMixin
 from ._segment_metrics import MetricsListMixin, MetricsSegmentMixin
+from ._segment_skeletons import SkeletonsListMixin, SkeletonsSegmentMixin
 from .ids import as_segment_id, as_segment_ids
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._lineage import Candidate
     from .datastack import Datastack
 
@@ -29,7 +32,7 @@ __all__ = ["Segment", "SegmentList"]
 _REPR_IDS = 5
 
 
-class Segment(HistorySegmentMixin, MetricsSegmentMixin):
+class Segment(HistorySegmentMixin, MetricsSegmentMixin, SkeletonsSegmentMixin):
     """One segment ID on a datastack (a handle: no data is fetched until a method asks).
 
     Args:
@@ -79,6 +82,11 @@ class Segment(HistorySegmentMixin, MetricsSegmentMixin):
         """A handle on :meth:`current_id`."""
         return Segment(self._datastack, self.current_id())
 
+    def details(self) -> dict[str, Any]:
+        """This segment's row of :meth:`SegmentList.details` as a dict."""
+        frame = self.as_list().details()
+        return {"segment_id": self._id, **{k: frame[k].iloc[0].item() for k in frame.columns}}
+
     def __int__(self) -> int:
         return self._id
 
@@ -97,7 +105,9 @@ class Segment(HistorySegmentMixin, MetricsSegmentMixin):
         return f"Segment({self._id}, datastack={self._datastack.name!r})"
 
 
-class SegmentList(HistoryListMixin, MetricsListMixin, Sequence[Segment]):
+class SegmentList(
+    HistoryListMixin, MetricsListMixin, SkeletonsListMixin, Sequence[Segment]
+):
     """Many segment IDs on a datastack, in input order with duplicates kept.
 
     Args:
@@ -149,7 +159,10 @@ class SegmentList(HistoryListMixin, MetricsListMixin, Sequence[Segment]):
                 otherwise.
 
         Example:
-            >>> ds.segments([old_id]).current_id_candidates()[0][0].segment_id
+            ```python
+            best = ds.segments([old_id]).current_id_candidates()[0][0]
+            best.segment_id, best.fraction
+            ```
         """
         from ._lineage import successor_candidates
 
@@ -168,6 +181,57 @@ class SegmentList(HistoryListMixin, MetricsListMixin, Sequence[Segment]):
     def current(self) -> SegmentList:
         """A :class:`SegmentList` of :meth:`current_ids` (raises on any failure)."""
         return SegmentList(self._datastack, self.current_ids())
+
+    # -- composite -------------------------------------------------------------------------
+    def details(
+        self, *, errors: ErrorPolicy = "raise", progress: bool | None = None
+    ) -> pd.DataFrame:
+        """Current ID, volume, cable length and synapse counts of every segment.
+
+        Current IDs first (three batched requests), then volumes, skeletons and synapse counts
+        of the current IDs, fetched concurrently.
+
+        Returns:
+            DataFrame indexed by the input IDs (``segment_id``, input order) with columns
+            ``current_id`` (uint64), ``volume_um3`` (µm³), ``cable_length_nm`` (nm),
+            ``out_syn``, ``in_syn``, ``total_syn``. Under ``errors="warn"``/``"ignore"`` a
+            failed value is NaN (a failed current ID is 0) and named in a warning.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pandas as pd
+
+        current = self.current_ids(errors=errors)
+        found = current != 0
+        targets = SegmentList(self._datastack, current[found])
+        volume = np.full(len(self), np.nan)
+        cable = np.full(len(self), np.nan)
+        syn = pd.DataFrame({"in": np.nan, "out": np.nan, "total": np.nan},
+                           index=range(len(self)))
+        if len(targets):
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                vol_f = pool.submit(targets.volumes_um3, errors=errors)
+                cab_f = pool.submit(targets.cable_lengths, errors=errors, progress=progress)
+                syn_f = pool.submit(targets.synapse_counts)
+                volume[found] = vol_f.result()
+                cable[found] = cab_f.result()
+                counts = syn_f.result()
+            positions = np.flatnonzero(found)
+            syn.loc[positions, ["in", "out", "total"]] = counts[["in", "out", "total"]].to_numpy()
+        frame = pd.DataFrame(
+            {
+                "current_id": current,
+                "volume_um3": volume,
+                "cable_length_nm": cable,
+                "out_syn": syn["out"].to_numpy(),
+                "in_syn": syn["in"].to_numpy(),
+                "total_syn": syn["total"].to_numpy(),
+            },
+            index=pd.Index(self._ids, name="segment_id"),
+        )
+        if found.all():
+            frame = frame.astype({"out_syn": "int64", "in_syn": "int64", "total_syn": "int64"})
+        return frame
 
     def unique(self) -> SegmentList:
         """The same IDs with duplicates removed, first occurrences kept in order."""

@@ -123,3 +123,30 @@ def test_shims_share_one_client_per_datastack(name, local_cave, world):
     tt.check_seg_freshness(name, roots)
     assert local_cave.stats.total == 2  # no client rebuilt, no handshakes
     assert np.all(np.asarray(tt.check_seg_freshness(name, roots)))
+
+
+def test_get_seg_skeletons_gives_osteoid_skeletons_in_nm(name, world):
+    import osteoid
+
+    root = int(world.latest_roots_now()[0])
+    (sk,) = tt.get_seg_skeletons(name, [root])
+    assert isinstance(sk, osteoid.Skeleton)
+    assert sk.cable_length() == pytest.approx(world.cable_length(root), rel=1e-6)
+
+
+def test_get_cable_lengths_gives_floats_in_nm(name, world):
+    roots = [int(r) for r in world.latest_roots_now()[:2]]
+    got = tt.get_cable_lengths(name, roots)
+    assert got == pytest.approx([world.cable_length(r) for r in roots], rel=1e-6)
+    assert all(type(v) is float for v in got)
+
+
+def test_get_seg_details_works_for_fresh_and_stale_ids(name, world):
+    fresh = int(world.latest_roots_now()[0])
+    stale = _stale(world)[0]
+    rows = tt.get_seg_details(name, [fresh, stale])
+    assert [r[0] for r in rows] == [fresh, stale]
+    assert [r[1] for r in rows] == [fresh, world.successor(stale)]
+    assert all(len(r) == 7 for r in rows)
+    n_in, n_out = world.synapse_counts(fresh)
+    assert rows[0][4:] == [n_out, n_in, n_in + n_out]

@@ -17,6 +17,29 @@ at module level, so ``import tracertools`` stays light.
 
 from __future__ import annotations
 
+from ._bucket import (
+    bucket_copy_folder as bucket_copy_folder,
+    bucket_delete_file as bucket_delete_file,
+    bucket_delete_folder as bucket_delete_folder,
+    bucket_download_file as bucket_download_file,
+    bucket_download_folder as bucket_download_folder,
+    bucket_move_file as bucket_move_file,
+    bucket_rename_file as bucket_rename_file,
+    bucket_upload_file as bucket_upload_file,
+    bucket_upload_folder as bucket_upload_folder,
+)
+from ._history import (
+    count_user_sv_contribution as count_user_sv_contribution,
+    get_original_seg_ids as get_original_seg_ids,
+    get_seg_changelog as get_seg_changelog,
+    get_seg_edits as get_seg_edits,
+)
+from ._mesh import (
+    get_mesh_triangles as get_mesh_triangles,
+    make_bucket_volume_from_obj as make_bucket_volume_from_obj,
+    make_local_volume_from_obj as make_local_volume_from_obj,
+    make_volume_packaging as make_volume_packaging,
+)
 from ._pure import (
     bucket_convert_colons as bucket_convert_colons,
     calc_3d_distance as calc_3d_distance,
@@ -33,6 +56,7 @@ from ._segments import (
     check_seg_freshness as check_seg_freshness,
     check_seg_proofread_status as check_seg_proofread_status,
     count_synapses as count_synapses,
+    get_cable_lengths as get_cable_lengths,
     get_cave_stack_info as get_cave_stack_info,
     get_cave_stack_tables as get_cave_stack_tables,
     get_cave_stacks as get_cave_stacks,
@@ -41,13 +65,34 @@ from ._segments import (
     get_current_seg_ids as get_current_seg_ids,
     get_roots_from_points as get_roots_from_points,
     get_seg_3d_volume as get_seg_3d_volume,
+    get_seg_details as get_seg_details,
     get_seg_from_sv as get_seg_from_sv,
+    get_seg_skeletons as get_seg_skeletons,
     get_svs_from_seg as get_svs_from_seg,
+)
+from ._sheets import (
+    gsheet_add_column as gsheet_add_column,
+    gsheet_add_row as gsheet_add_row,
+    gsheet_get_col_as_list as gsheet_get_col_as_list,
+    gsheet_get_tab_as_df as gsheet_get_tab_as_df,
+)
+from ._skeleton import (
+    get_bones as get_bones,
+    host_ng_volume_locally as host_ng_volume_locally,
 )
 
 # Keep in step with the private modules' __all__ (a test checks).
 __all__ = [
     "bucket_convert_colons",
+    "bucket_copy_folder",
+    "bucket_delete_file",
+    "bucket_delete_folder",
+    "bucket_download_file",
+    "bucket_download_folder",
+    "bucket_move_file",
+    "bucket_rename_file",
+    "bucket_upload_file",
+    "bucket_upload_folder",
     "calc_3d_distance",
     "calc_avg_point_coords",
     "calc_bbox_corners_from_center",
@@ -57,6 +102,9 @@ __all__ = [
     "check_seg_proofread_status",
     "convert_coord_res",
     "count_synapses",
+    "count_user_sv_contribution",
+    "get_bones",
+    "get_cable_lengths",
     "get_cave_stack_info",
     "get_cave_stack_tables",
     "get_cave_stacks",
@@ -64,10 +112,24 @@ __all__ = [
     "get_cave_table_info",
     "get_config",
     "get_current_seg_ids",
+    "get_mesh_triangles",
+    "get_original_seg_ids",
     "get_roots_from_points",
     "get_seg_3d_volume",
+    "get_seg_changelog",
+    "get_seg_details",
+    "get_seg_edits",
     "get_seg_from_sv",
+    "get_seg_skeletons",
     "get_supported_configs",
     "get_svs_from_seg",
+    "gsheet_add_column",
+    "gsheet_add_row",
+    "gsheet_get_col_as_list",
+    "gsheet_get_tab_as_df",
+    "host_ng_volume_locally",
+    "make_bucket_volume_from_obj",
     "make_color_list",
+    "make_local_volume_from_obj",
+    "make_volume_packaging",
 ]

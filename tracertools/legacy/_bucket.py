@@ -1,5 +1,100 @@
-"""Legacy shims: bucket family (filled in as the capability lands)."""
+"""Legacy shims: the bucket_* family (new home: :class:`tracertools.bucket.Bucket`).
+
+Paths are full URLs, as in the original (``gs://bucket/folder/file``). The shims follow the new
+no-loss rules: downloads get a timestamp before the extension (the original put it after),
+uploads, moves and copies refuse to replace existing files, and nothing is decompressed.
+``bucket_convert_colons`` lives with the pure shims.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import logging
+import os
+
+from tracertools.bucket import Bucket
+from tracertools.errors import InvalidInputError, UnsafePathError
+
+__all__ = [
+    "bucket_copy_folder",
+    "bucket_delete_file",
+    "bucket_delete_folder",
+    "bucket_download_file",
+    "bucket_download_folder",
+    "bucket_move_file",
+    "bucket_rename_file",
+    "bucket_upload_file",
+    "bucket_upload_folder",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The word bucket_delete_folder asks for (any letter case).
+CONFIRM_WORD = "delete"
+
+
+def bucket_copy_folder(source_path: str, destination_path: str) -> None:
+    """Legacy shim for :meth:`Bucket.copy_folder` (the source's contents go into destination)."""
+    bucket, prefix = Bucket.split(source_path)
+    bucket.copy_folder(prefix, destination_path)
+
+
+def bucket_delete_file(file_path: str) -> None:
+    """Legacy shim for :meth:`Bucket.delete` (a missing file is ignored, as before)."""
+    bucket, key = Bucket.split(file_path)
+    bucket.delete(key, missing_ok=True)
+
+
+def bucket_delete_folder(folder_path: str) -> None:
+    """Legacy shim for :meth:`Bucket.delete_folder`, asking for the word "delete" on stdin."""
+    bucket, prefix = Bucket.split(folder_path)
+    if not prefix:
+        raise UnsafePathError(f"refusing to delete the bucket root {bucket.url}")
+    if bucket.read_only:
+        raise InvalidInputError(f"{bucket.url} is read-only; its folders cannot be deleted")
+    where = bucket.url_for(prefix)
+    count = len(bucket.list(prefix))
+    reply = input(  # the one interactive prompt in tracertools, kept from the original
+        f"{os.linesep}This deletes the folder {where} and the {count} file(s) in it; it cannot "
+        f"be undone.{os.linesep}Type {CONFIRM_WORD} to confirm: "
+    )
+    if reply.strip().lower() != CONFIRM_WORD:
+        logger.warning("Folder %s was not deleted.", where)
+        return
+    deleted = bucket.delete_folder(prefix, confirm=prefix)
+    logger.warning("Folder %s was deleted (%d file(s)).", where, deleted)
+
+
+def bucket_download_file(bucket_path: str, download_path: str | None = None) -> None:
+    """Legacy shim for :meth:`Bucket.download` (default folder ``~/Downloads``)."""
+    bucket, key = Bucket.split(bucket_path)
+    bucket.download(key, download_path)
+
+
+def bucket_download_folder(bucket_path: str, download_path: str | None = None) -> None:
+    """Legacy shim for :meth:`Bucket.download_folder` (default folder ``~/Downloads``)."""
+    bucket, prefix = Bucket.split(bucket_path)
+    bucket.download_folder(prefix, download_path)
+
+
+def bucket_move_file(file_path: str, new_folder_path: str) -> None:
+    """Legacy shim for :meth:`Bucket.move`."""
+    bucket, key = Bucket.split(file_path)
+    bucket.move(key, new_folder_path)
+
+
+def bucket_rename_file(file_path: str, new_name: str) -> None:
+    """Legacy shim for :meth:`Bucket.rename`."""
+    bucket, key = Bucket.split(file_path)
+    bucket.rename(key, new_name)
+
+
+def bucket_upload_file(local_path: str, bucket_path: str) -> None:
+    """Legacy shim for :meth:`Bucket.upload` (into folder ``bucket_path``, keeping the name)."""
+    bucket, prefix = Bucket.split(bucket_path)
+    bucket.upload(local_path, prefix + "/")
+
+
+def bucket_upload_folder(local_path: str, bucket_path: str) -> None:
+    """Legacy shim for :meth:`Bucket.upload_folder` (contents go into ``bucket_path``)."""
+    bucket, prefix = Bucket.split(bucket_path)
+    bucket.upload_folder(local_path, prefix)

@@ -27,9 +27,12 @@ __all__ = [
     "get_cave_table",
     "get_cave_table_info",
     "get_current_seg_ids",
+    "get_cable_lengths",
     "get_roots_from_points",
     "get_seg_3d_volume",
+    "get_seg_details",
     "get_seg_from_sv",
+    "get_seg_skeletons",
     "get_svs_from_seg",
 ]
 
@@ -154,6 +157,43 @@ def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[b
     proofreading table raises MissingFeatureError instead of printing and returning None.
     """
     return [bool(v) for v in session(datastack).segments(seg_ids).are_proofread()]
+
+
+# --------------------------------------------------------------------------------------------
+# skeletons and details
+# --------------------------------------------------------------------------------------------
+
+
+def get_seg_skeletons(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.skeletons`.
+
+    Returns osteoid Skeletons in physical (nm) space, in input order, as the original did, but
+    fetches the version it asks for (4), never sleeps on an ETA and never exits the interpreter:
+    a bad ID raises a typed error.
+    """
+    ds = session(datastack)
+    skeletons = ds.segments(seg_ids).skeletons()
+    return [s.to_osteoid(ds.config.resolution) for s in skeletons if s is not None]
+
+
+def get_cable_lengths(datastack: str, seg_ids: Iterable[Any]) -> list[float]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.cable_lengths` (nm)."""
+    return [float(v) for v in session(datastack).segments(seg_ids).cable_lengths()]
+
+
+def get_seg_details(datastack: str, seg_ids: Iterable[Any]) -> list[list[Any]]:
+    """Legacy shim for :meth:`tracertools.segment.SegmentList.details`.
+
+    One row per input ID: ``[original_id, current_id, volume_um3, cable_nm, out_syn, in_syn,
+    total_syn]``. Works for fresh and stale IDs alike (the original crashed on fresh ones).
+    """
+    frame = session(datastack).segments(seg_ids).details()
+    columns = ["current_id", "volume_um3", "cable_length_nm", "out_syn", "in_syn", "total_syn"]
+    kinds = [int, float, float, int, int, int]
+    return [
+        [int(seg_id), *(kind(frame[col].iloc[i]) for col, kind in zip(columns, kinds, strict=True))]
+        for i, seg_id in enumerate(frame.index)
+    ]
 
 
 # --------------------------------------------------------------------------------------------

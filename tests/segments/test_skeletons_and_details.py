@@ -1,0 +1,93 @@
+"""Skeletons, cable lengths and details against LocalCave's ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracertools.errors import InvalidInputError, PartialResultWarning
+from tracertools.skeleton import Skeleton
+
+
+@pytest.fixture
+def world(local_cave):
+    return local_cave.world
+
+
+@pytest.fixture
+def ds(local_cave):
+    return local_cave.datastack()
+
+
+@pytest.fixture
+def current(world):
+    return [int(r) for r in world.latest_roots_now()]
+
+
+def test_skeletons_are_skeleton_values_in_nm(ds, world, current):
+    sk = ds.segment(current[0]).skeleton()
+    assert isinstance(sk, Skeleton)
+    assert sk.segment_id == current[0]
+    truth = world.skeleton(current[0])
+    assert sk.n_vertices == len(truth.vertices)
+
+
+def test_cable_lengths_equal_the_ground_truth(ds, world, current):
+    got = ds.segments(current).cable_lengths()
+    assert got == pytest.approx([world.cable_length(r) for r in current], rel=1e-6)
+
+
+def test_skeletons_are_fetched_ten_per_request(local_cave, ds, current):
+    roots = (current * 3)[:12]
+    _ = ds.client.skeleton
+    local_cave.stats.reset()
+    ds.segments(roots).skeletons()
+    assert local_cave.stats["bulk_get_skeletons"] == -(-len(set(roots)) // 10)
+    assert local_cave.stats["get_skeleton"] == 0
+
+
+def test_skeletons_are_cached_per_root(local_cave, ds, current):
+    ds.segments(current[:2]).skeletons()
+    local_cave.stats.reset()
+    ds.segments(current[:2]).skeletons()
+    assert local_cave.stats.total == 0
+
+
+def test_a_missing_skeleton_fails_only_that_item_under_warn(ds, world, current):
+    bogus = 2**56 * 4 + 999_999
+    with pytest.warns(PartialResultWarning, match=str(bogus)):
+        got = ds.segments([current[0], bogus]).cable_lengths(errors="warn")
+    assert got[0] == pytest.approx(world.cable_length(current[0]), rel=1e-6)
+    assert np.isnan(got[1])
+
+
+def test_a_bad_skeleton_version_is_refused(ds, current):
+    with pytest.raises(InvalidInputError):
+        ds.segments(current[:1]).skeletons(version="4")  # type: ignore[arg-type]
+
+
+def test_details_gives_the_seven_fields_from_ground_truth(ds, world):
+    latest = set(world.latest_roots_now().tolist())
+    stale = [int(r) for r in world.all_roots().tolist() if int(r) not in latest][:2]
+    fresh = [int(r) for r in world.latest_roots_now()[:2]]
+    ids = stale + fresh
+    frame = ds.segments(ids).details()
+    assert list(frame.index) == ids
+    assert list(frame.columns) == ["current_id", "volume_um3", "cable_length_nm", "out_syn",
+                                   "in_syn", "total_syn"]
+    assert frame["current_id"].dtype == np.uint64
+    for i, seg_id in enumerate(ids):
+        row = frame.iloc[i]
+        cur = world.successor(seg_id) if seg_id in stale else seg_id
+        assert int(frame["current_id"].iloc[i]) == cur
+        n_in, n_out = world.synapse_counts(cur)
+        assert row["current_id"] == cur
+        assert row["volume_um3"] == pytest.approx(world.volume_nm3(cur) / 1e9)
+        assert row["cable_length_nm"] == pytest.approx(world.cable_length(cur), rel=1e-6)
+        assert (row["in_syn"], row["out_syn"], row["total_syn"]) == (n_in, n_out, n_in + n_out)
+
+
+def test_details_of_one_segment_is_a_dict(ds, current):
+    got = ds.segment(current[0]).details()
+    assert got["segment_id"] == current[0] and got["current_id"] == current[0]
+    assert type(got["current_id"]) is int

@@ -1,0 +1,114 @@
+"""Legacy mesh shims: the original names, arguments and return shapes, on real files."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import numpy as np
+import pytest
+import trimesh
+
+from tracertools.config import load_config
+from tracertools.errors import ServiceError
+from tracertools.legacy import _mesh
+from tracertools.legacy._mesh import (
+    get_mesh_triangles,
+    make_bucket_volume_from_obj,
+    make_local_volume_from_obj,
+    make_volume_packaging,
+)
+from tracertools.mesh import Mesh
+from tracertools.precomputed import read_info
+
+
+@pytest.fixture
+def sphere() -> Mesh:
+    tm = trimesh.creation.icosphere(subdivisions=2, radius=800.0)
+    vertices = (tm.vertices + [300_000.0, 200_000.0, 45_000.0]).astype(np.float32)
+    return Mesh(vertices.astype(np.float64), tm.faces)
+
+
+@pytest.fixture
+def obj_path(tmp_path, sphere):
+    return str(sphere.to_obj(tmp_path / "region.obj"))
+
+
+def test_module_exports_the_four_original_names():
+    assert _mesh.__all__ == ["get_mesh_triangles", "make_bucket_volume_from_obj",
+                             "make_local_volume_from_obj", "make_volume_packaging"]
+
+
+def test_get_mesh_triangles_are_mesh_triangles_over_the_volume_resolution(tmp_path, sphere):
+    sphere.write_precomputed(tmp_path / "vol", resolution=[4, 4, 45], segment_id=3)
+    triangles = get_mesh_triangles(str(tmp_path / "vol") + "/", mesh_seg_id=3, local=True)
+    assert triangles.shape == (len(sphere.faces), 3, 3) and triangles.dtype == np.float64
+    assert np.array_equal(triangles, sphere.triangles / [4, 4, 45])
+
+
+def test_get_mesh_triangles_reads_a_url_without_local(tmp_path, sphere):
+    url = sphere.write_precomputed(tmp_path / "vol", resolution=[8, 8, 40])
+    assert np.array_equal(get_mesh_triangles(url), sphere.triangles / [8, 8, 40])
+
+
+def test_get_mesh_triangles_raises_instead_of_printing(tmp_path, capsys):
+    with pytest.raises(ServiceError, match="no precomputed volume"):
+        get_mesh_triangles(str(tmp_path / "missing"), local=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_make_volume_packaging_writes_both_info_files(tmp_path):
+    out = tmp_path / "not" / "yet" / "there"
+    result = make_volume_packaging(str(out), resolution=[8, 8, 40], chunk_size=[256, 256, 32],
+                                   volume_size=[1000, 2000, 300])
+    assert result is None
+    info = json.loads((out / "image" / "info").read_text())
+    scale = info["scales"][0]
+    assert (info["type"], info["data_type"], info["num_channels"], info["mesh"]) == (
+        "segmentation", "uint64", 1, "mesh")
+    assert (scale["resolution"], scale["chunk_sizes"], scale["size"], scale["encoding"]) == (
+        [8, 8, 40], [[256, 256, 32]], [1000, 2000, 300], "raw")
+    assert json.loads((out / "image" / "mesh" / "info").read_text()) == {
+        "@type": "neuroglancer_legacy_mesh",
+        "transform": [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0],
+    }
+
+
+def test_make_volume_packaging_defaults_match_the_original(tmp_path):
+    make_volume_packaging(str(tmp_path / "out"))
+    scale = read_info(tmp_path / "out" / "image")["scales"][0]
+    assert (scale["resolution"], scale["chunk_sizes"], scale["size"]) == (
+        [1, 1, 1], [[512, 512, 16]], [250000, 250000, 25000])
+
+
+def test_make_local_volume_from_obj_uses_the_datastack_resolution_and_size(
+    tmp_path, obj_path, sphere
+):
+    config = load_config("brain_and_nerve_cord")
+    result = make_local_volume_from_obj("brain_and_nerve_cord", obj_path, str(tmp_path / "out"))
+    assert result is None
+    scale = read_info(tmp_path / "out" / "image")["scales"][0]
+    assert scale["resolution"] == list(config.resolution)
+    assert scale["size"] == list(config.volume_size)
+    assert Mesh.from_precomputed(tmp_path / "out" / "image") == sphere
+
+
+def test_make_local_volume_from_obj_works_for_a_datastack_without_a_volume_size(
+    tmp_path, obj_path, sphere
+):
+    config = load_config("male_adult_nerve_cord")
+    assert config.volume_size is None
+    make_local_volume_from_obj("male_adult_nerve_cord", obj_path, str(tmp_path / "out") + "/")
+    scale = read_info(tmp_path / "out" / "image")["scales"][0]
+    assert scale["resolution"] == list(config.resolution)
+    lower, upper = np.array(scale["voxel_offset"]), np.add(scale["voxel_offset"], scale["size"])
+    res = np.array(config.resolution)
+    assert np.all(lower * res <= sphere.bounds[0]) and np.all(upper * res >= sphere.bounds[1])
+
+
+def test_make_bucket_volume_from_obj_works_for_any_datastack(obj_path, sphere):
+    bucket = f"mem://tracertools-test-{uuid.uuid4().hex}/triage/image/"
+    make_bucket_volume_from_obj("flywire_fafb_production", obj_path, bucket)
+    scale = read_info(bucket)["scales"][0]
+    assert scale["resolution"] == list(load_config("flywire_fafb_production").resolution)
+    assert Mesh.from_precomputed(bucket) == sphere

@@ -1,0 +1,58 @@
+"""Legacy shims: skeleton bones and local volume hosting (new homes: Skeleton, viewer)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+# Keep sorted; tracertools.legacy re-exports these names.
+__all__ = ["get_bones", "host_ng_volume_locally"]
+
+#: The port the original used (cloud-volume's ``viewer()`` default).
+LEGACY_PORT = 8080
+
+
+def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
+    """Legacy shim for :meth:`tracertools.skeleton.Skeleton.bones` at the datastack resolution.
+
+    Args:
+        datastack: datastack name; its config ``resolution`` (nm per voxel) sets the units.
+        skeleton: an ``osteoid.Skeleton`` (as the original took) or a ``Skeleton``.
+
+    Returns:
+        ``(E, 2, 3)`` float bone endpoints in viewer voxels at the datastack resolution.
+
+    Raises:
+        UnknownDatastackError: no config for ``datastack`` (the original printed and crashed).
+        InvalidGeometryError: malformed skeleton arrays.
+    """
+    from tracertools.config import load_config
+    from tracertools.skeleton import Skeleton
+
+    resolution = load_config(datastack).resolution
+    sk = skeleton if isinstance(skeleton, Skeleton) else Skeleton.from_osteoid(skeleton)
+    return sk.bones(resolution)
+
+
+def host_ng_volume_locally(
+    volume_path: str | os.PathLike[str], *, port: int = LEGACY_PORT
+) -> None:
+    """Legacy shim for :func:`tracertools.viewer.serve_precomputed` (blocking).
+
+    Serves the folder on ``http://127.0.0.1:8080`` (the original's address) until Ctrl-C.
+    Unlike the original, a missing folder raises before anything is bound, instead of printing
+    and then failing with NameError.
+
+    Args:
+        volume_path: the local precomputed folder (a trailing ``/`` is fine).
+        port: TCP port (new; the original always used 8080).
+
+    Raises:
+        InvalidInputError: the folder does not exist.
+    """
+    from tracertools.viewer import serve_precomputed
+
+    serve_precomputed(volume_path, port=port, background=False)

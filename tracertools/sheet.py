@@ -1,0 +1,1051 @@
+"""Google Sheets: :class:`Sheet` and :class:`Tab` handles over gspread.
+
+>>> from tracertools.sheet import Sheet
+>>> tab = Sheet("1AbC...").tab("neurons")        # validated; no network yet
+>>> ids = tab.column(1, ignore_header=True)        # first I/O: one authorised client, reused after
+
+This is the only module in tracertools that touches gspread. Building a :class:`Sheet` or a
+:class:`Tab` does no I/O; methods do, and every method says which Sheets API call stands behind
+it. One authorised ``gspread.Client`` is cached per credentials for the whole process (the
+original library ran the OAuth flow again on every call).
+
+Credentials (the ``credentials=`` argument of :class:`Sheet`), resolved at the first request:
+
+* ``None``: the JSON key file named by ``$TRACERTOOLS_SHEETS_CREDENTIALS`` if set; else no
+  credentials at all when a local stand-in is registered (see below); else gspread's OAuth
+  desktop flow with its default files (``~/.config/gspread/credentials.json`` and
+  ``authorized_user.json``), as the original did.
+* :class:`ServiceAccount` / :class:`OAuth`: explicit files or parsed JSON info.
+* a path to a JSON key file: a service-account key, an authorised-user file or OAuth client
+  secrets (told apart by their contents at first use).
+* a mapping: service-account info or authorised-user info (told apart by its ``type``).
+* a ready ``google.auth`` credentials object, or a ready ``gspread.Client`` (used as is).
+
+Credentials and tokens never appear in a repr, a log line or an error message.
+
+Local stand-ins: :func:`register_local_server` (or the :func:`local_server` context manager) sends
+all Sheets traffic of clients built afterwards to ``http://127.0.0.1:PORT`` through gspread's
+documented ``session=`` / ``http_client=`` hooks: token refreshes and Google's side lookups go
+there too, so nothing leaves the machine. ``tracertools.testing.LocalSheets`` registers itself
+while it runs, the way a running LocalCave makes ``Datastack("demo")`` resolve to it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import numbers
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from ._batch import (
+    ErrorPolicy,
+    apply_error_policy,
+    call_with_retries,
+    check_error_policy,
+    progress_bar,
+)
+from .errors import InvalidInputError, RateLimitedError, ServiceError, TracertoolsError
+
+if TYPE_CHECKING:
+    import gspread
+    import pandas as pd
+
+__all__ = [
+    "CREDENTIALS_ENV",
+    "FillReport",
+    "OAuth",
+    "ServiceAccount",
+    "Sheet",
+    "Tab",
+    "clear_client_cache",
+    "gspread_client",
+    "local_server",
+    "local_server_url",
+    "register_local_server",
+    "unregister_local_server",
+]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Environment variable naming a JSON key file used when ``credentials=None``.
+CREDENTIALS_ENV = "TRACERTOOLS_SHEETS_CREDENTIALS"
+
+#: Integers at or above this size are written as text: Sheets stores numbers as doubles.
+_EXACT_INT_LIMIT = 2**53
+_KEY = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_URL_KEY = re.compile(r"^https?://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
+_LOCAL_URL = re.compile(r"^https?://[^/\s]+$")
+_GOOGLE_PREFIXES = (
+    "https://sheets.googleapis.com/",
+    "https://www.googleapis.com/",
+    "https://oauth2.googleapis.com/",
+    "https://iamcredentials.googleapis.com/",
+)
+_TIMEOUT_S = 120.0
+
+# ---------------------------------------------------------------------------------------------
+# Local stand-in registration
+
+
+_LOCAL_LOCK = threading.Lock()
+_LOCAL_URLS: list[str] = []
+
+
+def register_local_server(url: str) -> None:
+    """Route the Sheets traffic of every client built from now on to ``url`` (e.g. a stand-in).
+
+    Registrations nest: the newest wins until :func:`unregister_local_server` removes it.
+    Clients already cached for other routes are kept. Explicit credentials are routed too
+    (token requests included); ``credentials=None`` needs none unless
+    ``$TRACERTOOLS_SHEETS_CREDENTIALS`` names a key file.
+
+    Args:
+        url: ``http://HOST:PORT`` with no path, such as ``LocalSheets().url``.
+    """
+    if not isinstance(url, str) or not _LOCAL_URL.match(url):
+        raise InvalidInputError(f"a local Sheets server URL looks like http://127.0.0.1:PORT, got {url!r}")
+    with _LOCAL_LOCK:
+        _LOCAL_URLS.append(url)
+    logger.debug("Sheets traffic now goes to %s", url)
+
+
+def unregister_local_server(url: str) -> None:
+    """Remove the newest registration of ``url`` and forget clients built for it."""
+    with _LOCAL_LOCK:
+        for i in range(len(_LOCAL_URLS) - 1, -1, -1):
+            if _LOCAL_URLS[i] == url:
+                del _LOCAL_URLS[i]
+                break
+    with _CLIENT_LOCK:
+        for key in [k for k in _CLIENTS if k[0] == url]:
+            del _CLIENTS[key]
+
+
+def local_server_url() -> str | None:
+    """The registered local Sheets server that new clients talk to, or None for Google."""
+    with _LOCAL_LOCK:
+        return _LOCAL_URLS[-1] if _LOCAL_URLS else None
+
+
+@contextmanager
+def local_server(url: str) -> Iterator[str]:
+    """Context manager form of :func:`register_local_server`; yields ``url``."""
+    register_local_server(url)
+    try:
+        yield url
+    finally:
+        unregister_local_server(url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials and the client cache
+
+
+class _Credentials:
+    """A recipe for one authorised gspread client; holds no token in its repr."""
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _build(self, route: str | None) -> gspread.Client:
+        raise NotImplementedError
+
+
+class ServiceAccount(_Credentials):
+    """Service-account credentials: a key file (``gspread.service_account``) or its parsed JSON.
+
+    Args:
+        filename: the JSON key file downloaded from Google Cloud.
+        info: the same JSON as a mapping (``gspread.service_account_from_dict``).
+        scopes: OAuth scopes; gspread's read/write Sheets and Drive scopes by default.
+    """
+
+    def __init__(
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        *,
+        info: Mapping[str, Any] | None = None,
+        scopes: Sequence[str] | None = None,
+    ) -> None:
+        if (filename is None) == (info is None):
+            raise InvalidInputError("ServiceAccount needs exactly one of filename= or info=")
+        if info is not None and not isinstance(info, Mapping):
+            raise InvalidInputError("ServiceAccount info= must be a mapping (the parsed key JSON)")
+        self._filename = Path(filename) if filename is not None else None
+        self._info = dict(info) if info is not None else None
+        self._scopes = tuple(scopes) if scopes is not None else None
+
+    def __repr__(self) -> str:
+        what = f"filename={str(self._filename)!r}" if self._filename else "info=<hidden>"
+        return f"ServiceAccount({what})"
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        if self._filename is not None:
+            return ("service_account", str(self._filename.expanduser().resolve()), self._scopes)
+        return ("service_account_info", _digest(self._info), self._scopes)
+
+    def _build(self, route: str | None) -> gspread.Client:
+        import gspread
+
+        kwargs: dict[str, Any] = {"http_client": _http_client_class(route)}
+        if self._scopes is not None:
+            kwargs["scopes"] = list(self._scopes)
+        if self._filename is not None:
+            return gspread.service_account(filename=self._filename.expanduser(), **kwargs)
+        return gspread.service_account_from_dict(self._info or {}, **kwargs)
+
+
+class OAuth(_Credentials):
+    """OAuth user credentials (``gspread.oauth``): the desktop flow, or a saved authorisation.
+
+    With no arguments this is gspread's default: reuse ``~/.config/gspread/authorized_user.json``
+    if it exists, else run the browser flow with ``~/.config/gspread/credentials.json`` and save
+    the result.
+
+    Args:
+        credentials_filename: OAuth client secrets (``credentials.json``).
+        authorized_user_filename: where the user's authorisation is saved and read back.
+        authorized_user_info: a saved authorisation as a mapping (``gspread.oauth_from_dict``).
+        scopes: OAuth scopes; gspread's read/write Sheets and Drive scopes by default.
+    """
+
+    def __init__(
+        self,
+        credentials_filename: str | os.PathLike[str] | None = None,
+        authorized_user_filename: str | os.PathLike[str] | None = None,
+        *,
+        authorized_user_info: Mapping[str, Any] | None = None,
+        scopes: Sequence[str] | None = None,
+    ) -> None:
+        if authorized_user_info is not None and not isinstance(authorized_user_info, Mapping):
+            raise InvalidInputError("OAuth authorized_user_info= must be a mapping")
+        self._secrets = Path(credentials_filename) if credentials_filename is not None else None
+        self._user = Path(authorized_user_filename) if authorized_user_filename is not None else None
+        self._info = dict(authorized_user_info) if authorized_user_info is not None else None
+        self._scopes = tuple(scopes) if scopes is not None else None
+
+    def __repr__(self) -> str:
+        if self._info is not None:
+            return "OAuth(authorized_user_info=<hidden>)"
+        parts = [f"{n}={str(p)!r}" for n, p in (("credentials_filename", self._secrets),
+                                                ("authorized_user_filename", self._user)) if p]
+        return f"OAuth({', '.join(parts)})"
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        if self._info is not None:
+            return ("authorized_user_info", _digest(self._info), self._scopes)
+        paths = tuple(str(p.expanduser().resolve()) if p else None for p in (self._secrets, self._user))
+        return ("oauth", paths, self._scopes)
+
+    def _build(self, route: str | None) -> gspread.Client:
+        import gspread
+
+        kwargs: dict[str, Any] = {"http_client": _http_client_class(route)}
+        if self._scopes is not None:
+            kwargs["scopes"] = list(self._scopes)
+        if self._info is not None:
+            return gspread.oauth_from_dict(authorized_user_info=self._info, **kwargs)[0]
+        if self._secrets is not None:
+            kwargs["credentials_filename"] = self._secrets.expanduser()
+        if self._user is not None:
+            kwargs["authorized_user_filename"] = self._user.expanduser()
+        return gspread.oauth(**kwargs)
+
+
+class _KeyFile(_Credentials):
+    """A JSON file whose kind (service account, authorised user, client secrets) is read at use."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"key file {str(self._path)!r}"
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        return ("file", str(self._path.expanduser().resolve()))
+
+    def _build(self, route: str | None) -> gspread.Client:
+        path = self._path.expanduser()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read a JSON credentials file at {str(path)!r}: "
+                                    f"{type(exc).__name__}") from None
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "service_account":
+            return ServiceAccount(path)._build(route)
+        if kind == "authorized_user":
+            return OAuth(authorized_user_filename=path)._build(route)
+        if isinstance(data, dict) and ("installed" in data or "web" in data):
+            return OAuth(credentials_filename=path)._build(route)
+        raise InvalidInputError(f"{str(path)!r} is not a service-account key, an authorized-user "
+                                f"file or OAuth client secrets")
+
+
+class _GoogleAuth(_Credentials):
+    """A ready google-auth (or oauth2client) credentials object."""
+
+    def __init__(self, credentials: Any) -> None:
+        self._credentials = credentials
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        return ("object", id(self._credentials))
+
+    def _build(self, route: str | None) -> gspread.Client:
+        import gspread
+
+        return gspread.authorize(self._credentials, http_client=_http_client_class(route))
+
+
+class _Default(_Credentials):
+    """``credentials=None``: ``$TRACERTOOLS_SHEETS_CREDENTIALS``, else anonymous on a local
+    stand-in, else gspread's OAuth defaults."""
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        return ("default", os.environ.get(CREDENTIALS_ENV) or None)
+
+    def _build(self, route: str | None) -> gspread.Client:
+        import gspread
+
+        path = os.environ.get(CREDENTIALS_ENV)
+        if path:
+            return _KeyFile(path)._build(route)
+        if route is not None:
+            return gspread.Client(None, session=_routed_session(route))  # type: ignore[arg-type]
+        return OAuth()._build(route)
+
+
+class _ReadyClient(_Credentials):
+    """A gspread client the caller built; used as is (never re-routed)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _cache_key(self) -> tuple[Any, ...]:
+        return ("client", id(self._client))
+
+    def _build(self, route: str | None) -> gspread.Client:
+        return self._client  # type: ignore[no-any-return]
+
+
+def _digest(info: Any) -> str:
+    return hashlib.sha256(json.dumps(info, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _as_credentials(credentials: Any) -> _Credentials:
+    """Validate a ``credentials=`` argument (no I/O) and wrap it in a recipe."""
+    if credentials is None:
+        return _Default()
+    if isinstance(credentials, _Credentials):
+        return credentials
+    if isinstance(credentials, (str, os.PathLike)):
+        return _KeyFile(credentials)
+    if isinstance(credentials, Mapping):
+        kind = credentials.get("type")
+        if kind == "service_account" or "private_key" in credentials:
+            return ServiceAccount(info=credentials)
+        if kind == "authorized_user" or "refresh_token" in credentials:
+            return OAuth(authorized_user_info=credentials)
+        raise InvalidInputError("a credentials mapping must be service-account info or "
+                                "authorized-user info (its 'type' says which)")
+    if hasattr(credentials, "open_by_key") and hasattr(credentials, "http_client"):
+        return _ReadyClient(credentials)
+    module = type(credentials).__module__
+    if hasattr(credentials, "before_request") or module.startswith("oauth2client"):
+        return _GoogleAuth(credentials)
+    raise InvalidInputError(
+        f"credentials must be None, ServiceAccount, OAuth, a JSON key file path, an info mapping, "
+        f"google-auth credentials or a gspread.Client; got a {type(credentials).__name__}"
+    )
+
+
+_CLIENT_LOCK = threading.Lock()
+_CLIENTS: dict[tuple[Any, ...], tuple[_Credentials, Any]] = {}
+
+
+def _client_for(credentials: _Credentials) -> gspread.Client:
+    """The cached authorised client for ``credentials`` on the current route (built once)."""
+    if isinstance(credentials, _ReadyClient):
+        return credentials._build(None)
+    route = local_server_url()
+    key = (route, *credentials._cache_key())
+    with _CLIENT_LOCK:
+        hit = _CLIENTS.get(key)
+        if hit is not None:
+            return hit[1]  # type: ignore[no-any-return]
+        try:
+            client = credentials._build(route)
+        except TracertoolsError:
+            raise
+        except (OSError, ValueError, KeyError) as exc:  # unreadable or malformed key material
+            raise InvalidInputError(f"could not load the Sheets credentials {credentials!r}: "
+                                    f"{type(exc).__name__}") from None
+        client.set_timeout(_TIMEOUT_S)
+        _CLIENTS[key] = (credentials, client)  # keeps a credentials object alive with its id
+    logger.debug("built a gspread client (%s, route %s)", key[1], route or "Google")
+    return client
+
+
+def gspread_client(credentials: Any = None) -> gspread.Client:
+    """The authorised ``gspread.Client`` tracertools uses for ``credentials`` (built once, cached).
+
+    An escape hatch for gspread features tracertools does not wrap. Honours a registered local
+    server like every :class:`Sheet` does.
+    """
+    return _client_for(_as_credentials(credentials))
+
+
+def clear_client_cache() -> None:
+    """Forget every cached client (e.g. after rotating a key file); the next call re-authorises."""
+    with _CLIENT_LOCK:
+        _CLIENTS.clear()
+
+
+def _http_client_class(route: str | None) -> Any:
+    """gspread's ``HTTPClient``, or a subclass whose sessions all go to ``route``."""
+    import gspread
+
+    if route is None:
+        return gspread.HTTPClient
+    target: str = route
+    from google.auth.transport.requests import AuthorizedSession, Request
+    from gspread.utils import convert_credentials
+
+    class LocalHTTPClient(gspread.HTTPClient):
+        def __init__(self, auth: Any, session: Any = None) -> None:
+            if session is not None or auth is None:
+                super().__init__(auth, session or _routed_session(target))
+                return
+            credentials = convert_credentials(auth)
+            authorized = AuthorizedSession(credentials, auth_request=Request(_routed_session(target)))
+            _mount_redirect(authorized, target)
+            super().__init__(auth, authorized)
+            self.auth = credentials
+
+    return LocalHTTPClient
+
+
+def _routed_session(route: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    _mount_redirect(session, route)
+    return session
+
+
+def _mount_redirect(session: Any, route: str) -> None:
+    """Send Google-bound requests of ``session`` to ``route``, path and query byte for byte."""
+    from urllib.parse import urlsplit
+
+    from requests.adapters import HTTPAdapter
+
+    class RedirectAdapter(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(request.url)
+            request.url = route + parts.path + (f"?{parts.query}" if parts.query else "")
+            return super().send(request, *args, **kwargs)
+
+    session.trust_env = False  # no environment proxy chosen for the original host
+    for prefix in _GOOGLE_PREFIXES:
+        session.mount(prefix, RedirectAdapter())
+
+
+# ---------------------------------------------------------------------------------------------
+# Handles
+
+
+def _parse_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise InvalidInputError(f"a spreadsheet key must be a str, not {type(key).__name__}")
+    text = key.strip()
+    match = _URL_KEY.match(text)
+    if match:
+        return match.group(1)
+    if not _KEY.match(text):
+        raise InvalidInputError(f"{key!r} is not a spreadsheet key (letters, digits, - and _) "
+                                f"or a docs.google.com/spreadsheets/d/... URL")
+    return text
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise InvalidInputError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _col_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _grid_size(echoed_range: str) -> tuple[int, int]:
+    """(rows, columns) of the grid from a whole-grid echo such as ``'T'!A1:Z1000``."""
+    from gspread.utils import a1_range_to_grid_range
+
+    cells = echoed_range.rsplit("!", 1)[-1]
+    grid = a1_range_to_grid_range(cells)
+    return int(grid.get("endRowIndex", 0)), int(grid.get("endColumnIndex", 0))
+
+
+def _cell(value: Any) -> Any:
+    """A Python value as a RAW-input JSON cell: big ints as text, NaN/None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+        return number if abs(number) < _EXACT_INT_LIMIT else str(number)
+    if isinstance(value, numbers.Real):
+        real = float(value)
+        return real if math.isfinite(real) else ""
+    if isinstance(value, str):
+        return value
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return ""
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _translate(exc: BaseException, what: str) -> BaseException:
+    """Turn a gspread / google-auth / requests failure into a tracertools error (no secrets)."""
+    if isinstance(exc, TracertoolsError):
+        return exc
+    import gspread
+    import requests
+    from google.auth.exceptions import GoogleAuthError
+
+    if isinstance(exc, gspread.exceptions.APIError):
+        message = str(exc.error.get("message", ""))[:500]
+        cls = RateLimitedError if exc.code == 429 else ServiceError
+        return cls(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}")
+    if isinstance(exc, gspread.exceptions.SpreadsheetNotFound):
+        return ServiceError(f"cannot {what}: the spreadsheet does not exist or is not shared with "
+                            f"these credentials")
+    if isinstance(exc, gspread.exceptions.WorksheetNotFound):
+        return ServiceError(f"cannot {what}: the spreadsheet has no tab with that name")
+    if isinstance(exc, PermissionError):
+        return ServiceError(f"cannot {what}: these credentials have no permission on the spreadsheet")
+    if isinstance(exc, GoogleAuthError):  # the token endpoint's reason, never the token
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        return ServiceError(f"cannot {what}: Google did not accept the credentials "
+                            f"({type(exc).__name__}: {reason[:200]})")
+    if isinstance(exc, requests.RequestException):
+        return ServiceError(f"cannot {what}: Google Sheets could not be reached "
+                            f"({type(exc).__name__}: {str(exc)[:200]})")
+    return exc
+
+
+def _call(func: Callable[[], T], what: str, *, idempotent: bool = True) -> T:
+    """Run one gspread call: retries (429 / 5xx) when repeating it is safe, typed errors."""
+    try:
+        return call_with_retries(func) if idempotent else func()
+    except Exception as exc:
+        translated = _translate(exc, what)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+class Sheet:
+    """A Google spreadsheet, named by its key (or its docs.google.com URL). No I/O on creation.
+
+    Args:
+        key: the spreadsheet key from its URL (``docs.google.com/spreadsheets/d/<key>/edit``),
+            or that URL.
+        credentials: see the module docstring; ``None`` uses the default client.
+
+    Raises:
+        InvalidInputError: the key or credentials argument is malformed.
+    """
+
+    __slots__ = ("_credentials", "_key", "_lock", "_spreadsheet")
+
+    def __init__(self, key: str, *, credentials: Any = None) -> None:
+        self._key = _parse_key(key)
+        self._credentials = _as_credentials(credentials)
+        self._lock = threading.Lock()
+        self._spreadsheet: Any = None
+
+    @property
+    def key(self) -> str:
+        """The spreadsheet key."""
+        return self._key
+
+    def __repr__(self) -> str:
+        return f"Sheet({self._key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sheet) and other._key == self._key
+
+    def __hash__(self) -> int:
+        return hash(("Sheet", self._key))
+
+    def tab(self, name: str) -> Tab:
+        """A handle on the tab (worksheet) called ``name`` (exact, case-sensitive). No I/O."""
+        return Tab(self, name)
+
+    def tab_names(self) -> list[str]:
+        """The tab titles in order. Sheets API: ``spreadsheets.get``."""
+        spreadsheet = self._open()
+        return _call(lambda: [ws.title for ws in spreadsheet.worksheets()], "list the tabs")
+
+    def _open(self) -> gspread.Spreadsheet:
+        with self._lock:
+            if self._spreadsheet is None:
+                client = _client_for(self._credentials)
+                self._spreadsheet = _call(lambda: client.open_by_key(self._key),
+                                          f"open spreadsheet {self._key!r}")
+            return self._spreadsheet  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class FillReport:
+    """What :meth:`Tab.fill_columns` did. Row numbers are 1-based sheet rows.
+
+    Attributes:
+        written: rows that received values in this call.
+        skipped: rows that were already filled (left as they were).
+        failed: rows whose values could not be computed (left empty; filled by a later call).
+        header_written: whether the header was written into row 1.
+        write_requests: value-write requests sent (one per batch).
+    """
+
+    written: tuple[int, ...] = ()
+    skipped: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+    header_written: bool = False
+    write_requests: int = 0
+
+
+ComputeRows = Callable[[list[str]], Sequence[Any]]
+
+
+class Tab:
+    """One tab (worksheet) of a :class:`Sheet`. Cheap to create; methods do the I/O.
+
+    Reads return what the sheet shows (``FORMATTED_VALUE`` strings). Writes use ``RAW`` input:
+    text is stored as typed (a leading ``=`` is not a formula) and integers of 2**53 or more,
+    such as segment IDs, are written as text so they never turn into ``7.20576E+17``.
+    """
+
+    __slots__ = ("_lock", "_name", "_sheet", "_worksheet")
+
+    def __init__(self, sheet: Sheet, name: str) -> None:
+        if not isinstance(sheet, Sheet):
+            raise InvalidInputError(f"expected a Sheet, got {type(sheet).__name__}")
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError(f"a tab name must be a non-empty str, got {name!r}")
+        self._sheet = sheet
+        self._name = name
+        self._lock = threading.Lock()
+        self._worksheet: Any = None
+
+    @property
+    def sheet(self) -> Sheet:
+        """The spreadsheet this tab belongs to."""
+        return self._sheet
+
+    @property
+    def name(self) -> str:
+        """The tab's title."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"Tab(sheet={self._sheet.key!r}, name={self._name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tab) and (other._sheet.key, other._name) == (self._sheet.key, self._name)
+
+    def __hash__(self) -> int:
+        return hash(("Tab", self._sheet.key, self._name))
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def column(self, n: int, *, ignore_header: bool = False) -> list[str]:
+        """Column ``n`` (1 = A) down to its last non-empty cell; inner blanks are ``""``.
+
+        Sheets API: ``values.get`` on ``<col>1:<col>``. ``ignore_header`` drops row 1.
+        """
+        n = _positive(n, "column number")
+        ws = self._ws()
+        values = _call(lambda: ws.col_values(n), f"read column {n} of tab {self._name!r}")
+        texts = ["" if v is None else str(v) for v in values]
+        return texts[1:] if ignore_header else texts
+
+    def row(self, n: int) -> list[str]:
+        """Row ``n`` (1-based) up to its last non-empty cell. Sheets API: ``values.get``."""
+        n = _positive(n, "row number")
+        ws = self._ws()
+        values = _call(lambda: ws.row_values(n), f"read row {n} of tab {self._name!r}")
+        return ["" if v is None else str(v) for v in values]
+
+    def to_frame(self, *, has_headers: bool = True, numericise: bool = False) -> pd.DataFrame:
+        """The whole tab as a DataFrame (one ``values.get`` request).
+
+        Args:
+            has_headers: row 1 names the columns; otherwise columns are ``col_1 .. col_n``.
+            numericise: turn cells that read as numbers into int/float (gspread's rule, as
+                ``get_all_records`` does); otherwise every cell is the string the sheet shows.
+
+        Returns:
+            A DataFrame; an empty tab gives an empty frame, a header-only tab a frame with
+            columns and no rows.
+
+        Raises:
+            InvalidInputError: ``has_headers`` and the header row repeats a name.
+        """
+        import pandas as pd
+
+        ws = self._ws()
+        rows = _call(lambda: ws.get_all_values(), f"read tab {self._name!r}")
+        if not rows or rows == [[]]:
+            return pd.DataFrame()
+        if numericise:
+            from gspread.utils import numericise_all
+
+            rows = [rows[0], *(numericise_all(r) for r in rows[1:])] if has_headers else [
+                numericise_all(r) for r in rows]
+        if not has_headers:
+            return pd.DataFrame(rows, columns=[f"col_{i + 1}" for i in range(len(rows[0]))])
+        header = [str(h) for h in rows[0]]
+        dupes = sorted(name for name, count in Counter(header).items() if count > 1)
+        if dupes:
+            raise InvalidInputError(
+                f"the header row of tab {self._name!r} repeats {dupes} (blank header cells count "
+                f"as ''); rename them in the sheet or pass has_headers=False"
+            )
+        return pd.DataFrame(rows[1:], columns=header)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def append_row(self, values: Sequence[Any]) -> int:
+        """Write ``values`` into the row below the last non-empty row, from column A.
+
+        Never shifts or overwrites existing cells, even when row 1 has blanks (where a plain
+        ``values.append`` on the whole tab would start in a later column). Grows the grid if
+        needed. Sheets API: one ``values.get`` then one ``values.append`` anchored at that row.
+
+        Returns:
+            The 1-based row number written.
+        """
+        cells = self._cells_of(values, "append_row")
+        ws = self._ws()
+        grid: Any = _call(lambda: ws.get(return_type=_value_range()), f"read tab {self._name!r}")
+        n_rows, _ = _grid_size(grid.range)
+        target = 1 if grid == [[]] else len(grid) + 1
+        if target > n_rows:
+            self._grow(ws, "ROWS", target - n_rows)
+        result = _call(
+            lambda: ws.append_row(cells, value_input_option=_raw_input(), table_range=f"A{target}"),
+            f"append a row to tab {self._name!r}", idempotent=False,
+        )
+        return _first_row(result["updates"]["updatedRange"], default=target)
+
+    def append_column(self, values: Sequence[Any]) -> int:
+        """Write ``values`` down the first empty column (no non-empty cell), from row 1.
+
+        Fills that column; other columns never move (the original inserted a column and
+        shifted the rest right). Grows the grid if needed. Sheets API: one ``values.get``
+        (by columns), then one ``values.append`` anchored at the column's first cell.
+
+        Returns:
+            The 1-based column number written.
+        """
+        cells = self._cells_of(values, "append_column")
+        ws = self._ws()
+        grid: Any = _call(lambda: ws.get(major_dimension=_by_columns(), return_type=_value_range()),
+                          f"read tab {self._name!r}")
+        _, n_cols = _grid_size(grid.range)
+        columns = [] if grid == [[]] else list(grid)
+        target = next((i + 1 for i, col in enumerate(columns) if not any(str(v) for v in col)),
+                      len(columns) + 1)
+        if target > n_cols:
+            self._grow(ws, "COLUMNS", target - n_cols)
+        from gspread.utils import absolute_range_name
+
+        anchor = absolute_range_name(ws.title, f"{_col_letters(target)}1")
+        _call(
+            lambda: ws.spreadsheet.values_append(
+                anchor, params={"valueInputOption": "RAW"},
+                body={"majorDimension": "COLUMNS", "values": [cells]},
+            ),
+            f"write column {target} of tab {self._name!r}", idempotent=False,
+        )
+        return target
+
+    def write_rows(
+        self, start_row: int, rows: Sequence[Sequence[Any]], *, column: int = 1, batch_size: int = 1000
+    ) -> None:
+        """Write ``rows`` with their top-left cell at (``start_row``, ``column``), overwriting.
+
+        One ``values.update`` request per ``batch_size`` rows (after one ``spreadsheets.get``
+        for the grid size, and one ``batchUpdate`` if the grid must grow). ``None`` cells are
+        written empty.
+        """
+        start_row = _positive(start_row, "start_row")
+        column = _positive(column, "column")
+        batch_size = _positive(batch_size, "batch_size")
+        matrix = [self._cells_of(r, "write_rows", allow_empty=True) for r in rows]
+        if not matrix:
+            return
+        ws = self._ws(fresh=True)
+        need_rows = start_row + len(matrix) - 1 - ws.row_count
+        need_cols = column + max(len(r) for r in matrix) - 1 - ws.col_count
+        for dimension, missing in (("ROWS", need_rows), ("COLUMNS", need_cols)):
+            if missing > 0:
+                self._grow(ws, dimension, missing)
+        letter = _col_letters(column)
+        for start in range(0, len(matrix), batch_size):
+            chunk = matrix[start:start + batch_size]
+            update = partial(ws.update, chunk, f"{letter}{start_row + start}", value_input_option=_raw_input())
+            _call(update, f"write rows to tab {self._name!r}")
+
+    def fill_columns(
+        self,
+        header: Sequence[str],
+        compute: ComputeRows,
+        *,
+        id_column: int = 1,
+        start_column: int | None = None,
+        batch_size: int = 50,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+    ) -> FillReport:
+        """Fill computed columns beside an ID column, resumably, one write request per batch.
+
+        Layout: row 1 is the header; IDs are in ``id_column`` from row 2; the results go into
+        ``len(header)`` columns from ``start_column`` (default: right of the ID column). The
+        header is written if those row-1 cells are empty. A row is *filled* once any of its
+        result cells is non-empty; filled rows and rows without an ID are skipped, so a call
+        after an interruption (or after failures) resumes where the last one stopped.
+
+        Requests: one ``values.get`` for the ID and result columns, a ``batchUpdate`` if the
+        grid must widen, then one ``values.batchUpdate`` per batch, sent before the next batch is
+        computed, so an interruption keeps every batch already written.
+
+        Args:
+            header: the result column names.
+            compute: called with a batch of ID cell texts (stripped strings, in sheet order);
+                returns one entry per ID: a sequence of ``len(header)`` values, or ``None`` / an
+                exception instance for an ID that failed. If it raises, the whole batch failed.
+                Values are written RAW; ints >= 2**53 as text; None and NaN as empty. Return
+                IDs as ``str`` so they always read back exactly.
+            id_column: the 1-based column holding the IDs.
+            start_column: the first result column; ``id_column + 1`` by default.
+            batch_size: IDs per ``compute`` call and per write request.
+            errors: for failed rows: "raise" stops after the first batch with a failure (earlier
+                batches and that batch's good rows stay written) with
+                :class:`~tracertools.errors.BatchError`; "warn" leaves failed
+                rows empty and names them in one
+                :class:`~tracertools.errors.PartialResultWarning`; "ignore" leaves them empty.
+            progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
+
+        Returns:
+            A :class:`FillReport`.
+
+        Raises:
+            InvalidInputError: bad arguments, row 1 holds a different header, or ``compute``
+                returned the wrong number of rows or values (a bug in ``compute``).
+        """
+        policy = check_error_policy(errors)
+        names = [str(h) for h in header] if not isinstance(header, str) else []
+        if not names:
+            raise InvalidInputError("header must be a non-empty list of column names")
+        id_column = _positive(id_column, "id_column")
+        first = id_column + 1 if start_column is None else _positive(start_column, "start_column")
+        last = first + len(names) - 1
+        if first <= id_column <= last:
+            raise InvalidInputError(f"the result columns {first}-{last} would overwrite the ID "
+                                    f"column {id_column}")
+        batch_size = _positive(batch_size, "batch_size")
+        ws = self._ws()
+        need_header, todo, skipped = self._fill_plan(ws, names, id_column, first, last)
+        header_item = {"range": f"{_col_letters(first)}1:{_col_letters(last)}1", "values": [names]}
+        written: list[int] = []
+        failures: dict[int, BaseException] = {}
+        requests = 0
+        bar = progress_bar(len(todo), f"fill {self._name}", progress)
+        try:
+            for start in range(0, max(len(todo), int(need_header)), batch_size):
+                batch = todo[start:start + batch_size]
+                done = _compute_batch(compute, batch, len(names), start, failures)
+                data = [header_item] if need_header and not requests else []
+                data += _contiguous_ranges(done, first, last)
+                if data:  # one request per batch, before the next batch is computed
+                    _call(partial(ws.batch_update, data, value_input_option=_raw_input()),
+                          f"write rows to tab {self._name!r}")
+                    requests += 1
+                    written += [number for number, _ in done]
+                    if done:
+                        logger.info("tab %r: wrote rows %s", self._name, _spans([n for n, _ in done]))
+                bar.update(len(batch))
+                if failures and policy == "raise":
+                    logger.info("tab %r: stopping after %d written row(s) (%s); call again to "
+                                "resume", self._name, len(written), _spans(written) or "none")
+                    break
+        finally:
+            bar.close()
+        report = FillReport(tuple(written), tuple(skipped),
+                            tuple(todo[i][0] for i in sorted(failures)), need_header and requests > 0,
+                            requests)
+        labels = [f"row {number} (id {ident})" for number, ident in todo]
+        apply_error_policy(failures, policy, labels, what="row")
+        return report
+
+    def _fill_plan(
+        self, ws: gspread.Worksheet, names: list[str], id_column: int, first: int, last: int
+    ) -> tuple[bool, list[tuple[int, str]], list[int]]:
+        """Read the ID and result columns once: (header needed?, rows to fill, filled rows).
+
+        Widens the grid if the result columns go past it.
+        """
+        lo, hi = min(id_column, first), max(id_column, last)
+        block: Any = _call(lambda: ws.get(f"{_col_letters(lo)}1:{_col_letters(hi)}",
+                                          return_type=_value_range()), f"read tab {self._name!r}")
+        width = hi - lo + 1
+        rows = [list(r) + [""] * (width - len(r)) for r in block] or [[""] * width]
+
+        def results(row: list[Any]) -> list[str]:
+            return [str(v).strip() for v in row[first - lo:last - lo + 1]]
+
+        existing = results(rows[0])
+        if any(existing) and existing != names:
+            raise InvalidInputError(
+                f"row 1 of columns {_col_letters(first)}-{_col_letters(last)} of tab "
+                f"{self._name!r} holds {existing}, not the header {names}; pick other columns "
+                f"with start_column= or clear them")
+        todo: list[tuple[int, str]] = []
+        skipped: list[int] = []
+        for number, row in enumerate(rows[1:], start=2):
+            ident = str(row[id_column - lo]).strip()
+            if ident and any(results(row)):
+                skipped.append(number)
+            elif ident:
+                todo.append((number, ident))
+        _, n_cols = _grid_size(block.range)
+        if last > n_cols:
+            self._grow(ws, "COLUMNS", last - n_cols)
+        return not any(existing), todo, skipped
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _ws(self, *, fresh: bool = False) -> gspread.Worksheet:
+        """The gspread worksheet (one ``spreadsheets.get`` the first time, or when ``fresh``)."""
+        spreadsheet = self._sheet._open()
+        with self._lock:
+            if self._worksheet is None or fresh:
+                self._worksheet = _call(lambda: spreadsheet.worksheet(self._name),
+                                        f"open tab {self._name!r}")
+            return self._worksheet  # type: ignore[no-any-return]
+
+    def _grow(self, ws: gspread.Worksheet, dimension: str, length: int) -> None:
+        """Add ``length`` rows or columns at the end (``appendDimension``; never shrinks)."""
+        body = {"requests": [{"appendDimension": {"sheetId": ws.id, "dimension": dimension,
+                                                  "length": int(length)}}]}
+        _call(lambda: ws.spreadsheet.batch_update(body), f"grow tab {self._name!r}",
+              idempotent=False)
+
+    @staticmethod
+    def _cells_of(values: Any, what: str, *, allow_empty: bool = False) -> list[Any]:
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+            raise InvalidInputError(f"{what} takes a list of cell values, got {type(values).__name__}")
+        cells = [_cell(v) for v in values]
+        if not cells and not allow_empty:
+            raise InvalidInputError(f"{what} got no values to write")
+        return cells
+
+
+def _value_range() -> Any:
+    from gspread.utils import GridRangeType
+
+    return GridRangeType.ValueRange
+
+
+def _raw_input() -> Any:
+    from gspread.utils import ValueInputOption
+
+    return ValueInputOption.raw
+
+
+def _by_columns() -> Any:
+    from gspread.utils import Dimension
+
+    return Dimension.cols
+
+
+def _first_row(a1: str, *, default: int) -> int:
+    match = re.match(r"\$?[A-Za-z]+\$?(\d+)", a1.rsplit("!", 1)[-1])
+    return int(match.group(1)) if match else default
+
+
+def _compute_batch(
+    compute: ComputeRows, batch: list[tuple[int, str]], width: int, offset: int,
+    failures: dict[int, BaseException],
+) -> list[tuple[int, list[Any]]]:
+    """Run ``compute`` on one batch; record failures by position; return rows to write."""
+    if not batch:
+        return []
+    try:
+        results = list(compute([ident for _, ident in batch]))
+    except Exception as exc:
+        for i in range(len(batch)):
+            failures[offset + i] = exc
+        return []
+    if len(results) != len(batch):
+        raise InvalidInputError(f"compute returned {len(results)} rows for {len(batch)} IDs")
+    done = []
+    for i, ((number, _), result) in enumerate(zip(batch, results, strict=True)):
+        if result is None or isinstance(result, BaseException):
+            failures[offset + i] = result or ValueError("no values computed")
+            continue
+        if isinstance(result, (str, bytes)) or len(result) != width:
+            raise InvalidInputError(f"compute returned {result!r} for row {number}; expected "
+                                    f"{width} values")
+        done.append((number, [_cell(v) for v in result]))
+    return done
+
+
+def _contiguous_ranges(done: list[tuple[int, list[Any]]], first: int, last: int) -> list[dict[str, Any]]:
+    """One ``{"range", "values"}`` item per run of consecutive rows."""
+    data: list[dict[str, Any]] = []
+    left, right = _col_letters(first), _col_letters(last)
+    run: list[tuple[int, list[Any]]] = []
+    for item in [*done, (-1, [])]:
+        if run and item[0] != run[-1][0] + 1:
+            data.append({"range": f"{left}{run[0][0]}:{right}{run[-1][0]}",
+                         "values": [values for _, values in run]})
+            run = []
+        run.append(item)
+    return data
+
+
+def _spans(numbers_: Sequence[int]) -> str:
+    """``[2, 3, 4, 9]`` -> ``"2-4, 9"``."""
+    out: list[str] = []
+    for n in sorted(numbers_):
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)

@@ -1,0 +1,854 @@
+"""LocalSheets: a Google Sheets v4 stand-in on 127.0.0.1 that unmodified gspread talks to.
+
+>>> from tracertools.testing.sheets import LocalSheets
+>>> from tracertools.sheet import Sheet
+>>> with LocalSheets() as sheets:                       # registers itself with tracertools.sheet
+...     key = sheets.create("demo", tabs={"ids": [["id"], ["720575941473274509"]]})
+...     Sheet(key).tab("ids").column(1)
+['id', '720575941473274509']
+
+A threaded ``http.server`` bound to an ephemeral port holds spreadsheets in memory and answers
+the Sheets v4 calls gspread 6.2 makes (``/shared/spec/sheets-wire-formats.md``): spreadsheet
+metadata; ``values`` get / batchGet / update / append / batchUpdate / clear / batchClear;
+``spreadsheets.batchUpdate`` with addSheet, deleteSheet, updateSheetProperties,
+insertDimension, appendDimension and deleteDimension; and a ``/token`` endpoint for
+service-account and refresh-token grants. Ranges are A1 notation with quoted or bare tab names;
+``RAW`` and ``USER_ENTERED`` input; ``FORMATTED_VALUE``, ``UNFORMATTED_VALUE`` and ``FORMULA``
+output; errors are Google-shaped (``{"error": {"code", "message", "status"}}``).
+
+Simplifications: formulas are stored, not evaluated (they read back as their text); dates are
+text; numbers are doubles, so integers of 2**53 or more lose digits and read back in scientific
+notation (``7.20576E+17``), as on real Sheets. Drive endpoints are not served (404).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import re
+import secrets
+import threading
+import urllib.parse
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .. import sheet as _sheet
+
+__all__ = ["LocalSheets", "SheetsRequest"]
+
+logger = logging.getLogger(__name__)
+
+_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+           404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_PART = re.compile(r"^\$?([A-Za-z]*)\$?(\d*)$")
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+_PLAIN_TITLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CELL_LIKE = re.compile(r"^(?:[A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*)$")
+_VALUE_WRITES = ("values.update", "values.append", "values.batchUpdate")
+
+
+class _Formula(str):
+    """USER_ENTERED text starting with ``=``: stored, never evaluated."""
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class _Tab:
+    sheet_id: int
+    title: str
+    rows: int
+    cols: int
+    cells: dict[tuple[int, int], Any] = field(default_factory=dict)  # 0-based (row, col)
+    hidden: bool = False
+    frozen_rows: int = 0
+    frozen_cols: int = 0
+
+
+@dataclass
+class _Book:
+    key: str
+    title: str
+    tabs: list[_Tab]
+    next_id: int = 1
+
+    def find(self, title: str) -> _Tab | None:
+        return next((t for t in self.tabs if t.title == title), None)
+
+    def by_id(self, sheet_id: Any, where: str) -> _Tab:
+        tab = next((t for t in self.tabs if t.sheet_id == sheet_id), None)
+        if tab is None:
+            raise _ApiError(400, f"{where}: No grid with id: {sheet_id}")
+        return tab
+
+
+@dataclass(frozen=True)
+class SheetsRequest:
+    """One request as the stand-in saw it (no headers, so no tokens)."""
+
+    method: str
+    route: str
+    target: str
+    status: int
+
+
+# -- A1 notation -------------------------------------------------------------------------------
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _letters(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _quote(title: str) -> str:
+    if _PLAIN_TITLE.match(title) and not _CELL_LIKE.match(title):
+        return title
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _a1(tab: _Tab, r0: int, c0: int, r1: int, c1: int) -> str:
+    start = f"{_letters(c0 + 1)}{r0 + 1}"
+    end = f"{_letters(c1 + 1)}{r1 + 1}"
+    return f"{_quote(tab.title)}!{start}" + ("" if (r0, c0) == (r1, c1) else f":{end}")
+
+
+def _locate(book: _Book, text: str) -> tuple[_Tab, tuple[int, int, int | None, int | None], bool]:
+    """Resolve an A1 range: (tab, (r0, c0, r1, c1) 0-based with None = open, single cell?)."""
+    bad = _ApiError(400, f"Unable to parse range: {text}")
+    if text.startswith("'"):
+        i, name = 1, ""
+        while True:
+            j = text.find("'", i)
+            if j < 0:
+                raise bad
+            if text[j + 1:j + 2] == "'":
+                name, i = name + text[i:j + 1], j + 2
+                continue
+            name, rest = name + text[i:j], text[j + 1:]
+            break
+        if rest and not rest.startswith("!"):
+            raise bad
+        title: str | None = name
+        cells = rest[1:]
+    elif "!" in text:
+        title, cells = text.rsplit("!", 1)
+    elif book.find(text) is not None:
+        title, cells = text, ""
+    else:
+        title, cells = None, text
+    tab = book.find(title) if title is not None else next((t for t in book.tabs if not t.hidden), None)
+    if tab is None or "!" in cells:
+        raise bad
+    if not cells:
+        return tab, (0, 0, None, None), False
+    parts = [_PART.match(p) for p in cells.split(":")]
+    if len(parts) > 2 or any(m is None or not m.group(0).strip("$") for m in parts):
+        raise bad
+    (a_col, a_row), *rest_part = [(m.group(1), m.group(2)) for m in parts if m]
+    if any(r and int(r) == 0 for _, r in [(a_col, a_row), *rest_part]):
+        raise bad
+    if not rest_part:
+        if not (a_col and a_row):
+            raise bad
+        r, c = int(a_row) - 1, _col_index(a_col) - 1
+        return tab, (r, c, r, c), True
+    b_col, b_row = rest_part[0]
+    if (not a_col and not b_row) or (not a_row and not b_col):
+        raise bad  # "2:B" or "A:5"
+    r0, c0 = (int(a_row) - 1 if a_row else 0), (_col_index(a_col) - 1 if a_col else 0)
+    r1 = int(b_row) - 1 if b_row else None
+    c1 = _col_index(b_col) - 1 if b_col else None
+    if r1 is not None and r1 < r0:
+        r0, r1 = r1, r0
+    if c1 is not None and c1 < c0:
+        c0, c1 = c1, c0
+    return tab, (r0, c0, r1, c1), False
+
+
+def _clip(tab: _Tab, box: tuple[int, int, int | None, int | None]) -> tuple[int, int, int, int]:
+    r0, c0, r1, c1 = box
+    if r0 >= tab.rows or c0 >= tab.cols:
+        raise _ApiError(400, f"Range ({_a1(tab, r0, c0, r0, c0)}) exceeds grid limits. "
+                             f"Max rows: {tab.rows}, max columns: {tab.cols}")
+    return r0, c0, min(tab.rows - 1, tab.rows - 1 if r1 is None else r1), min(
+        tab.cols - 1, tab.cols - 1 if c1 is None else c1)
+
+
+# -- values in and out -------------------------------------------------------------------------
+
+
+def _stored(value: Any, option: str) -> Any:
+    """A JSON cell value as stored (None means empty), under RAW or USER_ENTERED."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else float(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _ApiError(400, f"Invalid value at 'data.values' ({value})")
+        return value
+    if not isinstance(value, str):
+        raise _ApiError(400, f"Invalid value at 'data.values' (type.googleapis.com/google.protobuf."
+                             f"ListValue), {json.dumps(value)}")
+    if value == "":
+        return None
+    if option == "RAW":
+        return value
+    if value.startswith("'"):
+        return value[1:] or None
+    if value.startswith("="):
+        return _Formula(value)
+    if value.upper() in ("TRUE", "FALSE"):
+        return value.upper() == "TRUE"
+    text = value.strip()
+    if text and any(ch.isdigit() for ch in text) and _NUMBER.match(text):
+        number = float(text.replace(",", ""))
+        plain = not any(ch in text for ch in ".eE")
+        return int(number) if plain and abs(number) < 2**53 else number
+    return value
+
+
+def _number_text(value: float) -> str:
+    if abs(value) >= 1e15:
+        return f"{value:.5E}".replace("E+0", "E+").replace("E-0", "E-")
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.10g}"
+
+
+def _rendered(value: Any, option: str) -> Any:
+    if isinstance(value, _Formula):
+        return str(value)
+    if isinstance(value, bool):
+        return ("TRUE" if value else "FALSE") if option == "FORMATTED_VALUE" else value
+    if isinstance(value, (int, float)):
+        if option == "FORMATTED_VALUE":
+            return _number_text(value)
+        return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
+    return value
+
+
+def _vectors(tab: _Tab, box: tuple[int, int, int, int], columns: bool, option: str) -> list[list[Any]]:
+    """Cells of a clipped box by rows (or columns), trimmed as Sheets trims them."""
+    r0, c0, r1, c1 = box
+    inside = [(r, c) for (r, c) in tab.cells if r0 <= r <= r1 and c0 <= c <= c1]
+    if not inside:
+        return []
+    r_end, c_end = max(r for r, _ in inside), max(c for _, c in inside)
+    outer, inner = (range(c0, c_end + 1), range(r0, r_end + 1)) if columns else (
+        range(r0, r_end + 1), range(c0, c_end + 1))
+    out = []
+    for a in outer:
+        vector = [tab.cells.get((b, a) if columns else (a, b)) for b in inner]
+        while vector and vector[-1] is None:
+            vector.pop()
+        out.append(["" if v is None else _rendered(v, option) for v in vector])
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _value_range(tab: _Tab, box: tuple[int, int, int, int], major: str, option: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"range": _a1(tab, *box), "majorDimension": major}
+    values = _vectors(tab, box, major == "COLUMNS", option)
+    if values:
+        result["values"] = values
+    return result
+
+
+def _write(book: _Book, rng: str, body: dict[str, Any], option: str, *, anchor: tuple[int, int] | None = None,
+           grow: bool = False) -> dict[str, Any]:
+    """Write body["values"] into a range (or at ``anchor``); returns an UpdateValuesResponse."""
+    tab, (r0, c0, r1, c1), single = _locate(book, rng)
+    if anchor is not None:
+        (r0, c0), single = anchor, True
+    values = body.get("values")
+    if values is None:
+        values = []
+    if not isinstance(values, list) or any(not isinstance(v, list) for v in values):
+        raise _ApiError(400, f"Invalid value at 'data.values' (type.googleapis.com/google.protobuf."
+                             f"ListValue), {json.dumps(values)[:100]}")
+    columns = (body.get("majorDimension") or "ROWS") == "COLUMNS"
+    writes = {}
+    for i, vector in enumerate(values):
+        for j, v in enumerate(vector):
+            if v is not None:
+                writes[(r0 + j, c0 + i) if columns else (r0 + i, c0 + j)] = _stored(v, option)
+    height = max((len(v) for v in values), default=0) if columns else len(values)
+    width = len(values) if columns else max((len(v) for v in values), default=0)
+    if writes and not single:
+        last_r, last_c = max(r for r, _ in writes), max(c for _, c in writes)
+        for last, limit, word, show in ((last_r, r1, "row", str), (last_c, c1, "column", _letters)):
+            if limit is not None and last > limit:
+                raise _ApiError(400, f"Requested writing within range [{rng}], but tried writing to "
+                                     f"{word} [{show(last + 1)}]")
+    if writes and grow:
+        tab.rows = max(tab.rows, max(r for r, _ in writes) + 1)
+        tab.cols = max(tab.cols, max(c for _, c in writes) + 1)
+    for r, c in writes:
+        if r >= tab.rows or c >= tab.cols:
+            raise _ApiError(400, f"Range ({_a1(tab, r, c, r, c)}) exceeds grid limits. "
+                                 f"Max rows: {tab.rows}, max columns: {tab.cols}")
+    for pos, v in writes.items():
+        if v is None:
+            tab.cells.pop(pos, None)
+        else:
+            tab.cells[pos] = v
+    box = (r0, c0, r0 + max(height, 1) - 1, c0 + max(width, 1) - 1)
+    return {"spreadsheetId": book.key, "updatedRange": _a1(tab, *box),
+            "updatedRows": len({r for r, _ in writes}), "updatedColumns": len({c for _, c in writes}),
+            "updatedCells": len(writes)}
+
+
+def _table(tab: _Tab, box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """The bounding box of the 8-connected data block holding the range's last non-empty cell."""
+    r0, c0, r1, c1 = box
+    inside = [(r, c) for (r, c) in tab.cells if r0 <= r <= r1 and c0 <= c <= c1]
+    if not inside:
+        return None
+    seen, todo = set(), [max(inside)]
+    while todo:
+        r, c = todo.pop()
+        if (r, c) in seen or (r, c) not in tab.cells:
+            continue
+        seen.add((r, c))
+        todo += [(r + dr, c + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
+    return (min(r for r, _ in seen), min(c for _, c in seen), max(r for r, _ in seen),
+            max(c for _, c in seen))
+
+
+def _shift(tab: _Tab, axis: int, start: int, delta: int) -> None:
+    """Move cells at index >= start along axis (0 rows, 1 cols) by delta; delete the gap if < 0."""
+    moved = {}
+    for pos, v in tab.cells.items():
+        k = pos[axis]
+        if delta < 0 and start <= k < start - delta:
+            continue
+        if k >= start:
+            pos = (pos[0] + delta, pos[1]) if axis == 0 else (pos[0], pos[1] + delta)
+        moved[pos] = v
+    tab.cells = moved
+
+
+def _truncate(tab: _Tab) -> None:
+    tab.cells = {p: v for p, v in tab.cells.items() if p[0] < tab.rows and p[1] < tab.cols}
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+class LocalSheets:
+    """An in-memory Google Sheets v4 server on ``127.0.0.1`` for gspread (and so tracertools).
+
+    Use it as a context manager (or :meth:`start` / :meth:`stop`). While it runs it is
+    registered with :func:`tracertools.sheet.register_local_server`, so ``Sheet(key)`` with
+    default credentials talks to it; pass ``register=False`` to only serve.
+
+    Args:
+        token: if set, Sheets calls need ``Authorization: Bearer <token>`` (401 otherwise) and
+            ``/token`` hands out this token; if None, any or no credentials are accepted.
+        register: register with :mod:`tracertools.sheet` while running.
+
+    Attributes:
+        requests: request counts per route (``"values.get"``, ``"values.batchUpdate"``,
+            ``"spreadsheets.get"``, ``"spreadsheets.batchUpdate"``, ``"token"``, ...).
+        log: every request in order, as :class:`SheetsRequest`.
+    """
+
+    def __init__(self, *, token: str | None = None, register: bool = True) -> None:
+        self._token = token
+        self._register = register
+        self._lock = threading.RLock()
+        self._books: dict[str, _Book] = {}
+        self._faults: deque[tuple[str | None, int, float | None]] = deque()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.requests: Counter[str] = Counter()
+        self.log: list[SheetsRequest] = []
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "stopped"
+        return f"LocalSheets({where}, {len(self._books)} spreadsheet(s))"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (only while running)."""
+        if self._server is None:
+            raise RuntimeError("LocalSheets is not running; use it as a context manager")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> LocalSheets:
+        """Bind an ephemeral port, serve on a daemon thread and register (if asked)."""
+        if self._server is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+            self._server.daemon_threads = True
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                            daemon=True, name="LocalSheets")
+            self._thread.start()
+            if self._register:
+                _sheet.register_local_server(self.url)
+        return self
+
+    def stop(self) -> None:
+        """Unregister, stop serving and close the port."""
+        if self._server is None:
+            return
+        if self._register:
+            _sheet.unregister_local_server(self.url)
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+
+    def __enter__(self) -> LocalSheets:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- Python API --------------------------------------------------------------------------
+
+    def create(self, title: str = "Untitled spreadsheet", tabs: dict[str, list[list[Any]]] | None = None,
+               *, key: str | None = None, grid: tuple[int, int] | None = None) -> str:
+        """Add a spreadsheet and return its key.
+
+        Args:
+            title: the spreadsheet title.
+            tabs: tab title -> rows of cell values (stored as RAW input: text verbatim, numbers
+                as doubles, None/"" empty). Default: one empty tab "Sheet1".
+            key: the key to use (random if None).
+            grid: (rows, columns) of every tab; default 1000 x 26, or larger to fit the rows.
+        """
+        key = key or "ls" + secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
+        book = _Book(key, title, [])
+        for title_, rows in (tabs or {"Sheet1": []}).items():
+            width = max((len(r) for r in rows), default=0)
+            n_rows, n_cols = grid or (max(1000, len(rows)), max(26, width))
+            tab = _Tab(book.next_id - 1, title_, n_rows, n_cols)
+            book.next_id += 1
+            book.tabs.append(tab)
+            try:
+                _write(book, _quote(title_), {"values": [["" if v is None else v for v in r] for r in rows]},
+                       "RAW", anchor=(0, 0))
+            except _ApiError as err:
+                raise ValueError(f"tab {title_!r}: {err.message}") from None
+        with self._lock:
+            self._books[key] = book
+        return key
+
+    def values(self, key: str, tab: str) -> list[list[Any]]:
+        """Ground truth: stored cell values row by row up to the last non-empty cell, "" for empty.
+
+        Text is ``str``; numbers are int/float as stored (doubles: big integers are inexact);
+        booleans are ``bool``; formulas are their text.
+        """
+        with self._lock:
+            t = self._tab(key, tab)
+            if not t.cells:
+                return []
+            r_end, c_end = max(r for r, _ in t.cells), max(c for _, c in t.cells)
+            return [[str(v) if isinstance(v, _Formula) else ("" if v is None else v)
+                     for v in (t.cells.get((r, c)) for c in range(c_end + 1))] for r in range(r_end + 1)]
+
+    def grid(self, key: str, tab: str) -> tuple[int, int]:
+        """(rows, columns) of a tab's grid."""
+        with self._lock:
+            t = self._tab(key, tab)
+            return t.rows, t.cols
+
+    def tab_names(self, key: str) -> list[str]:
+        """Tab titles of a spreadsheet, in order."""
+        with self._lock:
+            if key not in self._books:
+                raise KeyError(f"no spreadsheet {key!r}")
+            return [t.title for t in self._books[key].tabs]
+
+    def service_account_info(self, email: str = "robot@local-sheets.iam.gserviceaccount.com") -> dict[str, Any]:
+        """Service-account key JSON with a fresh throw-away RSA key whose ``token_uri`` is this
+        server's ``/token``: load it with ``ServiceAccount(info=...)`` or write it to a file."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        return {"type": "service_account", "project_id": "local-sheets", "private_key_id": "local",
+                "private_key": pem, "client_email": email, "client_id": "1",
+                "token_uri": f"{self.url}/token"}
+
+    @property
+    def value_writes(self) -> int:
+        """Requests that wrote cell values (values.update, values.append, values.batchUpdate)."""
+        return sum(self.requests[name] for name in _VALUE_WRITES)
+
+    def reset(self) -> None:
+        """Clear the request counters, the log and pending faults (spreadsheets stay)."""
+        with self._lock:
+            self.requests.clear()
+            self.log.clear()
+            self._faults.clear()
+
+    def fail_next(self, status: int = 503, *, count: int = 1, route: str | None = None,
+                  retry_after: float | None = None) -> None:
+        """Answer the next ``count`` Sheets requests (of ``route``, if given) with ``status``."""
+        with self._lock:
+            self._faults.extend([(route, status, retry_after)] * count)
+
+    # -- request handling --------------------------------------------------------------------
+
+    def _book(self, key: str) -> _Book:
+        book = self._books.get(key)
+        if book is None:
+            raise _ApiError(404, "Requested entity was not found.")
+        return book
+
+    def _tab(self, key: str, title: str) -> _Tab:
+        tab = self._books[key].find(title) if key in self._books else None
+        if tab is None:
+            raise KeyError(f"no spreadsheet {key!r} with a tab {title!r}")
+        return tab
+
+    def _fault(self, route: str) -> _ApiError | None:
+        for i, (wanted, status, retry_after) in enumerate(self._faults):
+            if wanted in (None, route) and route != "token":
+                del self._faults[i]
+                headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+                message = ("Quota exceeded for quota metric 'Requests' and limit 'Requests per "
+                           "minute per user' of service 'sheets.googleapis.com'."
+                           if status == 429 else "The service is currently unavailable.")
+                return _ApiError(status, message, headers)
+        return None
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Answer one request: (status, JSON body, extra headers). Used by the HTTP handler."""
+        path, _, query_text = raw_path.partition("?")
+        query = urllib.parse.parse_qs(query_text, keep_blank_values=True)
+        route, target = "unknown", path
+        try:
+            route, target, call = self._route(method, path)
+            with self._lock:
+                if route != "token" and self._token is not None and \
+                        headers.get("authorization") != f"Bearer {self._token}":
+                    raise _ApiError(401, "Request had invalid authentication credentials. Expected "
+                                         "OAuth 2 access token, login cookie or other valid "
+                                         "authentication credential.")
+                fault = self._fault(route)
+                if fault is not None:
+                    raise fault
+                result = call(query, _json_body(body) if route != "token" else body)
+            status, payload, extra = 200, result, {}
+        except _ApiError as err:
+            status, extra = err.status, err.headers
+            payload = {"error": {"code": err.status, "message": err.message,
+                                 "status": _STATUS.get(err.status, "UNKNOWN")}}
+        with self._lock:
+            self.requests[route] += 1
+            self.log.append(SheetsRequest(method, route, target, status))
+        return status, payload, extra
+
+    def _route(self, method: str, path: str) -> tuple[str, str, Any]:
+        if path == "/token" and method == "POST":
+            return "token", "", lambda q, b: self._issue_token(b)
+        match = re.match(r"^/v4/spreadsheets/([A-Za-z0-9_-]+)(.*)$", path)
+        if not match:
+            raise _ApiError(404, f"LocalSheets does not serve {method} {path.split('?')[0]}")
+        key, rest = match.groups()
+        simple: dict[tuple[str, str], tuple[str, Callable[..., dict[str, Any]]]] = {
+                  ("GET", ""): ("spreadsheets.get", self._metadata),
+                  ("POST", ":batchUpdate"): ("spreadsheets.batchUpdate", self._batch_update),
+                  ("GET", "/values:batchGet"): ("values.batchGet", self._batch_get),
+                  ("POST", "/values:batchUpdate"): ("values.batchUpdate", self._values_batch_update),
+                  ("POST", "/values:batchClear"): ("values.batchClear", self._batch_clear)}
+        if (method, rest) in simple:
+            name, func = simple[(method, rest)]
+            return name, "", lambda q, b: func(self._book(key), q, b)
+        if rest.startswith("/values/"):
+            rng_raw, _, verb = rest[len("/values/"):].partition(":")
+            rng = urllib.parse.unquote(rng_raw)
+            table: dict[tuple[str, str], tuple[str, Callable[..., dict[str, Any]]]] = {
+                     ("GET", ""): ("values.get", self._get), ("PUT", ""): ("values.update", self._update),
+                     ("POST", "append"): ("values.append", self._append),
+                     ("POST", "clear"): ("values.clear", self._clear)}
+            if (method, verb) in table:
+                name, func = table[(method, verb)]
+                return name, rng, lambda q, b: func(self._book(key), rng, q, b)
+        raise _ApiError(404, f"LocalSheets does not serve {method} {path}")
+
+    def _issue_token(self, body: bytes) -> dict[str, Any]:
+        grant = urllib.parse.parse_qs(body.decode()).get("grant_type", [""])[0]
+        if grant not in ("urn:ietf:params:oauth:grant-type:jwt-bearer", "refresh_token"):
+            raise _ApiError(400, f"unsupported grant_type {grant!r}")
+        return {"access_token": self._token or "local-sheets-token", "expires_in": 3600,
+                "token_type": "Bearer"}
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def _metadata(self, book: _Book, query: Any, body: Any) -> dict[str, Any]:
+        sheets = []
+        for index, t in enumerate(book.tabs):
+            grid = {"rowCount": t.rows, "columnCount": t.cols}
+            grid.update({k: v for k, v in (("frozenRowCount", t.frozen_rows),
+                                          ("frozenColumnCount", t.frozen_cols)) if v})
+            props: dict[str, Any] = {"sheetId": t.sheet_id, "title": t.title, "index": index,
+                                     "sheetType": "GRID", "gridProperties": grid}
+            if t.hidden:
+                props["hidden"] = True
+            sheets.append({"properties": props})
+        return {"spreadsheetId": book.key,
+                "properties": {"title": book.title, "locale": "en_US", "autoRecalc": "ON_CHANGE",
+                               "timeZone": "Etc/GMT"},
+                "sheets": sheets,
+                "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.key}/edit"}
+
+    def _get(self, book: _Book, rng: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        tab, box, _ = _locate(book, rng)
+        return _value_range(tab, _clip(tab, box), _arg(query, "majorDimension", "ROWS"),
+                            _arg(query, "valueRenderOption", "FORMATTED_VALUE"))
+
+    def _batch_get(self, book: _Book, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        return {"spreadsheetId": book.key,
+                "valueRanges": [self._get(book, r, query, None) for r in query.get("ranges", [])]}
+
+    def _update(self, book: _Book, rng: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        result = _write(book, rng, body or {}, _input_option(_arg(query, "valueInputOption", "")))
+        return self._with_data(book, result, query)
+
+    def _with_data(self, book: _Book, result: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+        if _arg(query, "includeValuesInResponse", "false").lower() == "true":
+            tab, box, _ = _locate(book, result["updatedRange"])
+            result["updatedData"] = _value_range(tab, _clip(tab, box), "ROWS", _arg(
+                query, "responseValueRenderOption", "FORMATTED_VALUE"))
+        return result
+
+    def _append(self, book: _Book, rng: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        option = _input_option(_arg(query, "valueInputOption", ""))
+        tab, box, _ = _locate(book, rng)
+        clipped = _clip(tab, box)
+        table = _table(tab, clipped)
+        start = (table[2] + 1, table[1]) if table else (clipped[0], clipped[1])
+        body = body or {}
+        values = body.get("values") or []
+        if _arg(query, "insertDataOption", "OVERWRITE") == "INSERT_ROWS" and values:
+            n = max((len(v) for v in values), default=0) if body.get("majorDimension") == "COLUMNS" \
+                else len(values)
+            _shift(tab, 0, start[0], n)
+            tab.rows += n
+        result: dict[str, Any] = {"spreadsheetId": book.key}
+        if table:
+            result["tableRange"] = _a1(tab, *table)
+        result["updates"] = self._with_data(book, _write(book, _quote(tab.title), body, option,
+                                                         anchor=start, grow=True), query)
+        return result
+
+    def _values_batch_update(self, book: _Book, query: Any, body: Any) -> dict[str, Any]:
+        body = body or {}
+        option = _input_option(body.get("valueInputOption") or "")
+        work = copy.deepcopy(book)
+        responses = []
+        for i, item in enumerate(body.get("data") or []):
+            try:
+                responses.append(_write(work, str(item.get("range", "")), item, option))
+            except _ApiError as err:
+                raise _ApiError(err.status, f"Invalid data[{i}]: {err.message}") from None
+        book.tabs = work.tabs
+        return {"spreadsheetId": book.key,
+                "totalUpdatedRows": sum(r["updatedRows"] for r in responses),
+                "totalUpdatedColumns": sum(r["updatedColumns"] for r in responses),
+                "totalUpdatedCells": sum(r["updatedCells"] for r in responses),
+                "totalUpdatedSheets": len({r["updatedRange"].rsplit("!", 1)[0] for r in responses
+                                           if r["updatedCells"]}),
+                "responses": responses}
+
+    def _clear(self, book: _Book, rng: str, query: Any, body: Any) -> dict[str, Any]:
+        tab, box, _ = _locate(book, rng)
+        r0, c0, r1, c1 = _clip(tab, box)
+        tab.cells = {p: v for p, v in tab.cells.items() if not (r0 <= p[0] <= r1 and c0 <= p[1] <= c1)}
+        return {"spreadsheetId": book.key, "clearedRange": _a1(tab, r0, c0, r1, c1)}
+
+    def _batch_clear(self, book: _Book, query: Any, body: Any) -> dict[str, Any]:
+        ranges = (body or {}).get("ranges") or []
+        cleared = [self._clear(book, r, query, None)["clearedRange"] for r in ranges]
+        return {"spreadsheetId": book.key, "clearedRanges": cleared}
+
+    def _batch_update(self, book: _Book, query: Any, body: Any) -> dict[str, Any]:
+        work = copy.deepcopy(book)
+        replies = []
+        for i, request in enumerate((body or {}).get("requests") or []):
+            if not isinstance(request, dict) or len(request) != 1:
+                raise _ApiError(400, f"Invalid requests[{i}]: expected exactly one kind of request")
+            (kind, spec), = request.items()
+            handler = getattr(self, f"_req_{kind}", None)
+            if handler is None:
+                raise _ApiError(400, f"Invalid requests[{i}]: LocalSheets does not implement {kind!r}")
+            try:
+                replies.append(handler(work, spec or {}))
+            except _ApiError as err:
+                raise _ApiError(err.status, f"Invalid requests[{i}].{kind}: {err.message}") from None
+        book.tabs, book.next_id = work.tabs, work.next_id
+        return {"spreadsheetId": book.key, "replies": replies}
+
+    def _req_addSheet(self, book: _Book, spec: dict[str, Any]) -> dict[str, Any]:
+        props = spec.get("properties") or {}
+        title = props.get("title") or f"Sheet{len(book.tabs) + 1}"
+        if book.find(title):
+            raise _ApiError(400, f'A sheet with the name "{title}" already exists. Please enter '
+                                 f'another name.')
+        grid = props.get("gridProperties") or {}
+        sheet_id = props.get("sheetId", book.next_id)
+        book.next_id = max(book.next_id, int(sheet_id)) + 1
+        tab = _Tab(int(sheet_id), title, int(grid.get("rowCount", 1000)), int(grid.get("columnCount", 26)),
+                   hidden=bool(props.get("hidden", False)))
+        index = props.get("index")
+        book.tabs.insert(len(book.tabs) if index is None else int(index), tab)
+        return {"addSheet": {"properties": {"sheetId": tab.sheet_id, "title": title,
+                                            "index": book.tabs.index(tab), "sheetType": "GRID",
+                                            "gridProperties": {"rowCount": tab.rows,
+                                                               "columnCount": tab.cols}}}}
+
+    def _req_deleteSheet(self, book: _Book, spec: dict[str, Any]) -> dict[str, Any]:
+        tab = book.by_id(spec.get("sheetId"), "deleteSheet")
+        if len(book.tabs) == 1:
+            raise _ApiError(400, "You can't remove all the sheets in a document.")
+        book.tabs.remove(tab)
+        return {}
+
+    def _req_updateSheetProperties(self, book: _Book, spec: dict[str, Any]) -> dict[str, Any]:
+        props = spec.get("properties") or {}
+        tab = book.by_id(props.get("sheetId"), "updateSheetProperties")
+        grid = props.get("gridProperties") or {}
+        for name in str(spec.get("fields", "")).replace("/", ".").split(","):
+            name = name.strip()
+            if name == "title":
+                other = book.find(props.get("title", ""))
+                if other is not None and other is not tab:
+                    raise _ApiError(400, f"A sheet with the name \"{props['title']}\" already exists.")
+                tab.title = str(props.get("title"))
+            elif name == "hidden":
+                tab.hidden = bool(props.get("hidden"))
+                if all(t.hidden for t in book.tabs):
+                    raise _ApiError(400, "You can't hide all the sheets in a document.")
+            elif name == "index":
+                book.tabs.remove(tab)
+                book.tabs.insert(int(props.get("index", 0)), tab)
+            elif name == "gridProperties.rowCount":
+                tab.rows = int(grid["rowCount"])
+            elif name == "gridProperties.columnCount":
+                tab.cols = int(grid["columnCount"])
+            elif name == "gridProperties.frozenRowCount":
+                tab.frozen_rows = int(grid.get("frozenRowCount", 0))
+            elif name == "gridProperties.frozenColumnCount":
+                tab.frozen_cols = int(grid.get("frozenColumnCount", 0))
+        if tab.rows < 1 or tab.cols < 1:
+            raise _ApiError(400, "A sheet must have at least one row and one column.")
+        _truncate(tab)
+        return {}
+
+    def _dimension(self, book: _Book, spec: dict[str, Any], kind: str) -> tuple[_Tab, int, int, int]:
+        rng = spec.get("range") or {}
+        tab = book.by_id(rng.get("sheetId"), kind)
+        axis = 0 if rng.get("dimension") == "ROWS" else 1
+        start, end = int(rng.get("startIndex", 0)), int(rng.get("endIndex", 0))
+        if not 0 <= start < end or start > (tab.rows, tab.cols)[axis]:
+            raise _ApiError(400, f"invalid range {start}..{end}")
+        return tab, axis, start, end
+
+    def _req_insertDimension(self, book: _Book, spec: dict[str, Any]) -> dict[str, Any]:
+        tab, axis, start, end = self._dimension(book, spec, "insertDimension")
+        _shift(tab, axis, start, end - start)
+        if axis == 0:
+            tab.rows += end - start
+        else:
+            tab.cols += end - start
+        return {}
+
+    def _req_deleteDimension(self, book: _Book, spec: dict[str, Any]) -> dict[str, Any]:
+        tab, axis, start, end = self._dimension(book, spec, "deleteDimension")
+        end = min(end, (tab.rows, tab.cols)[axis])
+        _shift(tab, axis, start, start - end)
+        if axis == 0:
+            tab.rows -= end - start
+        else:
+            tab.cols -= end - start
+        if tab.rows < 1 or tab.cols < 1:
+            raise _ApiError(400, "You can't delete all the rows or columns on the sheet.")
+        return {}
+
+    def _req_appendDimension(self, book: _Book, spec: dict[str, Any]) -> dict[str, Any]:
+        tab = book.by_id(spec.get("sheetId"), "appendDimension")
+        length = int(spec.get("length", 0))
+        if length < 1:
+            raise _ApiError(400, "length must be at least 1")
+        if spec.get("dimension") == "ROWS":
+            tab.rows += length
+        else:
+            tab.cols += length
+        return {}
+
+
+def _arg(query: dict[str, list[str]], name: str, default: str) -> str:
+    values = query.get(name)
+    return values[-1] if values else default
+
+
+def _input_option(option: str) -> str:
+    if option not in ("RAW", "USER_ENTERED"):
+        raise _ApiError(400, "'valueInputOption' is required but not specified" if not option
+                        else f"Invalid valueInputOption: {option}")
+    return option
+
+
+def _json_body(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _ApiError(400, "Invalid JSON payload received.") from None
+
+
+def _handler_for(owner: LocalSheets) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = 60  # idle keep-alive connections are closed after a minute
+        disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms ACK stalls)
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload, extra = owner.handle(self.command, self.path, headers, body)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.debug("LocalSheets: " + format, *args)
+
+    return Handler
