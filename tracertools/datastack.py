@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ._datastack_links import DatastackLinksMixin
 from .config import DatastackConfig, load_config, registered_token
 from .errors import InvalidInputError, ServiceError
 from .ids import as_segment_id, as_segment_ids
@@ -49,7 +50,7 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     )
 
 
-class Datastack:
+class Datastack(DatastackLinksMixin):
     """A CAVE datastack: its typed config, its CAVE client and the time it reads at.
 
     Args:

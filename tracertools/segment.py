@@ -17,8 +17,10 @@ import numpy.typing as npt
 
 from ._batch import ErrorPolicy
 from ._segment_history import HistoryListMixin, HistorySegmentMixin
+from ._segment_links import LinksListMixin, LinksSegmentMixin
 from ._segment_metrics import MetricsListMixin, MetricsSegmentMixin
 from ._segment_skeletons import SkeletonsListMixin, SkeletonsSegmentMixin
+from ._segment_views import ViewsListMixin, ViewsSegmentMixin
 from .ids import as_segment_id, as_segment_ids
 
 if TYPE_CHECKING:
@@ -32,7 +34,13 @@ __all__ = ["Segment", "SegmentList"]
 _REPR_IDS = 5
 
 
-class Segment(HistorySegmentMixin, MetricsSegmentMixin, SkeletonsSegmentMixin):
+class Segment(
+    HistorySegmentMixin,
+    MetricsSegmentMixin,
+    SkeletonsSegmentMixin,
+    LinksSegmentMixin,
+    ViewsSegmentMixin,
+):
     """One segment ID on a datastack (a handle: no data is fetched until a method asks).
 
     Args:
@@ -106,7 +114,12 @@ class Segment(HistorySegmentMixin, MetricsSegmentMixin, SkeletonsSegmentMixin):
 
 
 class SegmentList(
-    HistoryListMixin, MetricsListMixin, SkeletonsListMixin, Sequence[Segment]
+    HistoryListMixin,
+    MetricsListMixin,
+    SkeletonsListMixin,
+    LinksListMixin,
+    ViewsListMixin,
+    Sequence[Segment],
 ):
     """Many segment IDs on a datastack, in input order with duplicates kept.
 
