@@ -51,6 +51,29 @@ class _RowLimitWatcher(logging.Handler):
             self.hits.add(record.thread)
 
 
+class _LiveQueryNotice(logging.Filter):
+    """Drops caveclient's "beta feature" notice, logged on the root logger at every live query.
+
+    tracertools chooses ``live_live_query`` on purpose (one request, no chunkedgraph round
+    trips); repeating the notice on every synapse count would bury real warnings.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            "caveclient" in (record.pathname or "")
+            and str(record.msg).startswith("Deprecation: this method is to facilitate beta")
+        )
+
+
+_notice_filter = _LiveQueryNotice()
+
+
+def _quiet_live_query_notice() -> None:
+    root = logging.getLogger()
+    if _notice_filter not in root.filters:
+        root.addFilter(_notice_filter)
+
+
 _watcher = _RowLimitWatcher()
 _watcher_lock = threading.Lock()
 _watchers_active = 0
@@ -106,6 +129,7 @@ def query(
             ))
         else:
             at = _cave.read_time(ds)
+            _quiet_live_query_notice()
             frame = _cave.remote(ds, f"live query {table}", lambda: mat.live_live_query(
                 table,
                 at,
