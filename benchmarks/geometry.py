@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -31,14 +30,8 @@ import numpy as np
 from tracertools import geometry
 from tracertools.alpha_shape import alpha_shape
 
-ROOT = Path(__file__).resolve().parents[1]
-PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
-SECTION = "## Geometry"
-DOC_INTRO = """# Performance
-
-Measured numbers from the scripts in `benchmarks/`, each run on the machine named in its section.
-Every section is written by its script; rerun the script to refresh it.
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _perfdoc import write_section  # noqa: E402
 
 
 def _timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -223,18 +216,6 @@ def notes(inter: dict[str, Any], alpha: dict[str, Any]) -> str:
     )
 
 
-def write_section(body: str) -> None:
-    """Replace (or add) the Geometry section of docs/performance.md, leaving others alone."""
-    text = PERFORMANCE_DOC.read_text(encoding="utf-8") if PERFORMANCE_DOC.exists() else DOC_INTRO
-    section = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    PERFORMANCE_DOC.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-docs", action="store_true", help="do not update performance.md")
@@ -249,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nalphashape comparison skipped: {alpha['skipped']}")
     if not args.no_docs:
         write_section(
+            "Geometry",
             "Run `python benchmarks/geometry.py`. Wall times are the best of 3 runs (the "
             "baselines run once).\n\n" + table + "\n\n" + notes(inter, alpha)
         )
-        print(f"\nwrote the Geometry section of {PERFORMANCE_DOC.relative_to(ROOT)}")
+        print("\nwrote the Geometry section of docs/performance.md")
     return 0 if inter["met"] and alpha.get("met", True) else 1
 
 
