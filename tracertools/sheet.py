@@ -975,6 +975,38 @@ class Tab:
             raise InvalidInputError(f"{what} got no values to write")
         return cells
 
+    def add_segment_details(
+        self,
+        ds: Any,
+        *,
+        volume: bool = True,
+        cable_length: bool = True,
+        synapse_counts: bool = True,
+        proofreading: bool = True,
+        batch_size: int = 50,
+        errors: ErrorPolicy = "warn",
+        progress: bool | None = None,
+    ) -> FillReport:
+        """Fill details of the segment IDs in column A (header in A1) into columns B onward.
+
+        Header from B1: ``current_id`` (written as text), then as selected ``volume_um3``
+        (µm³), ``cable_length`` (nm), ``inc_syn``, ``out_syn``, ``total_syn`` and
+        ``proofread`` (bool). Built on :meth:`fill_columns`: resumable (filled rows are
+        skipped), one write per batch; each batch costs one ``SegmentList.details()`` and one
+        ``proofreading_status()`` on ``ds`` (a :class:`~tracertools.datastack.Datastack`).
+        Invalid ID cells (``7.205759e+17``, ``abc``) and unknown IDs fail only their row, which
+        is left empty (never "ERROR").
+
+        Raises:
+            MissingFeatureError: ``proofreading`` on a datastack without a proofreading table.
+        """
+        from ._sheet_details import add_segment_details
+
+        return add_segment_details(
+            self, ds, volume=volume, cable_length=cable_length, synapse_counts=synapse_counts,
+            proofreading=proofreading, batch_size=batch_size, errors=errors, progress=progress,
+        )
+
 
 def _value_range() -> Any:
     from gspread.utils import GridRangeType

@@ -80,6 +80,12 @@ from ._skeleton import (
     get_bones as get_bones,
     host_ng_volume_locally as host_ng_volume_locally,
 )
+from ._views import (
+    calc_seg_mesh_intersect as calc_seg_mesh_intersect,
+    gsheet_add_seg_details as gsheet_add_seg_details,
+    triage_segs as triage_segs,
+    visualize_skeletons as visualize_skeletons,
+)
 
 # Keep in step with the private modules' __all__ (a test checks).
 __all__ = [
@@ -97,6 +103,7 @@ __all__ = [
     "calc_avg_point_coords",
     "calc_bbox_corners_from_center",
     "calc_line_triangle_intersect",
+    "calc_seg_mesh_intersect",
     "calc_skeleton_mesh_intersect",
     "check_seg_freshness",
     "check_seg_proofread_status",
@@ -125,6 +132,7 @@ __all__ = [
     "get_svs_from_seg",
     "gsheet_add_column",
     "gsheet_add_row",
+    "gsheet_add_seg_details",
     "gsheet_get_col_as_list",
     "gsheet_get_tab_as_df",
     "host_ng_volume_locally",
@@ -132,4 +140,6 @@ __all__ = [
     "make_color_list",
     "make_local_volume_from_obj",
     "make_volume_packaging",
+    "triage_segs",
+    "visualize_skeletons",
 ]

@@ -5,7 +5,7 @@ do not run ``gspread.oauth()`` on every call: they share the cached default clie
 desktop flow with gspread's default files, ``$TRACERTOOLS_SHEETS_CREDENTIALS``, or a registered
 local stand-in such as ``tracertools.testing.LocalSheets``).
 
-``gsheet_add_seg_details`` is not here yet: it lands with ``SegmentList.details()``.
+``gsheet_add_seg_details`` lives with the segment views (``tracertools.legacy._views``).
 """
 
 from __future__ import annotations
