@@ -70,38 +70,31 @@ def _concat(parts: Sequence[npt.NDArray[Any] | None], dtype: Any) -> npt.NDArray
     return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
 
 
-def is_latest(ds: Datastack, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
-    """Whether each root is current at ``at`` (``is_latest_roots``, one request per chunk)."""
+def _flags(
+    ds: Datastack, ids: IdArray, what: str, call: Callable[[IdArray], Any]
+) -> npt.NDArray[np.bool_]:
+    """One boolean per ID from a list service, in chunks run concurrently."""
     if ids.size == 0:
         return np.zeros(0, dtype=bool)
-    cg = ds.client.chunkedgraph
 
     def one(chunk: IdArray) -> npt.NDArray[np.bool_]:
-        return np.asarray(
-            remote(ds, "is_latest_roots", lambda: cg.is_latest_roots(chunk, timestamp=at)),
-            dtype=bool,
-        )
+        return np.asarray(remote(ds, what, lambda: call(chunk)), dtype=bool)
 
     parts = run_per_item(one, _chunks(ids, JSON_ID_BYTES), max_workers=MAX_WORKERS,
                          progress=False)
     return _concat(parts, bool)
+
+
+def is_latest(ds: Datastack, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
+    """Whether each root is current at ``at`` (``is_latest_roots``, one request per chunk)."""
+    return _flags(ds, ids, "is_latest_roots",
+                  lambda chunk: ds.client.chunkedgraph.is_latest_roots(chunk, timestamp=at))
 
 
 def exists(ds: Datastack, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
     """Whether each node ID exists in the chunkedgraph by ``at`` (``valid_nodes``)."""
-    if ids.size == 0:
-        return np.zeros(0, dtype=bool)
-    cg = ds.client.chunkedgraph
-
-    def one(chunk: IdArray) -> npt.NDArray[np.bool_]:
-        return np.asarray(
-            remote(ds, "valid_nodes", lambda: cg.is_valid_nodes(chunk, end_timestamp=at)),
-            dtype=bool,
-        )
-
-    parts = run_per_item(one, _chunks(ids, JSON_ID_BYTES), max_workers=MAX_WORKERS,
-                         progress=False)
-    return _concat(parts, bool)
+    return _flags(ds, ids, "valid_nodes",
+                  lambda chunk: ds.client.chunkedgraph.is_valid_nodes(chunk, end_timestamp=at))
 
 
 def roots_of(

@@ -9,16 +9,6 @@ import tracertools as tt
 from tracertools.errors import InvalidInputError
 
 
-@pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
-def ds(local_cave):
-    return local_cave.datastack()
-
-
 def test_datastacks_lists_the_local_datastack(local_cave):
     assert local_cave.datastack_name in tt.datastacks(local_cave.url, local_cave.token)
 

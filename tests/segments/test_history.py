@@ -11,16 +11,6 @@ from tracertools.errors import BatchError, PartialResultWarning, SegmentNotFound
 BOGUS = 2**56 * 4 + 999_999  # a root-layer ID the world never created
 
 
-@pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
-def ds(local_cave):
-    return local_cave.datastack()
-
-
 # -- choosing segments from the world's ground truth -----------------------------------------
 
 

@@ -12,11 +12,6 @@ BOGUS = 2**56 * 4 + 999_999
 
 
 @pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
 def name(local_cave):
     return local_cave.datastack_name
 

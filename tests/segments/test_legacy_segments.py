@@ -10,11 +10,6 @@ import tracertools as tt
 
 
 @pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
 def name(local_cave):
     return local_cave.datastack_name
 

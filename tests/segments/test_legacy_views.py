@@ -24,18 +24,8 @@ from tracertools.testing.sheets import LocalSheets
 
 
 @pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
 def name(local_cave):
     return local_cave.datastack_name
-
-
-@pytest.fixture
-def current(world):
-    return [int(r) for r in world.latest_roots_now()]
 
 
 @pytest.fixture

@@ -8,16 +8,6 @@ import pytest
 from tracertools.errors import BatchError, PartialResultWarning, SegmentNotFoundError
 
 
-@pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
-def ds(local_cave):
-    return local_cave.datastack()
-
-
 def _stale_roots(world):
     latest = set(world.latest_roots_now().tolist())
     return [int(r) for r in world.all_roots().tolist() if int(r) not in latest]

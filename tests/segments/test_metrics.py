@@ -8,21 +8,6 @@ import pytest
 from tracertools.errors import MissingFeatureError
 
 
-@pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
-def ds(local_cave):
-    return local_cave.datastack()
-
-
-@pytest.fixture
-def current(world):
-    return [int(r) for r in world.latest_roots_now()]
-
-
 def test_supervoxels_equal_the_ground_truth(ds, world, current):
     got = ds.segments(current[:4]).supervoxels()
     for root, svs in zip(current[:4], got, strict=True):

@@ -9,21 +9,6 @@ from tracertools.errors import InvalidInputError, PartialResultWarning
 from tracertools.skeleton import Skeleton
 
 
-@pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
-def ds(local_cave):
-    return local_cave.datastack()
-
-
-@pytest.fixture
-def current(world):
-    return [int(r) for r in world.latest_roots_now()]
-
-
 def test_skeletons_are_skeleton_values_in_nm(ds, world, current):
     sk = ds.segment(current[0]).skeleton()
     assert isinstance(sk, Skeleton)

@@ -23,21 +23,6 @@ BOGUS_ROOT = 2**56 * 4 + 999_999  # a well-formed ID the chunkedgraph never had
 SWAMP_ENDPOINTS = ("swamp_info", "swamp_mesh_info", "swamp_mesh", "swamp_provenance")
 
 
-@pytest.fixture
-def world(local_cave):
-    return local_cave.world
-
-
-@pytest.fixture
-def ds(local_cave):
-    return local_cave.datastack()
-
-
-@pytest.fixture
-def current(world):
-    return [int(r) for r in world.latest_roots_now()]
-
-
 def swamp(world, swamp_id: int) -> Mesh:
     """The world's own swamp box (ground truth, not read through the server)."""
     vertices, faces = world.swamps[swamp_id]
