@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from . import errors, geometry, legacy
+from . import errors, geometry, legacy, ngl
 from .bucket import Bucket
 from .colors import color_list
 from .config import DatastackConfig, known_datastacks, load_config, presets
@@ -82,6 +82,7 @@ __all__ = [
     "geometry",
     "known_datastacks",
     "legacy",
+    "ngl",
     "load_config",
     "presets",
 ]

@@ -1,0 +1,255 @@
+"""The ngl-family legacy shims: original names, arguments, defaults and return shapes."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pytest
+
+from tracertools.errors import InvalidInputError, InvalidStateError
+from tracertools.legacy import _ngl as shims
+from tracertools.ngl import State
+
+BANC = "brain_and_nerve_cord"
+FLYWIRE = "flywire_fafb_production"
+RES = np.array([4.0, 4.0, 45.0])
+
+
+def _ball(centre_nm, radius_nm, n=100):
+    i = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * i / n)
+    theta = np.pi * (1 + 5**0.5) * i
+    unit = np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
+    return np.vstack([np.asarray(centre_nm) + radius_nm * unit, [centre_nm]])
+
+
+def _point_file(tmp_path, layers, name="state.json"):
+    """A downloaded state file with point layers ``{name: points in voxels at 4x4x45}``."""
+    dims = {"x": [4e-9, "m"], "y": [4e-9, "m"], "z": [4.5e-8, "m"]}
+    state = {"dimensions": dims, "layers": [
+        {"type": "annotation", "name": n, "tool": "annotatePoint",
+         "source": {"url": "local://annotations", "transform": {"outputDimensions": dims}},
+         "annotations": [{"type": "point", "id": f"{n}{i}", "point": list(p)}
+                         for i, p in enumerate(pts)]}
+        for n, pts in layers.items()]}
+    path = tmp_path / name
+    path.write_text(json.dumps(state))
+    return path
+
+
+def test_every_shim_says_what_it_stands_for():
+    for name in shims.__all__:
+        doc = inspect.getdoc(getattr(shims, name))
+        assert doc and doc.startswith("Legacy shim for "), name
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("get_json_state_from_url", ["datastack", "share_url"]),
+        ("get_anno_array_from_state_file", ["layer_name", "json_path"]),
+        ("get_anno_array_from_json_state_file", ["layer_name", "json_path"]),
+        ("make_anno_layer", ["datastack", "annotations", "layer_type", "layer_name",
+                             "descriptions", "linked_segs", "linked_seg_layer_name"]),
+        ("make_ng_link", ["datastack", "seg_ids", "anno_layers", "region_meshes", "seg_colors",
+                          "viewer_site", "custom_mesh_source", "custom_mesh_name",
+                          "custom_mesh_color", "view_coords", "long_url", "translucent_seg"]),
+        ("make_edits_link", ["datastack", "seg_id", "separate_layers"]),
+        ("make_mesh_from_points", ["datastack", "share_url", "bucket_path", "alphas",
+                                   "auto_grow", "save_objs", "obj_path", "print_alphas"]),
+        ("make_objs_from_state_file", ["datastack", "json_path", "output_path"]),
+        ("make_point_cloud_from_state_file", ["datastack", "json_path", "layer_name",
+                                              "output_path"]),
+        ("make_volume_mesh_from_state_file", ["datastack", "json_path", "layer_name",
+                                              "output_filepath", "export_obj"]),
+    ],
+)
+def test_shims_keep_the_original_parameters(name, params):
+    assert list(inspect.signature(getattr(shims, name)).parameters) == params
+
+
+# -- states ------------------------------------------------------------------------------------
+
+
+def test_get_json_state_from_url_returns_the_stored_dict(local_cave):
+    ds = local_cave.datastack()
+    url = ds.shorten({"layers": [], "title": "stored"})
+    assert shims.get_json_state_from_url(local_cave.datastack_name, url + "/") == {
+        "layers": [], "title": "stored"}
+
+
+@pytest.mark.parametrize("name", ["get_anno_array_from_state_file",
+                                  "get_anno_array_from_json_state_file"])
+def test_anno_arrays_keep_the_json_numbers(tmp_path, name):
+    path = _point_file(tmp_path, {"ints": [[1, 2, 3], [4, 5, 6]], "floats": [[1.5, 2, 3]]})
+    ints = getattr(shims, name)("ints", str(path))
+    assert ints.tolist() == [[1, 2, 3], [4, 5, 6]] and ints.dtype.kind == "i"
+    assert getattr(shims, name)("floats", str(path)).dtype.kind == "f"
+
+
+def test_anno_array_of_a_missing_layer_is_an_invalid_state(tmp_path):
+    path = _point_file(tmp_path, {"pts": [[1, 2, 3]]})
+    with pytest.raises(InvalidStateError, match="no layer 'other'"):
+        shims.get_anno_array_from_state_file("other", str(path))
+
+
+def test_anno_array_of_a_line_layer_is_an_invalid_state(tmp_path):
+    path = tmp_path / "lines.json"
+    path.write_text(json.dumps({"layers": [{"type": "annotation", "name": "l", "annotations": [
+        {"type": "line", "pointA": [0, 0, 0], "pointB": [1, 1, 1]}]}]}))
+    with pytest.raises(InvalidStateError, match="not a point layer"):
+        shims.get_anno_array_from_state_file("l", str(path))
+
+
+# -- layers and links --------------------------------------------------------------------------
+
+
+def test_make_anno_layer_ids_are_unique_across_layers():
+    a = shims.make_anno_layer(BANC, [[1, 2, 3], [4, 5, 6]], "point", "a")
+    b = shims.make_anno_layer(BANC, [[1, 2, 3], [4, 5, 6]], "point", "b")
+    ids = [x["id"] for x in a["annotations"] + b["annotations"]]
+    assert len(set(ids)) == 4
+
+
+def test_make_anno_layer_links_segments_in_neuroglancers_shape():
+    layer = shims.make_anno_layer(BANC, [[[0, 0, 0], [1, 1, 1]]], "line", "l",
+                                  descriptions=["d"], linked_segs=[720575940000000001],
+                                  linked_seg_layer_name="Segmentation")
+    (annotation,) = layer["annotations"]
+    assert annotation["segments"] == [["720575940000000001"]]
+    assert annotation["description"] == "d"
+    assert layer["linkedSegmentationLayer"] == {"segments": "Segmentation"}
+
+
+def test_make_anno_layer_needs_the_linked_layer_name():
+    with pytest.raises(InvalidInputError, match="linked_seg_layer_name"):
+        shims.make_anno_layer(BANC, [[1, 2, 3]], "point", "p", linked_segs=[1])
+
+
+def test_make_anno_layer_refuses_an_unknown_type():
+    with pytest.raises(InvalidInputError, match="layer_type"):
+        shims.make_anno_layer(BANC, [[1, 2, 3]], "dot", "p")
+
+
+def test_make_ng_link_long_url_holds_the_state():
+    url = shims.make_ng_link(BANC, seg_ids=[np.int64(720575940000000001)],
+                             seg_colors=["#ff0000"], view_coords=np.array([1, 2, 3]),
+                             long_url=True, translucent_seg=True)
+    state = State.from_url(url)
+    assert url.startswith("https://spelunker.cave-explorer.org/#!")
+    assert state.segment_colors() == {720575940000000001: "#ff0000"}
+    assert state.position.tolist() == [1, 2, 3]
+
+
+def test_make_ng_link_for_flywire_without_a_custom_mesh_does_not_crash():
+    url = shims.make_ng_link(FLYWIRE, seg_ids=[720575940600000001], view_coords=[5, 6, 7],
+                             long_url=True)
+    state = State.from_url(url)
+    assert url.startswith("https://ngl.flywire.ai/#!")
+    assert state.position.tolist() == [5, 6, 7]
+
+
+def test_make_ng_link_skips_region_meshes_a_stack_lacks_as_the_original():
+    url = shims.make_ng_link("stroeh_mouse_retina", region_meshes=True, long_url=True)
+    assert "Region Outlines" not in State.from_url(url).layer_names
+
+
+def test_make_ng_link_short_is_one_upload(local_cave):
+    roots = [int(r) for r in local_cave.world.latest_roots_now()[:2]]
+    shims.session(local_cave.datastack_name).client.state  # noqa: B018  (handshake)
+    local_cave.stats.reset()
+    url = shims.make_ng_link(local_cave.datastack_name, seg_ids=roots)
+    assert local_cave.stats.as_dict() == {"state_post": 1}
+    assert shims.get_json_state_from_url(local_cave.datastack_name, url)["layers"][0][
+        "segments"] == [str(r) for r in roots]
+
+
+def test_make_edits_link_shows_the_segment_and_its_edits(local_cave):
+    world = local_cave.world
+    root = max((int(r) for r in world.latest_roots_now()), key=lambda r: len(world.edits(r)))
+    url = shims.make_edits_link(local_cave.datastack_name, root, separate_layers=True)
+    state = local_cave.datastack().state(url)
+    assert state.segment_colors()[root] == "#00ffff"
+    assert len(state.annotations("Merges")) + len(state.annotations("Splits")) == len(
+        world.edits(root))
+
+
+# -- meshes ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3():
+    from tracertools.testing.s3 import LocalS3
+
+    public = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::tt-ngl/*"}]}
+    with LocalS3(buckets=["tt-ngl"], alias="ttngl") as server:
+        # neuroglancer reads hosted meshes anonymously, so the bucket is public, as users set it
+        server.client().put_bucket_policy(Bucket="tt-ngl", Policy=json.dumps(public))
+        yield server
+
+
+def test_make_mesh_from_points_hosts_a_mesh_its_link_can_reach(local_cave, s3, tmp_path, caplog):
+    from cloudvolume import CloudVolume
+
+    ds = local_cave.datastack()
+    layer = ds.annotation_layer("blob", _ball([4000, 4000, 4500], 900) / RES)
+    url = ds.shorten(ds.state_for(annotation_layers=[layer]))
+    with caplog.at_level("INFO", logger="tracertools.legacy._ngl"):
+        link = shims.make_mesh_from_points(local_cave.datastack_name, url, s3.url("tt-ngl", "roi"),
+                                           save_objs=True, obj_path=str(tmp_path),
+                                           print_alphas=True)
+    assert "Submesh 1 (layer 'blob') alpha value" in caplog.text
+    state = ds.state(link)
+    source = state.layer(state.layer_names[-1]).source
+    assert source == f"precomputed://{s3.endpoint}/tt-ngl/roi"
+    mesh = CloudVolume(source.removeprefix("precomputed://"), progress=False).mesh.get(1)
+    mesh = mesh[1] if isinstance(mesh, dict) else mesh
+    final = (tmp_path / "final_mesh.obj").read_text()
+    assert len(mesh.faces) == final.count("\nf ")
+
+
+def test_make_objs_from_state_file_writes_one_hull_per_layer_with_safe_names(tmp_path):
+    import trimesh
+    from scipy.spatial import ConvexHull
+
+    ball = _ball([4000, 4000, 4500], 900)
+    path = _point_file(tmp_path, {"left/axons": ball / RES, "right": (ball + 3000) / RES})
+    out = tmp_path / "objs"
+    assert shims.make_objs_from_state_file("demo", str(path), str(out)) is None
+    assert sorted(p.name for p in out.iterdir()) == ["left_axons.obj", "right.obj"]
+    hull = trimesh.load(out / "left_axons.obj", process=False)
+    assert hull.is_watertight
+    assert hull.volume == pytest.approx(ConvexHull(ball).volume, rel=1e-6)
+
+
+def test_make_point_cloud_from_state_file_writes_the_points_in_nm(tmp_path):
+    import trimesh
+
+    path = _point_file(tmp_path, {"pts": [[1, 2, 3], [4, 5, 6]]})
+    target = tmp_path / "cloud.obj"
+    shims.make_point_cloud_from_state_file("demo", str(path), "pts", str(target))
+    cloud = trimesh.load(target, process=False)
+    assert np.asarray(cloud.vertices).tolist() == [[4, 8, 135], [16, 20, 270]]
+
+
+def test_make_point_cloud_into_a_folder_names_the_file_after_the_layer(tmp_path):
+    path = _point_file(tmp_path, {"a/b": [[1, 2, 3]]})
+    shims.make_point_cloud_from_state_file("demo", str(path), "a/b", str(tmp_path))
+    assert (tmp_path / "a_b.obj").is_file()
+
+
+def test_make_volume_mesh_from_state_file_writes_a_hull_volume(tmp_path):
+    from cloudvolume import CloudVolume
+
+    ball = _ball([4000, 4000, 4500], 900)
+    path = _point_file(tmp_path, {"pts": ball / RES})
+    out = tmp_path / "vol"
+    shims.make_volume_mesh_from_state_file("demo", str(path), "pts", str(out), export_obj=True)
+    assert (out / "hull.obj").is_file()
+    mesh = CloudVolume(f"file://{out}/image", progress=False).mesh.get(1)
+    mesh = mesh[1] if isinstance(mesh, dict) else mesh
+    assert np.allclose(mesh.vertices.min(axis=0), ball.min(axis=0), atol=1e-2)
