@@ -30,3 +30,9 @@ def cave(local_cave: LocalCave) -> LocalCave:
 @pytest.fixture(scope="module")
 def world(cave_m: LocalCave) -> World:
     return cave_m.world
+
+
+@pytest.fixture(autouse=True)
+def _fresh_controls(local_cave_session: LocalCave) -> None:
+    """Every test starts with default faults, empty counters and log (module clients included)."""
+    local_cave_session.reset()

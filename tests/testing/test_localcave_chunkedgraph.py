@@ -209,3 +209,15 @@ def test_unknown_node_ids_are_http_errors(client: Any, world: World) -> None:
     with pytest.raises(requests.HTTPError) as e3:
         cg.get_roots([unknown_sv])
     assert e3.value.response.status_code == 400
+
+
+def test_children_l2_graph_and_oldest_timestamp(client: Any, world: World) -> None:
+    cg = client.chunkedgraph
+    root = world.neuron_root(0)
+    kids = cg.get_children(root)
+    assert {int(k) >> 56 for k in kids} == {3}
+    below = np.concatenate([cg.get_children(int(k)) for k in kids])
+    assert np.array_equal(np.sort(below), world.l2_ids(root))
+    edges = np.asarray(cg.level2_chunk_graph(root))
+    assert edges.shape[1] == 2 and set(np.unique(edges).tolist()) <= set(world.l2_ids(root).tolist())
+    assert cg.get_oldest_timestamp() == utc(world.t0)

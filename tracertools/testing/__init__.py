@@ -1,4 +1,5 @@
-"""Test helpers: LocalCave, a CAVE-compatible server on loopback with a synthetic world.
+"""Test helpers: LocalCave (a CAVE-compatible server with a synthetic world), LocalSheets and
+LocalS3, all on loopback.
 
 ``LocalCave`` serves a deterministic :class:`World` (neurons, supervoxels, a chunkedgraph
 with an edit history, materialized tables, L2 data, skeletons, meshes) over HTTP on
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "FaultConfig",
     "LocalCave",
+    "LocalS3",
+    "LocalSheets",
     "LogEntry",
     "Operation",
     "RequestStats",
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from ._graph import Operation
     from ._skeletons import Skeleton
     from .localcave import LocalCave
+    from .s3 import LocalS3
+    from .sheets import LocalSheets
     from .world import World
 
 _HOMES = {
@@ -35,6 +40,8 @@ _HOMES = {
     "Operation": "._graph",
     "Skeleton": "._skeletons",
     "LocalCave": ".localcave",
+    "LocalS3": ".s3",
+    "LocalSheets": ".sheets",
     "World": ".world",
 }
 

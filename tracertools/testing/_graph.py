@@ -4,8 +4,9 @@ The agglomeration is a partition of the supervoxels that changes at every operat
 *epoch* is the state after the first ``e`` operations; epoch 0 starts at the creation time of
 the original roots. A root is *latest* at time ``t`` when it was created at or before ``t``
 and not superseded at or before ``t`` (PyChunkedGraph reads rows with ``end_time=t``).
-Higher-layer nodes are keyed by their content: an L2 node is (chunk, set of supervoxels), an
-L3 node is (layer-3 chunk, set of L2 nodes), so nodes an edit did not touch keep their IDs.
+An L2 node is (chunk, set of supervoxels) and an L3 node (layer-3 chunk, set of L2 nodes); a new
+root inherits the nodes of its former roots whose content is unchanged, so only the chunks an
+edit touched get new IDs, and IDs are never reused.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._ids import GraphLayout
+from ._lineage import LineageMixin
 
 U64 = np.uint64
 IdArray = npt.NDArray[np.uint64]
@@ -127,7 +129,7 @@ class HugeNeuron:
         return ok & in_chunk & (layout.layers_of(ids) == 1)
 
 
-class ChunkGraph:
+class ChunkGraph(LineageMixin):
     """Roots, higher-layer nodes and history over a fixed supervoxel table.
 
     Args:
@@ -185,19 +187,27 @@ class ChunkGraph:
         self.root_l2: dict[int, dict[tuple[int, int, int], int]] = {}
         self.root_l3: dict[int, dict[tuple[int, int, int], int]] = {}
         self.l2_roots: dict[int, list[int]] = {}
-        l2_key: dict[tuple[tuple[int, int, int], bytes], int] = {}
-        l3_key: dict[tuple[tuple[int, int, int], bytes], int] = {}
+        self.huge_l2: set[int] = set()
+        self.node_created: dict[int, float] = {}
         l2_seg: dict[tuple[int, int, int], int] = {}
         l3_seg: dict[tuple[int, int, int], int] = {}
         order = sorted(self.roots.values(), key=lambda r: (r.created, r.root_id))
         for rec in order:
+            # nodes are inherited from the former roots where their content is unchanged
+            old_l2: dict[tuple[tuple[int, int, int], bytes], int] = {}
+            old_l3: dict[tuple[tuple[int, int, int], bytes], int] = {}
+            for p in rec.parents:
+                for c, l2 in self.root_l2[p].items():
+                    old_l2[(c, self.l2_svs[self.l2_index[l2]].tobytes())] = l2
+                for c, l3 in self.root_l3[p].items():
+                    old_l3[(c, self.l3_children[self.l3_index[l3]].tobytes())] = l3
+            chunk_map: dict[tuple[int, int, int], int] = {}
             if rec.huge:
                 assert self.huge is not None
-                chunk_map = {}
                 for c in self.huge.chunks:
-                    chunk_map[c] = self._new_l2(c, np.zeros(0, dtype=np.int64), l2_key, l2_seg, huge=True)
+                    chunk_map[c] = self._new_l2(c, np.zeros(0, dtype=np.int64), l2_seg)
+                    self.huge_l2.add(chunk_map[c])
             else:
-                chunk_map = {}
                 svs = rec.svs
                 ch = self.sv_chunk[svs]
                 flat = ch[:, 0] + lay.grid[0] * (ch[:, 1] + lay.grid[1] * ch[:, 2])
@@ -209,10 +219,12 @@ class ChunkGraph:
                         continue
                     members = np.sort(svs[srt[a:b]])
                     c = lay.chunk_from_index(int(flat_s[a]))
-                    chunk_map[c] = self._new_l2(c, members, l2_key, l2_seg)
+                    hit = old_l2.get((c, members.tobytes()))
+                    chunk_map[c] = hit if hit is not None else self._new_l2(c, members, l2_seg)
             self.root_l2[rec.root_id] = chunk_map
             for l2 in chunk_map.values():
                 self.l2_roots.setdefault(l2, []).append(rec.root_id)
+                self.node_created.setdefault(l2, rec.created)
             # layer 3 .. n_layers - 1
             l3_map: dict[tuple[int, int, int], int] = {}
             if lay.n_layers > 3:
@@ -221,33 +233,24 @@ class ChunkGraph:
                     groups.setdefault(lay.parent_chunk(c, 3), []).append(l2)
                 for c3, members3 in sorted(groups.items()):
                     arr = np.array(sorted(members3), dtype=U64)
-                    key3 = (c3, arr.tobytes())
-                    if key3 not in l3_key:
+                    hit3 = old_l3.get((c3, arr.tobytes()))
+                    if hit3 is None:
                         seg = l3_seg.get(c3, 0) + 1
                         l3_seg[c3] = seg
-                        nid = lay.encode(3, c3, seg)
-                        l3_key[key3] = nid
-                        self.l3_index[nid] = len(self.l3_ids)
-                        self.l3_ids.append(nid)
+                        hit3 = lay.encode(3, c3, seg)
+                        self.l3_index[hit3] = len(self.l3_ids)
+                        self.l3_ids.append(hit3)
                         self.l3_children.append(arr)
-                    l3_map[c3] = l3_key[key3]
+                    l3_map[c3] = hit3
+                    self.node_created.setdefault(hit3, rec.created)
             self.root_l3[rec.root_id] = l3_map
 
     def _new_l2(
-        self,
-        chunk: tuple[int, int, int],
-        members: IntArray,
-        keys: dict[tuple[tuple[int, int, int], bytes], int],
-        segs: dict[tuple[int, int, int], int],
-        huge: bool = False,
+        self, chunk: tuple[int, int, int], members: IntArray, segs: dict[tuple[int, int, int], int]
     ) -> int:
-        key = (chunk, b"huge" if huge else members.tobytes())
-        if key in keys:
-            return keys[key]
         seg = segs.get(chunk, 0) + 1
         segs[chunk] = seg
         nid = self.layout.encode(2, chunk, seg)
-        keys[key] = nid
         self.l2_index[nid] = len(self.l2_ids)
         self.l2_ids.append(nid)
         self.l2_svs.append(members)
@@ -256,7 +259,7 @@ class ChunkGraph:
 
     def is_huge_l2(self, l2: int) -> bool:
         """Whether an L2 ID belongs to the huge neuron."""
-        return self.huge is not None and self.huge.root_id in self.l2_roots.get(int(l2), [])
+        return int(l2) in self.huge_l2
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -335,20 +338,30 @@ class ChunkGraph:
         if top >= lay.n_layers:
             out[todo] = roots[todo]
             return out
-        # map (root, chunk) to the layer-``top`` node
-        for i in np.flatnonzero(todo).tolist():
-            root = int(roots[i])
-            if huge_mask[i]:
-                chunk = lay.chunk_of(int(ids[i])) if layers[i] <= 2 else None
-                if chunk is None:
-                    out[i] = ids[i]
-                    continue
-            else:
-                chunk = tuple(int(v) for v in self.sv_chunk[rep_idx[i]])  # type: ignore[assignment]
+        # map (root, layer-2 chunk) to the layer-``top`` node, once per distinct pair
+        chunks = np.zeros((len(ids), 3), dtype=np.int64)
+        chunks[reg] = self.sv_chunk[rep_idx[reg]]
+        for layer in (1, 2):
+            m = huge_mask & (layers == layer)
+            if np.any(m):
+                chunks[m] = lay.chunks_of(layer, ids[m])
+        idx = np.flatnonzero(todo & ((layers <= 2) | ~huge_mask))
+        uroots, rinv = np.unique(roots[idx], return_inverse=True)
+        gx, gy, gz = lay.grid
+        c = chunks[idx]
+        key = rinv.reshape(-1).astype(np.int64) * (gx * gy * gz) + c[:, 0] + gx * (c[:, 1] + gy * c[:, 2])
+        ukey, inv = np.unique(key, return_inverse=True)
+        vals = np.zeros(len(ukey), dtype=U64)
+        for j, k in enumerate(ukey.tolist()):
+            root = int(uroots[k // (gx * gy * gz)])
+            chunk = lay.chunk_from_index(k % (gx * gy * gz))
             if top == 2:
-                out[i] = U64(self.root_l2[root][chunk])  # type: ignore[index]
+                vals[j] = U64(self.root_l2[root][chunk])
             else:
-                out[i] = U64(self.root_l3[root][lay.parent_chunk(chunk, 3)])  # type: ignore[arg-type]
+                vals[j] = U64(self.root_l3[root][lay.parent_chunk(chunk, 3)])
+        out[idx] = vals[np.asarray(inv).reshape(-1)]
+        rest = todo & ~((layers <= 2) | ~huge_mask)
+        out[rest] = ids[rest]
         return out
 
     def _members_l1(self, nid: int) -> IntArray | str | None:
@@ -453,6 +466,13 @@ class ChunkGraph:
                 keep.append(c)
         return keep
 
+    def created(self, node_id: int) -> float:
+        """Creation time of any existing node (supervoxels: the start of the world)."""
+        nid = int(node_id)
+        if nid in self.roots:
+            return self.roots[nid].created
+        return self.node_created.get(nid, self.t0)
+
     def children(self, node_id: int) -> IdArray:
         """Direct children of a node (one layer down)."""
         nid = int(node_id)
@@ -470,98 +490,3 @@ class ChunkGraph:
             assert self.huge is not None
             return self.huge.n_supervoxels
         return int(len(rec.svs))
-
-    # -- lineage ---------------------------------------------------------------------------
-
-    def lineage_graph(
-        self, root_ids: Iterable[int], t_past: float, t_future: float
-    ) -> tuple[dict[int, dict[str, float | int]], list[tuple[int, int]]]:
-        """PyChunkedGraph's lineage traversal: nodes (with attributes) and past->future links.
-
-        Walks back from each root through former roots, stopping at nodes created before
-        ``t_past``, and forward through new roots, stopping at nodes created after
-        ``t_future`` (the boundary nodes themselves are included, as upstream does).
-        """
-        nodes: dict[int, dict[str, float | int]] = {}
-        links: set[tuple[int, int]] = set()
-
-        def add(rid: int) -> RootRecord:
-            rec = self.roots[rid]
-            if rid not in nodes:
-                op = rec.superseded_by if rec.superseded_by is not None else rec.created_by
-                attrs: dict[str, float | int] = {"timestamp": rec.created}
-                if op is not None:
-                    attrs["operation_id"] = op
-                nodes[rid] = attrs
-            return rec
-
-        for r in root_ids:
-            rid = int(r)
-            if rid not in self.roots:
-                raise UnknownNodeError([rid])
-            past = [rid]
-            seen_p: set[int] = set()
-            while past:
-                nxt = []
-                for k in past:
-                    rec = add(k)
-                    if k in seen_p or rec.created < t_past:
-                        continue
-                    seen_p.add(k)
-                    for p in rec.parents:
-                        links.add((p, k))
-                        nxt.append(p)
-                past = nxt
-            fut = [rid]
-            seen_f: set[int] = set()
-            while fut:
-                nxt = []
-                for k in fut:
-                    rec = add(k)
-                    if k in seen_f or rec.created > t_future:
-                        continue
-                    seen_f.add(k)
-                    for c in rec.children:
-                        links.add((k, c))
-                        nxt.append(c)
-                fut = nxt
-        for a, b in links:
-            add(a)
-            add(b)
-        return nodes, sorted(links)
-
-    def ancestors(self, root: int) -> list[int]:
-        """All former roots of ``root`` (not including itself), sorted."""
-        out: set[int] = set()
-        stack = list(self.roots[int(root)].parents)
-        while stack:
-            r = stack.pop()
-            if r in out:
-                continue
-            out.add(r)
-            stack.extend(self.roots[r].parents)
-        return sorted(out)
-
-    def descendants(self, root: int) -> list[int]:
-        """All roots that descend from ``root`` (not including itself), sorted."""
-        out: set[int] = set()
-        stack = list(self.roots[int(root)].children)
-        while stack:
-            r = stack.pop()
-            if r in out:
-                continue
-            out.add(r)
-            stack.extend(self.roots[r].children)
-        return sorted(out)
-
-    def history_operations(self, root: int) -> list[Operation]:
-        """Operations in a root's past (those that ended one of its ancestors), by ID."""
-        ops = {self.roots[a].superseded_by for a in self.ancestors(root)}
-        return [self.op_by_id[o] for o in sorted(o for o in ops if o is not None)]
-
-    def past_ids(self, root: int, t_past: float) -> list[int]:
-        """Upstream ``past_id_mapping`` for one root: in-degree-0 nodes of its past lineage."""
-        nodes, links = self.lineage_graph([root], t_past, float("inf"))
-        has_in = {b for _, b in links}
-        past = set(self.ancestors(root)) | {int(root)}
-        return sorted(n for n in nodes if n not in has_in and n in past)

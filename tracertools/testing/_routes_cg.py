@@ -331,8 +331,7 @@ def routes(app: CaveApp) -> list[Route]:
             n = int(n)
             if not g.exists(n):
                 continue
-            created = g.roots[n].created if n in g.roots else g.t0
-            if end is None or created <= end:
+            if end is None or g.created(n) <= end:
                 out.append(n)
         return json_response({"valid_roots": out})
 

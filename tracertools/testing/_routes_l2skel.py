@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
-from ._skeletons import flatdict_gzip, gzip_bytes
+from ._skeletons import flatdict_gzip, gzip_bytes, precomputed_bytes
 from .server import CaveApp, HttpError, Request, Response, Route, json_response, route
 
 SKELETON_SERVICE_VERSION = "0.23.11"
@@ -168,6 +168,12 @@ def routes(app: CaveApp) -> list[Route]:
         skvn(req)
         return _exists(_rids(req.params["rids"]))
 
+    def precomputed_skeleton(req: Request) -> Response:
+        check_ds(req)
+        rid = root_or_error(req.params["rid"])
+        body = app.cached(("skpc", rid), lambda: precomputed_bytes(w.skeleton(rid)))
+        return Response(200, body, "application/octet-stream")
+
     def sk_version(req: Request) -> Response:
         return json_response(SKELETON_SERVICE_VERSION)
 
@@ -197,6 +203,7 @@ def routes(app: CaveApp) -> list[Route]:
         route("GET", KD + "/async/get_skeleton/{skvn}/{rid}", "get_skeleton", get_skeleton),
         route("GET", KD + "/precomputed/skeleton/info", "skeleton_info", sk_info),
         route("GET", KD + "/precomputed/skeleton/{skvn}/info", "skeleton_info", sk_info),
+        route("GET", KD + "/precomputed/skeleton/{rid}", "precomputed_skeleton", precomputed_skeleton),
         route("POST", KD + "/precomputed/skeleton/exists", "skeletons_exist", exists_post),
         route("GET", KD + "/precomputed/skeleton/exists/{skvn}/{rids}", "skeletons_exist", exists_get),
         route("GET", KD + "/precomputed/skeleton/{skvn}/{rid}/{fmt}", "get_skeleton", get_skeleton),

@@ -87,6 +87,19 @@ class Skeleton:
         return out.getvalue()
 
 
+def precomputed_bytes(sk: Skeleton) -> bytes:
+    """Neuroglancer precomputed skeleton encoding (nm), with radius and compartment attributes."""
+    nv, ne = len(sk.vertices), len(sk.edges)
+    head = np.array([nv, ne], dtype="<u4").tobytes()
+    return (
+        head
+        + np.asarray(sk.vertices, dtype="<f4").tobytes()
+        + np.asarray(sk.edges, dtype="<u4").tobytes()
+        + np.asarray(sk.radius, dtype="<f4").tobytes()
+        + np.asarray(sk.compartment, dtype="<f4").tobytes()
+    )
+
+
 def gzip_bytes(data: bytes) -> bytes:
     """gzip with a fixed mtime, so bodies are reproducible."""
     return gzip.compress(data, mtime=0)

@@ -26,8 +26,9 @@ TAGS = ("KC", "PN", "LN", "MBON", "DN", "AN", "SEZ", "ORN")
 
 
 def _view(world: World, vox: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    ratio = np.array(world.seg_resolution) / np.array(world.resolution)
-    return np.floor((vox + 0.5) * ratio).astype(np.int64)
+    from .world import seg_to_view
+
+    return seg_to_view(vox, world.seg_resolution, world.resolution)
 
 
 def build_tables(world: World, rng: np.random.Generator, aux: dict[str, np.ndarray]) -> dict[str, AnnotationTable]:

@@ -115,13 +115,6 @@ class LocalCave:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
-    def __del__(self) -> None:  # best effort; servers hold no external resources
-        try:
-            if self._server is not None:
-                self.stop()
-        except Exception:  # pragma: no cover
-            pass
-
     @property
     def running(self) -> bool:
         return self._server is not None

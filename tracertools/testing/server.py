@@ -386,12 +386,23 @@ class CaveHTTPServer(ThreadingHTTPServer):
     def port(self) -> int:
         return int(self.server_address[1])
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log connection errors quietly (clients dropping keep-alive sockets are normal)."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            logger.debug("LocalCave connection closed by client: %s", type(exc).__name__)
+            return
+        logger.error("LocalCave request handling failed", exc_info=exc)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="LocalCave", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
+            self.shutdown()
             self._thread.join(timeout=5)
+        self.server_close()
+        self._thread = None

@@ -42,6 +42,24 @@ U64 = np.uint64
 T0 = 1704067200.0  # 2024-01-01T00:00:00Z, creation time of the original roots
 
 
+def seg_to_view(
+    vox: npt.NDArray[np.integer], seg_res: Sequence[float], view_res: Sequence[float]
+) -> npt.NDArray[np.int64]:
+    """Viewer-voxel points (n, 3) that map back to the seg voxels ``vox`` (n, 3).
+
+    The centre of the seg voxel, floored, unless that falls outside the voxel (possible when
+    the ratio of resolutions is below 2), then the first viewer voxel inside it. Exact when
+    the viewer resolution is at least as fine as the segmentation's.
+    """
+    sr = np.asarray(seg_res, dtype=np.float64)
+    vr = np.asarray(view_res, dtype=np.float64)
+    x = np.asarray(vox, dtype=np.float64)
+    v = np.floor((x + 0.5) * sr / vr)
+    back = np.floor(v * vr / sr)
+    v = np.where(back == x, v, np.ceil(x * sr / vr))
+    return v.astype(np.int64)
+
+
 class World:
     """A deterministic synthetic connectome with its ground truth.
 
@@ -349,8 +367,8 @@ class World:
         return (int(p[0]), int(p[1]), int(p[2]))
 
     def seg_to_viewer(self, voxel: Sequence[int]) -> tuple[int, int, int]:
-        """Viewer-voxel point at the centre of a seg voxel (floored)."""
-        p = np.floor((np.asarray(voxel, dtype=np.float64) + 0.5) * np.array(self.seg_resolution) / np.array(self.resolution))
+        """A viewer-voxel point inside a seg voxel (its centre, floored, when that maps back)."""
+        p = seg_to_view(np.asarray(voxel).reshape(1, 3), self.seg_resolution, self.resolution)[0]
         return (int(p[0]), int(p[1]), int(p[2]))
 
     def supervoxel_at(self, voxel: Sequence[int]) -> int:

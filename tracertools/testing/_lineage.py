@@ -1,0 +1,111 @@
+"""Lineage queries of the chunkedgraph (PyChunkedGraph's traversal rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._graph import Operation, RootRecord
+
+
+class LineageMixin:
+    """Lineage graph, ancestors/descendants and past IDs over ``self.roots``."""
+
+    roots: dict[int, RootRecord]
+    op_by_id: dict[int, Operation]
+
+    def lineage_graph(
+        self, root_ids: Iterable[int], t_past: float, t_future: float
+    ) -> tuple[dict[int, dict[str, float | int]], list[tuple[int, int]]]:
+        """PyChunkedGraph's lineage traversal: nodes (with attributes) and past->future links.
+
+        Walks back from each root through former roots, stopping at nodes created before
+        ``t_past``, and forward through new roots, stopping at nodes created after
+        ``t_future`` (the boundary nodes themselves are included, as upstream does).
+        """
+        nodes: dict[int, dict[str, float | int]] = {}
+        links: set[tuple[int, int]] = set()
+
+        def add(rid: int) -> RootRecord:
+            rec = self.roots[rid]
+            if rid not in nodes:
+                op = rec.superseded_by if rec.superseded_by is not None else rec.created_by
+                attrs: dict[str, float | int] = {"timestamp": rec.created}
+                if op is not None:
+                    attrs["operation_id"] = op
+                nodes[rid] = attrs
+            return rec
+
+        for r in root_ids:
+            rid = int(r)
+            if rid not in self.roots:
+                from ._graph import UnknownNodeError
+
+                raise UnknownNodeError([rid])
+            past = [rid]
+            seen_p: set[int] = set()
+            while past:
+                nxt = []
+                for k in past:
+                    rec = add(k)
+                    if k in seen_p or rec.created < t_past:
+                        continue
+                    seen_p.add(k)
+                    for p in rec.parents:
+                        links.add((p, k))
+                        nxt.append(p)
+                past = nxt
+            fut = [rid]
+            seen_f: set[int] = set()
+            while fut:
+                nxt = []
+                for k in fut:
+                    rec = add(k)
+                    if k in seen_f or rec.created > t_future:
+                        continue
+                    seen_f.add(k)
+                    for c in rec.children:
+                        links.add((k, c))
+                        nxt.append(c)
+                fut = nxt
+        for a, b in links:
+            add(a)
+            add(b)
+        return nodes, sorted(links)
+
+    def ancestors(self, root: int) -> list[int]:
+        """All former roots of ``root`` (not including itself), sorted."""
+        out: set[int] = set()
+        stack = list(self.roots[int(root)].parents)
+        while stack:
+            r = stack.pop()
+            if r in out:
+                continue
+            out.add(r)
+            stack.extend(self.roots[r].parents)
+        return sorted(out)
+
+    def descendants(self, root: int) -> list[int]:
+        """All roots that descend from ``root`` (not including itself), sorted."""
+        out: set[int] = set()
+        stack = list(self.roots[int(root)].children)
+        while stack:
+            r = stack.pop()
+            if r in out:
+                continue
+            out.add(r)
+            stack.extend(self.roots[r].children)
+        return sorted(out)
+
+    def history_operations(self, root: int) -> list[Operation]:
+        """Operations in a root's past (those that ended one of its ancestors), by ID."""
+        ops = {self.roots[a].superseded_by for a in self.ancestors(root)}
+        return [self.op_by_id[o] for o in sorted(o for o in ops if o is not None)]
+
+    def past_ids(self, root: int, t_past: float) -> list[int]:
+        """Upstream ``past_id_mapping`` for one root: in-degree-0 nodes of its past lineage."""
+        nodes, links = self.lineage_graph([root], t_past, float("inf"))
+        has_in = {b for _, b in links}
+        past = set(self.ancestors(root)) | {int(root)}
+        return sorted(n for n in nodes if n not in has_in and n in past)
