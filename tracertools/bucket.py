@@ -1,7 +1,9 @@
 """Buckets: files on gs://, s3://, S3-compatible aliases, http(s)://, file:// and mem://.
 
 :class:`Bucket` is a handle over ``cloudfiles``. This module is the only place in tracertools that
-builds a ``CloudFiles`` object, always inside a method, so ``import tracertools`` stays light.
+builds a ``CloudFiles`` object (in :func:`cloudfiles_for`, which ``Bucket`` and
+:mod:`tracertools.precomputed` use), always inside a function, so ``import tracertools`` stays
+light. Bucket's move, rename and copy methods live in ``tracertools._bucket_transfer``.
 
 No-loss rules: downloads never overwrite (a timestamp goes before the extension unless
 ``overwrite=True``); moves and renames verify the copy before deleting the source; nothing is
@@ -26,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracertools import _bucket_paths as bp
 from tracertools._batch import check_error_policy, run_per_item
@@ -35,6 +37,8 @@ from tracertools._bucket_paths import (
     DestinationExistsError,
     SourceNotFoundError,
 )
+from tracertools._bucket_transfer import TransferMixin
+from tracertools.config import user_aliases
 from tracertools.errors import (
     ConfirmationRequiredError,
     InvalidInputError,
@@ -43,11 +47,15 @@ from tracertools.errors import (
     UnsafePathError,
 )
 
+if TYPE_CHECKING:
+    from cloudfiles import CloudFiles
+
 __all__ = [
     "COLON_PLACEHOLDER",
     "Bucket",
     "DestinationExistsError",
     "SourceNotFoundError",
+    "cloudfiles_for",
     "convert_colons",
     "forbids_colons",
 ]
@@ -99,12 +107,34 @@ def forbids_colons(override: bool | None = None) -> bool:
     return sys.platform == "win32"
 
 
+def cloudfiles_for(url: str, *, green: bool | None = None) -> CloudFiles:
+    """A ``CloudFiles`` for ``url``, built here so the bucket module stays the one seam.
+
+    A scheme declared under ``[aliases]`` in the user config is registered with cloudfiles
+    first, as :class:`Bucket` does; other URLs go to cloudfiles unchecked (use :class:`Bucket`
+    for validated URLs). No I/O beyond reading the user config.
+
+    Args:
+        url: a cloudfiles URL (``gs://``, ``s3://``, ``file://``, ``mem://``, an alias...).
+        green: cloudfiles' ``green`` (gevent threads); None is cloudfiles' default.
+
+    Returns:
+        ``CloudFiles(url, green=green, progress=False)``.
+    """
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme and scheme not in bp.BASE_SCHEMES and scheme in user_aliases():
+        bp.register_alias(scheme)
+    from cloudfiles import CloudFiles
+
+    return CloudFiles(url, green=green, progress=False)
+
+
 # --------------------------------------------------------------------------------------------
 # The handle
 # --------------------------------------------------------------------------------------------
 
 
-class Bucket:
+class Bucket(TransferMixin):
     """A bucket (or a folder in one): list, read, write, transfer, move and delete files.
 
     ``Bucket(url)`` validates the URL and stores it; only methods do I/O. Paths given to methods
@@ -178,9 +208,7 @@ class Bucket:
             if self._cf is None:
                 with self._remote("opening"):
                     bp.register_alias(self._scheme)
-                    from cloudfiles import CloudFiles
-
-                    self._cf = CloudFiles(self._url, green=False, progress=False)
+                    self._cf = cloudfiles_for(self._url, green=False)
             return self._cf
 
     @contextmanager
@@ -486,113 +514,6 @@ class Bucket:
 
         run_per_item(fetch, keys, errors=policy, progress=progress, desc="Downloading", what="file")
         return dest
-
-    # -- moving and copying -----------------------------------------------------------------
-
-    def _move(self, key: str, target: Bucket, dest_key: str, overwrite: bool) -> None:
-        self._writable("move")
-        target._writable("move")
-        if target.url_for(dest_key) == self.url_for(key):
-            return
-        data, encoding = self._get(key)
-        if not overwrite:
-            target._refuse_existing([dest_key])
-        target._put(dest_key, data, encoding)
-        copy, copy_encoding = target._get(dest_key)
-        if copy != data or copy_encoding != encoding:
-            raise ServiceError(
-                f"the copy at {target.url_for(dest_key)} differs from {self.url_for(key)}; "
-                "the source was kept"
-            )
-        self._delete_keys([key])
-
-    def move(self, path: str, dest_folder: str | Bucket, *, overwrite: bool = False) -> str:
-        """Move a file into another folder: copy, verify the copy, then delete the source.
-
-        Args:
-            path: the file's key.
-            dest_folder: a folder in this bucket, or a URL / Bucket elsewhere; the file keeps
-                its name.
-            overwrite: replace a file of that name in ``dest_folder``.
-
-        Returns:
-            The URL of the moved file.
-        """
-        key = self._file_key(path)
-        target, folder = self._target(dest_folder)
-        dest_key = bp.join(folder, posixpath.basename(key))
-        self._move(key, target, dest_key, overwrite)
-        return target.url_for(dest_key)
-
-    def rename(self, path: str, new_name: str, *, overwrite: bool = False) -> str:
-        """Rename a file in its folder (copy, verify, delete); returns the new key.
-
-        Raises:
-            InvalidInputError: ``new_name`` is empty or contains "/".
-        """
-        key = self._file_key(path)
-        if (
-            not isinstance(new_name, str)
-            or new_name in ("", ".", "..")
-            or "/" in new_name
-            or any(ord(c) < 32 for c in new_name)
-        ):
-            raise InvalidInputError(
-                f"new_name must be a plain file name without '/', got {new_name!r}"
-            )
-        new_key = bp.join(posixpath.dirname(key), new_name)
-        self._move(key, self, new_key, overwrite)
-        return new_key
-
-    def copy_folder(
-        self,
-        src_prefix: str,
-        dest: str | Bucket,
-        *,
-        overwrite: bool = False,
-        progress: bool | None = None,
-        errors: str = "raise",
-    ) -> int:
-        """Copy every file in folder ``src_prefix`` into ``dest``, in parallel.
-
-        Bytes and Content-Encodings are kept; gs->gs and s3->s3 on one endpoint copy
-        server-side. Every copy is checked to exist afterwards.
-
-        Args:
-            src_prefix: the source folder ("" is this handle's URL).
-            dest: a folder in this bucket, or a URL / Bucket elsewhere; receives the contents.
-            overwrite: replace existing files; by default nothing is copied if any exists.
-            progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
-            errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
-
-        Returns:
-            The number of files copied.
-        """
-        policy = check_error_policy(errors)
-        target, dest_prefix = self._target(dest)
-        target._writable("copy_folder")
-        if target.url_for(dest_prefix) == self.url_for(bp.clean_key(src_prefix, "src_prefix")):
-            raise InvalidInputError("source and destination are the same folder")
-        folder, start, keys = self._folder_files(src_prefix)
-        pairs = [(key, bp.join(dest_prefix, key[len(start) :])) for key in keys]
-        if not overwrite:
-            target._refuse_existing([d for _, d in pairs])
-        source_cf, dest_cf = self._files(), target._files()
-
-        def copy(pair: tuple[str, str]) -> str:
-            with self._remote(f"copying {pair[0]!r}"):
-                source_cf.transfer_to(
-                    dest_cf, paths=[{"path": pair[0], "dest_path": pair[1]}], progress=False
-                )
-            return pair[1]
-
-        results = run_per_item(copy, pairs, errors=policy, progress=progress, desc="Copying",
-                               labels=keys, what="file")  # fmt: skip
-        done = [d for d in results if d is not None]
-        missing = sorted(set(done) - set(target._existing(done)))
-        if missing:
-            raise ServiceError(f"{len(missing)} copied file(s) are missing: {bp.shown(missing)}")
-        return len(done)
 
     # -- deleting ---------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ as ``nokura://``), optionally wrapped as ``precomputed://...`` or followed by ne
 ``|neuroglancer-precomputed:`` suffix; a URL without a scheme is a local path.
 
 Reading goes through cloud-volume (legacy, multi-resolution and sharded meshes); writing through
-cloudfiles. Both are imported inside the functions.
+cloudfiles, whose ``CloudFiles`` objects come from :func:`tracertools.bucket.cloudfiles_for`
+(which also registers user-config aliases). Both are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tracertools.bucket import convert_colons
+from tracertools.bucket import cloudfiles_for, convert_colons
 from tracertools.errors import (
     ConfirmationRequiredError,
     InvalidGeometryError,
@@ -128,10 +129,8 @@ def _json_number(x: float) -> int | float:
 
 
 def _files(url: str) -> CloudFiles:
-    from cloudfiles import CloudFiles
-
     try:
-        return CloudFiles(url, progress=False)
+        return cloudfiles_for(url)  # the bucket module builds every CloudFiles
     except Exception as exc:  # cloudfiles raises its own UnsupportedProtocolError etc.
         raise InvalidInputError(f"cannot open {_shown(url)}: {_shown(str(exc))}") from exc
 
