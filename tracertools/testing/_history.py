@@ -14,6 +14,12 @@ materialization versions:
 * neuron 4 collects fragments (some after the last materialization) and loses a piece at
   the end;
 * neurons 6, 7, ... are never edited.
+
+Optionally (``long_history=N``) the last neuron gets ``N`` more operations after the script:
+a small piece (a subtree of 1-20 % of its supervoxels) is split off and merged back, again and
+again, by all five users in turn at increasing timestamps (days 141-190), so its final root has
+``N`` edits and a chain of ``N + 1`` roots (plus the split-off pieces). These operations use
+their own random generator, so the rest of the world is the same as without them.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ USERS: dict[str, tuple[str, str]] = {
 # phase windows, days after t0: edits in A happen before version 1, B before version 2, ...
 PHASES = {"A": (5.0, 18.0), "B": (22.0, 60.0), "C": (64.0, 100.0), "D": (104.0, 140.0)}
 VERSION_DAYS = (20.0, 62.0, 102.0)
+LONG_HISTORY_DAYS = (141.0, 190.0)
+"""Window (days after t0) of the optional long history's operations, after the script."""
 
 # (phase, kind, args..., user)
 SCRIPT: list[tuple[object, ...]] = [
@@ -82,6 +90,8 @@ class Story:
         op_names: a short description of each operation, by operation ID.
         version_times: materialization version timestamps (epoch s).
         unchanged_neurons: neurons never edited.
+        long_history_neuron: the neuron with the optional long history (None without one).
+        long_history_pieces: top run of each piece split off in the long history, in order.
     """
 
     fragments: dict[int, list[int]] = field(default_factory=dict)
@@ -89,6 +99,8 @@ class Story:
     op_names: dict[int, str] = field(default_factory=dict)
     version_times: tuple[float, ...] = ()
     unchanged_neurons: tuple[int, ...] = ()
+    long_history_neuron: int | None = None
+    long_history_pieces: list[int] = field(default_factory=list)
 
 
 class _Builder:
@@ -249,7 +261,53 @@ class _Builder:
         sv_a, sv_b = self.closest_pair(self.run_svs[anc], sv_b0)
         return self.merge(sv_a, sv_b, ts, user, link=False)
 
-    def run(self, n_neurons: int, huge: HugeNeuron | None) -> Story:
+    def long_history(self, neuron: int, n_ops: int, rng: np.random.Generator) -> None:
+        """Append ``n_ops`` operations on ``neuron``: split off a small piece, merge it back."""
+        root = self.soma_root(neuron)
+        total = len(self.roots[root].svs)
+        cands: list[int] = []
+        runs = np.flatnonzero((self.trees.run_neuron == neuron) & (self.trees.run_parent >= 0))
+        for r in runs.tolist():
+            if len(self.run_svs[r]) == 0:
+                continue
+            n = len(self.svs_of_runs(self.subtree(r)))
+            if n >= 2 and total - n >= 2 and 0.01 <= n / total <= 0.2:
+                cands.append(r)
+        if not cands:
+            raise RuntimeError(f"neuron {neuron} has no small subtree for the long history")
+        users = sorted(USERS)
+        order: list[str] = []
+        lo, hi = LONG_HISTORY_DAYS
+        top, name = -1, ""
+        for i in range(n_ops):
+            ts = float(round(self.t0 + (lo + (hi - lo) * (i + 0.5) / n_ops) * DAY, 3))
+            if not order:
+                order = [users[j] for j in rng.permutation(len(users)).tolist()]
+            user = order.pop()
+            if i % 2 == 0:
+                choices = [c for c in cands if c != top] or cands
+                top = int(choices[int(rng.integers(len(choices)))])
+                root = self.soma_root(neuron)
+                part = self.svs_of_runs(self.subtree(top))
+                anc = self.nonempty_ancestor(top)
+                sv_a, sv_b = self.closest_pair(self.run_svs[anc], self.run_svs[top])
+                self.split(root, part, sv_a, sv_b, ts, user)
+                name = f"L{i // 2}"
+                self.story.long_history_pieces.append(top)
+                desc = f"split piece {name!r} off neuron {neuron} (long history)"
+            else:
+                self.attach(top, ts, user)
+                desc = f"merge piece {name!r} back (long history)"
+            self.story.op_names[len(self.ops)] = desc
+        self.story.long_history_neuron = neuron
+
+    def run(
+        self,
+        n_neurons: int,
+        huge: HugeNeuron | None,
+        long_history: int = 0,
+        long_rng: np.random.Generator | None = None,
+    ) -> Story:
         # initial fragments
         for k, n_frag in FRAGMENTS.items():
             all_svs = self.svs_of_runs(np.flatnonzero(self.trees.run_neuron == k))
@@ -326,12 +384,16 @@ class _Builder:
             else:  # pragma: no cover - script typo
                 raise ValueError(kind)
             self.story.op_names[len(self.ops)] = desc
+        edited = {0, 1, 2, 3, 4, 5}
+        if long_history > 0:
+            neuron = n_neurons - 1
+            self.long_history(neuron, long_history, long_rng or np.random.default_rng(0))
+            edited.add(neuron)
         if huge is not None:
             self.roots[huge.root_id] = RootRecord(
                 root_id=huge.root_id, created=self.t0, created_by=None, huge=True
             )
         self.story.version_times = tuple(self.t0 + d * DAY for d in VERSION_DAYS)
-        edited = {0, 1, 2, 3, 4, 5}
         self.story.unchanged_neurons = tuple(k for k in range(n_neurons) if k not in edited)
         return self.story
 
@@ -345,10 +407,24 @@ def build_history(
     res: npt.NDArray[np.float64],
     n_neurons: int,
     huge_supervoxels: int = 0,
+    long_history: int = 0,
+    long_rng: np.random.Generator | None = None,
 ) -> tuple[ChunkGraph, Story]:
-    """Create the original roots, replay the script and build the chunkedgraph."""
+    """Create the original roots, replay the script and build the chunkedgraph.
+
+    Args:
+        long_history: extra operations on the last neuron after the script (0: none).
+        long_rng: the generator for those operations (kept apart from ``rng`` so the rest of
+            the world does not depend on ``long_history``).
+    """
     if n_neurons < MIN_NEURONS:
         raise ValueError(f"n_neurons must be at least {MIN_NEURONS}")
+    if long_history < 0:
+        raise ValueError("long_history must be >= 0")
+    if long_history and n_neurons < MIN_NEURONS + 1:
+        raise ValueError(
+            f"long_history needs n_neurons >= {MIN_NEURONS + 1} (one neuron stays unedited)"
+        )
     b = _Builder(trees, svs, layout, rng, t0, res)
     huge = None
     if huge_supervoxels:
@@ -358,7 +434,7 @@ def build_history(
         # the huge root gets the first segment number after all script roots (reserved below)
         huge_root = layout.encode(layout.n_layers, (0, 0, 0), (1 << 40) + 1)
         huge = HugeNeuron(root_id=huge_root, chunks=chunks, per_chunk=per, base=n_seg, created=t0)
-    story = b.run(n_neurons, huge)
+    story = b.run(n_neurons, huge, long_history, long_rng)
     graph = ChunkGraph(
         layout, svs.ids, svs.chunk, b.epochs, b.roots, b.ops, t0, huge=huge
     )

@@ -47,6 +47,8 @@ class LocalCave:
         port: TCP port (0: an ephemeral port).
         register: register the datastack config while running.
         world: serve this world instead of the cached one for the parameters above.
+        long_history: give one otherwise unedited neuron this many extra edits after the
+            scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
 
     The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
     """
@@ -63,6 +65,7 @@ class LocalCave:
         port: int = 0,
         register: bool = True,
         world: World | None = None,
+        long_history: int = 0,
     ) -> None:
         if token is not None and (not isinstance(token, str) or not _TOKEN_RE.match(token)):
             raise ValueError("token must be a non-empty string of hex or base64 characters")
@@ -71,6 +74,7 @@ class LocalCave:
         self.table_name = "localcave"
         self.aligned_volume = "localcave_av"
         self._params = (int(seed), int(n_neurons), tuple(float(v) for v in resolution), bool(huge_neuron))
+        self._long_history = int(long_history)
         self._world = world
         self._port = int(port)
         self._register = register
@@ -87,7 +91,7 @@ class LocalCave:
             return self
         if self._world is None:
             seed, n, res, huge = self._params
-            self._world = World.cached(seed, n, res, huge)
+            self._world = World.cached(seed, n, res, huge, self._long_history)
         app = CaveApp(self._world, self._token, self.datastack_name, self.table_name, self.aligned_volume)
         self._server = CaveHTTPServer(app, self._port)
         self._app = app
@@ -145,7 +149,7 @@ class LocalCave:
         """The world being served (ground truth)."""
         if self._world is None:
             seed, n, res, huge = self._params
-            self._world = World.cached(seed, n, res, huge)
+            self._world = World.cached(seed, n, res, huge, self._long_history)
         return self._world
 
     @property
@@ -170,7 +174,11 @@ class LocalCave:
     def __repr__(self) -> str:
         state = f"url={self._app.base_url!r}" if self._server is not None and self._app else "stopped"
         seed, n, _, huge = self._params
-        return f"LocalCave(datastack={self.datastack_name!r}, seed={seed}, n_neurons={n}, huge_neuron={huge}, {state})"
+        long = f", long_history={self._long_history}" if self._long_history else ""
+        return (
+            f"LocalCave(datastack={self.datastack_name!r}, seed={seed}, n_neurons={n}, "
+            f"huge_neuron={huge}{long}, {state})"
+        )
 
     # -- controls ----------------------------------------------------------------------------
 

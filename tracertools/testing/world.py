@@ -8,7 +8,8 @@ A :class:`World` is built from ``(seed, n_neurons, resolution, huge_neuron, ...)
 * a chunkedgraph with graphene IDs, an edit history (see :mod:`._history`), stale roots and
   lineages; three materialization versions at past timestamps;
 * tables ``synapses``, ``proofreading_status`` and ``cell_info``; L2-cache attributes;
-  skeletons; swamp meshes; optionally one huge neuron (lazy, > 1 M supervoxels).
+  skeletons; swamp meshes; optionally one huge neuron (lazy, > 1 M supervoxels) and one
+  neuron with a long edit history (``long_history`` operations after the script).
 
 Units: nm for physical quantities, *seg voxels* for the watershed volume and the
 chunkedgraph (operation coordinates, ``bounds``), *viewer voxels* (``resolution``) for table
@@ -73,6 +74,12 @@ class World:
         seg_resolution: segmentation mip-0 resolution, nm per voxel.
         chunk_size: chunkedgraph / watershed chunk size in seg voxels.
         huge_supervoxels: supervoxel count of the huge neuron.
+        long_history: when N > 0, the last neuron (otherwise never edited; needs
+            ``n_neurons >= 8``) gets N more operations after the scripted ones: a small piece
+            split off and merged back, alternately, by all five users at increasing timestamps
+            (days 141-190, after every materialization version). Its final root
+            (:attr:`long_history_root`) has N edits and a chain of N + 1 roots. The rest of the
+            world is the same as with ``long_history=0`` (its own random generator).
     """
 
     def __init__(
@@ -86,6 +93,7 @@ class World:
         seg_resolution: Sequence[float] = (16, 16, 45),
         chunk_size: Sequence[int] = (64, 64, 16),
         huge_supervoxels: int = 1_500_000,
+        long_history: int = 0,
     ) -> None:
         self.seed = int(seed)
         self.n_neurons = int(n_neurons)
@@ -94,6 +102,11 @@ class World:
         self.shape = tuple(int(v) for v in shape)
         self.chunk_size = tuple(int(v) for v in chunk_size)
         self.has_huge_neuron = bool(huge_neuron)
+        self.long_history = int(long_history)
+        if self.long_history < 0:
+            raise ValueError("long_history must be >= 0")
+        if self.long_history and self.n_neurons < 8:
+            raise ValueError("long_history needs n_neurons >= 8 (one neuron stays unedited)")
         self.t0 = T0
         res = np.array(self.seg_resolution)
         grid = tuple(-(-s // c) for s, c in zip(self.shape, self.chunk_size, strict=True))
@@ -110,6 +123,8 @@ class World:
         self.graph, self.story = build_history(
             self.trees, self.svs, self.layout, rng, T0, res, self.n_neurons,
             huge_supervoxels=int(huge_supervoxels) if huge_neuron else 0,
+            long_history=self.long_history,
+            long_rng=np.random.default_rng([self.seed, self.long_history, 0x4C48]),
         )
         self.version_timestamps = {i + 1: t for i, t in enumerate(self.story.version_times)}
         self.tables: dict[str, AnnotationTable] = build_tables(self, rng, aux)
@@ -124,9 +139,18 @@ class World:
 
     @staticmethod
     @functools.lru_cache(maxsize=8)
-    def cached(seed: int = 0, n_neurons: int = 8, resolution: tuple[float, ...] = (4, 4, 45), huge_neuron: bool = False) -> World:
+    def cached(
+        seed: int = 0,
+        n_neurons: int = 8,
+        resolution: tuple[float, ...] = (4, 4, 45),
+        huge_neuron: bool = False,
+        long_history: int = 0,
+    ) -> World:
         """A process-wide shared world for these parameters (worlds are read-only)."""
-        return World(seed=seed, n_neurons=n_neurons, resolution=resolution, huge_neuron=huge_neuron)
+        return World(
+            seed=seed, n_neurons=n_neurons, resolution=resolution, huge_neuron=huge_neuron,
+            long_history=long_history,
+        )
 
     def _place_swamps(self) -> None:
         half = np.array([110.0, 110.0, 100.0])
@@ -202,6 +226,17 @@ class World:
     def huge_root(self) -> int | None:
         """Root ID of the huge neuron, if the world has one."""
         return self.graph.huge.root_id if self.graph.huge is not None else None
+
+    @property
+    def long_history_neuron(self) -> int | None:
+        """The neuron with the long edit history (``long_history > 0``), else None."""
+        return self.story.long_history_neuron
+
+    @property
+    def long_history_root(self) -> int | None:
+        """Current root of the long-history neuron (``long_history > 0``), else None."""
+        k = self.story.long_history_neuron
+        return None if k is None else self.neuron_root(k)
 
     # -- composition -------------------------------------------------------------------------
 
@@ -427,6 +462,7 @@ class World:
             "n_roots": len(self.graph.roots),
             "n_operations": len(self.graph.operations),
             "n_l2": len(self.graph.l2_ids),
+            "long_history": self.long_history,
             "versions": dict(self.version_timestamps),
             "tables": {k: v.n_rows for k, v in self.tables.items()},
         }
@@ -434,7 +470,8 @@ class World:
     def __repr__(self) -> str:
         return (
             f"World(seed={self.seed}, n_neurons={self.n_neurons}, "
-            f"huge_neuron={self.has_huge_neuron})"
+            f"huge_neuron={self.has_huge_neuron}"
+            + (f", long_history={self.long_history})" if self.long_history else ")")
         )
 
 
