@@ -289,8 +289,9 @@ def call_with_retries(
     max_delay: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> R:
-    """Call ``func()``, retrying HTTP 429 (after ``Retry-After``) and 5xx with jittered backoff.
+    """Call ``func()``, retrying HTTP 429 (after ``Retry-After``), 5xx and timeouts with backoff.
 
+    A request that timed out (see :func:`tracertools._http.is_timeout`) is retried like a 5xx.
     Other exceptions, including 4xx answers that mean "your input is wrong", propagate at once.
 
     Args:
@@ -304,12 +305,15 @@ def call_with_retries(
     Raises:
         RateLimitedError: the service still answered 429 after the last attempt.
     """
+    from ._http import is_timeout
+
     for attempt in range(1, attempts + 1):
         try:
             return func()
         except Exception as exc:
             status = _status_of(exc)
-            retryable = status == 429 or (status is not None and 500 <= status < 600)
+            timed_out = status is None and is_timeout(exc)  # a stalled answer, like a 5xx
+            retryable = timed_out or status == 429 or (status is not None and 500 <= status < 600)
             if not retryable or attempt == attempts:
                 if status == 429:
                     raise RateLimitedError(
@@ -321,6 +325,7 @@ def call_with_retries(
             if wait_s is None:
                 wait_s = base_delay * (2 ** (attempt - 1)) * (0.5 + random.random())
             wait_s = min(wait_s, max_delay)
-            logger.debug("HTTP %s; retry %d/%d in %.2f s", status, attempt, attempts - 1, wait_s)
+            logger.debug("%s; retry %d/%d in %.2f s", "timed out" if timed_out else f"HTTP {status}",
+                         attempt, attempts - 1, wait_s)
             sleep(wait_s)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -210,6 +210,11 @@ class Datastack(DatastackLinksMixin):
     def _build_client(self) -> CAVEclient:
         from caveclient import CAVEclient
 
+        from ._batch import call_with_retries
+        from ._http import build_with_timeouts, request_timeout
+        from .errors import RateLimitedError
+
+        timeout = request_timeout()  # a bad $TRACERTOOLS_HTTP_TIMEOUT fails before any request
         kwargs: dict[str, Any] = {
             "datastack_name": self._name,
             "server_address": self._server_address,
@@ -223,7 +228,14 @@ class Datastack(DatastackLinksMixin):
             kwargs["version"] = self._version
         logger.debug("building CAVEclient for %s at %s", self._name, self._server_address)
         try:
-            return CAVEclient(**kwargs)
+            # caveclient sets no request timeout: time every request of this client, from
+            # the info requests made while building it on (see _http.py); retry 429/5xx and
+            # timeouts of those info requests like any other call
+            return call_with_retries(
+                lambda: build_with_timeouts(lambda: CAVEclient(**kwargs), timeout)
+            )
+        except RateLimitedError:
+            raise
         except Exception as exc:
             message = str(exc)
             if self._token:
