@@ -121,11 +121,58 @@ def roots_of(
     return _concat(parts, np.uint64)[inverse.reshape(-1)]
 
 
-def leaves(ds: Datastack, roots: Iterable[int], *, stop_layer: int = 1) -> dict[int, IdArray]:
+def http_status(exc: BaseException | None) -> int | None:
+    """The HTTP status behind an exception (following ``__cause__``), if any."""
+    while exc is not None:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if isinstance(status, int):
+            return status
+        exc = exc.__cause__
+    return None
+
+
+def _isolate(
+    call: Callable[[list[int]], dict[Any, Any]],
+    group: list[int],
+    failures: dict[int, BaseException] | None,
+) -> dict[Any, Any]:
+    """``call(group)``; on a failure, name the items that caused it.
+
+    Without ``failures`` the error propagates. With it, an answer meaning "your input is wrong"
+    (4xx) is narrowed down by halving the group (cheap: 4xx answers are not retried) so only the
+    offending items fail; any other failure, already retried, fails every item of the group.
+    """
+    try:
+        return call(group)
+    except Exception as exc:
+        if failures is None:
+            raise
+        status = http_status(exc)
+        if status is not None and 400 <= status < 500 and status != 429 and len(group) > 1:
+            half = len(group) // 2
+            return {**_isolate(call, group[:half], failures),
+                    **_isolate(call, group[half:], failures)}
+        for item in group:
+            failures[item] = exc
+        return {}
+
+
+def leaves(
+    ds: Datastack,
+    roots: Iterable[int],
+    *,
+    stop_layer: int = 1,
+    failures: dict[int, BaseException] | None = None,
+) -> dict[int, IdArray]:
     """The layer-``stop_layer`` descendants of each root (1: supervoxels, 2: L2 IDs).
 
     A root's descendants never change, so they are cached on the datastack; uncached roots are
     fetched with ``leaves_many`` (one request per group of roots, groups run concurrently).
+
+    Args:
+        failures: if given, roots whose leaves could not be fetched are recorded here (and left
+            out of the answer) instead of raising; only the roots that caused a failure are
+            named.
     """
     cache = ds.cache(f"leaves:{stop_layer}")
     wanted = list(dict.fromkeys(int(r) for r in roots))
@@ -134,45 +181,59 @@ def leaves(ds: Datastack, roots: Iterable[int], *, stop_layer: int = 1) -> dict[
         cg = ds.client.chunkedgraph
         groups = [missing[i:i + 50] for i in range(0, len(missing), 50)]
 
-        def one(group: list[int]) -> dict[Any, Any]:
+        def fetch(group: list[int]) -> dict[Any, Any]:
             return dict(remote(
                 ds, "get_leaves_many",
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        for result in run_per_item(one, groups, max_workers=MAX_WORKERS, progress=False):
-            for key, value in (result or {}).items():
+        answers = run_per_item(lambda g: _isolate(fetch, g, failures), groups,
+                               max_workers=MAX_WORKERS, progress=False)
+        for answer in answers:
+            for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)
         for r in missing:
-            cache.setdefault(r, np.zeros(0, dtype=np.uint64))
-    return {r: cache[r] for r in wanted}
+            if failures is None or r not in failures:
+                cache.setdefault(r, np.zeros(0, dtype=np.uint64))
+    return {r: cache[r] for r in wanted if r in cache}
 
 
 def l2_data(
-    ds: Datastack, l2_ids: IdArray, attributes: Sequence[str]
+    ds: Datastack,
+    l2_ids: IdArray,
+    attributes: Sequence[str],
+    *,
+    failures: dict[int, BaseException] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """L2-cache attributes per L2 ID (empty dict where the cache has no entry).
 
     Cached per (L2 ID, attribute set); uncached IDs are requested in ~4 MB chunks.
+
+    Args:
+        failures: if given, L2 IDs whose request failed are recorded here (and left out of the
+            answer, and out of the cache) instead of raising.
     """
     key = "l2:" + ",".join(sorted(attributes))
     cache = ds.cache(key)
     unique = np.unique(l2_ids)
-    missing = np.asarray([i for i in unique.tolist() if i not in cache], dtype=np.uint64)
-    if missing.size:
+    missing = [i for i in unique.tolist() if i not in cache]
+    if missing:
         l2 = ds.client.l2cache
 
-        def one(chunk: IdArray) -> dict[str, Any]:
+        def fetch(chunk: list[int]) -> dict[Any, Any]:
             return dict(remote(
                 ds, "l2cache attributes",
                 lambda: l2.get_l2data([int(i) for i in chunk], attributes=list(attributes)),
             ))
 
-        parts = run_per_item(one, _chunks(missing, JSON_ID_BYTES), max_workers=MAX_WORKERS,
-                             progress=False)
-        for part in parts:
-            for k, v in (part or {}).items():
+        size = max(1, BODY_BUDGET_BYTES // JSON_ID_BYTES)
+        chunks = [missing[i:i + size] for i in range(0, len(missing), size)]
+        answers = run_per_item(lambda c: _isolate(fetch, c, failures), chunks,
+                               max_workers=MAX_WORKERS, progress=False)
+        for answer in answers:
+            for k, v in (answer or {}).items():
                 cache[int(k)] = dict(v or {})
-        for i in missing.tolist():
-            cache.setdefault(int(i), {})
-    return {int(i): cache[int(i)] for i in unique.tolist()}
+        for i in missing:
+            if failures is None or i not in failures:
+                cache.setdefault(int(i), {})
+    return {int(i): cache[int(i)] for i in unique.tolist() if int(i) in cache}

@@ -79,7 +79,14 @@ def successor_candidates(
             stale_positions.append(i)
     if stale_positions:
         stale = unique[stale_positions]
-        svs = _cave.leaves(ds, stale.tolist(), stop_layer=1)  # stage 2
+        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        svs = _cave.leaves(ds, stale.tolist(), stop_layer=1, failures=lost)  # stage 2
+        for pos in list(stale_positions):
+            if lost and int(unique[pos]) in lost:
+                failures[pos] = lost[int(unique[pos])]
+                stale_positions.remove(pos)
+        stale = unique[stale_positions]
+    if stale_positions:
         owners = np.concatenate(
             [np.full(svs[int(r)].size, k, dtype=np.int64) for k, r in enumerate(stale)]
         )

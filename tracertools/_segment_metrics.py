@@ -53,36 +53,65 @@ class MetricsListMixin:
     _datastack: Datastack
     _ids: IdArray
 
-    def supervoxels(self) -> list[IdArray]:
-        """Each segment's supervoxel IDs (``leaves_many``; cached per root), in input order."""
-        found = _cave.leaves(self._datastack, self._ids.tolist(), stop_layer=1)
-        return [found[int(i)] for i in self._ids]
+    def _leaves(self, stop_layer: int, errors: ErrorPolicy) -> list[IdArray | None]:
+        policy = check_error_policy(errors)
+        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        found = _cave.leaves(self._datastack, self._ids.tolist(), stop_layer=stop_layer,
+                             failures=lost)
+        if lost:
+            failed = {i: lost[int(r)] for i, r in enumerate(self._ids) if int(r) in lost}
+            apply_error_policy(failed, policy, self._ids.tolist(), what="segment")
+        return [found.get(int(i)) for i in self._ids]
 
-    def l2_ids(self) -> list[IdArray]:
+    def supervoxels(self, *, errors: ErrorPolicy = "raise") -> list[IdArray | None]:
+        """Each segment's supervoxel IDs (``leaves_many``; cached per root), in input order.
+
+        Under ``errors="warn"``/``"ignore"`` a segment whose leaves could not be fetched (for
+        example an ID the chunkedgraph does not know) is None.
+        """
+        return self._leaves(1, errors)
+
+    def l2_ids(self, *, errors: ErrorPolicy = "raise") -> list[IdArray | None]:
         """Each segment's level-2 node IDs (``leaves_many`` at layer 2; cached per root)."""
-        found = _cave.leaves(self._datastack, self._ids.tolist(), stop_layer=2)
-        return [found[int(i)] for i in self._ids]
+        return self._leaves(2, errors)
 
     def volumes_um3(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.float64]:
         """Each segment's volume in µm³, summed from the L2 cache's ``size_nm3``.
 
         Two batched requests for the whole list (L2 IDs, then their sizes). A segment with an
-        L2 node missing from the cache fails (the original silently under-counted it): under
-        ``errors="warn"``/``"ignore"`` its volume is NaN.
+        L2 node missing from the cache fails (the original silently under-counted it), and so
+        does one whose L2 IDs or sizes could not be fetched: under ``errors="warn"``/
+        ``"ignore"`` its volume is NaN and the other volumes are still right.
         """
         policy = check_error_policy(errors)
-        l2_lists = self.l2_ids()
-        all_l2 = np.concatenate(l2_lists) if l2_lists else np.zeros(0, dtype=np.uint64)
-        data = _cave.l2_data(self._datastack, all_l2, ["size_nm3"])
+        ds = self._datastack
+        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        found = _cave.leaves(ds, self._ids.tolist(), stop_layer=2, failures=lost)
+        l2_lists = [found.get(int(i)) for i in self._ids]
+        present = [x for x in l2_lists if x is not None]
+        all_l2 = np.concatenate(present) if present else np.zeros(0, dtype=np.uint64)
+        l2_lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        data = _cave.l2_data(ds, all_l2, ["size_nm3"], failures=l2_lost)
         out = np.full(len(l2_lists), np.nan)
         failures: dict[int, BaseException] = {}
         for i, l2 in enumerate(l2_lists):
+            root = int(self._ids[i])
+            if l2 is None:
+                failures[i] = (lost or {}).get(root) or ServiceError(f"no L2 IDs for {root}")
+                continue
+            broken = [x for x in l2.tolist() if l2_lost and x in l2_lost]
+            if broken:
+                failures[i] = ServiceError(
+                    f"the L2 cache could not be read for {len(broken)} of {l2.size} L2 nodes "
+                    f"of segment {root}: {l2_lost[broken[0]]}"  # type: ignore[index]
+                )
+                continue
             sizes = [data.get(int(x), {}).get("size_nm3") for x in l2.tolist()]
             missing = sum(s is None for s in sizes)
             if l2.size == 0 or missing:
                 failures[i] = ServiceError(
                     f"the L2 cache has no size for {missing or 'any'} of {l2.size} L2 nodes of "
-                    f"segment {int(self._ids[i])}; its volume would be under-counted"
+                    f"segment {root}; its volume would be under-counted"
                 )
                 continue
             out[i] = float(np.sum(np.asarray(sizes, dtype=np.float64))) / 1e9
@@ -172,11 +201,15 @@ class MetricsSegmentMixin:
 
     def supervoxels(self) -> IdArray:
         """This segment's supervoxel IDs (``leaves``; cached)."""
-        return self.as_list().supervoxels()[0]
+        found = self.as_list().supervoxels()[0]
+        assert found is not None  # errors="raise" never leaves a gap
+        return found
 
     def l2_ids(self) -> IdArray:
         """This segment's level-2 node IDs (cached)."""
-        return self.as_list().l2_ids()[0]
+        found = self.as_list().l2_ids()[0]
+        assert found is not None  # errors="raise" never leaves a gap
+        return found
 
     def volume_um3(self) -> float:
         """This segment's volume in µm³ (see :meth:`SegmentList.volumes_um3`)."""

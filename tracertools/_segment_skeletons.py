@@ -60,8 +60,10 @@ def fetch_skeletons(
             return dict(_cave.remote(ds, "get_bulk_skeletons", lambda: service.get_bulk_skeletons(
                 group, skeleton_version=version, output_format="dict")) or {})
 
+        # a bulk request that fails (after its retries) is not the end: its roots are fetched
+        # one by one below, so only a root that also fails on its own is reported
         for answer in run_per_item(bulk, groups, max_workers=MAX_WORKERS, progress=progress,
-                                   desc="skeletons"):
+                                   desc="skeletons", errors="ignore"):
             for key, value in (answer or {}).items():
                 cache[int(key)] = Skeleton.from_cave_dict(value, segment_id=int(key))
         leftover = [r for r in missing if r not in cache]

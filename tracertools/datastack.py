@@ -44,7 +44,12 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise InvalidInputError(
+                f"timestamp {value!r} is not a usable time in epoch seconds"
+            ) from None
     raise InvalidInputError(
         f"timestamp must be a datetime or epoch seconds, got {type(value).__name__}"
     )
@@ -326,6 +331,23 @@ class Datastack(DatastackLinksMixin):
         from ._tables import query
 
         _check_table_name(name)
+        for label, given in (("filter_in", filter_in), ("filter_equal", filter_equal)):
+            if given is not None and not isinstance(given, dict):
+                raise InvalidInputError(
+                    f"{label} must be a dict of column name to value(s), got "
+                    f"{type(given).__name__}"
+                )
+        if filter_in is not None:
+            for column, values in filter_in.items():
+                if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                    raise InvalidInputError(
+                        f"filter_in[{column!r}] must be a list of values, got {values!r}"
+                    )
+        if select_columns is not None and (
+            isinstance(select_columns, str)
+            or not all(isinstance(c, str) and c for c in select_columns)
+        ):
+            raise InvalidInputError("select_columns must be a list of column names")
         pages = []
         offset = 0
         while True:
@@ -366,13 +388,14 @@ class Datastack(DatastackLinksMixin):
         import numpy as np
 
         pts = _as_points(points)
+        viewer_res = _as_resolution(
+            resolution if resolution is not None else self.config.resolution
+        )
         if pts.shape[0] == 0:
             return np.zeros(0, dtype=np.uint64)
         from ._cave import remote
 
         cv = self._segmentation_volume()
-        viewer_res = np.asarray(resolution if resolution is not None else self.config.resolution,
-                                dtype=float)
         seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
         voxels = np.floor(pts * viewer_res / seg_res).astype(np.int64)
         keys = [tuple(int(c) for c in v) for v in voxels]
@@ -430,6 +453,18 @@ def _as_points(points: Any) -> Any:
     if not np.isfinite(pts).all():
         raise InvalidInputError("points must be finite numbers")
     return pts
+
+
+def _as_resolution(value: Any) -> Any:
+    import numpy as np
+
+    try:
+        res = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"resolution must be 3 positive numbers, got {value!r}") from None
+    if res.size != 3 or not np.isfinite(res).all() or (res <= 0).any():
+        raise InvalidInputError(f"resolution must be 3 positive numbers (nm per voxel), got {value!r}")
+    return res
 
 
 def datastacks(server_address: str | None = None, auth_token: str | None = None) -> list[str]:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tracertools.errors import InvalidGeometryError, InvalidInputError
+from tracertools.errors import InvalidGeometryError, InvalidInputError, SourceNotFoundError
 
 if TYPE_CHECKING:
     import trimesh
@@ -319,7 +319,12 @@ class Mesh:
             data, where = bytes(source), "OBJ data"
         else:
             path = Path(source)
-            data, where = path.read_bytes(), str(path)
+            try:
+                data, where = path.read_bytes(), str(path)
+            except FileNotFoundError:
+                raise SourceNotFoundError(f"OBJ file {path} does not exist") from None
+            except IsADirectoryError:
+                raise InvalidGeometryError(f"{path} is a folder, not an OBJ file") from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

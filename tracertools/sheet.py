@@ -497,8 +497,15 @@ class Tab:
                 data = [header_item] if need_header and not requests else []
                 data += _contiguous_ranges(done, first, last)
                 if data:  # one request per batch, before the next batch is computed
-                    _call(partial(ws.batch_update, data, value_input_option=_raw_input()),
-                          f"write rows to tab {self._name!r}")
+                    try:
+                        _call(partial(ws.batch_update, data, value_input_option=_raw_input()),
+                              f"write rows to tab {self._name!r}")
+                    except ServiceError as exc:  # say what is safely stored before the failure
+                        raise type(exc)(
+                            f"{exc} (rows already written: {_spans(written) or 'none'}; rows "
+                            f"{_spans([n for n, _ in done]) or 'none'} were not; call again to "
+                            "resume)"
+                        ) from exc
                     requests += 1
                     written += [number for number, _ in done]
                     if done:

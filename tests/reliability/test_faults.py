@@ -257,17 +257,10 @@ def _warned(call: Callable[[], Any]) -> tuple[Any, list[str]]:
     return result, [str(w.message) for w in caught if issubclass(w.category, PartialResultWarning)]
 
 
-DEFECT_UNKNOWN_LEAVES = (
-    "defect: one unknown ID makes the shared leaves_many request answer 400, and volumes_um3 "
-    "raises BatchError for the whole list even under errors='warn'"
-)
-
-
 @pytest.mark.parametrize("method", [
     "current_ids",
     "cable_lengths",
-    pytest.param("volumes_um3", marks=pytest.mark.xfail(
-        strict=True, raises=BatchError, reason=DEFECT_UNKNOWN_LEAVES)),
+    "volumes_um3",
     "details",
 ])
 def test_an_unknown_id_fails_alone_under_warn_and_the_rest_are_right(
@@ -312,14 +305,6 @@ def test_a_change_log_request_failing_for_good_names_only_the_segment_it_was_for
         assert sorted(log.loc[log["segment_id"] == root, "operation_id"]) == ops
 
 
-DEFECT_SHARED_REQUEST = (
-    "defect: a shared batched request (leaves_many, bulk skeletons, L2 attributes) that fails "
-    "for good raises BatchError even under errors='warn', labelled with the whole chunk of IDs, "
-    "instead of failing only the items that needed it"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=BatchError, reason=DEFECT_SHARED_REQUEST)
 def test_leaves_failing_for_good_fail_only_the_stale_ids_under_warn(cave_m, roots):
     world = cave_m.world
     fresh = [r for r in roots if world.is_latest(r)][:3]
@@ -335,13 +320,26 @@ def test_leaves_failing_for_good_fail_only_the_stale_ids_under_warn(cave_m, root
     assert len(messages) == 1 and str(stale[0]) in messages[0]
 
 
-@pytest.mark.xfail(strict=True, raises=BatchError, reason=DEFECT_SHARED_REQUEST)
+def test_a_bulk_skeleton_request_failing_for_good_falls_back_to_single_fetches(cave_m, roots):
+    world = cave_m.world
+    cave_m.reset()
+    ds = cave_m.datastack()
+    cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["bulk_get_skeletons"])
+    try:
+        got, messages = _warned(lambda: ds.segments(roots[:3]).cable_lengths(errors="warn"))
+    finally:
+        cave_m.reset()
+    assert got == pytest.approx([world.cable_length(r) for r in roots[:3]])
+    assert messages == []
+
+
 def test_a_skeleton_failing_for_good_fails_only_its_segment_under_warn(cave_m, roots):
     world = cave_m.world
     cave_m.reset()
     ds = cave_m.datastack()
     ds.segments(roots[:2]).skeletons()  # cached in the session
-    cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["bulk_get_skeletons"])
+    cave_m.set_faults(error_rate=1.0, error_status=500,
+                      endpoints=["bulk_get_skeletons", "get_skeleton"])
     try:
         got, messages = _warned(lambda: ds.segments(roots[:3]).cable_lengths(errors="warn"))
     finally:
@@ -351,7 +349,6 @@ def test_a_skeleton_failing_for_good_fails_only_its_segment_under_warn(cave_m, r
     assert len(messages) == 1 and str(roots[2]) in messages[0]
 
 
-@pytest.mark.xfail(strict=True, raises=BatchError, reason=DEFECT_SHARED_REQUEST)
 def test_l2_data_failing_for_good_fails_only_the_uncached_volumes_under_warn(cave_m, roots):
     world = cave_m.world
     cave_m.reset()
@@ -398,9 +395,6 @@ def test_a_sheet_fill_that_loses_permission_mid_run_raises_and_keeps_earlier_bat
     assert all(len(row) < 2 or row[1] == "" for row in stored[3:])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: when a fill_columns write fails for good, the raised ServiceError does not say "
-    "which rows were already written (only an INFO log line does)"))
 def test_a_sheet_fill_failing_mid_run_names_the_rows_already_written(sheets):
     ids = [str(10**15 + i) for i in range(6)]
     key = sheets.create("book", tabs={"T": [["segment_id"], *[[i] for i in ids]]})
