@@ -20,15 +20,10 @@ ID = "720575941473274509"
 NEURONS = [["segment_id", "cell_type", "volume"], [ID, "DNa02", "1.5"], ["12", "", "7"]]
 
 
-@pytest.fixture(autouse=True)
-def _no_credentials_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
-
 
 @pytest.fixture
-def sheets():
-    with LocalSheets() as server:
-        yield server
+def sheets(local_sheets):
+    return local_sheets
 
 
 @pytest.fixture

@@ -26,15 +26,10 @@ from tracertools.testing.sheets import LocalSheets
 ID = "720575941473274509"
 
 
-@pytest.fixture(autouse=True)
-def _no_credentials_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
-
 
 @pytest.fixture
-def sheets():
-    with LocalSheets() as server:
-        yield server
+def sheets(local_sheets):
+    return local_sheets
 
 
 def _tab(sheets: LocalSheets, rows: list[list], **kw) -> tuple[str, Tab]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import tracertools as tt
-from tracertools import sheet
 from tracertools.errors import BatchError, MissingFeatureError, PartialResultWarning
 from tracertools.sheet import Sheet
 from tracertools.testing.sheets import LocalSheets
@@ -15,15 +14,10 @@ FULL_HEADER = ["segment_id", "current_id", "volume_um3", "cable_length", "inc_sy
 BOGUS_ROOT = 2**56 * 4 + 999_999  # a well-formed ID the chunkedgraph never had
 
 
-@pytest.fixture(autouse=True)
-def _no_credentials_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
-
 
 @pytest.fixture
-def sheets():
-    with LocalSheets() as server:
-        yield server
+def sheets(local_sheets):
+    return local_sheets
 
 
 @pytest.fixture

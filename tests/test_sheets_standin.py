@@ -13,15 +13,10 @@ from tracertools.testing.sheets import LocalSheets
 GRID_EXAMPLE = [["A1", "B1", "", "D1"], ["", "b2"], [], ["A4", "B4", "", "D4"]]
 
 
-@pytest.fixture(autouse=True)
-def _no_credentials_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
-
 
 @pytest.fixture
-def sheets():
-    with LocalSheets() as server:
-        yield server
+def sheets(local_sheets):
+    return local_sheets
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ Fixtures:
     local_cave: the session server, with counters, log, faults, latency and stored states
         reset before each test.
     local_cave_client: a real ``caveclient.CAVEclient`` for ``local_cave``.
+    local_sheets: a LocalSheets (Sheets v4 stand-in) for one test; ``tracertools.sheet``
+        routes to it and ignores ``$TRACERTOOLS_SHEETS_CREDENTIALS`` meanwhile.
 """
 
 from __future__ import annotations
@@ -45,3 +47,14 @@ def local_cave(local_cave_session: LocalCave) -> LocalCave:
 def local_cave_client(local_cave: LocalCave) -> Any:
     """A caveclient.CAVEclient talking to ``local_cave``."""
     return local_cave.client()
+
+
+@pytest.fixture
+def local_sheets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A running LocalSheets for one test, with no credentials file in the environment."""
+    from tracertools import sheet
+    from tracertools.testing.sheets import LocalSheets
+
+    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
+    with LocalSheets() as server:
+        yield server
