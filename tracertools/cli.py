@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -39,17 +40,22 @@ def _cmd_config_path(_: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .testing import LocalCave
 
-    cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port)
+    token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
+    cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
     cave.start()
     try:
-        print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}")
+        print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
         print("Connect from Python in another process with:")
         print(
             f"  tt.Datastack({cave.datastack_name!r}, server_address={cave.url!r}, "
-            "auth_token=<the token below>)"
+            "auth_token=TOKEN)"
         )
-        print(f"  token: {cave.token}   (a throwaway token for this local server only)")
-        print("Press Ctrl+C to stop.")
+        if token is None:  # generated here: the only way for the user to learn it
+            print(f"  TOKEN = {cave.token!r}  (a throwaway token for this local server only;")
+            print("  choose your own with --token or $TRACERTOOLS_LOCALCAVE_TOKEN)")
+        else:
+            print("  TOKEN = the token you gave")
+        print("Press Ctrl+C to stop.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -81,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--neurons", type=int, default=8)
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    serve.add_argument("--token", default=None,
+                       help="the token to require: 32 hex characters (default: "
+                            "$TRACERTOOLS_LOCALCAVE_TOKEN, else a random one)")
     serve.set_defaults(func=_cmd_serve)
 
     pre = sub.add_parser("presets", help="list the datastacks tracertools knows")

@@ -85,3 +85,13 @@ def test_single_segment_current_follows_the_list(ds, world):
     stale = _stale_roots(world)[0]
     assert ds.segment(stale).current().id == world.successor(stale)
     assert ds.segment(stale).is_fresh() is False
+
+
+def test_a_fixed_timestamp_applies_to_freshness_and_current_ids(local_cave, world):
+    stale = _stale_roots(world)[0]
+    created = world.root_timestamp(stale)
+    assert world.is_latest(stale, created + 0.5)  # it was current just after it was made
+    then = local_cave.datastack(timestamp=created + 0.5)
+    assert then.segment(stale).is_fresh() is True
+    assert then.segments([stale]).current_ids().tolist() == [stale]
+    assert local_cave.datastack().segment(stale).is_fresh() is False

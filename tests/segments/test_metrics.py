@@ -100,3 +100,13 @@ def test_proofreading_statuses_cover_every_case_in_the_world(ds, world):
     table = world.table("proofreading_status")
     frame = ds.segments(np.unique(table["pt_root_id"].astype("uint64"))).proofreading_status()
     assert {"proofread", "not proofread", "ancestor proofread"} <= set(frame["status"])
+
+
+def test_synapse_counts_for_500_ids_take_a_handful_of_requests(local_cave, ds, current):
+    ids = (current * (500 // len(current) + 1))[:500]
+    _ = ds.client.materialize
+    local_cave.stats.reset()
+    ds.segments(ids).synapse_counts()
+    queries = [e for e in local_cave.request_log if e.method == "POST"]
+    assert len(queries) == 2  # incoming and outgoing, for all 500 IDs at once
+    assert local_cave.stats.total <= 8  # plus table metadata and version look-ups
