@@ -81,17 +81,19 @@ def fetch_skeletons(
                 if not ok:
                     failures[root] = SegmentNotFoundError([root])
             fetchable = [r for r in leftover if r not in failures]
-            results = run_per_item(single, fetchable, max_workers=MAX_WORKERS, errors="ignore",
+            def single_or_error(root: int) -> Skeleton | BaseException:
+                try:
+                    return single(root)
+                except Exception as exc:  # kept per root: one request each, no second try
+                    return exc
+
+            results = run_per_item(single_or_error, fetchable, max_workers=MAX_WORKERS,
                                    progress=progress, desc="skeletons")
-            for root, skeleton in zip(fetchable, results, strict=True):
-                if skeleton is not None:
-                    cache[root] = skeleton
-            for root in fetchable:
-                if root not in cache:
-                    try:  # once more, to keep the real error
-                        cache[root] = single(root)
-                    except Exception as exc:
-                        failures[root] = exc
+            for root, outcome in zip(fetchable, results, strict=True):
+                if isinstance(outcome, BaseException):
+                    failures[root] = outcome
+                elif outcome is not None:
+                    cache[root] = outcome
     return {r: cache[r] for r in roots if r in cache}, failures
 
 
