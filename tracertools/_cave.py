@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import call_with_retries, chunk_by_bytes, run_per_item
-from .errors import ServiceError, TracertoolsError
+from .errors import BatchError, ServiceError, TracertoolsError
 
 if TYPE_CHECKING:
     from .datastack import Datastack
@@ -61,6 +61,17 @@ def read_time(ds: Datastack) -> datetime:
     return fixed if fixed is not None else datetime.now(timezone.utc)
 
 
+def _pool(func: Callable[[Any], R], items: Sequence[Any]) -> list[R | None]:
+    """``func`` over ``items`` concurrently; a failure raises that item's own error.
+
+    (Not a :class:`BatchError` keyed by chunk position, which would mean nothing to callers.)
+    """
+    try:
+        return run_per_item(func, items, max_workers=MAX_WORKERS, progress=False)
+    except BatchError as exc:
+        raise next(iter(exc.failures.values())) from None
+
+
 def _chunks(ids: npt.NDArray[Any], item_bytes: int) -> list[npt.NDArray[Any]]:
     return [ids[s] for s in chunk_by_bytes(item_bytes, BODY_BUDGET_BYTES, n_items=len(ids))]
 
@@ -80,8 +91,7 @@ def _flags(
     def one(chunk: IdArray) -> npt.NDArray[np.bool_]:
         return np.asarray(remote(ds, what, lambda: call(chunk)), dtype=bool)
 
-    parts = run_per_item(one, _chunks(ids, JSON_ID_BYTES), max_workers=MAX_WORKERS,
-                         progress=False)
+    parts = _pool(one, _chunks(ids, JSON_ID_BYTES))
     return _concat(parts, bool)
 
 
@@ -116,8 +126,7 @@ def roots_of(
             dtype=np.uint64,
         )
 
-    parts = run_per_item(one, _chunks(unique, RAW_ID_BYTES), max_workers=MAX_WORKERS,
-                         progress=False)
+    parts = _pool(one, _chunks(unique, RAW_ID_BYTES))
     return _concat(parts, np.uint64)[inverse.reshape(-1)]
 
 
@@ -187,15 +196,13 @@ def leaves(
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        answers = run_per_item(lambda g: _isolate(fetch, g, failures), groups,
-                               max_workers=MAX_WORKERS, progress=False)
+        answers = _pool(lambda g: _isolate(fetch, g, failures), groups)
         for answer in answers:
             for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)
-        for r in missing:
-            if failures is None or r not in failures:
-                cache.setdefault(r, np.zeros(0, dtype=np.uint64))
-    return {r: cache[r] for r in wanted if r in cache}
+    # a root the answer left out gets no leaves now, but nothing is cached for it
+    empty = np.zeros(0, dtype=np.uint64)
+    return {r: cache.get(r, empty) for r in wanted if failures is None or r not in failures}
 
 
 def l2_data(
@@ -228,12 +235,13 @@ def l2_data(
 
         size = max(1, BODY_BUDGET_BYTES // JSON_ID_BYTES)
         chunks = [missing[i:i + size] for i in range(0, len(missing), size)]
-        answers = run_per_item(lambda c: _isolate(fetch, c, failures), chunks,
-                               max_workers=MAX_WORKERS, progress=False)
+        answers = _pool(lambda c: _isolate(fetch, c, failures), chunks)
         for answer in answers:
             for k, v in (answer or {}).items():
-                cache[int(k)] = dict(v or {})
-        for i in missing:
-            if failures is None or i not in failures:
-                cache.setdefault(int(i), {})
-    return {int(i): cache[int(i)] for i in unique.tolist() if int(i) in cache}
+                if v:  # an empty answer means "not in the L2 cache yet": ask again next time
+                    cache[int(k)] = dict(v)
+    return {
+        int(i): cache.get(int(i), {})
+        for i in unique.tolist()
+        if failures is None or int(i) not in failures
+    }

@@ -81,26 +81,24 @@ def successor_candidates(
         stale = unique[stale_positions]
         lost: dict[int, BaseException] | None = None if policy == "raise" else {}
         svs = _cave.leaves(ds, stale.tolist(), stop_layer=1, failures=lost)  # stage 2
-        for pos in list(stale_positions):
-            if lost and int(unique[pos]) in lost:
-                failures[pos] = lost[int(unique[pos])]
-                stale_positions.remove(pos)
+        if lost:
+            for pos in stale_positions:
+                if int(unique[pos]) in lost:
+                    failures[pos] = lost[int(unique[pos])]
+            stale_positions = [p for p in stale_positions if p not in failures]
         stale = unique[stale_positions]
     if stale_positions:
-        owners = np.concatenate(
-            [np.full(svs[int(r)].size, k, dtype=np.int64) for k, r in enumerate(stale)]
-        )
-        all_svs = np.concatenate([svs[int(r)] for r in stale])
-        new_roots = _cave.roots_of(ds, all_svs, at)  # stage 3
-        for k, pos in enumerate(stale_positions):
-            mask = owners == k
-            total = int(mask.sum())
+        pieces = [svs[int(r)] for r in stale]
+        new_roots = _cave.roots_of(ds, np.concatenate(pieces), at)  # stage 3
+        bounds = np.cumsum([piece.size for piece in pieces])[:-1]
+        for pos, piece in zip(stale_positions, np.split(new_roots, bounds), strict=True):
+            total = int(piece.size)
             if total == 0:
                 failures[pos] = SegmentNotFoundError(
                     [int(unique[pos])], f"segment {int(unique[pos])} has no supervoxels"
                 )
                 continue
-            roots, counts = np.unique(new_roots[mask], return_counts=True)
+            roots, counts = np.unique(piece, return_counts=True)
             order = np.lexsort((roots, -counts))
             per_unique[pos] = tuple(
                 Candidate(int(roots[j]), float(counts[j]) / total) for j in order

@@ -163,13 +163,36 @@ def _rows_for_ids(
              _rows_for_ids(ds, table, column, ids[half:], select)],
             ignore_index=True,
         )
+    return all_rows(ds, table, filter_in={column: ids}, select=select, first=(frame, truncated))
+
+
+def all_rows(
+    ds: Datastack,
+    table: str,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None = None,
+    filter_equal: dict[str, Any] | None = None,
+    select: Sequence[str] | None = None,
+    first: tuple[pd.DataFrame, bool] | None = None,
+) -> pd.DataFrame:
+    """Every row of one query, paging with ``offset`` while the server caps the answer.
+
+    Args:
+        first: the first page and its truncation flag, when the caller already has them.
+    """
+    import pandas as pd
+
+    frame, truncated = first or query(
+        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select
+    )
     pages = [frame]
     offset = len(frame)
     while truncated and len(frame):
-        frame, truncated = query(ds, table, filter_in={column: ids}, select=select, offset=offset)
+        frame, truncated = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
+                                 select=select, offset=offset)
         pages.append(frame)
         offset += len(frame)
-    return pd.concat(pages, ignore_index=True)
+    return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
 
 
 def rows_matching(
@@ -184,8 +207,7 @@ def rows_matching(
 
     values = [int(v) for v in ids]
     if not values:
-        frame, _ = query(ds, table, filter_in={column: [0]}, select=select, limit=1)
-        return frame.iloc[0:0]
+        return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
     chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
     parts = run_per_item(
         lambda chunk: _rows_for_ids(ds, table, column, chunk, select),

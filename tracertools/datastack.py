@@ -251,6 +251,21 @@ class Datastack(DatastackLinksMixin):
                 f"{type(exc).__name__}: {message}"
             ) from None
 
+    def _pinned(self) -> Datastack:
+        """This session reading at one fixed time: its own, or "now" taken once.
+
+        Composite methods (``details()``) use it so every part of the answer reads the same
+        moment even when an edit lands in between. Shares the client and the caches.
+        """
+        if self._timestamp is not None or self._version is not None:
+            return self
+        import copy
+
+        _ = self.client  # build once, shared by the copy
+        pinned = copy.copy(self)
+        pinned._timestamp = datetime.now(timezone.utc)
+        return pinned
+
     def cache(self, kind: str) -> dict[Any, Any]:
         """A per-datastack cache for immutable data of one kind (e.g. ``"leaves"``).
 
@@ -326,9 +341,7 @@ class Datastack(DatastackLinksMixin):
             filter_equal: ``{column: value}`` rows to keep.
             select_columns: only these columns (unsplit names, e.g. ``"pre_pt_position"``).
         """
-        import pandas as pd
-
-        from ._tables import query
+        from ._tables import all_rows
 
         _check_table_name(name)
         for label, given in (("filter_in", filter_in), ("filter_equal", filter_equal)):
@@ -348,18 +361,8 @@ class Datastack(DatastackLinksMixin):
             or not all(isinstance(c, str) and c for c in select_columns)
         ):
             raise InvalidInputError("select_columns must be a list of column names")
-        pages = []
-        offset = 0
-        while True:
-            frame, truncated = query(
-                self, name, filter_in=filter_in, filter_equal=filter_equal,
-                select=select_columns, offset=offset or None,
-            )
-            pages.append(frame)
-            offset += len(frame)
-            if not truncated or not len(frame):
-                break
-        return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
+        return all_rows(self, name, filter_in=filter_in, filter_equal=filter_equal,
+                        select=select_columns)
 
     # -- points and supervoxels ------------------------------------------------------------------
     def _segmentation_volume(self) -> Any:
@@ -489,8 +492,10 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
                               "write_server_cache": False}
     if auth_token:
         kwargs["auth_token"] = auth_token
+    from ._http import build_with_timeouts
+
     try:
-        client = CAVEclient(**kwargs)
+        client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))
         return list(call_with_retries(client.info.get_datastacks))
     except Exception as exc:
         raise ServiceError(

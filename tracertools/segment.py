@@ -214,9 +214,10 @@ class SegmentList(
 
         import pandas as pd
 
-        current = self.current_ids(errors=errors)
+        pinned = SegmentList(self._datastack._pinned(), self._ids)  # one moment for all parts
+        current = pinned.current_ids(errors=errors)
         found = current != 0
-        targets = SegmentList(self._datastack, current[found])
+        targets = SegmentList(pinned.datastack, current[found])
         volume = np.full(len(self), np.nan)
         cable = np.full(len(self), np.nan)
         syn = pd.DataFrame({"in": np.nan, "out": np.nan, "total": np.nan},

@@ -66,8 +66,9 @@ def get_current_seg_ids(
     """
     del skip_fresh  # fresh IDs are never recomputed; the answer would be the same
     ids = list(seg_ids)
+    ds = session(datastack)  # a config problem raises; only bad IDs become "ERROR"
     try:
-        segs = session(datastack).segments(ids)
+        segs = ds.segments(ids)
     except ValueError as exc:  # an ID that cannot be a segment: the original's "ERROR"
         return [f"{type(exc).__name__}: {exc}" if detailed_errors else "ERROR" for _ in ids]
     out: list[Any] = []
