@@ -140,7 +140,7 @@ def http_status(exc: BaseException | None) -> int | None:
     return None
 
 
-def _isolate(
+def isolate(
     call: Callable[[list[int]], dict[Any, Any]],
     group: list[int],
     failures: dict[int, BaseException] | None,
@@ -159,8 +159,8 @@ def _isolate(
         status = http_status(exc)
         if status is not None and 400 <= status < 500 and status != 429 and len(group) > 1:
             half = len(group) // 2
-            return {**_isolate(call, group[:half], failures),
-                    **_isolate(call, group[half:], failures)}
+            return {**isolate(call, group[:half], failures),
+                    **isolate(call, group[half:], failures)}
         for item in group:
             failures[item] = exc
         return {}
@@ -196,7 +196,7 @@ def leaves(
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        answers = _pool(lambda g: _isolate(fetch, g, failures), groups)
+        answers = _pool(lambda g: isolate(fetch, g, failures), groups)
         for answer in answers:
             for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)
@@ -235,7 +235,7 @@ def l2_data(
 
         size = max(1, BODY_BUDGET_BYTES // JSON_ID_BYTES)
         chunks = [missing[i:i + size] for i in range(0, len(missing), size)]
-        answers = _pool(lambda c: _isolate(fetch, c, failures), chunks)
+        answers = _pool(lambda c: isolate(fetch, c, failures), chunks)
         for answer in answers:
             for k, v in (answer or {}).items():
                 if v:  # an empty answer means "not in the L2 cache yet": ask again next time

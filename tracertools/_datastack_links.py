@@ -61,13 +61,6 @@ def _position(value: Any) -> list[float] | None:
     return coords
 
 
-def _http_status(exc: BaseException) -> int | None:
-    cause = exc.__cause__
-    response = getattr(cause, "response", None)
-    status = getattr(response, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
 class DatastackLinksMixin:
     """Neuroglancer methods of :class:`~tracertools.datastack.Datastack`."""
 
@@ -120,7 +113,7 @@ class DatastackLinksMixin:
         return self._fetch_state(parsed)
 
     def _fetch_state(self, parsed: ParsedLink) -> State:
-        from ._cave import remote
+        from ._cave import http_status, remote
         from .ngl import State
 
         ds = self._ds()
@@ -134,7 +127,7 @@ class DatastackLinksMixin:
             data = remote(ds, f"fetching state {parsed.state_id}",
                           lambda: service.get_state_json(key))
         except ServiceError as exc:
-            status = _http_status(exc)
+            status = http_status(exc)
             if status in (400, 404):
                 raise InvalidStateError(
                     f"the state service has no state {parsed.state_id} ({where})"

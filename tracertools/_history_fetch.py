@@ -63,17 +63,8 @@ LOG_COLUMNS = (
 # -- failure attribution ---------------------------------------------------------------------
 
 
-def _http_status(exc: BaseException) -> int | None:
-    """The HTTP status behind a (wrapped) failure, if there is one."""
-    for err in (exc, exc.__cause__):
-        status = getattr(getattr(err, "response", None), "status_code", None)
-        if isinstance(status, int):
-            return status
-    return None
-
-
 def _is_input_error(exc: BaseException) -> bool:
-    status = _http_status(exc)
+    status = _cave.http_status(exc)
     return status is not None and 400 <= status < 500 and status != 429
 
 
@@ -100,10 +91,10 @@ def batch_per_root(
 ) -> tuple[dict[int, T], Failures]:
     """One batched request for ``roots``, attributing an input error to the culprits.
 
-    If the batch fails with a 4xx, unknown roots fail with :class:`SegmentNotFoundError`
-    (one ``valid_nodes`` request) and the rest are asked again as a batch; should that fail
-    with a 4xx too, each remaining root is asked on its own. Other failures (5xx after
-    retries, connection errors) fail every root of the batch.
+    On a 4xx answer, roots unknown to the chunkedgraph fail with :class:`SegmentNotFoundError`
+    (one ``valid_nodes`` request) and the rest are asked again as one batch; should that be
+    refused too, it is narrowed down by halving (:func:`tracertools._cave.isolate`). Other
+    failures (5xx after retries, connection errors) fail every root of the batch.
     """
     first = _capture(lambda: request(roots))
     if not isinstance(first, BaseException):
@@ -115,21 +106,7 @@ def batch_per_root(
         return {}, dict.fromkeys(roots, first)
     failures: Failures = {r: SegmentNotFoundError([r]) for r in roots if r in missing}
     rest = [r for r in roots if r not in missing]
-    if not rest:
-        return {}, failures
-    again = _capture(lambda: request(rest))
-    if not isinstance(again, BaseException):
-        return again, failures
-    if not _is_input_error(again):
-        failures.update(dict.fromkeys(rest, again))
-        return {}, failures
-    found: dict[int, T] = {}
-    singles = run_per_item(lambda r: _capture(lambda: request([r])), rest, progress=False)
-    for r, result in zip(rest, singles, strict=True):
-        if isinstance(result, BaseException):
-            failures[r] = result
-        elif result is not None:
-            found.update(result)
+    found: dict[int, T] = _cave.isolate(request, rest, failures) if rest else {}
     return found, failures
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from ._ngl_records import dims_nm
 from .colors import is_hex_color
 from .errors import InvalidInputError
 from .ids import as_segment_id
@@ -253,15 +254,6 @@ def annotation_layer(
 # --------------------------------------------------------------------------------------------
 
 
-def _dims_to_nm(dims: Any) -> list[float] | None:
-    if not isinstance(dims, Mapping):
-        return None
-    axes = [dims.get(k) for k in ("x", "y", "z")]
-    if not all(isinstance(a, (list, tuple)) and len(a) == 2 and a[1] == "m" for a in axes):
-        return None
-    return [float(a[0]) * 1e9 for a in axes]  # type: ignore[index]
-
-
 def legacy_source(url: str) -> str:
     """A source a Seung-lab viewer reads: ``https://h/p|neuroglancer-precomputed:`` becomes
     ``precomputed://https://h/p`` (those viewers predate the pipe syntax)."""
@@ -285,7 +277,7 @@ def legacy_layer(layer: Mapping[str, Any]) -> dict[str, Any]:
         if url == "local://annotations" or url is None:
             out.pop("source", None)
             transform = first.get("transform") if isinstance(first, Mapping) else None
-            nm = _dims_to_nm((transform or {}).get("outputDimensions"))
+            nm = dims_nm((transform or {}).get("outputDimensions"))
             if nm is not None and "voxelSize" not in out:
                 out["voxelSize"] = _nums(nm)
         elif isinstance(url, str):

@@ -108,7 +108,8 @@ def _detail_rows(
     segs = ds.segments(valid)
     frame = None
     if volume or cable_length or synapse_counts:
-        frame = segs.details(errors="ignore", progress=False)
+        frame = segs.details(errors="ignore", progress=False, volume=volume,
+                             cable_length=cable_length, synapse_counts=synapse_counts)
         current = frame["current_id"].to_numpy(dtype=np.uint64)
     else:
         current = segs.current_ids(errors="ignore")

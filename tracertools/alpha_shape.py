@@ -127,13 +127,15 @@ def alpha_shape(
     fallback: AlphaShape | None = None
     for attempt in range(1, max_attempts + 1):
         mesh = _boundary(points, tets[radii < current])
-        if mesh is not None and mesh.body_count == 1:
+        bodies = 0 if mesh is None else mesh.body_count
+        if mesh is not None and bodies == 1:
             if mesh.is_watertight:
                 return AlphaShape(mesh, current, attempt)
             if fallback is None:
                 fallback = AlphaShape(mesh, current, attempt)
         logger.debug("alpha=%g nm: %s; growing", current,
-                     "empty" if mesh is None else f"{mesh.body_count} bodies")
+                     "empty" if mesh is None else
+                     "one body, not watertight" if bodies == 1 else f"{bodies} bodies")
         current *= growth
     if fallback is None:
         raise InvalidGeometryError(

@@ -207,8 +207,7 @@ class Bucket(TransferMixin):
         with self._lock:
             if self._cf is None:
                 with self._remote("opening"):
-                    bp.register_alias(self._scheme)
-                    self._cf = cloudfiles_for(self._url, green=False)
+                    self._cf = cloudfiles_for(self._url, green=False)  # registers aliases
             return self._cf
 
     @contextmanager

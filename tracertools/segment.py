@@ -197,12 +197,20 @@ class SegmentList(
 
     # -- composite -------------------------------------------------------------------------
     def details(
-        self, *, errors: ErrorPolicy = "raise", progress: bool | None = None
+        self,
+        *,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+        volume: bool = True,
+        cable_length: bool = True,
+        synapse_counts: bool = True,
     ) -> pd.DataFrame:
         """Current ID, volume, cable length and synapse counts of every segment.
 
         Current IDs first (three batched requests), then volumes, skeletons and synapse counts
-        of the current IDs, fetched concurrently.
+        of the current IDs, fetched concurrently. Every part reads the same moment. Turning a
+        part off (``volume=False``, ``cable_length=False``, ``synapse_counts=False``) skips
+        its requests and leaves its columns NaN.
 
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with columns
@@ -218,24 +226,28 @@ class SegmentList(
         current = pinned.current_ids(errors=errors)
         found = current != 0
         targets = SegmentList(pinned.datastack, current[found])
-        volume = np.full(len(self), np.nan)
+        volumes = np.full(len(self), np.nan)
         cable = np.full(len(self), np.nan)
         syn = pd.DataFrame({"in": np.nan, "out": np.nan, "total": np.nan},
                            index=range(len(self)))
         if len(targets):
             with ThreadPoolExecutor(max_workers=3) as pool:
-                vol_f = pool.submit(targets.volumes_um3, errors=errors)
-                cab_f = pool.submit(targets.cable_lengths, errors=errors, progress=progress)
-                syn_f = pool.submit(targets.synapse_counts)
-                volume[found] = vol_f.result()
-                cable[found] = cab_f.result()
-                counts = syn_f.result()
-            positions = np.flatnonzero(found)
-            syn.loc[positions, ["in", "out", "total"]] = counts[["in", "out", "total"]].to_numpy()
+                vol_f = pool.submit(targets.volumes_um3, errors=errors) if volume else None
+                cab_f = (pool.submit(targets.cable_lengths, errors=errors, progress=progress)
+                         if cable_length else None)
+                syn_f = pool.submit(targets.synapse_counts) if synapse_counts else None
+                if vol_f is not None:
+                    volumes[found] = vol_f.result()
+                if cab_f is not None:
+                    cable[found] = cab_f.result()
+                if syn_f is not None:
+                    counts = syn_f.result()
+                    syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
+                        ["in", "out", "total"]].to_numpy()
         frame = pd.DataFrame(
             {
                 "current_id": current,
-                "volume_um3": volume,
+                "volume_um3": volumes,
                 "cable_length_nm": cable,
                 "out_syn": syn["out"].to_numpy(),
                 "in_syn": syn["in"].to_numpy(),
@@ -243,7 +255,7 @@ class SegmentList(
             },
             index=pd.Index(self._ids, name="segment_id"),
         )
-        if found.all():
+        if found.all() and synapse_counts:
             frame = frame.astype({"out_syn": "int64", "in_syn": "int64", "total_syn": "int64"})
         return frame
 
