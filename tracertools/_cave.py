@@ -69,7 +69,8 @@ def _pool(func: Callable[[Any], R], items: Sequence[Any]) -> list[R | None]:
     try:
         return run_per_item(func, items, max_workers=MAX_WORKERS, progress=False)
     except BatchError as exc:
-        raise next(iter(exc.failures.values())) from None
+        first = next(iter(exc.failures.values()))  # keeps its own __cause__ chain
+    raise first
 
 
 def _chunks(ids: npt.NDArray[Any], item_bytes: int) -> list[npt.NDArray[Any]]:
