@@ -9,7 +9,7 @@ Run as a script (never from the test suite)::
    sphere it passes through, with ``geometry.segment_triangle_intersections``, beside the
    original's approach: a pure-Python double loop over bones x triangles, timed on a subsample
    of bones and extrapolated. Targets: >= 1,000x faster, < 1 s.
-2. An alpha shape of 20,000 points (a torus, nm) with ``tracertools.alpha_shape`` beside the
+2. An alpha shape of 20,000 points (a torus, nm) with ``tracertools.geometry.alpha_shape`` beside the
    ``alphashape`` package at the same alpha (alphashape keeps circumradius < 1/alpha, so it is
    given 1/alpha). Targets: >= 5x faster, watertight. Skipped if alphashape is not installed.
 """
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tracertools import geometry
-from tracertools.alpha_shape import alpha_shape
+from tracertools.geometry.alpha_shape import alpha_shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _perfdoc import write_section  # noqa: E402

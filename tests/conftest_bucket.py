@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tracertools.bucket import Bucket
+from tracertools.storage.bucket import Bucket
 from tracertools.testing.s3 import LocalS3
 
 S3_BUCKET = "tt-bucket-tests"

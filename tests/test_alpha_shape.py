@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracertools.alpha_shape import AlphaShape, alpha_shape, default_alpha
 from tracertools.errors import InvalidGeometryError, InvalidInputError
 from tracertools.geometry import segment_triangle_intersections
-from tracertools.mesh import Mesh
+from tracertools.geometry.alpha_shape import AlphaShape, alpha_shape, default_alpha
+from tracertools.geometry.mesh import Mesh
 
 TORUS_R, TORUS_r = 1000.0, 400.0  # nm: ring radius and tube radius
 BALL_RADIUS, BALL_GAP = 500.0, 600.0  # nm: two balls whose centres are 600 nm apart

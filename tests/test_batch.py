@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from tracertools._batch import (
+from tracertools.batch import (
     apply_error_policy,
     call_with_retries,
     chunk_by_bytes,

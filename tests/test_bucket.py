@@ -27,19 +27,19 @@ from conftest_bucket import (  # noqa: F401  (fixtures)
     read_tree,
 )
 
-from tracertools.bucket import (
-    Bucket,
-    DestinationExistsError,
-    SourceNotFoundError,
-    convert_colons,
-    forbids_colons,
-)
 from tracertools.errors import (
     BatchError,
     ConfirmationRequiredError,
     InvalidInputError,
     PartialResultWarning,
     UnsafePathError,
+)
+from tracertools.storage.bucket import (
+    Bucket,
+    DestinationExistsError,
+    SourceNotFoundError,
+    convert_colons,
+    forbids_colons,
 )
 from tracertools.testing.s3 import LocalS3
 
@@ -62,7 +62,7 @@ VOLUME = {
 def test_constructor_does_no_io_and_imports_no_cloudfiles():
     code = (
         "import sys\n"
-        "from tracertools.bucket import Bucket\n"
+        "from tracertools.storage.bucket import Bucket\n"
         "b = Bucket('gs://no-such-bucket-anywhere/some/folder')\n"
         "print(b.url, 'cloudfiles' in sys.modules)\n"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from tracertools.cli import main
-from tracertools.demo import run_demo
+from tracertools.cli.demo import run_demo
 
 
 def test_demo_tours_the_sdk_and_agrees_with_the_ground_truth():

@@ -1,4 +1,4 @@
-"""tracertools.colors (new API) and the legacy make_color_list (exact original output)."""
+"""tracertools.ngl.colors (new API) and the legacy make_color_list (exact original output)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tracertools.colors import color_list, is_hex_color
 from tracertools.errors import InvalidInputError
 from tracertools.legacy import make_color_list
+from tracertools.ngl.colors import color_list, is_hex_color
 
 LOWER_HEX = re.compile(r"#[0-9a-f]{6}")
 

@@ -46,7 +46,7 @@ def isolated_user_file(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_runtime_registrations(monkeypatch):
     """Each config test sees presets and user files only, even while a LocalCave runs."""
-    import tracertools.config as config_module
+    import tracertools.config.model as config_module
 
     monkeypatch.setattr(config_module, "_REGISTRY", {})
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracertools import geometry as g
 from tracertools.errors import InvalidGeometryError, InvalidInputError
+from tracertools.geometry import calc as g
 
 # ---------------------------------------------------------------------------------------------
 # Scalar pure-Python references

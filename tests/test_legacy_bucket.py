@@ -18,7 +18,6 @@ from conftest_bucket import (  # noqa: F401  (fixtures)
     read_tree,
 )
 
-from tracertools.bucket import Bucket, DestinationExistsError
 from tracertools.errors import UnsafePathError
 from tracertools.legacy._bucket import (
     bucket_copy_folder,
@@ -31,6 +30,7 @@ from tracertools.legacy._bucket import (
     bucket_upload_file,
     bucket_upload_folder,
 )
+from tracertools.storage.bucket import Bucket, DestinationExistsError
 
 STAMP = r"\d{4}_\d{2}_\d{2}_\d{6}"
 

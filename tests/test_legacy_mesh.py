@@ -11,6 +11,8 @@ import trimesh
 
 from tracertools.config import load_config
 from tracertools.errors import ServiceError
+from tracertools.geometry.mesh import Mesh
+from tracertools.geometry.precomputed import read_info
 from tracertools.legacy import _mesh
 from tracertools.legacy._mesh import (
     get_mesh_triangles,
@@ -18,8 +20,6 @@ from tracertools.legacy._mesh import (
     make_local_volume_from_obj,
     make_volume_packaging,
 )
-from tracertools.mesh import Mesh
-from tracertools.precomputed import read_info
 
 
 @pytest.fixture

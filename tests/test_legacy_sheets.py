@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tracertools import sheet
 from tracertools.errors import InvalidInputError
 from tracertools.legacy._sheets import (
     gsheet_add_column,
@@ -14,6 +13,7 @@ from tracertools.legacy._sheets import (
     gsheet_get_col_as_list,
     gsheet_get_tab_as_df,
 )
+from tracertools.storage import sheet as sheet
 from tracertools.testing.sheets import LocalSheets
 
 ID = "720575941473274509"

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from tracertools.errors import InvalidInputError, UnknownDatastackError
+from tracertools.geometry.skeleton import Skeleton
 from tracertools.legacy import _skeleton
 from tracertools.legacy._skeleton import get_bones, host_ng_volume_locally
-from tracertools.skeleton import Skeleton
 
 BANC = "brain_and_nerve_cord"  # viewer resolution (4, 4, 45) nm per voxel
 VERTICES_NM = np.array([[400.0, 800.0, 450.0], [440.0, 800.0, 900.0], [400.0, 1200.0, 450.0]])

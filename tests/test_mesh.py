@@ -9,7 +9,7 @@ import pytest
 import trimesh
 
 from tracertools.errors import InvalidGeometryError, InvalidInputError
-from tracertools.mesh import Mesh, point_cloud_obj
+from tracertools.geometry.mesh import Mesh, point_cloud_obj
 
 # A unit-free tetrahedron with outward-facing triangles.
 TET_VERTICES = np.array([[0, 0, 0], [10, 0, 0], [0, 20, 0], [0, 0, 30]], dtype=float)

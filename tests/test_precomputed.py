@@ -25,8 +25,8 @@ from tracertools.errors import (
     InvalidInputError,
     ServiceError,
 )
-from tracertools.mesh import Mesh
-from tracertools.precomputed import create_volume, read_info, volume_url, write_mesh
+from tracertools.geometry.mesh import Mesh
+from tracertools.geometry.precomputed import create_volume, read_info, volume_url, write_mesh
 
 RESOLUTION = [4, 4, 45]
 

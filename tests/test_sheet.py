@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from google.oauth2.credentials import Credentials as UserCredentials
 
-from tracertools import sheet
 from tracertools.errors import (
     BatchError,
     InvalidInputError,
@@ -20,7 +19,8 @@ from tracertools.errors import (
     RateLimitedError,
     ServiceError,
 )
-from tracertools.sheet import OAuth, ServiceAccount, Sheet, Tab
+from tracertools.storage import sheet as sheet
+from tracertools.storage.sheet import OAuth, ServiceAccount, Sheet, Tab
 from tracertools.testing.sheets import LocalSheets
 
 ID = "720575941473274509"
@@ -83,7 +83,7 @@ def test_unusable_credentials_are_refused_without_showing_them():
 
 
 def test_importing_the_module_does_not_import_gspread():
-    code = "import sys, tracertools.sheet; print('gspread' in sys.modules, 'requests' in sys.modules)"
+    code = "import sys, tracertools.storage.sheet; print('gspread' in sys.modules, 'requests' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
 
@@ -278,7 +278,7 @@ def test_interrupted_fill_keeps_the_first_batch_and_reports_it(sheets, caplog):
             raise ConnectionError("CAVE went away")
         return [[i] for i in ids]
 
-    with caplog.at_level(logging.INFO, logger="tracertools.sheet"), pytest.raises(BatchError) as info:
+    with caplog.at_level(logging.INFO, logger="tracertools.storage.sheet"), pytest.raises(BatchError) as info:
         tab.fill_columns(["current_id"], flaky, batch_size=50, progress=False)
     assert "row 52 (id 1000000000000050)" in str(info.value)
     assert isinstance(info.value.__cause__, ConnectionError)

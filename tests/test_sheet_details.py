@@ -6,7 +6,7 @@ import pytest
 
 import tracertools as tt
 from tracertools.errors import BatchError, MissingFeatureError, PartialResultWarning
-from tracertools.sheet import Sheet
+from tracertools.storage.sheet import Sheet
 from tracertools.testing.sheets import LocalSheets
 
 FULL_HEADER = ["segment_id", "current_id", "volume_um3", "cable_length", "inc_syn", "out_syn",

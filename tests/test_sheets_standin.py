@@ -7,7 +7,7 @@ import pytest
 import requests
 from gspread.utils import ValueInputOption
 
-from tracertools import sheet
+from tracertools.storage import sheet as sheet
 from tracertools.testing.sheets import LocalSheets
 
 GRID_EXAMPLE = [["A1", "B1", "", "D1"], ["", "b2"], [], ["A4", "B4", "", "D4"]]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tracertools.errors import InvalidGeometryError, InvalidInputError
-from tracertools.skeleton import Skeleton
+from tracertools.geometry.skeleton import Skeleton
 
 ROOT_ID = 720575941473274509
 
@@ -309,7 +309,7 @@ def test_intersections_accept_any_object_with_triangles():
 
 
 def test_intersections_accept_a_tracertools_mesh():
-    from tracertools.mesh import Mesh
+    from tracertools.geometry.mesh import Mesh
 
     corners = 1000.0 * np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
     square = Mesh(corners, [[0, 1, 2], [0, 2, 3]])

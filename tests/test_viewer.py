@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tracertools.errors import InvalidInputError
-from tracertools.skeleton import Skeleton
-from tracertools.viewer import RenderingUnavailableError, render, serve_precomputed, show
+from tracertools.geometry.skeleton import Skeleton
+from tracertools.geometry.viewer import RenderingUnavailableError, render, serve_precomputed, show
 
 # A tetrahedron (nm) as a neuroglancer legacy mesh fragment:
 # uint32 vertex count, float32 xyz per vertex, uint32 vertex indices per triangle.

@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 
 from . import errors, geometry, legacy, ngl
-from .bucket import Bucket
-from .colors import color_list
 from .config import DatastackConfig, known_datastacks, load_config, presets
 from .datastack import Datastack, datastacks
 from .errors import (
@@ -38,11 +36,13 @@ from .errors import (
     UnknownDatastackError,
     UnsafePathError,
 )
+from .geometry.mesh import Mesh
+from .geometry.skeleton import Skeleton
 from .legacy import *  # noqa: F403  (the original API's names, for existing scripts)
-from .mesh import Mesh
-from .segment import Segment, SegmentList
-from .sheet import Sheet
-from .skeleton import Skeleton
+from .ngl.colors import color_list
+from .segments import Segment, SegmentList
+from .storage.bucket import Bucket
+from .storage.sheet import Sheet
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -14,10 +14,16 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._datastack_links import DatastackLinksMixin
-from .config import DatastackConfig, load_config, registered_token
-from .errors import InvalidInputError, ServiceError
-from .ids import as_segment_id, as_segment_ids
+from tracertools.batch import call_with_retries
+from tracertools.cave import calls as _cave
+from tracertools.cave.calls import remote
+from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.cave.tables import all_rows
+from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
+from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError
+from tracertools.ids import as_segment_id, as_segment_ids
+from tracertools.ngl.links import DatastackLinksMixin
+from tracertools.segments.segment import Segment, SegmentList
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from caveclient import CAVEclient
 
-    from .segment import Segment, SegmentList
+    from tracertools.segments.segment import Segment, SegmentList
 
 __all__ = ["Datastack", "datastacks"]
 
@@ -82,7 +88,6 @@ class Datastack(DatastackLinksMixin):
         >>> ds.config.resolution
         (4.0, 4.0, 45.0)
     """
-
     def __init__(
         self,
         name: str,
@@ -215,10 +220,6 @@ class Datastack(DatastackLinksMixin):
     def _build_client(self) -> CAVEclient:
         from caveclient import CAVEclient
 
-        from ._batch import call_with_retries
-        from ._http import build_with_timeouts, request_timeout
-        from .errors import RateLimitedError
-
         timeout = request_timeout()  # a bad $TRACERTOOLS_HTTP_TIMEOUT fails before any request
         kwargs: dict[str, Any] = {
             "datastack_name": self._name,
@@ -234,7 +235,7 @@ class Datastack(DatastackLinksMixin):
         logger.debug("building CAVEclient for %s at %s", self._name, self._server_address)
         try:
             # caveclient sets no request timeout: time every request of this client, from
-            # the info requests made while building it on (see _http.py); retry 429/5xx and
+            # the info requests made while building it on (see cave/http.py); retry 429/5xx and
             # timeouts of those info requests like any other call
             return call_with_retries(
                 lambda: build_with_timeouts(lambda: CAVEclient(**kwargs), timeout)
@@ -282,8 +283,6 @@ class Datastack(DatastackLinksMixin):
         Raises:
             InvalidSegmentIdError: the ID is not an exact uint64 (e.g. ``7.205759e17``).
         """
-        from .segment import Segment
-
         return Segment(self, as_segment_id(segment_id))
 
     def segments(self, segment_ids: Iterable[Any]) -> SegmentList:
@@ -292,8 +291,6 @@ class Datastack(DatastackLinksMixin):
         Raises:
             InvalidSegmentIdError: naming the first invalid value and its position.
         """
-        from .segment import SegmentList
-
         return SegmentList(self, as_segment_ids(segment_ids))
 
     # -- datastack metadata and tables ---------------------------------------------------------
@@ -302,20 +299,14 @@ class Datastack(DatastackLinksMixin):
 
         Comes from the client's construction; no further request.
         """
-        from ._cave import remote
-
         return dict(remote(self, "datastack info", self.client.info.get_datastack_info))
 
     def tables(self) -> list[str]:
         """Names of the annotation tables of this datastack (``annotation.get_tables``)."""
-        from ._cave import remote
-
         return list(remote(self, "table list", self.client.annotation.get_tables))
 
     def table_info(self, name: str) -> dict[str, Any]:
         """Metadata of one table (``materialize.get_table_metadata``)."""
-        from ._cave import remote
-
         _check_table_name(name)
         return dict(remote(
             self, f"metadata of {name}", lambda: self.client.materialize.get_table_metadata(name)
@@ -341,8 +332,6 @@ class Datastack(DatastackLinksMixin):
             filter_equal: ``{column: value}`` rows to keep.
             select_columns: only these columns (unsplit names, e.g. ``"pre_pt_position"``).
         """
-        from ._tables import all_rows
-
         _check_table_name(name)
         for label, given in (("filter_in", filter_in), ("filter_equal", filter_equal)):
             if given is not None and not isinstance(given, dict):
@@ -368,8 +357,6 @@ class Datastack(DatastackLinksMixin):
     def _segmentation_volume(self) -> Any:
         cache = self.cache("cloudvolume")
         if "segmentation" not in cache:
-            from ._cave import remote
-
             cache["segmentation"] = remote(
                 self, "segmentation volume",
                 lambda: self.client.info.segmentation_cloudvolume(progress=False),
@@ -396,7 +383,6 @@ class Datastack(DatastackLinksMixin):
         )
         if pts.shape[0] == 0:
             return np.zeros(0, dtype=np.uint64)
-        from ._cave import remote
 
         cv = self._segmentation_volume()
         seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
@@ -424,8 +410,6 @@ class Datastack(DatastackLinksMixin):
         One ``roots_binary`` request per ~4 MB of IDs.
         """
         import numpy as np
-
-        from . import _cave
 
         svs = np.asarray(supervoxel_ids, dtype=np.uint64).reshape(-1)
         roots = np.zeros(svs.shape, dtype=np.uint64)
@@ -480,9 +464,6 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
     """
     from caveclient import CAVEclient
 
-    from ._batch import call_with_retries
-    from .config import latest_registration
-
     if server_address is None:
         registered = latest_registration()
         if registered is not None:
@@ -492,7 +473,6 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
                               "write_server_cache": False}
     if auth_token:
         kwargs["auth_token"] = auth_token
-    from ._http import build_with_timeouts
 
     try:
         client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))

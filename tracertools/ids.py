@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import InvalidSegmentIdError
+from tracertools.errors import InvalidSegmentIdError
 
 __all__ = ["MAX_SEGMENT_ID", "as_segment_id", "as_segment_ids"]
 

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from tracertools._ngl_urls import parse_link
 from tracertools.errors import BatchError, InvalidStateError, PartialResultWarning, ServiceError
 from tracertools.ngl import State
+from tracertools.ngl.urls import parse_link
 
 BOGUS = 2**56 * 4 + 999_999  # a root-layer ID the world never created
 

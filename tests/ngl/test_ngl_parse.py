@@ -8,9 +8,9 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from tracertools._ngl_urls import parse_link
 from tracertools.errors import InvalidInputError, InvalidStateError
 from tracertools.ngl import State
+from tracertools.ngl.urls import parse_link
 
 DIMS = {"x": [4e-9, "m"], "y": [4e-9, "m"], "z": [4.5e-8, "m"]}
 LOCAL = {"url": "local://annotations", "transform": {"outputDimensions": DIMS}}

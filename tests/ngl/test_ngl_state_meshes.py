@@ -15,10 +15,10 @@ from tracertools.errors import (
     InvalidInputError,
     InvalidStateError,
 )
-from tracertools.mesh import Mesh
+from tracertools.geometry.mesh import Mesh
+from tracertools.geometry.viewer import serve_precomputed
 from tracertools.ngl import State
-from tracertools.state_meshes import convex_hulls, neuroglancer_source, safe_file_name
-from tracertools.viewer import serve_precomputed
+from tracertools.ngl.state_meshes import convex_hulls, neuroglancer_source, safe_file_name
 
 RES = np.array([4.0, 4.0, 45.0])  # LocalCave's viewer resolution
 
@@ -106,7 +106,7 @@ def test_given_alphas_are_used_as_is_without_growth(ds, tmp_path):
 
 
 def test_automatic_alphas_start_from_the_point_spacing(ds, tmp_path):
-    from tracertools.alpha_shape import alpha_shape
+    from tracertools.geometry.alpha_shape import alpha_shape
 
     result = ds.mesh_from_points(_point_state(ds), tmp_path / "v", alphas=[None, 7000],
                                  mesh_source_url="precomputed://x")

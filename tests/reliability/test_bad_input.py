@@ -18,7 +18,7 @@ import pytest
 from bad_inputs import CASES, DOC, Case, Env, markdown_table
 
 from tracertools.errors import TracertoolsError
-from tracertools.sheet import Sheet
+from tracertools.storage.sheet import Sheet
 from tracertools.testing import LocalCave
 from tracertools.testing.sheets import LocalSheets
 

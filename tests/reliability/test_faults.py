@@ -25,15 +25,16 @@ import pandas as pd
 import pytest
 from _reliability import STALL_S
 
-from tracertools._http import DEFAULT_TIMEOUT, is_timeout, request_timeout
-from tracertools.bucket import Bucket
+from tracertools.batch import is_timeout
+from tracertools.cave.http import DEFAULT_TIMEOUT, request_timeout
 from tracertools.errors import (
     BatchError,
     PartialResultWarning,
     ServiceError,
     TracertoolsError,
 )
-from tracertools.sheet import Sheet
+from tracertools.storage.bucket import Bucket
+from tracertools.storage.sheet import Sheet
 from tracertools.testing import LocalCave
 from tracertools.testing.sheets import LocalSheets
 

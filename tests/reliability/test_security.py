@@ -20,19 +20,20 @@ from typing import Any
 import pytest
 from google.oauth2.credentials import Credentials as UserCredentials
 
-from tracertools import Datastack, datastacks, precomputed
-from tracertools.bucket import Bucket
+from tracertools import Datastack, datastacks
 from tracertools.errors import (
     ConfirmationRequiredError,
     PartialResultWarning,
     ServiceError,
     TracertoolsError,
 )
-from tracertools.sheet import ServiceAccount, Sheet
+from tracertools.geometry import precomputed as precomputed
+from tracertools.geometry.viewer import serve_precomputed
+from tracertools.storage.bucket import Bucket
+from tracertools.storage.sheet import ServiceAccount, Sheet
 from tracertools.testing import LocalCave
 from tracertools.testing.s3 import LocalS3
 from tracertools.testing.sheets import LocalSheets
-from tracertools.viewer import serve_precomputed
 
 WRONG_TOKEN = "0123456789abcdef0123456789abcdef"
 

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from tracertools import sheet
 from tracertools.errors import MissingFeatureError, PartialResultWarning, RenderingUnavailableError
 from tracertools.geometry import segment_triangle_intersections
+from tracertools.geometry.mesh import Mesh
+from tracertools.geometry.skeleton import Skeleton
 from tracertools.legacy import _views
 from tracertools.legacy._views import (
     calc_seg_mesh_intersect,
@@ -18,8 +19,7 @@ from tracertools.legacy._views import (
     triage_segs,
     visualize_skeletons,
 )
-from tracertools.mesh import Mesh
-from tracertools.skeleton import Skeleton
+from tracertools.storage import sheet as sheet
 from tracertools.testing.sheets import LocalSheets
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tracertools.errors import InvalidInputError, PartialResultWarning
-from tracertools.skeleton import Skeleton
+from tracertools.geometry.skeleton import Skeleton
 
 
 def test_skeletons_are_skeleton_values_in_nm(ds, world, current):

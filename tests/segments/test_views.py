@@ -16,8 +16,8 @@ from tracertools.errors import (
     PartialResultWarning,
     RenderingUnavailableError,
 )
-from tracertools.mesh import Mesh
-from tracertools.skeleton import Skeleton
+from tracertools.geometry.mesh import Mesh
+from tracertools.geometry.skeleton import Skeleton
 
 BOGUS_ROOT = 2**56 * 4 + 999_999  # a well-formed ID the chunkedgraph never had
 SWAMP_ENDPOINTS = ("swamp_info", "swamp_mesh_info", "swamp_mesh", "swamp_provenance")

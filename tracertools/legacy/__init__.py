@@ -17,7 +17,7 @@ at module level, so ``import tracertools`` stays light.
 
 from __future__ import annotations
 
-from ._bucket import (
+from tracertools.legacy._bucket import (
     bucket_copy_folder as bucket_copy_folder,
     bucket_delete_file as bucket_delete_file,
     bucket_delete_folder as bucket_delete_folder,
@@ -28,19 +28,19 @@ from ._bucket import (
     bucket_upload_file as bucket_upload_file,
     bucket_upload_folder as bucket_upload_folder,
 )
-from ._history import (
+from tracertools.legacy._history import (
     count_user_sv_contribution as count_user_sv_contribution,
     get_original_seg_ids as get_original_seg_ids,
     get_seg_changelog as get_seg_changelog,
     get_seg_edits as get_seg_edits,
 )
-from ._mesh import (
+from tracertools.legacy._mesh import (
     get_mesh_triangles as get_mesh_triangles,
     make_bucket_volume_from_obj as make_bucket_volume_from_obj,
     make_local_volume_from_obj as make_local_volume_from_obj,
     make_volume_packaging as make_volume_packaging,
 )
-from ._ngl import (
+from tracertools.legacy._ngl import (
     get_anno_array_from_json_state_file as get_anno_array_from_json_state_file,
     get_anno_array_from_state_file as get_anno_array_from_state_file,
     get_json_state_from_url as get_json_state_from_url,
@@ -52,7 +52,7 @@ from ._ngl import (
     make_point_cloud_from_state_file as make_point_cloud_from_state_file,
     make_volume_mesh_from_state_file as make_volume_mesh_from_state_file,
 )
-from ._pure import (
+from tracertools.legacy._pure import (
     bucket_convert_colons as bucket_convert_colons,
     calc_3d_distance as calc_3d_distance,
     calc_avg_point_coords as calc_avg_point_coords,
@@ -64,7 +64,7 @@ from ._pure import (
     get_supported_configs as get_supported_configs,
     make_color_list as make_color_list,
 )
-from ._segments import (
+from tracertools.legacy._segments import (
     check_seg_freshness as check_seg_freshness,
     check_seg_proofread_status as check_seg_proofread_status,
     count_synapses as count_synapses,
@@ -82,17 +82,17 @@ from ._segments import (
     get_seg_skeletons as get_seg_skeletons,
     get_svs_from_seg as get_svs_from_seg,
 )
-from ._sheets import (
+from tracertools.legacy._sheets import (
     gsheet_add_column as gsheet_add_column,
     gsheet_add_row as gsheet_add_row,
     gsheet_get_col_as_list as gsheet_get_col_as_list,
     gsheet_get_tab_as_df as gsheet_get_tab_as_df,
 )
-from ._skeleton import (
+from tracertools.legacy._skeleton import (
     get_bones as get_bones,
     host_ng_volume_locally as host_ng_volume_locally,
 )
-from ._views import (
+from tracertools.legacy._views import (
     calc_seg_mesh_intersect as calc_seg_mesh_intersect,
     gsheet_add_seg_details as gsheet_add_seg_details,
     triage_segs as triage_segs,

@@ -1,4 +1,4 @@
-"""Legacy shims: the bucket_* family (new home: :class:`tracertools.bucket.Bucket`).
+"""Legacy shims: the bucket_* family (new home: :class:`tracertools.storage.bucket.Bucket`).
 
 Paths are full URLs, as in the original (``gs://bucket/folder/file``). The shims follow the new
 no-loss rules: downloads get a timestamp before the extension (the original put it after),
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 
-from tracertools.bucket import Bucket
 from tracertools.errors import InvalidInputError, UnsafePathError
+from tracertools.storage.bucket import Bucket
 
 __all__ = [
     "bucket_copy_folder",

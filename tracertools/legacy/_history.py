@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracertools.errors import BatchError
-
-from ._session import session
+from tracertools.legacy._session import session
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracertools.segment import Segment
+    from tracertools.segments.segment import Segment
 
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
@@ -56,13 +55,13 @@ def _one(call: Callable[[], T]) -> T:
 
 
 def get_seg_changelog(datastack: str, seg_id: int) -> pd.DataFrame:
-    """Legacy shim for :meth:`tracertools.segment.Segment.changelog` (``filtered=True``).
+    """Legacy shim for :meth:`tracertools.segments.segment.Segment.changelog` (``filtered=True``).
 
     Returns caveclient's frame for the segment unchanged, as the original did: the service's
     filtered log, ``timestamp`` in epoch milliseconds, indexed as caveclient parses it.
     One ``tabular_change_log_many`` request (none when the session already holds the log).
     """
-    from tracertools import _history_fetch as fetch
+    from tracertools.cave import history_fetch as fetch
 
     seg = _segment(datastack, seg_id)
     found, failures = fetch.change_logs(seg.datastack, [seg.id], filtered=True)
@@ -74,7 +73,7 @@ def get_seg_changelog(datastack: str, seg_id: int) -> pd.DataFrame:
 def get_seg_edits(
     datastack: str, seg_id: int, op_column: str = "operation_id"
 ) -> pd.DataFrame:
-    """Legacy shim for :meth:`tracertools.segment.Segment.edits` (``filtered=True``).
+    """Legacy shim for :meth:`tracertools.segments.segment.Segment.edits` (``filtered=True``).
 
     The original's seven columns on a RangeIndex, one row per operation of the filtered change
     log. ``point_coords`` stay in the service's segmentation mip-0 voxels, as the original
@@ -82,7 +81,7 @@ def get_seg_edits(
     ignored, as in the original. Two requests (change log, operation details), where the
     original needed two new clients and scanned the log once per operation.
     """
-    from tracertools._segment_history import edits_frame
+    from tracertools.segments.history import edits_frame
 
     seg = _segment(datastack, seg_id)
     frame = _one(lambda: edits_frame(
@@ -92,13 +91,13 @@ def get_seg_edits(
 
 
 def get_original_seg_ids(datastack: str, seg_id: int) -> list[int]:
-    """Legacy shim for :meth:`tracertools.segment.Segment.original_ids` (as a sorted list)."""
+    """Legacy shim for :meth:`tracertools.segments.segment.Segment.original_ids` (as a sorted list)."""
     seg = _segment(datastack, seg_id)
     return [int(v) for v in _one(seg.original_ids)]
 
 
 def count_user_sv_contribution(datastack: str, completed_seg_id: int) -> dict[str, int]:
-    """Legacy shim for :meth:`tracertools.segment.Segment.user_contributions` (as a dict).
+    """Legacy shim for :meth:`tracertools.segments.segment.Segment.user_contributions` (as a dict).
 
     Keys are user IDs as str, values unique supervoxel counts. Unlike the original, a split
     credits what left the lineage whichever after-root the log lists first, every operation

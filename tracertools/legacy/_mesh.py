@@ -1,4 +1,4 @@
-"""Legacy shims: mesh triangles and precomputed mesh volumes (new home: tracertools.mesh)."""
+"""Legacy shims: mesh triangles and precomputed mesh volumes (new home: tracertools.geometry.mesh)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def get_mesh_triangles(
     volume_path: str, mesh_seg_id: int = 1, local: bool = False
 ) -> NDArray[np.float64]:
     """Legacy shim for ``Mesh.from_precomputed(url, id).triangles_in_voxels(resolution)``."""
-    from tracertools.mesh import Mesh
-    from tracertools.precomputed import read_info, volume_url
+    from tracertools.geometry.mesh import Mesh
+    from tracertools.geometry.precomputed import read_info, volume_url
 
     path = str(volume_path).rstrip("/")
     url = volume_url(path if not local or "://" in path else "file://" + os.path.abspath(path))
@@ -42,8 +42,8 @@ def make_volume_packaging(
     chunk_size: Sequence[int] = (512, 512, 16),
     volume_size: Sequence[int] = (250000, 250000, 25000),
 ) -> None:
-    """Legacy shim for ``tracertools.precomputed.create_volume(<out>/image, ...)``."""
-    from tracertools.precomputed import create_volume
+    """Legacy shim for ``tracertools.geometry.precomputed.create_volume(<out>/image, ...)``."""
+    from tracertools.geometry.precomputed import create_volume
 
     create_volume(
         _image_url(output_filepath),
@@ -66,7 +66,7 @@ def make_bucket_volume_from_obj(datastack: str, obj_path: str, bucket_path: str)
 
 def _image_url(output_path: str) -> str:
     """``<output_path>/image`` as a URL; a plain path is local, as in the original."""
-    from tracertools.precomputed import volume_url
+    from tracertools.geometry.precomputed import volume_url
 
     return volume_url(str(output_path).rstrip("/") + "/image")
 
@@ -74,7 +74,7 @@ def _image_url(output_path: str) -> str:
 def _obj_to_volume(datastack: str, obj_path: str, url: str) -> None:
     """Write an OBJ (nm) to ``url`` with the datastack's resolution and volume size."""
     from tracertools.config import load_config
-    from tracertools.mesh import Mesh
+    from tracertools.geometry.mesh import Mesh
 
     config = load_config(datastack)
     Mesh.from_obj(obj_path).write_precomputed(

@@ -1,5 +1,5 @@
 """Legacy shims: neuroglancer states, links and meshes from state files (new home:
-:mod:`tracertools.ngl`, the Datastack link methods and :mod:`tracertools.state_meshes`).
+:mod:`tracertools.ngl`, the Datastack link methods and :mod:`tracertools.ngl.state_meshes`).
 
 Each keeps the original name, arguments, defaults and return shape, and delegates through the
 shared legacy session of the datastack. Fixed on the way: unique annotation IDs across layers,
@@ -21,8 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracertools.errors import InvalidInputError, InvalidStateError
-
-from ._session import session
+from tracertools.legacy._session import session
 
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
@@ -163,7 +162,7 @@ def make_mesh_from_points(
 
 def _point_layers_nm(datastack: str, json_path: str) -> tuple[Any, dict[str, NDArray[Any]]]:
     from tracertools.ngl import State
-    from tracertools.state_meshes import layer_points_nm
+    from tracertools.ngl.state_meshes import layer_points_nm
 
     config = session(datastack).config
     state = State.from_file(json_path)
@@ -189,8 +188,8 @@ def _replacing(path: Path) -> Path:
 
 def make_objs_from_state_file(datastack: str, json_path: str, output_path: str) -> None:
     """Legacy shim for ``state_meshes.convex_hulls(State.from_file(path))`` + ``Mesh.to_obj``."""
-    from tracertools.mesh import Mesh
-    from tracertools.state_meshes import safe_file_name
+    from tracertools.geometry.mesh import Mesh
+    from tracertools.ngl.state_meshes import safe_file_name
 
     _, points = _point_layers_nm(datastack, json_path)
     folder = Path(output_path).expanduser()
@@ -208,9 +207,9 @@ def make_objs_from_state_file(datastack: str, json_path: str, output_path: str) 
 def make_point_cloud_from_state_file(
     datastack: str, json_path: str, layer_name: str, output_path: str
 ) -> None:
-    """Legacy shim for ``tracertools.mesh.point_cloud_obj(points_nm, path)``."""
-    from tracertools.mesh import point_cloud_obj
-    from tracertools.state_meshes import safe_file_name
+    """Legacy shim for ``tracertools.geometry.mesh.point_cloud_obj(points_nm, path)``."""
+    from tracertools.geometry.mesh import point_cloud_obj
+    from tracertools.ngl.state_meshes import safe_file_name
 
     _, points = _layer_nm(datastack, json_path, layer_name)
     target = Path(output_path).expanduser()
@@ -227,8 +226,8 @@ def make_volume_mesh_from_state_file(
     export_obj: bool = False,
 ) -> None:
     """Legacy shim for ``Mesh.convex_hull(points).write_precomputed(<out>/image, ...)``."""
-    from tracertools.mesh import Mesh
-    from tracertools.precomputed import volume_url
+    from tracertools.geometry.mesh import Mesh
+    from tracertools.geometry.precomputed import volume_url
 
     config, points = _layer_nm(datastack, json_path, layer_name)
     hull = Mesh.convex_hull(points)

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tracertools import bucket, colors, geometry
+from tracertools import geometry
+from tracertools.ngl import colors as colors
+from tracertools.storage import bucket as bucket
 
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
@@ -27,12 +29,12 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# bucket_*: files on cloud buckets (new home: tracertools.bucket)
+# bucket_*: files on cloud buckets (new home: tracertools.storage.bucket)
 # --------------------------------------------------------------------------------------------
 
 
 def bucket_convert_colons(file_path: str, to_windows: Any = True) -> str:
-    """Legacy shim for :func:`tracertools.bucket.convert_colons`."""
+    """Legacy shim for :func:`tracertools.storage.bucket.convert_colons`."""
     # The original compared with ==, so 1 and 0 work too; anything else is a TypeError.
     if to_windows == True:  # noqa: E712
         flag = True
@@ -139,10 +141,10 @@ def convert_coord_res(
 
 
 # --------------------------------------------------------------------------------------------
-# make_color_list: colours (new home: tracertools.colors.color_list)
+# make_color_list: colours (new home: tracertools.ngl.colors.color_list)
 # --------------------------------------------------------------------------------------------
 
 
 def make_color_list(number_of_colors: float, alternate_brightness: float = 0.0) -> list[str]:
-    """Legacy shim for :func:`tracertools.colors.color_list` (the original palette, exactly)."""
+    """Legacy shim for :func:`tracertools.ngl.colors.color_list` (the original palette, exactly)."""
     return colors._legacy_color_list(number_of_colors, alternate_brightness)

@@ -1,7 +1,7 @@
 """Legacy shims of the segment, metrics and CAVE-info families.
 
 Each keeps the original name, arguments and return shape, and delegates to the batched methods
-of :class:`~tracertools.segment.SegmentList` / :class:`~tracertools.datastack.Datastack`
+of :class:`~tracertools.segments.segment.SegmentList` / :class:`~tracertools.datastack.Datastack`
 through one shared session per datastack.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._session import session
+from tracertools.legacy._session import session
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +43,7 @@ __all__ = [
 
 
 def check_seg_freshness(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.are_fresh`."""
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.are_fresh`."""
     return [bool(v) for v in session(datastack).segments(seg_ids).are_fresh()]
 
 
@@ -55,7 +55,7 @@ def get_current_seg_ids(
     skip_fresh: bool = True,
     detailed_errors: bool = False,
 ) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.current_id_candidates`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.current_id_candidates`.
 
     One entry per input ID, the same shape for fresh and stale IDs (the original gave ``[id]``
     for fresh IDs and a bare int for stale ones): an int by default; ``[id, ratio]`` with
@@ -91,7 +91,7 @@ def get_current_seg_ids(
 
 
 def get_svs_from_seg(datastack: str, seg_id: Any) -> list[int]:
-    """Legacy shim for :meth:`tracertools.segment.Segment.supervoxels`."""
+    """Legacy shim for :meth:`tracertools.segments.segment.Segment.supervoxels`."""
     return [int(v) for v in session(datastack).segment(seg_id).supervoxels()]
 
 
@@ -127,14 +127,14 @@ def get_roots_from_points(datastack: str, points: Any, sv: bool = False) -> list
 
 
 def get_seg_3d_volume(datastack: str, seg_id: Any) -> np.float64:
-    """Legacy shim for :meth:`tracertools.segment.Segment.volume_um3` (µm³)."""
+    """Legacy shim for :meth:`tracertools.segments.segment.Segment.volume_um3` (µm³)."""
     return np.float64(session(datastack).segment(seg_id).volume_um3())
 
 
 def count_synapses(
     datastack: str, seg_ids: Iterable[Any], detailed_results: bool = False
 ) -> list[int] | dict[int, dict[str, int]]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.synapse_counts`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.synapse_counts`.
 
     Default: a list of total counts in input order. ``detailed_results``: a dict keyed by int
     ID with ``{"in", "out", "all"}``. Counts are live (the original read a lagging
@@ -152,7 +152,7 @@ def count_synapses(
 
 
 def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.are_proofread`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.are_proofread`.
 
     Reads the status column (the original tested the index by mistake). A datastack without a
     proofreading table raises MissingFeatureError instead of printing and returning None.
@@ -166,7 +166,7 @@ def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[b
 
 
 def get_seg_skeletons(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.skeletons`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.skeletons`.
 
     Returns osteoid Skeletons in physical (nm) space, in input order, as the original did, but
     fetches the version it asks for (4), never sleeps on an ETA and never exits the interpreter:
@@ -178,12 +178,12 @@ def get_seg_skeletons(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
 
 
 def get_cable_lengths(datastack: str, seg_ids: Iterable[Any]) -> list[float]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.cable_lengths` (nm)."""
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.cable_lengths` (nm)."""
     return [float(v) for v in session(datastack).segments(seg_ids).cable_lengths()]
 
 
 def get_seg_details(datastack: str, seg_ids: Iterable[Any]) -> list[list[Any]]:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.details`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.details`.
 
     One row per input ID: ``[original_id, current_id, volume_um3, cable_nm, out_syn, in_syn,
     total_syn]``. Works for fresh and stale IDs alike (the original crashed on fresh ones).

@@ -16,7 +16,7 @@ LEGACY_PORT = 8080
 
 
 def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
-    """Legacy shim for :meth:`tracertools.skeleton.Skeleton.bones` at the datastack resolution.
+    """Legacy shim for :meth:`tracertools.geometry.skeleton.Skeleton.bones` at the datastack resolution.
 
     Args:
         datastack: datastack name; its config ``resolution`` (nm per voxel) sets the units.
@@ -30,7 +30,7 @@ def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
         InvalidGeometryError: malformed skeleton arrays.
     """
     from tracertools.config import load_config
-    from tracertools.skeleton import Skeleton
+    from tracertools.geometry.skeleton import Skeleton
 
     resolution = load_config(datastack).resolution
     sk = skeleton if isinstance(skeleton, Skeleton) else Skeleton.from_osteoid(skeleton)
@@ -40,7 +40,7 @@ def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
 def host_ng_volume_locally(
     volume_path: str | os.PathLike[str], *, port: int = LEGACY_PORT
 ) -> None:
-    """Legacy shim for :func:`tracertools.viewer.serve_precomputed` (blocking).
+    """Legacy shim for :func:`tracertools.geometry.viewer.serve_precomputed` (blocking).
 
     Serves the folder on ``http://127.0.0.1:8080`` (the original's address) until Ctrl-C.
     Unlike the original, a missing folder raises before anything is bound, instead of printing
@@ -53,6 +53,6 @@ def host_ng_volume_locally(
     Raises:
         InvalidInputError: the folder does not exist.
     """
-    from tracertools.viewer import serve_precomputed
+    from tracertools.geometry.viewer import serve_precomputed
 
     serve_precomputed(volume_path, port=port, background=False)

@@ -1,7 +1,7 @@
 """Legacy shims: mesh crossings, triage, skeleton viewing and segment details in a sheet.
 
 New homes: :meth:`SegmentList.intersections` / :meth:`~SegmentList.crosses`,
-:meth:`SegmentList.triage`, :meth:`SegmentList.show` and :meth:`tracertools.sheet.Tab.add_segment_details`.
+:meth:`SegmentList.triage`, :meth:`SegmentList.show` and :meth:`tracertools.storage.sheet.Tab.add_segment_details`.
 Each shim keeps the original name, arguments, defaults and return shape, and works through one
 shared session per datastack.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._session import session
+from tracertools.legacy._session import session
 
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
@@ -53,7 +53,7 @@ def _legacy_hits(
 def calc_seg_mesh_intersect(
     datastack: str, seg_ids: Iterable[Any], mesh_address: str, return_intersects: bool = False
 ) -> LegacyHits:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.crosses` / ``.intersections``.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.crosses` / ``.intersections``.
 
     Whether each segment's skeleton crosses mesh 1 of the precomputed volume at
     ``mesh_address`` (any form ``Mesh.from_precomputed`` reads, including neuroglancer's
@@ -70,9 +70,9 @@ def calc_seg_mesh_intersect(
     mesh are compared in nm (the original mixed the datastack's and the volume's voxels); a
     bone through an edge shared by two triangles gives one point, not two.
     """
-    from tracertools._segment_views import _first_resolution
-    from tracertools.mesh import Mesh
-    from tracertools.precomputed import read_info
+    from tracertools.geometry.mesh import Mesh
+    from tracertools.geometry.precomputed import read_info
+    from tracertools.segments.views import _first_resolution
 
     ds = session(datastack)
     segs = ds.segments(list(seg_ids))
@@ -86,7 +86,7 @@ def calc_seg_mesh_intersect(
 def triage_segs(
     datastack: str, seg_ids: Iterable[Any], return_intersects: bool = False
 ) -> LegacyHits:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.triage`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.triage`.
 
     Whether each segment's skeleton crosses any of the datastack's swamp meshes
     (``sources.swamp`` or ``sources.triage_mesh`` in its config; read once per session).
@@ -103,7 +103,7 @@ def triage_segs(
     original was marked non-functional and raised for every datastack but BANC; this one works
     for any datastack whose config names a swamp volume.
     """
-    from tracertools._segment_views import swamp_hits, swamp_meshes
+    from tracertools.segments.views import swamp_hits, swamp_meshes
 
     ds = session(datastack)
     segs = ds.segments(list(seg_ids))
@@ -116,7 +116,7 @@ def triage_segs(
 
 
 def visualize_skeletons(seg_ids: Iterable[Any], datastack: str = "brain_and_nerve_cord") -> None:
-    """Legacy shim for :meth:`tracertools.segment.SegmentList.show`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.show`.
 
     Opens a microviewer window with the segments' skeletons, bones coloured by radius (note the
     original argument order: IDs first, datastack second with a default). Blocks until the
@@ -142,7 +142,7 @@ def gsheet_add_seg_details(
     synapse_counts: bool = True,
     proofreading: bool = True,
 ) -> None:
-    """Legacy shim for :meth:`tracertools.sheet.Tab.add_segment_details`.
+    """Legacy shim for :meth:`tracertools.storage.sheet.Tab.add_segment_details`.
 
     Fills the tab as the original did: segment IDs in column A under a header in A1; from
     column B the header ``current_id``, then ``volume_um3``, ``cable_length`` (nm),
@@ -160,8 +160,8 @@ def gsheet_add_seg_details(
     cost a few batched requests instead of ~10 requests and a skeleton sleep per row, and
     failures are not retried blindly.
     """
-    from tracertools._sheet_details import add_segment_details
-    from tracertools.sheet import Sheet
+    from tracertools.storage.sheet import Sheet
+    from tracertools.storage.sheet_details import add_segment_details
 
     ds = session(datastack)
     keep_column = False

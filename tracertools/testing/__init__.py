@@ -25,13 +25,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ._controls import FaultConfig, LogEntry, RequestStats
-    from ._graph import Operation
-    from ._skeletons import Skeleton
-    from .localcave import LocalCave
-    from .s3 import LocalS3
-    from .sheets import LocalSheets
-    from .world import World
+    from tracertools.testing._controls import FaultConfig, LogEntry, RequestStats
+    from tracertools.testing._graph import Operation
+    from tracertools.testing._skeletons import Skeleton
+    from tracertools.testing.localcave import LocalCave
+    from tracertools.testing.s3 import LocalS3
+    from tracertools.testing.sheets import LocalSheets
+    from tracertools.testing.world import World
 
 _HOMES = {
     "FaultConfig": "._controls",

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ._ids import GraphLayout
-from ._lineage import LineageMixin
+from tracertools.testing._ids import GraphLayout
+from tracertools.testing._lineage import LineageMixin
 
 U64 = np.uint64
 IdArray = npt.NDArray[np.uint64]

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ._graph import ChunkGraph, HugeNeuron, Operation, RootRecord
-from ._ids import GraphLayout
-from ._neurons import NeuronTrees, Supervoxels
+from tracertools.testing._graph import ChunkGraph, HugeNeuron, Operation, RootRecord
+from tracertools.testing._ids import GraphLayout
+from tracertools.testing._neurons import NeuronTrees, Supervoxels
 
 DAY = 86400.0
 U64 = np.uint64

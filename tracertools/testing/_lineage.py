@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._graph import Operation, RootRecord
+    from tracertools.testing._graph import Operation, RootRecord
 
 
 class LineageMixin:
@@ -40,7 +40,7 @@ class LineageMixin:
         for r in root_ids:
             rid = int(r)
             if rid not in self.roots:
-                from ._graph import UnknownNodeError
+                from tracertools.testing._graph import UnknownNodeError
 
                 raise UnknownNodeError([rid])
             past = [rid]

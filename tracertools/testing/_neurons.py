@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ._ids import GraphLayout
+from tracertools.testing._ids import GraphLayout
 
 RUN_LENGTH = 6
 STEP_NM = 90.0

@@ -19,9 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._graph import Operation, UnknownNodeError
-from ._routes_info import ws_info
-from .server import CaveApp, HttpError, Request, Response, Route, json_response, route
+from tracertools.testing._graph import Operation, UnknownNodeError
+from tracertools.testing._routes_info import ws_info
+from tracertools.testing.server import (
+    CaveApp,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    route,
+)
 
 PCG_VERSION = "2.21.1"
 U64 = np.uint64

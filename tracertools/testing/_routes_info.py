@@ -8,7 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from .server import CaveApp, HttpError, Request, Response, Route, json_response, route
+from tracertools.testing.server import (
+    CaveApp,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    route,
+)
 
 INFO_VERSION = "4.3.3"
 STATE_VERSION = "0.7.2"
@@ -201,7 +209,7 @@ def routes(app: CaveApp) -> list[Route]:
 
     def mesh_file(kind: str) -> Any:
         def h(req: Request) -> Response:
-            from ._meshes import encode_legacy_fragment
+            from tracertools.testing._meshes import encode_legacy_fragment
 
             name = req.params["name"]
             parts = name.split(":")

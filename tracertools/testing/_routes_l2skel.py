@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
-from ._skeletons import flatdict_gzip, gzip_bytes, precomputed_bytes
-from .server import CaveApp, HttpError, Request, Response, Route, json_response, route
+from tracertools.testing._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
+from tracertools.testing._skeletons import flatdict_gzip, gzip_bytes, precomputed_bytes
+from tracertools.testing.server import (
+    CaveApp,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    route,
+)
 
 SKELETON_SERVICE_VERSION = "0.23.11"
 SKELETON_VERSIONS = [-1, 0, 1, 2, 3, 4]

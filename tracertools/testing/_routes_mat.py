@@ -8,8 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._tables import QueryError, apply_query, iso_us, parse_time, to_arrow_stream
-from .server import CaveApp, HttpError, Request, Response, Route, json_response, route
+from tracertools.testing._tables import QueryError, apply_query, iso_us, parse_time, to_arrow_stream
+from tracertools.testing.server import (
+    CaveApp,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    route,
+)
 
 MAT_VERSION = "5.26.4"
 EXPIRES = "2030-01-01T00:00:00.000000"

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ._history import DAY
-from ._tables import AnnotationTable
+from tracertools.testing._history import DAY
+from tracertools.testing._tables import AnnotationTable
 
 if TYPE_CHECKING:
-    from .world import World
+    from tracertools.testing.world import World
 
 TAGS = ("KC", "PN", "LN", "MBON", "DN", "AN", "SEZ", "ORN")
 
 
 def _view(world: World, vox: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    from .world import seg_to_view
+    from tracertools.testing.world import seg_to_view
 
     return seg_to_view(vox, world.seg_resolution, world.resolution)
 

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._controls import FaultConfig, LogEntry, RequestStats
-from .server import CaveApp, CaveHTTPServer
-from .world import World
+from tracertools.testing._controls import FaultConfig, LogEntry, RequestStats
+from tracertools.testing.server import CaveApp, CaveHTTPServer
+from tracertools.testing.world import World
 
 if TYPE_CHECKING:
     from tracertools.config import DatastackConfig

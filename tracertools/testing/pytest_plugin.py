@@ -8,7 +8,7 @@ Fixtures:
     local_cave: the session server, with counters, log, faults, latency and stored states
         reset before each test.
     local_cave_client: a real ``caveclient.CAVEclient`` for ``local_cave``.
-    local_sheets: a LocalSheets (Sheets v4 stand-in) for one test; ``tracertools.sheet``
+    local_sheets: a LocalSheets (Sheets v4 stand-in) for one test; ``tracertools.storage.sheet``
         routes to it and ignores ``$TRACERTOOLS_SHEETS_CREDENTIALS`` meanwhile.
 """
 
@@ -52,7 +52,7 @@ def local_cave_client(local_cave: LocalCave) -> Any:
 @pytest.fixture
 def local_sheets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A running LocalSheets for one test, with no credentials file in the environment."""
-    from tracertools import sheet
+    from tracertools.storage import sheet as sheet
     from tracertools.testing.sheets import LocalSheets
 
     monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)

@@ -3,7 +3,7 @@
 Remote-bucket code paths run for real against it: cloudfiles (and boto3 below it) speak S3 over
 HTTP to 127.0.0.1, the same way they reach ``nokura://`` and other S3-compatible hosts::
 
-    from tracertools.bucket import Bucket
+    from tracertools.storage.bucket import Bucket
     from tracertools.testing.s3 import LocalS3
 
     with LocalS3(buckets=["test-bucket"]) as s3:

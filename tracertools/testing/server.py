@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from ._controls import Controls, LogEntry
-from ._graph import UnknownNodeError
-from ._tables import QueryError
+from tracertools.testing._controls import Controls, LogEntry
+from tracertools.testing._graph import UnknownNodeError
+from tracertools.testing._tables import QueryError
 
 if TYPE_CHECKING:
-    from .world import World
+    from tracertools.testing.world import World
 
 logger = logging.getLogger(__name__)
 
@@ -372,7 +372,7 @@ class CaveHTTPServer(ThreadingHTTPServer):
         self.app = app
         host, bound = self.server_address[:2]
         app.base_url = f"http://127.0.0.1:{bound}"
-        from . import _routes_cg, _routes_info, _routes_l2skel, _routes_mat
+        from tracertools.testing import _routes_cg, _routes_info, _routes_l2skel, _routes_mat
 
         app.routes = (
             _routes_info.routes(app)

@@ -1,8 +1,8 @@
 """LocalSheets: a Google Sheets v4 stand-in on 127.0.0.1 that unmodified gspread talks to.
 
 >>> from tracertools.testing.sheets import LocalSheets
->>> from tracertools.sheet import Sheet
->>> with LocalSheets() as sheets:                       # registers itself with tracertools.sheet
+>>> from tracertools.storage.sheet import Sheet
+>>> with LocalSheets() as sheets:                       # registers itself with tracertools.storage.sheet
 ...     key = sheets.create("demo", tabs={"ids": [["id"], ["720575941473274509"]]})
 ...     Sheet(key).tab("ids").column(1)
 ['id', '720575941473274509']
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .. import sheet as _sheet
-from ._sheets_grid import (
+from tracertools.storage import sheet as _sheet
+from tracertools.testing._sheets_grid import (
     _a1,
     _ApiError,
     _Book,
@@ -82,13 +82,13 @@ class LocalSheets:
     """An in-memory Google Sheets v4 server on ``127.0.0.1`` for gspread (and so tracertools).
 
     Use it as a context manager (or :meth:`start` / :meth:`stop`). While it runs it is
-    registered with :func:`tracertools.sheet.register_local_server`, so ``Sheet(key)`` with
+    registered with :func:`tracertools.storage.sheet.register_local_server`, so ``Sheet(key)`` with
     default credentials talks to it; pass ``register=False`` to only serve.
 
     Args:
         token: if set, Sheets calls need ``Authorization: Bearer <token>`` (401 otherwise) and
             ``/token`` hands out this token; if None, any or no credentials are accepted.
-        register: register with :mod:`tracertools.sheet` while running.
+        register: register with :mod:`tracertools.storage.sheet` while running.
 
     Attributes:
         requests: request counts per route (``"values.get"``, ``"values.batchUpdate"``,

@@ -28,15 +28,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._graph import ChunkGraph, Operation
-from ._history import USERS, Story, build_history
-from ._ids import GraphLayout
-from ._l2stats import SupervoxelStats, huge_attributes
-from ._meshes import box_mesh, segments_cross_triangles, tube_mesh
-from ._neurons import grow_neurons, make_supervoxels, voxelize
-from ._skeletons import Skeleton, build_skeleton, line_skeleton
-from ._tables import AnnotationTable
-from ._worldtables import build_tables
+from tracertools.testing._graph import ChunkGraph, Operation
+from tracertools.testing._history import USERS, Story, build_history
+from tracertools.testing._ids import GraphLayout
+from tracertools.testing._l2stats import SupervoxelStats, huge_attributes
+from tracertools.testing._meshes import box_mesh, segments_cross_triangles, tube_mesh
+from tracertools.testing._neurons import grow_neurons, make_supervoxels, voxelize
+from tracertools.testing._skeletons import Skeleton, build_skeleton, line_skeleton
+from tracertools.testing._tables import AnnotationTable
+from tracertools.testing._worldtables import build_tables
 
 IdArray = npt.NDArray[np.uint64]
 U64 = np.uint64

@@ -1,0 +1,287 @@
+"""Service primitives for edit histories: change logs, operation details, original roots.
+
+Everything fetched here is immutable (a root's past never changes, nor does a recorded
+operation), so results are cached on the datastack and a second question costs no request.
+
+* :func:`change_logs`: ``tabular_change_log_many`` for many roots in one request (chunked when
+  the list is very long), the raw caveclient frames per root;
+* :func:`tidy_log`: a raw change log with typed columns (what the new API returns);
+* :func:`operation_details`: ``operation_details`` for many operations in one request per
+  ~250 operation IDs (they travel in the URL);
+* :func:`original_roots`: ``get_original_roots`` per root, concurrently on a bounded pool;
+* :func:`segmentation_resolution`: the segmentation's mip-0 voxel size (``base_resolution``).
+
+Failures are reported per root: a request that fails with an input error (4xx) is followed by
+one ``valid_nodes`` request, so IDs the chunkedgraph never knew fail with
+:class:`~tracertools.errors.SegmentNotFoundError` and the others are retried without them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from tracertools.batch import run_per_item
+from tracertools.cave import calls as _cave
+from tracertools.errors import SegmentNotFoundError, ServiceError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracertools.cave.session import CaveSession
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+IdArray = npt.NDArray[np.uint64]
+Failures = dict[int, BaseException]
+
+#: Roots per ``tabular_change_log_many`` request (a request per chunk only for huge lists).
+CHANGELOG_CHUNK = 2000
+#: Operation IDs per ``operation_details`` request: the IDs travel in the URL, which servers
+#: cap at about 8 kB.
+OPERATION_CHUNK = 250
+
+#: The columns of caveclient's tabular change log, in the service's order.
+LOG_COLUMNS = (
+    "operation_id",
+    "timestamp",
+    "user_id",
+    "before_root_ids",
+    "after_root_ids",
+    "is_merge",
+    "user_name",
+    "user_affiliation",
+)
+
+
+# -- failure attribution ---------------------------------------------------------------------
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    status = _cave.http_status(exc)
+    return status is not None and 400 <= status < 500 and status != 429
+
+
+def _capture(func: Callable[[], T]) -> T | BaseException:
+    """``func()``, or the exception it raised (so one item's failure never stops a pool)."""
+    try:
+        return func()
+    except Exception as exc:
+        return exc
+
+
+def _not_found(ds: CaveSession, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` the chunkedgraph does not know (one ``valid_nodes`` request)."""
+    if not ids:
+        return set()
+    known = _cave.exists(ds, np.asarray(ids, dtype=np.uint64), datetime.now(timezone.utc))
+    return {r for r, ok in zip(ids, known.tolist(), strict=True) if not ok}
+
+
+def batch_per_root(
+    ds: CaveSession,
+    roots: list[int],
+    request: Callable[[list[int]], dict[int, T]],
+) -> tuple[dict[int, T], Failures]:
+    """One batched request for ``roots``, attributing an input error to the culprits.
+
+    On a 4xx answer, roots unknown to the chunkedgraph fail with :class:`SegmentNotFoundError`
+    (one ``valid_nodes`` request) and the rest are asked again as one batch; should that be
+    refused too, it is narrowed down by halving (:func:`tracertools.cave.calls.isolate`). Other
+    failures (5xx after retries, connection errors) fail every root of the batch.
+    """
+    first = _capture(lambda: request(roots))
+    if not isinstance(first, BaseException):
+        return first, {}
+    if not _is_input_error(first):
+        return {}, dict.fromkeys(roots, first)
+    missing = _capture(lambda: _not_found(ds, roots))
+    if isinstance(missing, BaseException):
+        return {}, dict.fromkeys(roots, first)
+    failures: Failures = {r: SegmentNotFoundError([r]) for r in roots if r in missing}
+    rest = [r for r in roots if r not in missing]
+    found: dict[int, T] = _cave.isolate(request, rest, failures) if rest else {}
+    return found, failures
+
+
+# -- change logs -----------------------------------------------------------------------------
+
+
+def change_logs(
+    ds: CaveSession, roots: Iterable[int], *, filtered: bool
+) -> tuple[dict[int, pd.DataFrame], Failures]:
+    """The raw tabular change log of each root (``tabular_change_log_many``; cached).
+
+    Args:
+        ds: the datastack.
+        roots: root IDs (duplicates are asked once).
+        filtered: the service's ``filtered`` flag (True: only operations it judges relevant
+            to the root's final state; False: every operation in the root's past).
+
+    Returns:
+        ``(logs, failures)``: caveclient's DataFrame per root that succeeded, and the
+        exception per root that failed.
+    """
+    cache = ds.cache("changelog:filtered" if filtered else "changelog:all")
+    wanted = list(dict.fromkeys(int(r) for r in roots))
+    missing = [r for r in wanted if r not in cache]
+    failures: Failures = {}
+    if missing:
+        cg = ds.client.chunkedgraph
+
+        def request(ids: list[int]) -> dict[int, Any]:
+            raw = _cave.remote(
+                ds, "tabular_change_log_many",
+                lambda: cg.get_tabular_change_log(ids, filtered=filtered),
+            )
+            return {int(k): v for k, v in dict(raw).items()}
+
+        groups = [missing[i:i + CHANGELOG_CHUNK] for i in range(0, len(missing), CHANGELOG_CHUNK)]
+        for part in run_per_item(
+            lambda g: batch_per_root(ds, g, request), groups,
+            max_workers=_cave.MAX_WORKERS, progress=False,
+        ):
+            if part is None:  # pragma: no cover - batch_per_root never raises
+                continue
+            found, failed = part
+            cache.update(found)
+            failures.update(failed)
+        for r in missing:
+            if r not in cache and r not in failures:
+                failures[r] = ServiceError(f"the change-log service returned no log for {r}")
+    return {r: cache[r] for r in wanted if r in cache}, failures
+
+
+def _int_lists(values: Iterable[Any]) -> list[list[int]]:
+    return [[int(x) for x in (v if isinstance(v, (list, tuple, np.ndarray)) else [])]
+            for v in values]
+
+
+def tidy_log(raw: pd.DataFrame) -> pd.DataFrame:
+    """A raw change log with typed columns, in time order on a RangeIndex.
+
+    ``operation_id`` int64; ``timestamp`` UTC datetimes (the service sends epoch ms);
+    ``user_id`` str; ``before_root_ids``/``after_root_ids`` lists of int; ``is_merge`` bool.
+    Columns the service added (``in_neuron``, ``is_relevant`` when unfiltered) are kept.
+    """
+    import pandas as pd
+
+    df = raw.reset_index(drop=True)
+    extras = [c for c in df.columns if c not in LOG_COLUMNS]
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    out["operation_id"] = np.asarray(df.get("operation_id", []), dtype=np.int64)
+    stamps = df.get("timestamp", pd.Series([], dtype="int64"))
+    if len(stamps) == 0 or pd.api.types.is_numeric_dtype(stamps):
+        out["timestamp"] = pd.to_datetime(stamps.astype("int64"), unit="ms", utc=True)
+    else:
+        out["timestamp"] = pd.to_datetime(stamps, utc=True)
+    out["user_id"] = [str(u) for u in df.get("user_id", [])]
+    out["before_root_ids"] = _int_lists(df.get("before_root_ids", []))
+    out["after_root_ids"] = _int_lists(df.get("after_root_ids", []))
+    out["is_merge"] = np.asarray(df.get("is_merge", []), dtype=bool)
+    for col in ("user_name", "user_affiliation"):
+        out[col] = list(df[col]) if col in df else [None] * len(df)
+    for col in extras:
+        out[col] = list(df[col])
+    return out.sort_values(["timestamp", "operation_id"], kind="stable").reset_index(drop=True)
+
+
+# -- operation details -----------------------------------------------------------------------
+
+
+def operation_details(
+    ds: CaveSession, operation_ids: Iterable[int]
+) -> tuple[dict[int, dict[str, Any]], Failures]:
+    """Each operation's details (``operation_details``; one request per 250 IDs; cached).
+
+    Returns:
+        ``(details, failures)``: the service's dict per operation ID (source/sink coordinates
+        in segmentation mip-0 voxels, ``roots`` created, ``user``, ...), and the exception
+        per operation ID whose request failed.
+    """
+    cache = ds.cache("operation_details")
+    wanted = list(dict.fromkeys(int(o) for o in operation_ids))
+    missing = [o for o in wanted if o not in cache]
+    failures: Failures = {}
+    if missing:
+        cg = ds.client.chunkedgraph
+
+        def one(chunk: list[int]) -> dict[int, Any] | BaseException:
+            return _capture(lambda: {int(k): dict(v) for k, v in _cave.remote(
+                ds, "operation_details", lambda: cg.get_operation_details(chunk)
+            ).items()})
+
+        chunks = [missing[i:i + OPERATION_CHUNK] for i in range(0, len(missing), OPERATION_CHUNK)]
+        for chunk, result in zip(
+            chunks, run_per_item(one, chunks, max_workers=_cave.MAX_WORKERS, progress=False),
+            strict=True,
+        ):
+            if isinstance(result, BaseException):
+                failures.update(dict.fromkeys(chunk, result))
+            elif result is not None:
+                cache.update(result)
+        for o in missing:
+            if o not in cache and o not in failures:
+                failures[o] = ServiceError(f"the chunkedgraph has no details for operation {o}")
+    return {o: cache[o] for o in wanted if o in cache}, failures
+
+
+# -- original roots --------------------------------------------------------------------------
+
+
+def original_roots(
+    ds: CaveSession, roots: Iterable[int], *, progress: bool | None = None
+) -> tuple[dict[int, IdArray], Failures]:
+    """Each root's original (never edited) ancestors, sorted; itself if it was never edited.
+
+    ``get_original_roots`` per root (``root_timestamps`` + ``lineage_graph_multiple``: two
+    requests each), run concurrently on a bounded pool; cached per root.
+    """
+    cache = ds.cache("original_roots")
+    wanted = list(dict.fromkeys(int(r) for r in roots))
+    missing = [r for r in wanted if r not in cache]
+    failures: Failures = {}
+    if missing:
+        cg = ds.client.chunkedgraph
+
+        def one(root: int) -> IdArray | BaseException:
+            return _capture(lambda: np.unique(np.asarray(_cave.remote(
+                ds, "get_original_roots", lambda: cg.get_original_roots(root)
+            ), dtype=np.uint64)))
+
+        results = run_per_item(
+            one, missing, max_workers=_cave.MAX_WORKERS, progress=progress,
+            desc="original IDs", what="segment",
+        )
+        suspects = []
+        for root, result in zip(missing, results, strict=True):
+            if isinstance(result, BaseException):
+                failures[root] = result
+                if _is_input_error(result):
+                    suspects.append(root)
+            elif result is not None:
+                cache[root] = result
+        unknown = _capture(lambda: _not_found(ds, suspects))
+        if not isinstance(unknown, BaseException):
+            failures.update({r: SegmentNotFoundError([r]) for r in unknown})
+    return {r: cache[r] for r in wanted if r in cache}, failures
+
+
+# -- resolution ------------------------------------------------------------------------------
+
+
+def segmentation_resolution(ds: CaveSession) -> npt.NDArray[np.float64]:
+    """The segmentation's mip-0 voxel size in nm (``base_resolution``; 1 request per client).
+
+    Operation coordinates (``operation_details`` source/sink points) are in these voxels.
+    """
+    res = _cave.remote(
+        ds, "segmentation info", lambda: ds.client.chunkedgraph.base_resolution
+    )
+    return np.asarray(res, dtype=np.float64).reshape(3)

@@ -1,0 +1,230 @@
+"""Materialization queries with one time model, only the needed columns, and no silent truncation.
+
+Every table read in tracertools goes through :func:`query`: live at the datastack's read time
+(``live_live_query``), or at its materialization version (``query_table``). A filter on many IDs
+is split into chunks; a chunk whose answer was cut at the server's row limit is split again
+(or paged, for a single ID) so counts are never silently short.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tracertools.batch import run_per_item
+from tracertools.cave import calls as _cave
+from tracertools.errors import ServiceError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracertools.cave.session import CaveSession
+
+logger = logging.getLogger(__name__)
+
+#: IDs per filtered query (the JSON body stays around 40 kB).
+IDS_PER_QUERY = 2000
+#: Rows we ask for per query; the server may cap lower (it then says so in a Warning header).
+ROW_LIMIT = 200_000
+#: Concurrent queries.
+MAX_WORKERS = 4
+
+_LIMITED = re.compile(r"Limited query to (\d+) rows")
+
+
+class _RowLimitWatcher(logging.Handler):
+    """Notices caveclient's log of the server's row-limit Warning, per thread."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.hits: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread is not None and _LIMITED.search(record.getMessage()):
+            self.hits.add(record.thread)
+
+
+class _LiveQueryNotice(logging.Filter):
+    """Drops caveclient's "beta feature" notice, logged on the root logger at every live query.
+
+    tracertools chooses ``live_live_query`` on purpose (one request, no chunkedgraph round
+    trips); repeating the notice on every synapse count would bury real warnings.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            "caveclient" in (record.pathname or "")
+            and str(record.msg).startswith("Deprecation: this method is to facilitate beta")
+        )
+
+
+_notice_filter = _LiveQueryNotice()
+
+
+def _quiet_live_query_notice() -> None:
+    root = logging.getLogger()
+    if _notice_filter not in root.filters:
+        root.addFilter(_notice_filter)
+
+
+_watcher = _RowLimitWatcher()
+_watcher_lock = threading.Lock()
+_watchers_active = 0
+
+
+@contextmanager
+def _watch_row_limit() -> Iterator[_RowLimitWatcher]:
+    global _watchers_active
+    source = logging.getLogger("caveclient.base")
+    with _watcher_lock:
+        if _watchers_active == 0:
+            source.addHandler(_watcher)
+        _watchers_active += 1
+    try:
+        yield _watcher
+    finally:
+        with _watcher_lock:
+            _watchers_active -= 1
+            if _watchers_active == 0:
+                source.removeHandler(_watcher)
+
+
+def query(
+    ds: CaveSession,
+    table: str,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None = None,
+    filter_equal: dict[str, Any] | None = None,
+    select: Sequence[str] | None = None,
+    limit: int | None = ROW_LIMIT,
+    offset: int | None = None,
+) -> tuple[pd.DataFrame, bool]:
+    """One materialization query at the datastack's time; returns (rows, truncated).
+
+    ``truncated`` is True when the answer has exactly ``limit`` rows or the server said it
+    capped the answer.
+    """
+    mat = ds.client.materialize
+    version = ds.materialization_version
+    thread = threading.get_ident()
+    with _watch_row_limit() as watcher:
+        watcher.hits.discard(thread)
+        if version is not None:
+            frame = _cave.remote(ds, f"query {table}", lambda: mat.query_table(
+                table,
+                filter_in_dict=dict(filter_in) if filter_in else None,
+                filter_equal_dict=dict(filter_equal) if filter_equal else None,
+                select_columns=list(select) if select else None,
+                limit=limit,
+                offset=offset,
+                materialization_version=version,
+                split_positions=True,
+            ))
+        else:
+            at = _cave.read_time(ds)
+            _quiet_live_query_notice()
+            frame = _cave.remote(ds, f"live query {table}", lambda: mat.live_live_query(
+                table,
+                at,
+                filter_in_dict={table: dict(filter_in)} if filter_in else None,
+                filter_equal_dict={table: dict(filter_equal)} if filter_equal else None,
+                select_columns={table: list(select)} if select else None,
+                limit=limit,
+                offset=offset,
+                split_positions=True,
+            ))
+        capped = thread in watcher.hits
+        watcher.hits.discard(thread)
+    truncated = capped or (limit is not None and len(frame) >= limit)
+    return frame, truncated
+
+
+def _rows_for_ids(
+    ds: CaveSession, table: str, column: str, ids: list[int], select: Sequence[str] | None
+) -> pd.DataFrame:
+    """All rows whose ``column`` is in ``ids``, splitting the ID list when a query is capped."""
+    import pandas as pd
+
+    frame, truncated = query(ds, table, filter_in={column: ids}, select=select)
+    if not truncated:
+        return frame
+    if len(ids) > 1:
+        half = len(ids) // 2
+        logger.debug("query of %s capped at %d rows; splitting %d IDs", table, len(frame), len(ids))
+        return pd.concat(
+            [_rows_for_ids(ds, table, column, ids[:half], select),
+             _rows_for_ids(ds, table, column, ids[half:], select)],
+            ignore_index=True,
+        )
+    return all_rows(ds, table, filter_in={column: ids}, select=select, first=(frame, truncated))
+
+
+def all_rows(
+    ds: CaveSession,
+    table: str,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None = None,
+    filter_equal: dict[str, Any] | None = None,
+    select: Sequence[str] | None = None,
+    first: tuple[pd.DataFrame, bool] | None = None,
+) -> pd.DataFrame:
+    """Every row of one query, paging with ``offset`` while the server caps the answer.
+
+    Args:
+        first: the first page and its truncation flag, when the caller already has them.
+    """
+    import pandas as pd
+
+    frame, truncated = first or query(
+        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select
+    )
+    pages = [frame]
+    offset = len(frame)
+    while truncated and len(frame):
+        frame, truncated = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
+                                 select=select, offset=offset)
+        pages.append(frame)
+        offset += len(frame)
+    return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
+
+
+def rows_matching(
+    ds: CaveSession,
+    table: str,
+    column: str,
+    ids: npt.NDArray[np.uint64],
+    select: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``table`` whose ``column`` holds one of ``ids`` (chunked, concurrent, complete)."""
+    import pandas as pd
+
+    values = [int(v) for v in ids]
+    if not values:
+        return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
+    chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
+    parts = run_per_item(
+        lambda chunk: _rows_for_ids(ds, table, column, chunk, select),
+        chunks, max_workers=MAX_WORKERS, progress=False,
+    )
+    frames = [p for p in parts if p is not None]
+    if not frames:
+        raise ServiceError(f"no answer from table {table!r}")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def count_matches(
+    ds: CaveSession, table: str, column: str, ids: npt.NDArray[np.uint64]
+) -> dict[int, int]:
+    """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only)."""
+    if ids.size == 0:
+        return {}
+    rows = rows_matching(ds, table, column, ids, select=[column])
+    values, counts = np.unique(rows[column].to_numpy(dtype=np.int64), return_counts=True)
+    return {int(k): int(v) for k, v in zip(values, counts, strict=True)}

@@ -1,0 +1,19 @@
+"""Segment handles: :class:`Segment` and :class:`SegmentList` and their method groups.
+
+Lives here: the two handles (``segment``) and one mixin module per group of methods:
+``history`` (change logs, edits, per-user credit), ``metrics`` (volumes, synapse counts,
+proofreading status), ``skeletons`` (skeletons and cable lengths), ``views`` (mesh crossings,
+swamp triage, show/render) and ``links`` (neuroglancer links of segments). A new method goes in
+the group it belongs to, written once on the list class; the singular form takes the first item.
+
+May import: :mod:`tracertools.ngl`, :mod:`tracertools.cave`, :mod:`tracertools.geometry`,
+:mod:`tracertools.storage`, :mod:`tracertools.config`, :mod:`tracertools.ids`,
+:mod:`tracertools.batch`, :mod:`tracertools.errors`. It names the datastack only through the
+:class:`~tracertools.segments.session.SegmentSession` protocol.
+"""
+
+from __future__ import annotations
+
+from tracertools.segments.segment import Segment, SegmentList
+
+__all__ = ["Segment", "SegmentList"]

@@ -1,0 +1,293 @@
+"""Segment and SegmentList handles.
+
+A :class:`Segment` is one segment ID on a :class:`~tracertools.datastack.Datastack`; a
+:class:`SegmentList` is many, in input order with duplicates kept. Handles hold their session
+and IDs only: building them validates the IDs and touches no network. Equality and repr use the
+datastack name and the IDs. The batch methods on :class:`SegmentList` are the implementation;
+the singular methods on :class:`Segment` return the first element of a one-item batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from tracertools.batch import ErrorPolicy
+from tracertools.cave.lineage import freshness, successor_candidates
+from tracertools.ids import as_segment_id, as_segment_ids
+from tracertools.segments.history import HistoryListMixin, HistorySegmentMixin
+from tracertools.segments.links import LinksListMixin, LinksSegmentMixin
+from tracertools.segments.metrics import MetricsListMixin, MetricsSegmentMixin
+from tracertools.segments.skeletons import SkeletonsListMixin, SkeletonsSegmentMixin
+from tracertools.segments.views import ViewsListMixin, ViewsSegmentMixin
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracertools.cave.lineage import Candidate
+    from tracertools.segments.session import SegmentSession
+
+__all__ = ["Segment", "SegmentList"]
+
+_REPR_IDS = 5
+
+
+class Segment(
+    HistorySegmentMixin,
+    MetricsSegmentMixin,
+    SkeletonsSegmentMixin,
+    LinksSegmentMixin,
+    ViewsSegmentMixin,
+):
+    """One segment ID on a datastack (a handle: no data is fetched until a method asks).
+
+    Args:
+        datastack: the session the segment belongs to.
+        segment_id: the segment (root) ID; validated as an exact uint64.
+    """
+    __slots__ = ("_datastack", "_id")
+
+    def __init__(self, datastack: SegmentSession, segment_id: Any) -> None:
+        self._datastack = datastack
+        self._id = as_segment_id(segment_id)
+
+    @property
+    def id(self) -> int:
+        """The segment ID as a Python int."""
+        return self._id
+
+    @property
+    def datastack(self) -> SegmentSession:
+        """The session this handle uses."""
+        return self._datastack
+
+    def as_list(self) -> SegmentList:
+        """This segment as a one-item :class:`SegmentList` (where the work is done)."""
+        return SegmentList(self._datastack, np.array([self._id], dtype=np.uint64))
+
+    # -- lineage ---------------------------------------------------------------------------
+    def is_fresh(self) -> bool:
+        """Whether this ID is current at the datastack's read time (``is_latest_roots``)."""
+        return bool(self.as_list().are_fresh()[0])
+
+    def current_id_candidates(self) -> tuple[Candidate, ...]:
+        """The current segments holding this segment's supervoxels, largest share first.
+
+        See :meth:`SegmentList.current_id_candidates`.
+        """
+        result = self.as_list().current_id_candidates()[0]
+        assert result is not None  # errors="raise" never leaves a gap
+        return result
+
+    def current_id(self) -> int:
+        """The current ID: itself if fresh, else the successor holding most of its supervoxels."""
+        return int(self.as_list().current_ids()[0])
+
+    def current(self) -> Segment:
+        """A handle on :meth:`current_id`."""
+        return Segment(self._datastack, self.current_id())
+
+    def details(self) -> dict[str, Any]:
+        """This segment's row of :meth:`SegmentList.details` as a dict."""
+        frame = self.as_list().details()
+        return {"segment_id": self._id, **{k: frame[k].iloc[0].item() for k in frame.columns}}
+
+    def __int__(self) -> int:
+        return self._id
+
+    def __index__(self) -> int:
+        return self._id
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return (self._datastack.name, self._id) == (other._datastack.name, other._id)
+
+    def __hash__(self) -> int:
+        return hash((self._datastack.name, self._id))
+
+    def __repr__(self) -> str:
+        return f"Segment({self._id}, datastack={self._datastack.name!r})"
+
+
+class SegmentList(
+    HistoryListMixin,
+    MetricsListMixin,
+    SkeletonsListMixin,
+    LinksListMixin,
+    ViewsListMixin,
+    Sequence[Segment],
+):
+    """Many segment IDs on a datastack, in input order with duplicates kept.
+
+    Args:
+        datastack: the session the segments belong to.
+        segment_ids: the IDs; validated as exact uint64 values.
+    """
+    __slots__ = ("_datastack", "_ids")
+
+    def __init__(self, datastack: SegmentSession, segment_ids: Any) -> None:
+        self._datastack = datastack
+        ids = as_segment_ids(segment_ids)
+        ids.setflags(write=False)
+        self._ids = ids
+
+    @property
+    def ids(self) -> npt.NDArray[np.uint64]:
+        """The IDs as a read-only ``uint64`` array, in input order."""
+        return self._ids
+
+    @property
+    def datastack(self) -> SegmentSession:
+        """The session this handle uses."""
+        return self._datastack
+
+    # -- lineage ---------------------------------------------------------------------------
+    def are_fresh(self) -> npt.NDArray[np.bool_]:
+        """Whether each ID is current at the datastack's read time, in input order.
+
+        One ``is_latest_roots`` request for up to ~190,000 IDs. An ID that never existed is
+        reported as not fresh; :meth:`current_ids` tells the two apart.
+        """
+        return freshness(self._datastack, self._ids)
+
+    def current_id_candidates(
+        self, *, errors: ErrorPolicy = "raise"
+    ) -> list[tuple[Candidate, ...] | None]:
+        """For each ID, the current segments holding its supervoxels, largest share first.
+
+        Each candidate's ``fraction`` is the share of the *old* segment's supervoxels it holds.
+        A fresh ID gives one candidate, itself, with fraction 1.0. Three dependent requests
+        cover the whole list (freshness, supervoxels of the stale IDs, their current roots).
+
+        Args:
+            errors: failure policy; an ID the chunkedgraph never knew raises
+                :class:`~tracertools.errors.SegmentNotFoundError` under "raise" and is None
+                otherwise.
+
+        Example:
+            ```python
+            best = ds.segments([old_id]).current_id_candidates()[0][0]
+            best.segment_id, best.fraction
+            ```
+        """
+        return successor_candidates(self._datastack, self._ids, errors)
+
+    def current_ids(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.uint64]:
+        """The current ID of each segment, in input order, as ``uint64``.
+
+        A fresh ID maps to itself; a stale one to the current segment holding the largest share
+        of its supervoxels. Under ``errors="warn"``/``"ignore"`` a failed item is 0 (never a
+        segment ID) and named in the warning.
+        """
+        candidates = self.current_id_candidates(errors=errors)
+        return np.asarray([c[0].segment_id if c else 0 for c in candidates], dtype=np.uint64)
+
+    def current(self) -> SegmentList:
+        """A :class:`SegmentList` of :meth:`current_ids` (raises on any failure)."""
+        return SegmentList(self._datastack, self.current_ids())
+
+    # -- composite -------------------------------------------------------------------------
+    def details(
+        self,
+        *,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+        volume: bool = True,
+        cable_length: bool = True,
+        synapse_counts: bool = True,
+    ) -> pd.DataFrame:
+        """Current ID, volume, cable length and synapse counts of every segment.
+
+        Current IDs first (three batched requests), then volumes, skeletons and synapse counts
+        of the current IDs, fetched concurrently. Every part reads the same moment. Turning a
+        part off (``volume=False``, ``cable_length=False``, ``synapse_counts=False``) skips
+        its requests and leaves its columns NaN.
+
+        Returns:
+            DataFrame indexed by the input IDs (``segment_id``, input order) with columns
+            ``current_id`` (uint64), ``volume_um3`` (µm³), ``cable_length_nm`` (nm),
+            ``out_syn``, ``in_syn``, ``total_syn``. Under ``errors="warn"``/``"ignore"`` a
+            failed value is NaN (a failed current ID is 0) and named in a warning.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pandas as pd
+
+        pinned = SegmentList(self._datastack._pinned(), self._ids)  # one moment for all parts
+        current = pinned.current_ids(errors=errors)
+        found = current != 0
+        targets = SegmentList(pinned.datastack, current[found])
+        volumes = np.full(len(self), np.nan)
+        cable = np.full(len(self), np.nan)
+        syn = pd.DataFrame({"in": np.nan, "out": np.nan, "total": np.nan},
+                           index=range(len(self)))
+        if len(targets):
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                vol_f = pool.submit(targets.volumes_um3, errors=errors) if volume else None
+                cab_f = (pool.submit(targets.cable_lengths, errors=errors, progress=progress)
+                         if cable_length else None)
+                syn_f = pool.submit(targets.synapse_counts) if synapse_counts else None
+                if vol_f is not None:
+                    volumes[found] = vol_f.result()
+                if cab_f is not None:
+                    cable[found] = cab_f.result()
+                if syn_f is not None:
+                    counts = syn_f.result()
+                    syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
+                        ["in", "out", "total"]].to_numpy()
+        frame = pd.DataFrame(
+            {
+                "current_id": current,
+                "volume_um3": volumes,
+                "cable_length_nm": cable,
+                "out_syn": syn["out"].to_numpy(),
+                "in_syn": syn["in"].to_numpy(),
+                "total_syn": syn["total"].to_numpy(),
+            },
+            index=pd.Index(self._ids, name="segment_id"),
+        )
+        if found.all() and synapse_counts:
+            frame = frame.astype({"out_syn": "int64", "in_syn": "int64", "total_syn": "int64"})
+        return frame
+
+    def unique(self) -> SegmentList:
+        """The same IDs with duplicates removed, first occurrences kept in order."""
+        _, first = np.unique(self._ids, return_index=True)
+        return SegmentList(self._datastack, self._ids[np.sort(first)])
+
+    def __len__(self) -> int:
+        return int(self._ids.size)
+
+    @overload
+    def __getitem__(self, index: int) -> Segment: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SegmentList: ...
+
+    def __getitem__(self, index: int | slice) -> Segment | SegmentList:
+        if isinstance(index, slice):
+            return SegmentList(self._datastack, self._ids[index])
+        return Segment(self._datastack, int(self._ids[index]))
+
+    def __iter__(self) -> Iterator[Segment]:
+        for value in self._ids:
+            yield Segment(self._datastack, int(value))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SegmentList):
+            return NotImplemented
+        return self._datastack.name == other._datastack.name and np.array_equal(
+            self._ids, other._ids
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._datastack.name, self._ids.tobytes()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(str(int(v)) for v in self._ids[:_REPR_IDS])
+        more = f", … ({len(self)} IDs)" if len(self) > _REPR_IDS else ""
+        return f"SegmentList([{shown}{more}], datastack={self._datastack.name!r})"

@@ -1,0 +1,163 @@
+"""Skeleton methods of Segment and SegmentList: fetching from the skeleton service, cable length.
+
+Skeletons come from CAVE's skeleton service in groups of up to ten roots per request
+(``get_bulk_skeletons``), groups running concurrently in a bounded pool with 429/5xx retries.
+A root the bulk answer leaves out (not generated yet) is fetched on its own with
+``get_skeleton``, which generates it on demand: no blind sleep on an ETA. A root's skeleton
+never changes, so each is cached on the datastack per skeleton version.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy, run_per_item
+from tracertools.cave import calls as _cave
+from tracertools.errors import InvalidInputError, SegmentNotFoundError
+from tracertools.geometry.skeleton import Skeleton
+
+if TYPE_CHECKING:
+    from tracertools.geometry.skeleton import Skeleton
+    from tracertools.segments.segment import SegmentList
+    from tracertools.segments.session import SegmentSession
+
+logger = logging.getLogger(__name__)
+
+#: The skeleton version fetched by default (caveclient's default).
+DEFAULT_SKELETON_VERSION = 4
+#: Roots per bulk request (the service's limit for synchronous bulk fetches).
+BULK_SIZE = 10
+#: Concurrent skeleton requests.
+MAX_WORKERS = 6
+
+
+def _check_version(version: Any) -> int:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidInputError(f"skeleton version must be an int, got {version!r}")
+    return version
+
+
+def fetch_skeletons(
+    ds: SegmentSession,
+    roots: list[int],
+    version: int,
+    progress: bool | None,
+) -> tuple[dict[int, Skeleton], dict[int, BaseException]]:
+    """Skeletons of the distinct ``roots`` (cached), and the failures by root."""
+    cache = ds.cache(f"skeleton:{version}")
+    missing = [r for r in dict.fromkeys(roots) if r not in cache]
+    failures: dict[int, BaseException] = {}
+    if missing:
+        service = ds.client.skeleton
+        groups = [missing[i:i + BULK_SIZE] for i in range(0, len(missing), BULK_SIZE)]
+
+        def bulk(group: list[int]) -> dict[Any, Any]:
+            return dict(_cave.remote(ds, "get_bulk_skeletons", lambda: service.get_bulk_skeletons(
+                group, skeleton_version=version, output_format="dict")) or {})
+
+        # a bulk request that fails (after its retries) is not the end: its roots are fetched
+        # one by one below, so only a root that also fails on its own is reported
+        for answer in run_per_item(bulk, groups, max_workers=MAX_WORKERS, progress=progress,
+                                   desc="skeletons", errors="ignore"):
+            for key, value in (answer or {}).items():
+                cache[int(key)] = Skeleton.from_cave_dict(value, segment_id=int(key))
+        leftover = [r for r in missing if r not in cache]
+
+        def single(root: int) -> Skeleton:
+            found = _cave.remote(ds, "get_skeleton", lambda: service.get_skeleton(
+                root, skeleton_version=version, output_format="dict"))
+            if not found:
+                raise SegmentNotFoundError([root], f"no skeleton for segment {root}")
+            return Skeleton.from_cave_dict(found, segment_id=root)
+
+        if leftover:
+            exists = _cave.exists(ds, np.asarray(leftover, dtype=np.uint64), _cave.read_time(ds))
+            for root, ok in zip(leftover, exists, strict=True):
+                if not ok:
+                    failures[root] = SegmentNotFoundError([root])
+            fetchable = [r for r in leftover if r not in failures]
+            def single_or_error(root: int) -> Skeleton | BaseException:
+                try:
+                    return single(root)
+                except Exception as exc:  # kept per root: one request each, no second try
+                    return exc
+
+            results = run_per_item(single_or_error, fetchable, max_workers=MAX_WORKERS,
+                                   progress=progress, desc="skeletons")
+            for root, outcome in zip(fetchable, results, strict=True):
+                if isinstance(outcome, BaseException):
+                    failures[root] = outcome
+                elif outcome is not None:
+                    cache[root] = outcome
+    return {r: cache[r] for r in roots if r in cache}, failures
+
+
+class SkeletonsListMixin:
+    """Skeleton methods of :class:`~tracertools.segments.segment.SegmentList`."""
+    __slots__ = ()
+    _datastack: SegmentSession
+    _ids: npt.NDArray[np.uint64]
+
+    def skeletons(
+        self,
+        *,
+        version: int = DEFAULT_SKELETON_VERSION,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+    ) -> list[Skeleton | None]:
+        """Each segment's skeleton (vertices and radii in nm), in input order.
+
+        Fetched from the skeleton service in groups of ten roots per request, concurrently;
+        roots not generated yet are generated on demand (no sleeping on an ETA). Cached per
+        root and version.
+
+        Args:
+            version: the skeleton version to fetch (and, if missing, to generate).
+            errors: failure policy; failed items are None under "warn"/"ignore".
+            progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
+        """
+        policy = check_error_policy(errors)
+        version = _check_version(version)
+        roots = [int(i) for i in self._ids]
+        found, failed = fetch_skeletons(self._datastack, roots, version, progress)
+        failures = {i: failed[r] for i, r in enumerate(roots) if r in failed}
+        apply_error_policy(failures, policy, roots, what="segment")
+        return [found.get(r) for r in roots]
+
+    def cable_lengths(
+        self,
+        *,
+        version: int = DEFAULT_SKELETON_VERSION,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Each segment's cable length in nm (sum of its skeleton's edge lengths).
+
+        NaN for failed items under ``errors="warn"``/``"ignore"``.
+        """
+        skeletons = self.skeletons(version=version, errors=errors, progress=progress)
+        return np.asarray(
+            [s.cable_length() if s is not None else np.nan for s in skeletons], dtype=np.float64
+        )
+
+
+class SkeletonsSegmentMixin:
+    """Skeleton methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
+    __slots__ = ()
+
+    def as_list(self) -> SegmentList:  # implemented by Segment
+        raise NotImplementedError
+
+    def skeleton(self, *, version: int = DEFAULT_SKELETON_VERSION) -> Skeleton:
+        """This segment's skeleton in nm (see :meth:`SegmentList.skeletons`)."""
+        found = self.as_list().skeletons(version=version, progress=False)[0]
+        assert found is not None  # errors="raise" never leaves a gap
+        return found
+
+    def cable_length(self, *, version: int = DEFAULT_SKELETON_VERSION) -> float:
+        """This segment's cable length in nm."""
+        return float(self.as_list().cable_lengths(version=version)[0])

@@ -1,0 +1,20 @@
+"""Storage backends: buckets through cloud-files and Google Sheets through gspread.
+
+Lives here: :class:`~tracertools.storage.bucket.Bucket` with its path rules (``bucket_paths``)
+and safe transfers (``bucket_transfer``); :class:`~tracertools.storage.sheet.Sheet` /
+:class:`~tracertools.storage.sheet.Tab` with credentials (``sheet_auth``), cell conversion
+(``sheet_fill``) and the resumable segment-details fill (``sheet_details``).
+
+This is the only package that builds CloudFiles (``bucket.cloudfiles_for``) or touches gspread.
+
+May import: :mod:`tracertools.config`, :mod:`tracertools.ids`, :mod:`tracertools.batch`,
+:mod:`tracertools.errors`. It names a datastack only through a small protocol
+(``sheet_details.DetailsSession``).
+"""
+
+from __future__ import annotations
+
+from tracertools.storage.bucket import Bucket
+from tracertools.storage.sheet import Sheet, Tab
+
+__all__ = ["Bucket", "Sheet", "Tab"]

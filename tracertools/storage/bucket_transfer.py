@@ -1,0 +1,150 @@
+"""Moving, renaming and copying files: the transfer methods of :class:`tracertools.storage.bucket.Bucket`.
+
+:class:`TransferMixin` holds :meth:`~tracertools.storage.bucket.Bucket.move`,
+:meth:`~tracertools.storage.bucket.Bucket.rename` and :meth:`~tracertools.storage.bucket.Bucket.copy_folder`;
+``Bucket`` inherits them, so they are called on a Bucket as always. The no-loss rules of
+:mod:`tracertools.storage.bucket` hold here: a move copies, verifies the copy (bytes and
+Content-Encoding), and only then deletes the source; nothing is written over an existing file
+unless ``overwrite=True``; every folder copy is checked to exist afterwards.
+
+Part of the bucket seam: the CloudFiles objects used here come from ``Bucket._files()``; this
+module never builds one.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from tracertools.batch import check_error_policy, run_per_item
+from tracertools.errors import InvalidInputError, ServiceError
+from tracertools.storage import bucket_paths as bp
+
+if TYPE_CHECKING:
+    from tracertools.storage.bucket import Bucket
+
+__all__ = ["TransferMixin"]
+
+
+class TransferMixin:
+    """Move, rename and copy methods of :class:`~tracertools.storage.bucket.Bucket` (mixed in there)."""
+
+    if TYPE_CHECKING:  # provided by Bucket
+
+        def url_for(self, path: str = "") -> str: ...
+        def _files(self) -> Any: ...
+        def _remote(self, action: str) -> AbstractContextManager[None]: ...
+        def _writable(self, action: str) -> None: ...
+        def _file_key(self, path: Any) -> str: ...
+        def _get(self, key: str) -> tuple[bytes, str | None]: ...
+        def _put(self, key: str, data: bytes, encoding: str | None) -> None: ...
+        def _refuse_existing(self, keys: list[str]) -> None: ...
+        def _delete_keys(self, keys: list[str]) -> None: ...
+        def _folder_files(self, prefix: str) -> tuple[str, str, list[str]]: ...
+        def _target(self, dest: str | Bucket) -> tuple[Bucket, str]: ...
+
+    def _move(self, key: str, target: TransferMixin, dest_key: str, overwrite: bool) -> None:
+        self._writable("move")
+        target._writable("move")
+        if target.url_for(dest_key) == self.url_for(key):
+            return
+        data, encoding = self._get(key)
+        if not overwrite:
+            target._refuse_existing([dest_key])
+        target._put(dest_key, data, encoding)
+        copy, copy_encoding = target._get(dest_key)
+        if copy != data or copy_encoding != encoding:
+            raise ServiceError(
+                f"the copy at {target.url_for(dest_key)} differs from {self.url_for(key)}; "
+                "the source was kept"
+            )
+        self._delete_keys([key])
+
+    def move(self, path: str, dest_folder: str | Bucket, *, overwrite: bool = False) -> str:
+        """Move a file into another folder: copy, verify the copy, then delete the source.
+
+        Args:
+            path: the file's key.
+            dest_folder: a folder in this bucket, or a URL / Bucket elsewhere; the file keeps
+                its name.
+            overwrite: replace a file of that name in ``dest_folder``.
+
+        Returns:
+            The URL of the moved file.
+        """
+        key = self._file_key(path)
+        target, folder = self._target(dest_folder)
+        dest_key = bp.join(folder, posixpath.basename(key))
+        self._move(key, target, dest_key, overwrite)
+        return target.url_for(dest_key)
+
+    def rename(self, path: str, new_name: str, *, overwrite: bool = False) -> str:
+        """Rename a file in its folder (copy, verify, delete); returns the new key.
+
+        Raises:
+            InvalidInputError: ``new_name`` is empty or contains "/".
+        """
+        key = self._file_key(path)
+        if (
+            not isinstance(new_name, str)
+            or new_name in ("", ".", "..")
+            or "/" in new_name
+            or any(ord(c) < 32 for c in new_name)
+        ):
+            raise InvalidInputError(
+                f"new_name must be a plain file name without '/', got {new_name!r}"
+            )
+        new_key = bp.join(posixpath.dirname(key), new_name)
+        self._move(key, self, new_key, overwrite)
+        return new_key
+
+    def copy_folder(
+        self,
+        src_prefix: str,
+        dest: str | Bucket,
+        *,
+        overwrite: bool = False,
+        progress: bool | None = None,
+        errors: str = "raise",
+    ) -> int:
+        """Copy every file in folder ``src_prefix`` into ``dest``, in parallel.
+
+        Bytes and Content-Encodings are kept; gs->gs and s3->s3 on one endpoint copy
+        server-side. Every copy is checked to exist afterwards.
+
+        Args:
+            src_prefix: the source folder ("" is this handle's URL).
+            dest: a folder in this bucket, or a URL / Bucket elsewhere; receives the contents.
+            overwrite: replace existing files; by default nothing is copied if any exists.
+            progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
+            errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
+
+        Returns:
+            The number of files copied.
+        """
+        policy = check_error_policy(errors)
+        target, dest_prefix = self._target(dest)
+        target._writable("copy_folder")
+        if target.url_for(dest_prefix) == self.url_for(bp.clean_key(src_prefix, "src_prefix")):
+            raise InvalidInputError("source and destination are the same folder")
+        folder, start, keys = self._folder_files(src_prefix)
+        pairs = [(key, bp.join(dest_prefix, key[len(start) :])) for key in keys]
+        if not overwrite:
+            target._refuse_existing([d for _, d in pairs])
+        source_cf, dest_cf = self._files(), target._files()
+
+        def copy(pair: tuple[str, str]) -> str:
+            with self._remote(f"copying {pair[0]!r}"):
+                source_cf.transfer_to(
+                    dest_cf, paths=[{"path": pair[0], "dest_path": pair[1]}], progress=False
+                )
+            return pair[1]
+
+        results = run_per_item(copy, pairs, errors=policy, progress=progress, desc="Copying",
+                               labels=keys, what="file")  # fmt: skip
+        done = [d for d in results if d is not None]
+        missing = sorted(set(done) - set(target._existing(done)))
+        if missing:
+            raise ServiceError(f"{len(missing)} copied file(s) are missing: {bp.shown(missing)}")
+        return len(done)

@@ -1,0 +1,602 @@
+"""Google Sheets: :class:`Sheet` and :class:`Tab` handles over gspread.
+
+>>> from tracertools.storage.sheet import Sheet
+>>> tab = Sheet("1AbC...").tab("neurons")        # validated; no network yet
+>>> ids = tab.column(1, ignore_header=True)        # first I/O: one authorised client, reused after
+
+This module and its private helpers (``_sheet_auth``: credentials, the client cache and
+local-server routing; ``_sheet_fill``: cell encoding and fill bookkeeping) are the only code in
+tracertools that touches gspread. Building a :class:`Sheet` or a :class:`Tab` does no I/O;
+methods do, and every method says which Sheets API call stands behind it. One authorised ``gspread.Client`` is cached per credentials for the whole process (the
+original library ran the OAuth flow again on every call).
+
+Credentials (the ``credentials=`` argument of :class:`Sheet`), resolved at the first request:
+
+* ``None``: the JSON key file named by ``$TRACERTOOLS_SHEETS_CREDENTIALS`` if set; else no
+  credentials at all when a local stand-in is registered (see below); else gspread's OAuth
+  desktop flow with its default files (``~/.config/gspread/credentials.json`` and
+  ``authorized_user.json``), as the original did.
+* :class:`ServiceAccount` / :class:`OAuth`: explicit files or parsed JSON info.
+* a path to a JSON key file: a service-account key, an authorised-user file or OAuth client
+  secrets (told apart by their contents at first use).
+* a mapping: service-account info or authorised-user info (told apart by its ``type``).
+* a ready ``google.auth`` credentials object, or a ready ``gspread.Client`` (used as is).
+
+Credentials and tokens never appear in a repr, a log line or an error message.
+
+Local stand-ins: :func:`register_local_server` (or the :func:`local_server` context manager) sends
+all Sheets traffic of clients built afterwards to ``http://127.0.0.1:PORT`` through gspread's
+documented ``session=`` / ``http_client=`` hooks: token refreshes and Google's side lookups go
+there too, so nothing leaves the machine. ``tracertools.testing.LocalSheets`` registers itself
+while it runs, the way a running LocalCave makes ``Datastack("demo")`` resolve to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tracertools.batch import (
+    ErrorPolicy,
+    apply_error_policy,
+    call_with_retries,
+    check_error_policy,
+    progress_bar,
+)
+from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError, TracertoolsError
+
+# Credentials, the client cache and local-server routing live in _sheet_auth; the public names
+# are re-exported here, their documented home.
+from tracertools.storage.sheet_auth import (
+    CREDENTIALS_ENV,
+    OAuth,
+    ServiceAccount,
+    _as_credentials,
+    _client_for,
+    clear_client_cache,
+    gspread_client,
+    local_server,
+    local_server_url,
+    register_local_server,
+    unregister_local_server,
+)
+from tracertools.storage.sheet_fill import (
+    ComputeRows,
+    _by_columns,
+    _cell,
+    _col_letters,
+    _compute_batch,
+    _contiguous_ranges,
+    _first_row,
+    _grid_size,
+    _plan_fill,
+    _raw_input,
+    _spans,
+    _value_range,
+)
+
+if TYPE_CHECKING:
+    import gspread
+    import pandas as pd
+
+__all__ = [
+    "CREDENTIALS_ENV",
+    "FillReport",
+    "OAuth",
+    "ServiceAccount",
+    "Sheet",
+    "Tab",
+    "clear_client_cache",
+    "gspread_client",
+    "local_server",
+    "local_server_url",
+    "register_local_server",
+    "unregister_local_server",
+]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_URL_KEY = re.compile(r"^https?://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
+
+# ---------------------------------------------------------------------------------------------
+# Handles
+
+
+def _parse_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise InvalidInputError(f"a spreadsheet key must be a str, not {type(key).__name__}")
+    text = key.strip()
+    match = _URL_KEY.match(text)
+    if match:
+        return match.group(1)
+    if not _KEY.match(text):
+        raise InvalidInputError(f"{key!r} is not a spreadsheet key (letters, digits, - and _) "
+                                f"or a docs.google.com/spreadsheets/d/... URL")
+    return text
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise InvalidInputError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+
+def _translate(exc: BaseException, what: str) -> BaseException:
+    """Turn a gspread / google-auth / requests failure into a tracertools error (no secrets)."""
+    if isinstance(exc, TracertoolsError):
+        return exc
+    import gspread
+    import requests
+    from google.auth.exceptions import GoogleAuthError
+
+    if isinstance(exc, gspread.exceptions.APIError):
+        message = str(exc.error.get("message", ""))[:500]
+        cls = RateLimitedError if exc.code == 429 else ServiceError
+        return cls(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}")
+    if isinstance(exc, gspread.exceptions.SpreadsheetNotFound):
+        return ServiceError(f"cannot {what}: the spreadsheet does not exist or is not shared with "
+                            f"these credentials")
+    if isinstance(exc, gspread.exceptions.WorksheetNotFound):
+        return ServiceError(f"cannot {what}: the spreadsheet has no tab with that name")
+    if isinstance(exc, PermissionError):
+        return ServiceError(f"cannot {what}: these credentials have no permission on the spreadsheet")
+    if isinstance(exc, GoogleAuthError):  # the token endpoint's reason, never the token
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        return ServiceError(f"cannot {what}: Google did not accept the credentials "
+                            f"({type(exc).__name__}: {reason[:200]})")
+    if isinstance(exc, requests.RequestException):
+        return ServiceError(f"cannot {what}: Google Sheets could not be reached "
+                            f"({type(exc).__name__}: {str(exc)[:200]})")
+    return exc
+
+
+def _call(func: Callable[[], T], what: str, *, idempotent: bool = True) -> T:
+    """Run one gspread call: retries (429 / 5xx) when repeating it is safe, typed errors."""
+    try:
+        return call_with_retries(func) if idempotent else func()
+    except Exception as exc:
+        translated = _translate(exc, what)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+class Sheet:
+    """A Google spreadsheet, named by its key (or its docs.google.com URL). No I/O on creation.
+
+    Args:
+        key: the spreadsheet key from its URL (``docs.google.com/spreadsheets/d/<key>/edit``),
+            or that URL.
+        credentials: see the module docstring; ``None`` uses the default client.
+
+    Raises:
+        InvalidInputError: the key or credentials argument is malformed.
+    """
+
+    __slots__ = ("_credentials", "_key", "_lock", "_spreadsheet")
+
+    def __init__(self, key: str, *, credentials: Any = None) -> None:
+        self._key = _parse_key(key)
+        self._credentials = _as_credentials(credentials)
+        self._lock = threading.Lock()
+        self._spreadsheet: Any = None
+
+    @property
+    def key(self) -> str:
+        """The spreadsheet key."""
+        return self._key
+
+    def __repr__(self) -> str:
+        return f"Sheet({self._key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sheet) and other._key == self._key
+
+    def __hash__(self) -> int:
+        return hash(("Sheet", self._key))
+
+    def tab(self, name: str) -> Tab:
+        """A handle on the tab (worksheet) called ``name`` (exact, case-sensitive). No I/O."""
+        return Tab(self, name)
+
+    def tab_names(self) -> list[str]:
+        """The tab titles in order. Sheets API: ``spreadsheets.get``."""
+        spreadsheet = self._open()
+        return _call(lambda: [ws.title for ws in spreadsheet.worksheets()], "list the tabs")
+
+    def _open(self) -> gspread.Spreadsheet:
+        with self._lock:
+            if self._spreadsheet is None:
+                client = _client_for(self._credentials)
+                self._spreadsheet = _call(lambda: client.open_by_key(self._key),
+                                          f"open spreadsheet {self._key!r}")
+            return self._spreadsheet  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class FillReport:
+    """What :meth:`Tab.fill_columns` did. Row numbers are 1-based sheet rows.
+
+    Attributes:
+        written: rows that received values in this call.
+        skipped: rows that were already filled (left as they were).
+        failed: rows whose values could not be computed (left empty; filled by a later call).
+        header_written: whether the header was written into row 1.
+        write_requests: value-write requests sent (one per batch).
+    """
+
+    written: tuple[int, ...] = ()
+    skipped: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+    header_written: bool = False
+    write_requests: int = 0
+
+
+
+
+class Tab:
+    """One tab (worksheet) of a :class:`Sheet`. Cheap to create; methods do the I/O.
+
+    Reads return what the sheet shows (``FORMATTED_VALUE`` strings). Writes use ``RAW`` input:
+    text is stored as typed (a leading ``=`` is not a formula) and integers of 2**53 or more,
+    such as segment IDs, are written as text so they never turn into ``7.20576E+17``.
+    """
+
+    __slots__ = ("_lock", "_name", "_sheet", "_worksheet")
+
+    def __init__(self, sheet: Sheet, name: str) -> None:
+        if not isinstance(sheet, Sheet):
+            raise InvalidInputError(f"expected a Sheet, got {type(sheet).__name__}")
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError(f"a tab name must be a non-empty str, got {name!r}")
+        self._sheet = sheet
+        self._name = name
+        self._lock = threading.Lock()
+        self._worksheet: Any = None
+
+    @property
+    def sheet(self) -> Sheet:
+        """The spreadsheet this tab belongs to."""
+        return self._sheet
+
+    @property
+    def name(self) -> str:
+        """The tab's title."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"Tab(sheet={self._sheet.key!r}, name={self._name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tab) and (other._sheet.key, other._name) == (self._sheet.key, self._name)
+
+    def __hash__(self) -> int:
+        return hash(("Tab", self._sheet.key, self._name))
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def column(self, n: int, *, ignore_header: bool = False) -> list[str]:
+        """Column ``n`` (1 = A) down to its last non-empty cell; inner blanks are ``""``.
+
+        Sheets API: ``values.get`` on ``<col>1:<col>``. ``ignore_header`` drops row 1.
+        """
+        n = _positive(n, "column number")
+        ws = self._ws()
+        values = _call(lambda: ws.col_values(n), f"read column {n} of tab {self._name!r}")
+        texts = ["" if v is None else str(v) for v in values]
+        return texts[1:] if ignore_header else texts
+
+    def row(self, n: int) -> list[str]:
+        """Row ``n`` (1-based) up to its last non-empty cell. Sheets API: ``values.get``."""
+        n = _positive(n, "row number")
+        ws = self._ws()
+        values = _call(lambda: ws.row_values(n), f"read row {n} of tab {self._name!r}")
+        return ["" if v is None else str(v) for v in values]
+
+    def to_frame(self, *, has_headers: bool = True, numericise: bool = False) -> pd.DataFrame:
+        """The whole tab as a DataFrame (one ``values.get`` request).
+
+        Args:
+            has_headers: row 1 names the columns; otherwise columns are ``col_1 .. col_n``.
+            numericise: turn cells that read as numbers into int/float (gspread's rule, as
+                ``get_all_records`` does); otherwise every cell is the string the sheet shows.
+
+        Returns:
+            A DataFrame; an empty tab gives an empty frame, a header-only tab a frame with
+            columns and no rows.
+
+        Raises:
+            InvalidInputError: ``has_headers`` and the header row repeats a name.
+        """
+        import pandas as pd
+
+        ws = self._ws()
+        rows = _call(lambda: ws.get_all_values(), f"read tab {self._name!r}")
+        if not rows or rows == [[]]:
+            return pd.DataFrame()
+        if numericise:
+            from gspread.utils import numericise_all
+
+            rows = [rows[0], *(numericise_all(r) for r in rows[1:])] if has_headers else [
+                numericise_all(r) for r in rows]
+        if not has_headers:
+            return pd.DataFrame(rows, columns=[f"col_{i + 1}" for i in range(len(rows[0]))])
+        header = [str(h) for h in rows[0]]
+        dupes = sorted(name for name, count in Counter(header).items() if count > 1)
+        if dupes:
+            raise InvalidInputError(
+                f"the header row of tab {self._name!r} repeats {dupes} (blank header cells count "
+                f"as ''); rename them in the sheet or pass has_headers=False"
+            )
+        return pd.DataFrame(rows[1:], columns=header)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def append_row(self, values: Sequence[Any]) -> int:
+        """Write ``values`` into the row below the last non-empty row, from column A.
+
+        Never shifts or overwrites existing cells, even when row 1 has blanks (where a plain
+        ``values.append`` on the whole tab would start in a later column). Grows the grid if
+        needed. Sheets API: one ``values.get`` then one ``values.append`` anchored at that row.
+
+        Returns:
+            The 1-based row number written.
+        """
+        cells = self._cells_of(values, "append_row")
+        ws = self._ws()
+        grid: Any = _call(lambda: ws.get(return_type=_value_range()), f"read tab {self._name!r}")
+        n_rows, _ = _grid_size(grid.range)
+        target = 1 if grid == [[]] else len(grid) + 1
+        if target > n_rows:
+            self._grow(ws, "ROWS", target - n_rows)
+        result = _call(
+            lambda: ws.append_row(cells, value_input_option=_raw_input(), table_range=f"A{target}"),
+            f"append a row to tab {self._name!r}", idempotent=False,
+        )
+        return _first_row(result["updates"]["updatedRange"], default=target)
+
+    def append_column(self, values: Sequence[Any]) -> int:
+        """Write ``values`` down the first empty column (no non-empty cell), from row 1.
+
+        Fills that column; other columns never move (the original inserted a column and
+        shifted the rest right). Grows the grid if needed. Sheets API: one ``values.get``
+        (by columns), then one ``values.append`` anchored at the column's first cell.
+
+        Returns:
+            The 1-based column number written.
+        """
+        cells = self._cells_of(values, "append_column")
+        ws = self._ws()
+        grid: Any = _call(lambda: ws.get(major_dimension=_by_columns(), return_type=_value_range()),
+                          f"read tab {self._name!r}")
+        _, n_cols = _grid_size(grid.range)
+        columns = [] if grid == [[]] else list(grid)
+        target = next((i + 1 for i, col in enumerate(columns) if not any(str(v) for v in col)),
+                      len(columns) + 1)
+        if target > n_cols:
+            self._grow(ws, "COLUMNS", target - n_cols)
+        from gspread.utils import absolute_range_name
+
+        anchor = absolute_range_name(ws.title, f"{_col_letters(target)}1")
+        _call(
+            lambda: ws.spreadsheet.values_append(
+                anchor, params={"valueInputOption": "RAW"},
+                body={"majorDimension": "COLUMNS", "values": [cells]},
+            ),
+            f"write column {target} of tab {self._name!r}", idempotent=False,
+        )
+        return target
+
+    def write_rows(
+        self, start_row: int, rows: Sequence[Sequence[Any]], *, column: int = 1, batch_size: int = 1000
+    ) -> None:
+        """Write ``rows`` with their top-left cell at (``start_row``, ``column``), overwriting.
+
+        One ``values.update`` request per ``batch_size`` rows (after one ``spreadsheets.get``
+        for the grid size, and one ``batchUpdate`` if the grid must grow). ``None`` cells are
+        written empty.
+        """
+        start_row = _positive(start_row, "start_row")
+        column = _positive(column, "column")
+        batch_size = _positive(batch_size, "batch_size")
+        matrix = [self._cells_of(r, "write_rows", allow_empty=True) for r in rows]
+        if not matrix:
+            return
+        ws = self._ws(fresh=True)
+        need_rows = start_row + len(matrix) - 1 - ws.row_count
+        need_cols = column + max(len(r) for r in matrix) - 1 - ws.col_count
+        for dimension, missing in (("ROWS", need_rows), ("COLUMNS", need_cols)):
+            if missing > 0:
+                self._grow(ws, dimension, missing)
+        letter = _col_letters(column)
+        for start in range(0, len(matrix), batch_size):
+            chunk = matrix[start:start + batch_size]
+            update = partial(ws.update, chunk, f"{letter}{start_row + start}", value_input_option=_raw_input())
+            _call(update, f"write rows to tab {self._name!r}")
+
+    def fill_columns(
+        self,
+        header: Sequence[str],
+        compute: ComputeRows,
+        *,
+        id_column: int = 1,
+        start_column: int | None = None,
+        batch_size: int = 50,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+    ) -> FillReport:
+        """Fill computed columns beside an ID column, resumably, one write request per batch.
+
+        Layout: row 1 is the header; IDs are in ``id_column`` from row 2; the results go into
+        ``len(header)`` columns from ``start_column`` (default: right of the ID column). The
+        header is written if those row-1 cells are empty. A row is *filled* once any of its
+        result cells is non-empty; filled rows and rows without an ID are skipped, so a call
+        after an interruption (or after failures) resumes where the last one stopped.
+
+        Requests: one ``values.get`` for the ID and result columns, a ``batchUpdate`` if the
+        grid must widen, then one ``values.batchUpdate`` per batch, sent before the next batch is
+        computed, so an interruption keeps every batch already written.
+
+        Args:
+            header: the result column names.
+            compute: called with a batch of ID cell texts (stripped strings, in sheet order);
+                returns one entry per ID: a sequence of ``len(header)`` values, or ``None`` / an
+                exception instance for an ID that failed. If it raises, the whole batch failed.
+                Values are written RAW; ints >= 2**53 as text; None and NaN as empty. Return
+                IDs as ``str`` so they always read back exactly.
+            id_column: the 1-based column holding the IDs.
+            start_column: the first result column; ``id_column + 1`` by default.
+            batch_size: IDs per ``compute`` call and per write request.
+            errors: for failed rows: "raise" stops after the first batch with a failure (earlier
+                batches and that batch's good rows stay written) with
+                :class:`~tracertools.errors.BatchError`; "warn" leaves failed
+                rows empty and names them in one
+                :class:`~tracertools.errors.PartialResultWarning`; "ignore" leaves them empty.
+            progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
+
+        Returns:
+            A :class:`FillReport`.
+
+        Raises:
+            InvalidInputError: bad arguments, row 1 holds a different header, or ``compute``
+                returned the wrong number of rows or values (a bug in ``compute``).
+        """
+        policy = check_error_policy(errors)
+        names = [str(h) for h in header] if not isinstance(header, str) else []
+        if not names:
+            raise InvalidInputError("header must be a non-empty list of column names")
+        id_column = _positive(id_column, "id_column")
+        first = id_column + 1 if start_column is None else _positive(start_column, "start_column")
+        last = first + len(names) - 1
+        if first <= id_column <= last:
+            raise InvalidInputError(f"the result columns {first}-{last} would overwrite the ID "
+                                    f"column {id_column}")
+        batch_size = _positive(batch_size, "batch_size")
+        ws = self._ws()
+        need_header, todo, skipped = self._fill_plan(ws, names, id_column, first, last)
+        header_item = {"range": f"{_col_letters(first)}1:{_col_letters(last)}1", "values": [names]}
+        written: list[int] = []
+        failures: dict[int, BaseException] = {}
+        requests = 0
+        bar = progress_bar(len(todo), f"fill {self._name}", progress)
+        try:
+            for start in range(0, max(len(todo), int(need_header)), batch_size):
+                batch = todo[start:start + batch_size]
+                done = _compute_batch(compute, batch, len(names), start, failures)
+                data = [header_item] if need_header and not requests else []
+                data += _contiguous_ranges(done, first, last)
+                if data:  # one request per batch, before the next batch is computed
+                    try:
+                        _call(partial(ws.batch_update, data, value_input_option=_raw_input()),
+                              f"write rows to tab {self._name!r}")
+                    except ServiceError as exc:  # say what is safely stored before the failure
+                        raise type(exc)(
+                            f"{exc} (rows already written: {_spans(written) or 'none'}; rows "
+                            f"{_spans([n for n, _ in done]) or 'none'} were not; call again to "
+                            "resume)"
+                        ) from exc
+                    requests += 1
+                    written += [number for number, _ in done]
+                    if done:
+                        logger.info("tab %r: wrote rows %s", self._name, _spans([n for n, _ in done]))
+                bar.update(len(batch))
+                if failures and policy == "raise":
+                    logger.info("tab %r: stopping after %d written row(s) (%s); call again to "
+                                "resume", self._name, len(written), _spans(written) or "none")
+                    break
+        finally:
+            bar.close()
+        report = FillReport(tuple(written), tuple(skipped),
+                            tuple(todo[i][0] for i in sorted(failures)), need_header and requests > 0,
+                            requests)
+        labels = [f"row {number} (id {ident})" for number, ident in todo]
+        apply_error_policy(failures, policy, labels, what="row")
+        return report
+
+    def _fill_plan(
+        self, ws: gspread.Worksheet, names: list[str], id_column: int, first: int, last: int
+    ) -> tuple[bool, list[tuple[int, str]], list[int]]:
+        """Read the ID and result columns once: (header needed?, rows to fill, filled rows).
+
+        Widens the grid if the result columns go past it.
+        """
+        lo, hi = min(id_column, first), max(id_column, last)
+        block: Any = _call(lambda: ws.get(f"{_col_letters(lo)}1:{_col_letters(hi)}",
+                                          return_type=_value_range()), f"read tab {self._name!r}")
+        need_header, todo, skipped = _plan_fill(block, names, id_column, first, last, self._name)
+        _, n_cols = _grid_size(block.range)
+        if last > n_cols:
+            self._grow(ws, "COLUMNS", last - n_cols)
+        return need_header, todo, skipped
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _ws(self, *, fresh: bool = False) -> gspread.Worksheet:
+        """The gspread worksheet (one ``spreadsheets.get`` the first time, or when ``fresh``)."""
+        spreadsheet = self._sheet._open()
+        with self._lock:
+            if self._worksheet is None or fresh:
+                self._worksheet = _call(lambda: spreadsheet.worksheet(self._name),
+                                        f"open tab {self._name!r}")
+            return self._worksheet  # type: ignore[no-any-return]
+
+    def _grow(self, ws: gspread.Worksheet, dimension: str, length: int) -> None:
+        """Add ``length`` rows or columns at the end (``appendDimension``; never shrinks)."""
+        body = {"requests": [{"appendDimension": {"sheetId": ws.id, "dimension": dimension,
+                                                  "length": int(length)}}]}
+        _call(lambda: ws.spreadsheet.batch_update(body), f"grow tab {self._name!r}",
+              idempotent=False)
+
+    @staticmethod
+    def _cells_of(values: Any, what: str, *, allow_empty: bool = False) -> list[Any]:
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+            raise InvalidInputError(f"{what} takes a list of cell values, got {type(values).__name__}")
+        cells = [_cell(v) for v in values]
+        if not cells and not allow_empty:
+            raise InvalidInputError(f"{what} got no values to write")
+        return cells
+
+    def add_segment_details(
+        self,
+        ds: Any,
+        *,
+        volume: bool = True,
+        cable_length: bool = True,
+        synapse_counts: bool = True,
+        proofreading: bool = True,
+        batch_size: int = 50,
+        errors: ErrorPolicy = "warn",
+        progress: bool | None = None,
+    ) -> FillReport:
+        """Fill details of the segment IDs in column A (header in A1) into columns B onward.
+
+        Header from B1: ``current_id`` (written as text), then as selected ``volume_um3``
+        (µm³), ``cable_length`` (nm), ``inc_syn``, ``out_syn``, ``total_syn`` and
+        ``proofread`` (bool). Built on :meth:`fill_columns`: resumable (filled rows are
+        skipped), one write per batch; each batch costs one ``SegmentList.details()`` and one
+        ``proofreading_status()`` on ``ds`` (a :class:`~tracertools.datastack.Datastack`).
+        Invalid ID cells (``7.205759e+17``, ``abc``) and unknown IDs fail only their row, which
+        is left empty (never "ERROR").
+
+        Raises:
+            MissingFeatureError: ``proofreading`` on a datastack without a proofreading table.
+        """
+        from tracertools.storage.sheet_details import (
+            add_segment_details,  # lazy: keeps `import tracertools` light
+        )
+
+        return add_segment_details(
+            self, ds, volume=volume, cable_length=cable_length, synapse_counts=synapse_counts,
+            proofreading=proofreading, batch_size=batch_size, errors=errors, progress=progress,
+        )
