@@ -101,3 +101,24 @@ def test_the_layer_contract_holds():
     out = subprocess.run([lint, "--config", str(ROOT / "pyproject.toml")], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_only_the_cave_package_calls_the_cave_client():
+    """Outside ``tracertools/cave`` (and the stand-ins) nothing reaches a CAVEclient's services."""
+    import ast
+
+    services = {"info", "chunkedgraph", "materialize", "annotation", "l2cache", "skeleton",
+                "state", "schema", "auth"}
+    offenders = []
+    for path in sorted((ROOT / "tracertools").rglob("*.py")):
+        part = path.relative_to(ROOT / "tracertools").parts[0]
+        if part in {"cave", "testing"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Attribute) or not isinstance(node.value, ast.Attribute):
+                continue
+            through_client = node.value.attr == "client"  # x.client.anything
+            through_seam = node.value.attr in {"cave", "_cave"} and node.attr in services
+            if through_client or through_seam:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

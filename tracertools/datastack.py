@@ -3,7 +3,9 @@
 ``Datastack(...)`` validates its arguments and stores them; it never touches the network. The
 first method that needs CAVE builds one :class:`caveclient.CAVEclient` under a lock and every later
 call on this datastack reuses it (the original library built a new client on every call and was
-throttled for it). This module is the only place that builds a CAVEclient.
+throttled for it). The client, its sub-clients and the session's worker budget belong to a
+:class:`~tracertools.cave.connection.CaveConnection`; every CAVE request goes through
+:mod:`tracertools.cave`, and nothing here calls caveclient itself.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from tracertools.batch import call_with_retries
-from tracertools.cave import calls as _cave
+from tracertools.cave import calls as _cave, info as _info
 from tracertools.cave.calls import remote
-from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.cave.connection import DEFAULT_MAX_WORKERS, CaveConnection, list_datastacks
 from tracertools.cave.tables import all_rows
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
-from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError
+from tracertools.errors import InvalidInputError
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
 from tracertools.segments.segment import Segment, SegmentList
@@ -29,16 +30,13 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
-    from caveclient import CAVEclient
 
+    from tracertools.cave.connection import CAVEclient
     from tracertools.segments.segment import Segment, SegmentList
 
 __all__ = ["Datastack", "datastacks"]
 
 logger = logging.getLogger(__name__)
-
-#: Connections kept open per service by the shared client (covers our worker pools).
-_POOL_SIZE = 16
 
 
 def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
@@ -78,6 +76,8 @@ class Datastack(DatastackLinksMixin):
         config: a :class:`~tracertools.config.DatastackConfig` to use instead of a lookup.
         write_server_cache: let caveclient record the server address in
             ``~/.cloudvolume/secrets`` (off by default so nothing is written to your home).
+        max_workers: how many CAVE requests this session runs at once, across all its
+            batches (the width of every pool and of the HTTP connection pools).
 
     Raises:
         UnknownDatastackError: no config is known for ``name`` (lists the known ones).
@@ -98,6 +98,7 @@ class Datastack(DatastackLinksMixin):
         materialization_version: int | None = None,
         config: DatastackConfig | None = None,
         write_server_cache: bool = False,
+        max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError(f"datastack name must be a non-empty string, got {name!r}")
@@ -127,8 +128,11 @@ class Datastack(DatastackLinksMixin):
         self._token = auth_token if auth_token is not None else registered_token(name)
         self._timestamp = _as_utc_datetime(timestamp)
         self._version = materialization_version
-        self._write_server_cache = write_server_cache
-        self._client: CAVEclient | None = None
+        self._cave = CaveConnection(
+            name, server_address=self._server_address, auth_token=self._token,
+            materialization_version=materialization_version,
+            write_server_cache=write_server_cache, max_workers=max_workers,
+        )
         self._lock = threading.Lock()
         self._caches: dict[str, dict[Any, Any]] = {}
 
@@ -163,10 +167,7 @@ class Datastack(DatastackLinksMixin):
         if self._timestamp is not None:
             return self._timestamp
         if self._version is not None:
-            ts = self.client.timestamp
-            if ts is not None and ts.tzinfo is None:
-                ts = ts.replace(tzinfo=timezone.utc)
-            return ts
+            return _info.version_timestamp(self)
         return None
 
     @property
@@ -193,64 +194,28 @@ class Datastack(DatastackLinksMixin):
             "time": self._timestamp.isoformat() if self._timestamp else (
                 f"materialization v{self._version}" if self._version is not None else "live"
             ),
-            "client": "connected" if self._client is not None else "not yet built",
+            "client": "connected" if self._cave.connected else "not yet built",
         }
         body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows.items())
         return f"<table><caption>Datastack</caption>{body}</table>"
 
     # -- the one CAVE client ----------------------------------------------------------------
     @property
+    def cave(self) -> CaveConnection:
+        """This session's CAVE connection: the client, its sub-clients and the worker budget."""
+        return self._cave
+
+    @property
     def client(self) -> CAVEclient:
         """The shared :class:`caveclient.CAVEclient`, built on first use and then reused.
 
         Building it makes the info-service requests caveclient needs (2 GETs); every sub-client
-        then handshakes once on first use.
+        then handshakes once on first use. For caveclient features tracertools does not wrap.
 
         Raises:
             ServiceError: the client could not be built (the cause is kept as ``__cause__``).
         """
-        client = self._client
-        if client is not None:
-            return client
-        with self._lock:
-            if self._client is None:
-                self._client = self._build_client()
-            return self._client
-
-    def _build_client(self) -> CAVEclient:
-        from caveclient import CAVEclient
-
-        timeout = request_timeout()  # a bad $TRACERTOOLS_HTTP_TIMEOUT fails before any request
-        kwargs: dict[str, Any] = {
-            "datastack_name": self._name,
-            "server_address": self._server_address,
-            "write_server_cache": self._write_server_cache,
-            "pool_maxsize": _POOL_SIZE,
-            "pool_block": True,
-        }
-        if self._token is not None:
-            kwargs["auth_token"] = self._token
-        if self._version is not None:
-            kwargs["version"] = self._version
-        logger.debug("building CAVEclient for %s at %s", self._name, self._server_address)
-        try:
-            # caveclient sets no request timeout: time every request of this client, from
-            # the info requests made while building it on (see cave/http.py); retry 429/5xx and
-            # timeouts of those info requests like any other call
-            return call_with_retries(
-                lambda: build_with_timeouts(lambda: CAVEclient(**kwargs), timeout)
-            )
-        except RateLimitedError:
-            raise
-        except Exception as exc:
-            message = str(exc)
-            if self._token:
-                message = message.replace(self._token, "***")
-            raise ServiceError(
-                f"could not connect to CAVE for datastack {self._name!r} "
-                f"(server {self._server_address or 'caveclient default'}): "
-                f"{type(exc).__name__}: {message}"
-            ) from None
+        return self._cave.client
 
     def _pinned(self) -> Datastack:
         """This session reading at one fixed time: its own, or "now" taken once.
@@ -262,7 +227,7 @@ class Datastack(DatastackLinksMixin):
             return self
         import copy
 
-        _ = self.client  # build once, shared by the copy
+        _ = self._cave.client  # build once, shared by the copy
         pinned = copy.copy(self)
         pinned._timestamp = datetime.now(timezone.utc)
         return pinned
@@ -299,18 +264,16 @@ class Datastack(DatastackLinksMixin):
 
         Comes from the client's construction; no further request.
         """
-        return dict(remote(self, "datastack info", self.client.info.get_datastack_info))
+        return _info.datastack_info(self)
 
     def tables(self) -> list[str]:
         """Names of the annotation tables of this datastack (``annotation.get_tables``)."""
-        return list(remote(self, "table list", self.client.annotation.get_tables))
+        return _info.table_names(self)
 
     def table_info(self, name: str) -> dict[str, Any]:
         """Metadata of one table (``materialize.get_table_metadata``)."""
         _check_table_name(name)
-        return dict(remote(
-            self, f"metadata of {name}", lambda: self.client.materialize.get_table_metadata(name)
-        ))
+        return _info.table_metadata(self, name)
 
     def table(
         self,
@@ -354,15 +317,6 @@ class Datastack(DatastackLinksMixin):
                         select=select_columns)
 
     # -- points and supervoxels ------------------------------------------------------------------
-    def _segmentation_volume(self) -> Any:
-        cache = self.cache("cloudvolume")
-        if "segmentation" not in cache:
-            cache["segmentation"] = remote(
-                self, "segmentation volume",
-                lambda: self.client.info.segmentation_cloudvolume(progress=False),
-            )
-        return cache["segmentation"]
-
     def supervoxels_at(
         self, points: Any, *, resolution: Any = None
     ) -> npt.NDArray[np.uint64]:
@@ -384,7 +338,7 @@ class Datastack(DatastackLinksMixin):
         if pts.shape[0] == 0:
             return np.zeros(0, dtype=np.uint64)
 
-        cv = self._segmentation_volume()
+        cv = _info.segmentation_volume(self)
         seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
         voxels = np.floor(pts * viewer_res / seg_res).astype(np.int64)
         keys = [tuple(int(c) for c in v) for v in voxels]
@@ -462,23 +416,9 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
             process, else caveclient's default server.
         auth_token: a CAVE token; defaults to the LocalCave's or caveclient's token file.
     """
-    from caveclient import CAVEclient
-
     if server_address is None:
         registered = latest_registration()
         if registered is not None:
             server_address = registered[0].server_address
             auth_token = auth_token or registered[1]
-    kwargs: dict[str, Any] = {"server_address": server_address, "global_only": True,
-                              "write_server_cache": False}
-    if auth_token:
-        kwargs["auth_token"] = auth_token
-
-    try:
-        client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))
-        return list(call_with_retries(client.info.get_datastacks))
-    except Exception as exc:
-        raise ServiceError(
-            f"could not list datastacks at {server_address or 'the default CAVE server'}: "
-            f"{type(exc).__name__}"
-        ) from exc
+    return list_datastacks(server_address, auth_token)

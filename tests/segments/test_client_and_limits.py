@@ -29,6 +29,74 @@ def test_concurrent_first_use_builds_exactly_one_client(local_cave):
     assert local_cave.stats["datastack_info"] == 1
 
 
+def test_concurrent_first_use_of_a_service_sends_its_handshake_once(local_cave, current):
+    ds = local_cave.datastack()
+    _ = ds.client  # the info requests, outside the count
+    local_cave.stats.reset()
+    barrier = threading.Barrier(8)
+    fresh: list[bool] = []
+
+    def ask(root: int) -> None:
+        barrier.wait()
+        fresh.append(ds.segment(root).is_fresh())
+
+    threads = [threading.Thread(target=ask, args=(current[i % len(current)],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fresh == [True] * 8
+    assert local_cave.stats["cg_version"] == 1
+    assert local_cave.stats["cg_api_versions"] == 1
+    assert local_cave.stats["is_latest_roots"] == 8
+
+
+def _most_at_once(entries) -> int:
+    """The largest number of logged requests the server was answering at the same moment."""
+    edges = sorted([(e.time - e.duration_s, 1) for e in entries] + [(e.time, -1) for e in entries])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_one_worker_budget_bounds_every_batch_of_a_session_together(local_cave, world):
+    roots = [int(r) for r in world.all_roots()]
+    ds = local_cave.datastack(max_workers=2)
+    _ = ds.client.chunkedgraph, ds.client.skeleton  # handshakes outside the log
+    local_cave.set_latency(0.02)
+    local_cave.stats.reset()
+    found: dict[str, list] = {}
+    batches = {  # two batches at once, on two services, each many requests
+        "original_ids": lambda: ds.segments(roots).original_ids(progress=False),
+        "skeletons": lambda: ds.segments(roots).skeletons(progress=False),
+    }
+
+    def run(name: str) -> None:
+        found[name] = batches[name]()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = list(local_cave.request_log)
+    local_cave.reset()
+    assert [list(o) for o in found["original_ids"]] == [list(world.original_roots(r))
+                                                         for r in roots]
+    assert [s.cable_length() for s in found["skeletons"]] == pytest.approx(
+        [world.cable_length(r) for r in roots])
+    assert _most_at_once(entries) <= 2
+
+
+def test_the_worker_budget_must_be_a_positive_int(local_cave):
+    from tracertools.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        local_cave.datastack(max_workers=0)
+
+
 @pytest.fixture(scope="module")
 def huge_cave():
     with LocalCave(huge_neuron=True, datastack_name="demo_huge") as cave:

@@ -60,7 +60,6 @@ def test_a_thousand_points_make_one_root_lookup(local_cave, ds, world):
     rng = np.random.default_rng(0)
     somas = np.asarray([world.soma_position(i) for i in range(4)])
     points = somas[rng.integers(0, 4, 1000)]
-    _ = ds._segmentation_volume()
     local_cave.stats.reset()
     roots = ds.segments_at(points)
     assert local_cave.stats["roots_binary"] == 1

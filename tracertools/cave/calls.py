@@ -1,9 +1,10 @@
 """Batched, chunked, cached calls to CAVE services, shared by every segment method.
 
-Each function takes a :class:`~tracertools.datastack.Datastack` and does one kind of request
-for a whole batch: payloads are split by bytes under the services' body limit, chunks run
-concurrently on a bounded pool, 429/5xx answers are retried, and results that can never change
-(a root's supervoxels, its L2 IDs, L2 attributes) are cached on the datastack.
+Each function takes a session (:class:`~tracertools.cave.session.CaveSession`) and does one kind
+of request for a whole batch: payloads are split by bytes under the services' body limit, chunks
+run concurrently on the session's pool (as wide as its worker budget), and results that can never
+change (a root's supervoxels, its L2 IDs, L2 attributes) are cached on the session. Every call
+goes through the session's :class:`~tracertools.cave.connection.CaveConnection`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import call_with_retries, chunk_by_bytes, run_per_item
-from tracertools.errors import BatchError, ServiceError, TracertoolsError
+from tracertools.batch import chunk_by_bytes
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
@@ -33,26 +33,17 @@ BODY_BUDGET_BYTES = 4_000_000
 JSON_ID_BYTES = 21
 #: Bytes per ID in a raw uint64 body.
 RAW_ID_BYTES = 8
-#: Concurrent requests per batch.
-MAX_WORKERS = 8
 
 
 def remote(ds: CaveSession, what: str, func: Callable[[], R]) -> R:
-    """Run one service call with retries; wrap library failures in :class:`ServiceError`.
+    """Run one service call of ``ds`` within its worker budget (see ``CaveConnection.call``).
 
     Args:
-        ds: the datastack (for the error message).
+        ds: the datastack session.
         what: a short description of the call, e.g. ``"is_latest_roots"``.
         func: the zero-argument call.
     """
-    try:
-        return call_with_retries(func)
-    except TracertoolsError:
-        raise
-    except Exception as exc:
-        raise ServiceError(
-            f"{what} failed on datastack {ds.name!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+    return ds.cave.call(what, func)
 
 
 def read_time(ds: CaveSession) -> datetime:
@@ -61,16 +52,9 @@ def read_time(ds: CaveSession) -> datetime:
     return fixed if fixed is not None else datetime.now(timezone.utc)
 
 
-def _pool(func: Callable[[Any], R], items: Sequence[Any]) -> list[R | None]:
-    """``func`` over ``items`` concurrently; a failure raises that item's own error.
-
-    (Not a :class:`BatchError` keyed by chunk position, which would mean nothing to callers.)
-    """
-    try:
-        return run_per_item(func, items, max_workers=MAX_WORKERS, progress=False)
-    except BatchError as exc:
-        first = next(iter(exc.failures.values()))  # keeps its own __cause__ chain
-    raise first
+def _pool(ds: CaveSession, func: Callable[[Any], R], items: Sequence[Any]) -> list[R | None]:
+    """``func`` over ``items`` on the session's pool; a failure raises that item's own error."""
+    return ds.cave.map(func, items)
 
 
 def _chunks(ids: npt.NDArray[Any], item_bytes: int) -> list[npt.NDArray[Any]]:
@@ -92,20 +76,20 @@ def _flags(
     def one(chunk: IdArray) -> npt.NDArray[np.bool_]:
         return np.asarray(remote(ds, what, lambda: call(chunk)), dtype=bool)
 
-    parts = _pool(one, _chunks(ids, JSON_ID_BYTES))
+    parts = _pool(ds, one, _chunks(ids, JSON_ID_BYTES))
     return _concat(parts, bool)
 
 
 def is_latest(ds: CaveSession, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
     """Whether each root is current at ``at`` (``is_latest_roots``, one request per chunk)."""
     return _flags(ds, ids, "is_latest_roots",
-                  lambda chunk: ds.client.chunkedgraph.is_latest_roots(chunk, timestamp=at))
+                  lambda chunk: ds.cave.chunkedgraph.is_latest_roots(chunk, timestamp=at))
 
 
 def exists(ds: CaveSession, ids: IdArray, at: datetime) -> npt.NDArray[np.bool_]:
     """Whether each node ID exists in the chunkedgraph by ``at`` (``valid_nodes``)."""
     return _flags(ds, ids, "valid_nodes",
-                  lambda chunk: ds.client.chunkedgraph.is_valid_nodes(chunk, end_timestamp=at))
+                  lambda chunk: ds.cave.chunkedgraph.is_valid_nodes(chunk, end_timestamp=at))
 
 
 def roots_of(
@@ -118,7 +102,7 @@ def roots_of(
     if node_ids.size == 0:
         return np.zeros(0, dtype=np.uint64)
     unique, inverse = np.unique(node_ids, return_inverse=True)
-    cg = ds.client.chunkedgraph
+    cg = ds.cave.chunkedgraph
 
     def one(chunk: IdArray) -> IdArray:
         return np.asarray(
@@ -127,7 +111,7 @@ def roots_of(
             dtype=np.uint64,
         )
 
-    parts = _pool(one, _chunks(unique, RAW_ID_BYTES))
+    parts = _pool(ds, one, _chunks(unique, RAW_ID_BYTES))
     return _concat(parts, np.uint64)[inverse.reshape(-1)]
 
 
@@ -188,7 +172,7 @@ def leaves(
     wanted = list(dict.fromkeys(int(r) for r in roots))
     missing = [r for r in wanted if r not in cache]
     if missing:
-        cg = ds.client.chunkedgraph
+        cg = ds.cave.chunkedgraph
         groups = [missing[i:i + 50] for i in range(0, len(missing), 50)]
 
         def fetch(group: list[int]) -> dict[Any, Any]:
@@ -197,7 +181,7 @@ def leaves(
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        answers = _pool(lambda g: isolate(fetch, g, failures), groups)
+        answers = _pool(ds, lambda g: isolate(fetch, g, failures), groups)
         for answer in answers:
             for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)
@@ -226,7 +210,7 @@ def l2_data(
     unique = np.unique(l2_ids)
     missing = [i for i in unique.tolist() if i not in cache]
     if missing:
-        l2 = ds.client.l2cache
+        l2 = ds.cave.l2cache
 
         def fetch(chunk: list[int]) -> dict[Any, Any]:
             return dict(remote(
@@ -236,7 +220,7 @@ def l2_data(
 
         size = max(1, BODY_BUDGET_BYTES // JSON_ID_BYTES)
         chunks = [missing[i:i + size] for i in range(0, len(missing), size)]
-        answers = _pool(lambda c: isolate(fetch, c, failures), chunks)
+        answers = _pool(ds, lambda c: isolate(fetch, c, failures), chunks)
         for answer in answers:
             for k, v in (answer or {}).items():
                 if v:  # an empty answer means "not in the L2 cache yet": ask again next time

@@ -133,7 +133,7 @@ def change_logs(
     missing = [r for r in wanted if r not in cache]
     failures: Failures = {}
     if missing:
-        cg = ds.client.chunkedgraph
+        cg = ds.cave.chunkedgraph
 
         def request(ids: list[int]) -> dict[int, Any]:
             raw = _cave.remote(
@@ -145,7 +145,7 @@ def change_logs(
         groups = [missing[i:i + CHANGELOG_CHUNK] for i in range(0, len(missing), CHANGELOG_CHUNK)]
         for part in run_per_item(
             lambda g: batch_per_root(ds, g, request), groups,
-            max_workers=_cave.MAX_WORKERS, progress=False,
+            max_workers=ds.cave.max_workers, progress=False,
         ):
             if part is None:  # pragma: no cover - batch_per_root never raises
                 continue
@@ -210,7 +210,7 @@ def operation_details(
     missing = [o for o in wanted if o not in cache]
     failures: Failures = {}
     if missing:
-        cg = ds.client.chunkedgraph
+        cg = ds.cave.chunkedgraph
 
         def one(chunk: list[int]) -> dict[int, Any] | BaseException:
             return _capture(lambda: {int(k): dict(v) for k, v in _cave.remote(
@@ -219,7 +219,7 @@ def operation_details(
 
         chunks = [missing[i:i + OPERATION_CHUNK] for i in range(0, len(missing), OPERATION_CHUNK)]
         for chunk, result in zip(
-            chunks, run_per_item(one, chunks, max_workers=_cave.MAX_WORKERS, progress=False),
+            chunks, run_per_item(one, chunks, max_workers=ds.cave.max_workers, progress=False),
             strict=True,
         ):
             if isinstance(result, BaseException):
@@ -248,7 +248,7 @@ def original_roots(
     missing = [r for r in wanted if r not in cache]
     failures: Failures = {}
     if missing:
-        cg = ds.client.chunkedgraph
+        cg = ds.cave.chunkedgraph
 
         def one(root: int) -> IdArray | BaseException:
             return _capture(lambda: np.unique(np.asarray(_cave.remote(
@@ -256,7 +256,7 @@ def original_roots(
             ), dtype=np.uint64)))
 
         results = run_per_item(
-            one, missing, max_workers=_cave.MAX_WORKERS, progress=progress,
+            one, missing, max_workers=ds.cave.max_workers, progress=progress,
             desc="original IDs", what="segment",
         )
         suspects = []
@@ -282,6 +282,6 @@ def segmentation_resolution(ds: CaveSession) -> npt.NDArray[np.float64]:
     Operation coordinates (``operation_details`` source/sink points) are in these voxels.
     """
     res = _cave.remote(
-        ds, "segmentation info", lambda: ds.client.chunkedgraph.base_resolution
+        ds, "segmentation info", lambda: ds.cave.chunkedgraph.base_resolution
     )
     return np.asarray(res, dtype=np.float64).reshape(3)

@@ -11,15 +11,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from caveclient import CAVEclient
-
+    from tracertools.cave.connection import CaveConnection
     from tracertools.config import DatastackConfig
 
 __all__ = ["CaveSession"]
 
 
 class CaveSession(Protocol):
-    """A datastack session: its name and config, its one CAVE client, its read time and caches."""
+    """A datastack session: its name and config, its CAVE connection, its read time and caches.
+
+    The connection (:class:`~tracertools.cave.connection.CaveConnection`) is how the modules of
+    :mod:`tracertools.cave` reach caveclient; no layer above them touches it.
+    """
 
     @property
     def name(self) -> str: ...
@@ -28,7 +31,7 @@ class CaveSession(Protocol):
     def config(self) -> DatastackConfig: ...
 
     @property
-    def client(self) -> CAVEclient: ...
+    def cave(self) -> CaveConnection: ...
 
     @property
     def read_timestamp(self) -> datetime | None: ...

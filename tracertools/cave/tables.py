@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 IDS_PER_QUERY = 2000
 #: Rows we ask for per query; the server may cap lower (it then says so in a Warning header).
 ROW_LIMIT = 200_000
-#: Concurrent queries.
-MAX_WORKERS = 4
 
 _LIMITED = re.compile(r"Limited query to (\d+) rows")
 
@@ -111,7 +109,7 @@ def query(
     ``truncated`` is True when the answer has exactly ``limit`` rows or the server said it
     capped the answer.
     """
-    mat = ds.client.materialize
+    mat = ds.cave.materialize
     version = ds.materialization_version
     thread = threading.get_ident()
     with _watch_row_limit() as watcher:
@@ -211,7 +209,7 @@ def rows_matching(
     chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
     parts = run_per_item(
         lambda chunk: _rows_for_ids(ds, table, column, chunk, select),
-        chunks, max_workers=MAX_WORKERS, progress=False,
+        chunks, max_workers=ds.cave.max_workers, progress=False,
     )
     frames = [p for p in parts if p is not None]
     if not frames:

@@ -14,7 +14,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from tracertools.cave.calls import http_status, remote
+from tracertools.cave.calls import http_status
+from tracertools.cave.states import fetch_state_json, state_service_base, store_state
 from tracertools.errors import InvalidInputError, InvalidStateError, ServiceError
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl import State
@@ -114,15 +115,13 @@ class DatastackLinksMixin:
 
     def _fetch_state(self, parsed: ParsedLink) -> State:
         ds = self._ds()
-        service = ds.client.state
-        own_base = service.state_service_endpoint.rstrip("/").removesuffix("/post")
+        own_base = state_service_base(ds)
         by_url = parsed.state_base is not None and parsed.state_base != own_base
         key: int | str = parsed.state_url if by_url and parsed.state_url else int(
             cast(int, parsed.state_id))
         where = parsed.state_url or f"{own_base}/{parsed.state_id}"
         try:
-            data = remote(ds, f"fetching state {parsed.state_id}",
-                          lambda: service.get_state_json(key))
+            data = fetch_state_json(ds, key, f"fetching state {parsed.state_id}")
         except ServiceError as exc:
             status = http_status(exc)
             if status in (400, 404):
@@ -304,11 +303,9 @@ class DatastackLinksMixin:
                 f"target_site must be 'spelunker' or 'seunglab', got {target_site!r}"
             )
         data = self.state(state).to_dict()
-        service = ds.client.state
-        state_id = remote(ds, "uploading a state", lambda: service.upload_state_json(data))
-        url = service.build_neuroglancer_url(state_id, ngl_url=site, target_site=target_site)
+        state_id, url = store_state(ds, data, viewer_site=site, target_site=target_site)
         logger.debug("stored state %s as %s", state_id, url)
-        return str(url)
+        return url
 
     # ---- refreshing stale segment IDs -------------------------------------------------------
 

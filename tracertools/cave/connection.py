@@ -1,0 +1,273 @@
+"""The one CAVE connection of a session: its CAVEclient, sub-clients, HTTP layer and worker budget.
+
+:class:`CaveConnection` is the only code in tracertools that builds a ``caveclient.CAVEclient``
+or asks it for a sub-client (the other modules of :mod:`tracertools.cave` call the sub-clients
+it hands out, and nothing outside :mod:`tracertools.cave` touches caveclient). It owns:
+
+* **the client**, built on first use under the session's lock and reused by every call;
+* **the sub-clients** (``chunkedgraph``, ``materialize``, ``l2cache``, ``skeleton``, ``state``,
+  ...), each built under the same lock. caveclient builds them lazily in unlocked properties,
+  each with a version handshake, so concurrent first use from a thread pool would otherwise
+  send the handshake once per thread;
+* **one worker budget**: at most ``max_workers`` service calls of the session run at once,
+  however the batches that make them are nested (``details()`` runs volumes, skeletons and
+  synapse counts side by side, each with its own pool); every pool is that wide too;
+* **one error translation**: :meth:`CaveConnection.call` runs a service call and turns a
+  library failure into a :class:`~tracertools.errors.ServiceError` that keeps its cause.
+
+Construction does no I/O; nothing here imports caveclient before it is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tracertools.batch import call_with_retries, run_per_item
+from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.errors import (
+    BatchError,
+    InvalidInputError,
+    RateLimitedError,
+    ServiceError,
+    TracertoolsError,
+)
+
+if TYPE_CHECKING:  # re-exported for annotations above this layer, which never import caveclient
+    from caveclient import CAVEclient as CAVEclient
+
+__all__ = ["DEFAULT_MAX_WORKERS", "SERVICES", "CaveConnection", "list_datastacks"]
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+#: Service calls a session runs at once, unless ``max_workers=`` says otherwise.
+DEFAULT_MAX_WORKERS = 8
+#: The CAVEclient sub-clients tracertools uses.
+SERVICES = ("info", "chunkedgraph", "materialize", "annotation", "l2cache", "skeleton", "state")
+
+
+class CaveConnection:
+    """The CAVE client of one datastack session, built once, with its sub-clients and budget.
+
+    Args:
+        datastack: the datastack name.
+        server_address: the CAVE global server (None: caveclient's default).
+        auth_token: the token (None: caveclient's token files). Never shown anywhere.
+        materialization_version: pin the client to this version (its timestamp is read once).
+        write_server_cache: let caveclient record the server address in its home cache.
+        max_workers: how many service calls of this session may run at once (>= 1).
+    """
+
+    def __init__(
+        self,
+        datastack: str,
+        *,
+        server_address: str | None = None,
+        auth_token: str | None = None,
+        materialization_version: int | None = None,
+        write_server_cache: bool = False,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise InvalidInputError(f"max_workers must be an int >= 1, got {max_workers!r}")
+        self._datastack = datastack
+        self._server_address = server_address
+        self._token = auth_token
+        self._version = materialization_version
+        self._write_server_cache = write_server_cache
+        self._max_workers = max_workers
+        self._lock = threading.RLock()
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self._client: CAVEclient | None = None
+        self._services: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        state = "connected" if self._client is not None else "not connected"
+        return (f"CaveConnection({self._datastack!r}, server={self._server_address!r}, "
+                f"max_workers={self._max_workers}, {state})")
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def datastack(self) -> str:
+        """The datastack name."""
+        return self._datastack
+
+    @property
+    def max_workers(self) -> int:
+        """How many service calls of this session run at once (the width of every pool)."""
+        return self._max_workers
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client has been built."""
+        return self._client is not None
+
+    # -- the client and its sub-clients -------------------------------------------------------
+    @property
+    def client(self) -> CAVEclient:
+        """The shared ``caveclient.CAVEclient``, built on first use under the lock.
+
+        Raises:
+            ServiceError: the client could not be built (the cause is kept as ``__cause__``).
+        """
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+            return self._client
+
+    def _build(self) -> CAVEclient:
+        from caveclient import CAVEclient
+
+        timeout = request_timeout()  # a bad $TRACERTOOLS_HTTP_TIMEOUT fails before any request
+        kwargs: dict[str, Any] = {
+            "datastack_name": self._datastack,
+            "server_address": self._server_address,
+            "write_server_cache": self._write_server_cache,
+            "pool_maxsize": self._max_workers,
+            "pool_block": True,
+        }
+        if self._token is not None:
+            kwargs["auth_token"] = self._token
+        if self._version is not None:
+            kwargs["version"] = self._version
+        logger.debug("building CAVEclient for %s at %s", self._datastack, self._server_address)
+        try:
+            return call_with_retries(
+                lambda: build_with_timeouts(lambda: CAVEclient(**kwargs), timeout)
+            )
+        except RateLimitedError:
+            raise
+        except Exception as exc:
+            raise ServiceError(
+                f"could not connect to CAVE for datastack {self._datastack!r} "
+                f"(server {self._server_address or 'caveclient default'}): "
+                f"{type(exc).__name__}: {self._hide(str(exc))}"
+            ) from exc
+
+    def _hide(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def service(self, name: str) -> Any:
+        """The client's sub-client ``name`` (e.g. ``"chunkedgraph"``), built once under the lock.
+
+        Building one makes its version handshake, so that happens once per session however
+        many threads ask first.
+        """
+        if name not in SERVICES:
+            raise InvalidInputError(f"unknown CAVE service {name!r}; one of {', '.join(SERVICES)}")
+        found = self._services.get(name)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._services.get(name)
+            if found is None:
+                client = self.client
+                found = self.call(f"connecting to the {name} service", lambda: getattr(client, name))
+                self._services[name] = found
+            return found
+
+    @property
+    def info(self) -> Any:
+        """The info-service client (``client.info``)."""
+        return self.service("info")
+
+    @property
+    def chunkedgraph(self) -> Any:
+        """The chunkedgraph client (``client.chunkedgraph``)."""
+        return self.service("chunkedgraph")
+
+    @property
+    def materialize(self) -> Any:
+        """The materialization client (``client.materialize``)."""
+        return self.service("materialize")
+
+    @property
+    def annotation(self) -> Any:
+        """The annotation client (``client.annotation``)."""
+        return self.service("annotation")
+
+    @property
+    def l2cache(self) -> Any:
+        """The L2-cache client (``client.l2cache``)."""
+        return self.service("l2cache")
+
+    @property
+    def skeleton(self) -> Any:
+        """The skeleton-service client (``client.skeleton``)."""
+        return self.service("skeleton")
+
+    @property
+    def state(self) -> Any:
+        """The JSON state-service client (``client.state``)."""
+        return self.service("state")
+
+    # -- calls ------------------------------------------------------------------------------
+    def call(self, what: str, func: Callable[[], R]) -> R:
+        """Run one service call within the worker budget; wrap library failures.
+
+        Args:
+            what: a short description of the call for error messages, e.g. ``"get_roots"``.
+            func: the zero-argument call.
+
+        Raises:
+            ServiceError: the call failed (``__cause__`` is the library's exception).
+            RateLimitedError: the service kept answering 429.
+        """
+        with self._slots:
+            try:
+                return call_with_retries(func)
+            except TracertoolsError:
+                raise
+            except Exception as exc:
+                raise ServiceError(
+                    f"{what} failed on datastack {self._datastack!r}: "
+                    f"{type(exc).__name__}: {self._hide(str(exc))}"
+                ) from exc
+
+    def map(
+        self, func: Callable[[T], R], items: Sequence[T], *, progress: bool | None = False,
+        desc: str = "tracertools", what: str = "item",
+    ) -> list[R | None]:
+        """``func`` over ``items`` on a pool as wide as the budget; the first failure raises.
+
+        Raises the failing item's own error (with its cause chain), not a
+        :class:`~tracertools.errors.BatchError` keyed by position.
+        """
+        try:
+            return run_per_item(func, items, max_workers=self._max_workers, progress=progress,
+                                desc=desc, what=what)
+        except BatchError as exc:
+            first = next(iter(exc.failures.values()))
+        raise first
+
+
+def list_datastacks(server_address: str | None, auth_token: str | None) -> list[str]:
+    """Names of the datastacks a CAVE server publishes (``info.get_datastacks``).
+
+    Builds a global-only client for this one question (two requests).
+
+    Raises:
+        ServiceError: the server could not be reached or refused.
+    """
+    from caveclient import CAVEclient
+
+    kwargs: dict[str, Any] = {"server_address": server_address, "global_only": True,
+                              "write_server_cache": False}
+    if auth_token:
+        kwargs["auth_token"] = auth_token
+    try:
+        client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))
+        return list(call_with_retries(client.info.get_datastacks))
+    except Exception as exc:
+        raise ServiceError(
+            f"could not list datastacks at {server_address or 'the default CAVE server'}: "
+            f"{type(exc).__name__}"
+        ) from exc
