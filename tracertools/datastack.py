@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tracertools.cave import calls as _cave, info as _info
 from tracertools.cave.calls import remote
 from tracertools.cave.connection import DEFAULT_MAX_WORKERS, CaveConnection, list_datastacks
+from tracertools.cave.http import HttpPolicy
 from tracertools.cave.tables import all_rows
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
 from tracertools.errors import InvalidInputError
@@ -78,6 +79,8 @@ class Datastack(DatastackLinksMixin):
             ``~/.cloudvolume/secrets`` (off by default so nothing is written to your home).
         max_workers: how many CAVE requests this session runs at once, across all its
             batches (the width of every pool and of the HTTP connection pools).
+        http: how its requests are timed and retried (:class:`~tracertools.cave.http.HttpPolicy`:
+            attempts, timeout, backoff, ``Retry-After`` cap, a total deadline per call).
 
     Raises:
         UnknownDatastackError: no config is known for ``name`` (lists the known ones).
@@ -99,6 +102,7 @@ class Datastack(DatastackLinksMixin):
         config: DatastackConfig | None = None,
         write_server_cache: bool = False,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        http: HttpPolicy | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError(f"datastack name must be a non-empty string, got {name!r}")
@@ -131,7 +135,7 @@ class Datastack(DatastackLinksMixin):
         self._cave = CaveConnection(
             name, server_address=self._server_address, auth_token=self._token,
             materialization_version=materialization_version,
-            write_server_cache=write_server_cache, max_workers=max_workers,
+            write_server_cache=write_server_cache, max_workers=max_workers, http=http,
         )
         self._lock = threading.Lock()
         self._caches: dict[str, dict[Any, Any]] = {}
@@ -408,7 +412,12 @@ def _as_resolution(value: Any) -> Any:
     return res
 
 
-def datastacks(server_address: str | None = None, auth_token: str | None = None) -> list[str]:
+def datastacks(
+    server_address: str | None = None,
+    auth_token: str | None = None,
+    *,
+    http: HttpPolicy | None = None,
+) -> list[str]:
     """Names of the datastacks a CAVE server publishes (``info.get_datastacks``).
 
     Args:
@@ -421,4 +430,4 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
         if registered is not None:
             server_address = registered[0].server_address
             auth_token = auth_token or registered[1]
-    return list_datastacks(server_address, auth_token)
+    return list_datastacks(server_address, auth_token, http)

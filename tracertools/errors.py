@@ -118,7 +118,16 @@ class InvalidGeometryError(InvalidInputError):
 
 
 class ServiceError(TracertoolsError, RuntimeError):
-    """A remote service (CAVE, bucket, Sheets) failed; the original error is ``__cause__``."""
+    """A remote service (CAVE, bucket, Sheets) failed; the original error is ``__cause__``.
+
+    Attributes:
+        status: the HTTP status of the failed answer, or None when there was no answer
+            (a timeout, a refused connection) or the failure was not an HTTP one.
+    """
+
+    def __init__(self, *args: Any, status: int | None = None) -> None:
+        super().__init__(*args)
+        self.status = status
 
 
 class SegmentNotFoundError(ServiceError, LookupError):
@@ -132,7 +141,10 @@ class SegmentNotFoundError(ServiceError, LookupError):
 
 
 class RateLimitedError(ServiceError):
-    """The service kept answering 429 Too Many Requests after our retries."""
+    """The service kept answering 429 Too Many Requests after our retries (``status`` 429)."""
+
+    def __init__(self, *args: Any, status: int | None = 429) -> None:
+        super().__init__(*args, status=status)
 
 
 class BatchError(TracertoolsError, RuntimeError):

@@ -4,8 +4,8 @@ LocalCave answers 10% of service requests with HTTP 500, 5% with 429 and ``Retry
 and stalls 1% past the client's timeout. Every batch method runs over 500 IDs (or 500 points)
 on a fresh session; its result must equal the fault-free answer computed first. A method is
 re-run (new session, next seed) until at least one 500 and one 429 hit its requests, so each
-test proves the retries were needed. 500 is used rather than 503 because caveclient's own
-urllib3 retry already absorbs 502-504; a 500 reaches tracertools' retry layer.
+test proves the retries were needed. Sessions use the default retry policy with short waits
+(``FAST``: ``Retry-After`` honoured but capped at 20 ms), so retries cost requests, not seconds.
 
 Permanent failures under ``errors="warn"`` must name exactly the failed items and get the rest
 right; writes to sheets and buckets that fail part-way must not be reported as success.
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _reliability import STALL_S
+from _reliability import FAST, STALL_S
 
 from tracertools.batch import is_timeout
 from tracertools.cave.http import DEFAULT_TIMEOUT, request_timeout
@@ -94,7 +94,7 @@ def fault_free(
 ) -> dict[str, Any]:
     """Every batch method's answer with no faults, each on a fresh session."""
     cave_m.reset()
-    answers = {name: run(cave_m.datastack(), ids500, points500)
+    answers = {name: run(cave_m.datastack(http=FAST), ids500, points500)
                for name, run in BATCH_METHODS.items()}
     assert not _injected(cave_m)  # (404s are expected: cloud-volume probes for provenance)
     return answers
@@ -142,7 +142,7 @@ def test_a_batch_under_random_faults_equals_the_fault_free_answer(
     for round_ in range(MAX_ROUNDS):
         cave_m.reset()
         cave_m.set_faults(**FAULTS, endpoints=endpoints, seed=SEED + round_)
-        got = run(cave_m.datastack(), ids500, points500)
+        got = run(cave_m.datastack(http=FAST), ids500, points500)
         assert_same(got, fault_free[method])
         injected += _injected(cave_m)
         if injected[500] and injected[429]:
@@ -155,7 +155,7 @@ def test_stalled_answers_time_out_and_are_retried(cave_m, fault_free, ids500, po
     cave_m.reset()
     cave_m.set_faults(stall_rate=0.3, stall_seconds=STALL_S, seed=SEED)
     start = time.monotonic()
-    got = BATCH_METHODS["current_ids"](cave_m.datastack(), ids500, points500)
+    got = BATCH_METHODS["current_ids"](cave_m.datastack(http=FAST), ids500, points500)
     elapsed = time.monotonic() - start
     time.sleep(STALL_S)  # a stalled request is logged when the server finally answers
     stalled = [e for e in cave_m.request_log if e.duration_s >= STALL_S]
@@ -171,7 +171,7 @@ def test_an_endpoint_that_always_stalls_fails_with_a_timeout_instead_of_hanging(
     monkeypatch.setenv("TRACERTOOLS_HTTP_TIMEOUT", "0.2")
     cave_m.reset()
     cave_m.set_faults(stall_rate=1.0, stall_seconds=STALL_S, endpoints=["is_latest_roots"])
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     start = time.monotonic()
     with pytest.raises(TracertoolsError) as info:
         ds.segments(ids500).are_fresh()
@@ -198,7 +198,7 @@ def test_the_timeout_applies_to_the_clients_sessions_only(cave_m, monkeypatch):
 
     monkeypatch.setenv("TRACERTOOLS_HTTP_TIMEOUT", "0.2")
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     _ = ds.client.chunkedgraph  # the SDK's client exists, so the timeout hook is in place
     cave_m.set_faults(stall_rate=1.0, stall_seconds=1.0, endpoints=["datastacks"])
     own = requests.Session()
@@ -211,7 +211,7 @@ def test_the_timeout_applies_to_the_clients_sessions_only(cave_m, monkeypatch):
 def test_a_failure_while_building_the_client_is_retried(cave_m, ids500, fault_free):
     cave_m.reset()
     cave_m.fail_next("datastack_info", status=500)
-    got = cave_m.datastack().segments(ids500).are_fresh()
+    got = cave_m.datastack(http=FAST).segments(ids500).are_fresh()
     statuses = [e.status for e in cave_m.request_log if e.endpoint == "datastack_info"]
     cave_m.reset()
     assert statuses[:2] == [500, 200]
@@ -224,13 +224,13 @@ def test_429s_that_never_stop_raise_rate_limited(cave_m, ids500):
     cave_m.reset()
     cave_m.set_faults(rate_limit_rate=1.0, retry_after=0, endpoints=["is_latest_roots"])
     with pytest.raises(RateLimitedError):
-        cave_m.datastack().segments(ids500).are_fresh()
+        cave_m.datastack(http=FAST).segments(ids500).are_fresh()
     cave_m.reset()
 
 
 def test_a_4xx_answer_is_not_retried(cave_m, ids500):
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     _ = ds.client.chunkedgraph
     cave_m.fail_next("is_latest_roots", status=400, times=5)
     with pytest.raises(TracertoolsError):
@@ -269,7 +269,7 @@ def test_an_unknown_id_fails_alone_under_warn_and_the_rest_are_right(
     bogus = _never_existed(cave_m)
     ids = [*roots[:20], bogus, *roots[20:]]
     cave_m.reset()
-    segs = cave_m.datastack().segments(ids)
+    segs = cave_m.datastack(http=FAST).segments(ids)
     got, messages = _warned(lambda: getattr(segs, method)(errors="warn"))
     want = fault_free[method]
     assert len(messages) == 1 and str(bogus) in messages[0]
@@ -292,7 +292,7 @@ def test_a_change_log_request_failing_for_good_names_only_the_segment_it_was_for
     world = cave_m.world
     edited = [r for r in roots if world.edits(r)][:3]
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     ds.segments(edited[:2]).changelogs()  # these two are now cached in the session
     cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["tabular_change_log"])
     log, messages = _warned(lambda: ds.segments(edited).changelogs(errors="warn"))
@@ -310,7 +310,7 @@ def test_leaves_failing_for_good_fail_only_the_stale_ids_under_warn(cave_m, root
     fresh = [r for r in roots if world.is_latest(r)][:3]
     stale = [r for r in roots if not world.is_latest(r)][:1]
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["leaves_many"])
     try:
         got, messages = _warned(lambda: ds.segments(fresh + stale).current_ids(errors="warn"))
@@ -323,7 +323,7 @@ def test_leaves_failing_for_good_fail_only_the_stale_ids_under_warn(cave_m, root
 def test_a_bulk_skeleton_request_failing_for_good_falls_back_to_single_fetches(cave_m, roots):
     world = cave_m.world
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["bulk_get_skeletons"])
     try:
         got, messages = _warned(lambda: ds.segments(roots[:3]).cable_lengths(errors="warn"))
@@ -336,7 +336,7 @@ def test_a_bulk_skeleton_request_failing_for_good_falls_back_to_single_fetches(c
 def test_a_skeleton_failing_for_good_fails_only_its_segment_under_warn(cave_m, roots):
     world = cave_m.world
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     ds.segments(roots[:2]).skeletons()  # cached in the session
     cave_m.set_faults(error_rate=1.0, error_status=500,
                       endpoints=["bulk_get_skeletons", "get_skeleton"])
@@ -352,7 +352,7 @@ def test_a_skeleton_failing_for_good_fails_only_its_segment_under_warn(cave_m, r
 def test_l2_data_failing_for_good_fails_only_the_uncached_volumes_under_warn(cave_m, roots):
     world = cave_m.world
     cave_m.reset()
-    ds = cave_m.datastack()
+    ds = cave_m.datastack(http=FAST)
     ds.segments(roots[:2]).volumes_um3()  # their L2 sizes are cached in the session
     cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["l2_attributes"])
     try:

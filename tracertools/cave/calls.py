@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracertools.batch import chunk_by_bytes
+from tracertools.cave.http import http_status
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
@@ -113,16 +114,6 @@ def roots_of(
 
     parts = _pool(ds, one, _chunks(unique, RAW_ID_BYTES))
     return _concat(parts, np.uint64)[inverse.reshape(-1)]
-
-
-def http_status(exc: BaseException | None) -> int | None:
-    """The HTTP status behind an exception (following ``__cause__``), if any."""
-    while exc is not None:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if isinstance(status, int):
-            return status
-        exc = exc.__cause__
-    return None
 
 
 def isolate(

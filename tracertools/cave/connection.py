@@ -12,8 +12,13 @@ it hands out, and nothing outside :mod:`tracertools.cave` touches caveclient). I
 * **one worker budget**: at most ``max_workers`` service calls of the session run at once,
   however the batches that make them are nested (``details()`` runs volumes, skeletons and
   synapse counts side by side, each with its own pool); every pool is that wide too;
+* **one HTTP layer**: the client is built with caveclient's own retries off, and every
+  sub-client's session gets the session's :class:`~tracertools.cave.http.HttpPolicy` mounted
+  (timeouts, retries of 429/5xx honouring ``Retry-After``, a total deadline per call); a
+  request that keeps failing costs ``attempts`` requests, no more;
 * **one error translation**: :meth:`CaveConnection.call` runs a service call and turns a
-  library failure into a :class:`~tracertools.errors.ServiceError` that keeps its cause.
+  library failure into a :class:`~tracertools.errors.ServiceError` that keeps its cause, its
+  HTTP status and the number of requests it took.
 
 Construction does no I/O; nothing here imports caveclient before it is needed.
 """
@@ -25,8 +30,19 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import call_with_retries, run_per_item
-from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.batch import run_per_item
+from tracertools.cave.http import (
+    HttpPolicy,
+    attempts_made,
+    call_deadline,
+    http_status,
+    mount,
+    remaining,
+    retried_here,
+    retry_building,
+    retry_wait,
+    retryable,
+)
 from tracertools.errors import (
     BatchError,
     InvalidInputError,
@@ -61,6 +77,7 @@ class CaveConnection:
         materialization_version: pin the client to this version (its timestamp is read once).
         write_server_cache: let caveclient record the server address in its home cache.
         max_workers: how many service calls of this session may run at once (>= 1).
+        http: the timeout and retry policy of its requests (default :class:`HttpPolicy()`).
     """
 
     def __init__(
@@ -72,7 +89,10 @@ class CaveConnection:
         materialization_version: int | None = None,
         write_server_cache: bool = False,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        http: HttpPolicy | None = None,
     ) -> None:
+        if http is not None and not isinstance(http, HttpPolicy):
+            raise InvalidInputError(f"http must be an HttpPolicy, got {type(http).__name__}")
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise InvalidInputError(f"max_workers must be an int >= 1, got {max_workers!r}")
         self._datastack = datastack
@@ -81,6 +101,7 @@ class CaveConnection:
         self._version = materialization_version
         self._write_server_cache = write_server_cache
         self._max_workers = max_workers
+        self._policy = http if http is not None else HttpPolicy()
         self._lock = threading.RLock()
         self._slots = threading.BoundedSemaphore(max_workers)
         self._client: CAVEclient | None = None
@@ -101,6 +122,11 @@ class CaveConnection:
     def max_workers(self) -> int:
         """How many service calls of this session run at once (the width of every pool)."""
         return self._max_workers
+
+    @property
+    def policy(self) -> HttpPolicy:
+        """The timeout and retry policy of this session's requests."""
+        return self._policy
 
     @property
     def connected(self) -> bool:
@@ -126,11 +152,12 @@ class CaveConnection:
     def _build(self) -> CAVEclient:
         from caveclient import CAVEclient
 
-        timeout = request_timeout()  # a bad $TRACERTOOLS_HTTP_TIMEOUT fails before any request
+        self._policy.resolved_timeout()  # a bad $TRACERTOOLS_HTTP_TIMEOUT fails before any request
         kwargs: dict[str, Any] = {
             "datastack_name": self._datastack,
             "server_address": self._server_address,
             "write_server_cache": self._write_server_cache,
+            "max_retries": 0,  # retries are the HTTP layer's, and the build's own below
             "pool_maxsize": self._max_workers,
             "pool_block": True,
         }
@@ -140,17 +167,18 @@ class CaveConnection:
             kwargs["version"] = self._version
         logger.debug("building CAVEclient for %s at %s", self._datastack, self._server_address)
         try:
-            return call_with_retries(
-                lambda: build_with_timeouts(lambda: CAVEclient(**kwargs), timeout)
-            )
-        except RateLimitedError:
-            raise
+            client = retry_building(self._policy, lambda: CAVEclient(**kwargs),
+                                    "connecting to CAVE")
         except Exception as exc:
-            raise ServiceError(
+            raise self._error(
                 f"could not connect to CAVE for datastack {self._datastack!r} "
-                f"(server {self._server_address or 'caveclient default'}): "
-                f"{type(exc).__name__}: {self._hide(str(exc))}"
+                f"(server {self._server_address or 'caveclient default'})", exc,
             ) from exc
+        for name in SERVICES:  # the ones built with the client (info, and materialize
+            built = vars(client).get(f"_{name}")  # for a version): our HTTP layer from now on
+            if built is not None:
+                mount(built.session, self._policy, self._max_workers)
+        return client
 
     def _hide(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
@@ -170,7 +198,15 @@ class CaveConnection:
             found = self._services.get(name)
             if found is None:
                 client = self.client
-                found = self.call(f"connecting to the {name} service", lambda: getattr(client, name))
+                try:
+                    found = retry_building(self._policy, lambda: getattr(client, name),
+                                           f"connecting to the {name} service")
+                except Exception as exc:
+                    raise self._error(f"connecting to the {name} service of datastack "
+                                      f"{self._datastack!r}", exc) from exc
+                session = getattr(found, "session", None)
+                if session is not None:
+                    mount(session, self._policy, self._max_workers)
                 self._services[name] = found
             return found
 
@@ -211,26 +247,64 @@ class CaveConnection:
 
     # -- calls ------------------------------------------------------------------------------
     def call(self, what: str, func: Callable[[], R]) -> R:
-        """Run one service call within the worker budget; wrap library failures.
+        """Run one service call within the worker budget and the policy's deadline.
+
+        Retries happen below, per request, in the HTTP layer; this never repeats ``func``.
 
         Args:
             what: a short description of the call for error messages, e.g. ``"get_roots"``.
             func: the zero-argument call.
 
         Raises:
-            ServiceError: the call failed (``__cause__`` is the library's exception).
-            RateLimitedError: the service kept answering 429.
+            RateLimitedError: the service kept answering 429 (``status`` 429).
+            ServiceError: the call failed; ``status`` is the HTTP status when there was an
+                answer, the message says how many requests the failing one took, and
+                ``__cause__`` is the library's exception.
         """
-        with self._slots:
-            try:
-                return call_with_retries(func)
-            except TracertoolsError:
-                raise
-            except Exception as exc:
-                raise ServiceError(
-                    f"{what} failed on datastack {self._datastack!r}: "
-                    f"{type(exc).__name__}: {self._hide(str(exc))}"
-                ) from exc
+        policy = self._policy
+        with self._slots, call_deadline(policy):
+            for attempt in range(1, policy.attempts + 1):
+                try:
+                    return func()
+                except TracertoolsError:
+                    raise
+                except Exception as exc:
+                    # a request through our adapter was retried there already; one another
+                    # library sent on its own session (cloud-volume) gets the call tried again
+                    again = (attempt < policy.attempts and not retried_here(exc)
+                             and retryable(exc))
+                    wait = retry_wait(policy, exc, attempt) if again else 0.0
+                    left = remaining()
+                    if not again or (left is not None and left <= wait):
+                        tries = None if retried_here(exc) else attempt
+                        raise self._error(f"{what} failed on datastack {self._datastack!r}",
+                                          exc, tries) from exc
+                    logger.debug("%s: %s from another library's session; trying the call "
+                                 "again in %.3g s", what, type(exc).__name__, wait)
+                    policy.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, what: str, exc: BaseException, tries: int | None = None) -> ServiceError:
+        """The typed error for a failed call: status, request count, message without token.
+
+        Args:
+            tries: how many times the whole call ran, when its failing request was not ours
+                (else the count of the failing request's attempts is read from the HTTP layer).
+        """
+        status = http_status(exc)
+        if tries is not None:
+            tried = f" after {tries} tr{'ies' if tries != 1 else 'y'}"
+        else:
+            made = getattr(exc, "_tracertools_attempts", None) or getattr(
+                getattr(exc, "response", None), "_tracertools_attempts", None) or attempts_made()
+            tried = f" after {made} request{'s' if made != 1 else ''}" if made else ""
+        if status == 429:
+            return RateLimitedError(
+                f"{what}: the service kept answering 429 Too Many Requests{tried}; slow down "
+                f"or retry later", status=429,
+            )
+        return ServiceError(f"{what}{tried}: {type(exc).__name__}: {self._hide(str(exc))}",
+                            status=status)
 
     def map(
         self, func: Callable[[T], R], items: Sequence[T], *, progress: bool | None = False,
@@ -249,25 +323,30 @@ class CaveConnection:
         raise first
 
 
-def list_datastacks(server_address: str | None, auth_token: str | None) -> list[str]:
+def list_datastacks(
+    server_address: str | None, auth_token: str | None, http: HttpPolicy | None = None
+) -> list[str]:
     """Names of the datastacks a CAVE server publishes (``info.get_datastacks``).
 
-    Builds a global-only client for this one question (two requests).
+    Builds a global-only client for this one question (two requests), under ``http``.
 
     Raises:
         ServiceError: the server could not be reached or refused.
     """
     from caveclient import CAVEclient
 
+    policy = http if http is not None else HttpPolicy()
     kwargs: dict[str, Any] = {"server_address": server_address, "global_only": True,
-                              "write_server_cache": False}
+                              "write_server_cache": False, "max_retries": 0}
     if auth_token:
         kwargs["auth_token"] = auth_token
+    where = server_address or "the default CAVE server"
     try:
-        client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))
-        return list(call_with_retries(client.info.get_datastacks))
+        client = retry_building(policy, lambda: CAVEclient(**kwargs), "connecting to CAVE")
+        mount(client.info.session, policy, 1)
+        with call_deadline(policy):
+            return list(client.info.get_datastacks())
     except Exception as exc:
-        raise ServiceError(
-            f"could not list datastacks at {server_address or 'the default CAVE server'}: "
-            f"{type(exc).__name__}"
-        ) from exc
+        status = http_status(exc)
+        raise ServiceError(f"could not list datastacks at {where}: {type(exc).__name__}"
+                           f"{f' (HTTP {status})' if status else ''}", status=status) from exc

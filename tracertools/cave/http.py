@@ -1,97 +1,90 @@
-"""Per-request timeouts for the shared CAVEclient, and recognising a timed-out request.
+"""The HTTP layer of a session's CAVE client: one timeout and retry policy, mounted per session.
 
-caveclient sets no timeout on its HTTP requests, so a service that accepts a connection and
-then never answers would hang a batch forever. :func:`build_with_timeouts` gives every request
-of *one* CAVEclient a default ``(connect, read)`` timeout:
+caveclient opens one ``requests.Session`` per sub-client and sets no timeout on its requests.
+:func:`mount` replaces the adapters of such a session with a :class:`requests.adapters.HTTPAdapter`
+of ours that
 
-* ``requests.Session.request`` is wrapped once per process by a pass-through that adds a
-  timeout only when the call gives none *and* either the session is marked as belonging to a
-  timed client or the call runs inside :func:`scoped_timeout` on this thread; every other
-  session and call is left exactly as it was;
-* the client is built inside :func:`scoped_timeout`, so the info-service requests and version
-  handshakes made while it is built are timed too;
-* the client's class is swapped for a subclass (made once per caveclient class) whose sub-client
-  properties (``chunkedgraph``, ``materialize``, ``l2cache``, ``skeleton``, ...) build each
-  sub-client inside :func:`scoped_timeout` and then mark its session.
+* gives every request the policy's ``(connect, read)`` timeout unless the call sets one;
+* retries, inside urllib3, connection failures, timeouts and the statuses in
+  :data:`RETRIED_STATUSES` (429 and 5xx) up to ``attempts`` requests in all, waiting out
+  ``Retry-After`` (capped at ``retry_after_max_s``) or else an exponential backoff; 4xx answers
+  that mean "your input is wrong" are never retried;
+* stops retrying when a call's total ``deadline_s`` would be passed, and shortens the last
+  request's timeout to what is left of it;
+* counts the requests a call made, so errors can state the real number
+  (:func:`attempts_made`).
 
-Marked sessions also retry each request on 500 and 429 (urllib3, honouring ``Retry-After``), on
-top of caveclient's 502-504: one caveclient call may make a dozen requests, and retrying only
-whole calls (as :func:`~tracertools.batch.call_with_retries` does) fails too often when each
-of them may fail.
+It also adds a response hook that notes the materialization service's row-cap ``Warning``
+header (:func:`watch_row_cap`), so a capped answer is recognised from the response itself.
 
-Not covered: sessions that other libraries open on the client's behalf (cloud-volume's, e.g.
-for ``segments_at`` and inside caveclient's skeleton calls); cloud-files applies its own.
+Only sessions tracertools built or was handed by caveclient for its own client are touched:
+``requests`` itself, other sessions and the root logger are left exactly as they were. The
+sessions other libraries open (cloud-volume's, e.g. for ``segments_at``) keep their own
+policies.
 
-A timed-out request is retried like a 5xx answer by
-:func:`tracertools.batch.call_with_retries`, which asks :func:`tracertools.batch.is_timeout`.
+The policy is :class:`HttpPolicy` (``Datastack(..., http=HttpPolicy(...))``). Its timeout
+defaults to ``$TRACERTOOLS_HTTP_TIMEOUT`` (seconds: ``read`` or ``connect,read``; default 10 s
+to connect and 180 s between bytes of an answer). Its ``sleep`` is injectable, so tests and
+benchmarks can run retries without waiting.
 
-The timeout is read when a client is built: ``$TRACERTOOLS_HTTP_TIMEOUT`` in seconds, either one
-number (the read timeout; connecting gets ``min(10, read)``) or ``connect,read``. Default:
-10 s to connect, 180 s between bytes of an answer.
-
-This module imports neither ``requests`` nor ``caveclient`` at import time.
+This module imports neither ``requests`` nor ``urllib3`` at import time.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
+import random
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tracertools.errors import ConfigError
+from tracertools.errors import ConfigError, InvalidInputError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "RETRIED_STATUSES",
     "TIMEOUT_ENV",
-    "build_with_timeouts",
-    "install_timeouts",
+    "HttpPolicy",
+    "attempts_made",
+    "bounded",
+    "call_deadline",
+    "http_status",
+    "mount",
+    "remaining",
     "request_timeout",
-    "scoped_timeout",
+    "retried_here",
+    "retry_building",
+    "retry_wait",
+    "retryable",
+    "watch_row_cap",
 ]
 
 logger = logging.getLogger(__name__)
 
-C = TypeVar("C")
+R = TypeVar("R")
 Timeout = tuple[float, float]
 
 #: The environment variable that sets the per-request timeout (seconds).
 TIMEOUT_ENV = "TRACERTOOLS_HTTP_TIMEOUT"
-#: ``(connect, read)`` seconds when the environment sets nothing.
+#: ``(connect, read)`` seconds when neither the policy nor the environment sets one.
 DEFAULT_TIMEOUT: Timeout = (10.0, 180.0)
 #: The longest connect timeout derived from a single number.
 _MAX_CONNECT = 10.0
-
-#: CAVEclient properties that build a sub-client holding a ``requests`` session.
-_SUBCLIENTS = (
-    "info",
-    "chunkedgraph",
-    "annotation",
-    "materialize",
-    "skeleton",
-    "l2cache",
-    "state",
-    "schema",
-)
-#: Attribute marking a session (and a client) with the timeout it was given.
-_MARK = "_tracertools_timeout"
-#: The timeout for requests made on this thread inside :func:`scoped_timeout`.
-_SCOPED: ContextVar[Timeout | None] = ContextVar("tracertools_http_timeout", default=None)
-_PATCH_LOCK = threading.Lock()
-#: Statuses the sessions of a timed client retry per request (with caveclient's 502-504).
-RETRIED_STATUSES = frozenset({429, 500})
-#: The longest ``Retry-After`` urllib3 may wait out for one request (seconds).
-RETRY_AFTER_MAX_S = 30
-#: Position of ``timeout`` among ``Session.request``'s arguments after ``method, url``.
-_TIMEOUT_POSITION = 6
+#: Statuses retried (with ``Retry-After`` honoured): rate limits and server errors.
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: caveclient sends requests of these methods; all of them are reads or idempotent stores.
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"})
+#: The materialization service's row-cap header, e.g. ``201 - "Limited query to 200000 rows``.
+_ROW_CAP = re.compile(r"Limited query to (\d+) rows")
 
 
-def request_timeout(value: str | None = None) -> tuple[float, float]:
+def request_timeout(value: str | None = None) -> Timeout:
     """The ``(connect, read)`` timeout in seconds, from ``value`` or ``$TRACERTOOLS_HTTP_TIMEOUT``.
 
     Raises:
@@ -114,122 +107,366 @@ def request_timeout(value: str | None = None) -> tuple[float, float]:
     return (numbers[0], numbers[1])
 
 
-def _patch_requests() -> None:
-    """Wrap ``requests.Session.request`` once with the pass-through that adds our timeout."""
-    import requests
+def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInputError(f"{name} must be a number of seconds, got {value!r}")
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok or value != value or value == float("inf"):
+        raise InvalidInputError(f"{name} must be a finite number of seconds"
+                                f"{' >= 0' if allow_zero else ' > 0'}, got {value!r}")
+    return float(value)
 
-    with _PATCH_LOCK:
-        original = requests.Session.request
-        if getattr(original, "_tracertools_wrapper", False):
-            return
 
-        @functools.wraps(original)
-        def request(self: Any, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
-            if kwargs.get("timeout") is None and len(args) <= _TIMEOUT_POSITION:
-                chosen = getattr(self, _MARK, None) or _SCOPED.get()
-                if chosen is not None:
-                    kwargs["timeout"] = chosen
-            return original(self, method, url, *args, **kwargs)
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How one session's CAVE requests are timed and retried.
 
-        request._tracertools_wrapper = True  # type: ignore[attr-defined]
-        requests.Session.request = request  # type: ignore[method-assign]
+    Attributes:
+        attempts: requests in all for one request that keeps failing (first try included,
+            >= 1): a persistent 5xx or 429 costs exactly this many.
+        timeout: ``(connect, read)`` seconds per request; None reads
+            ``$TRACERTOOLS_HTTP_TIMEOUT`` when the client is built.
+        backoff_s: the wait before the first retry when the answer names none; it doubles per
+            retry (with jitter between half and one and a half times).
+        max_backoff_s: the longest backoff wait.
+        retry_after_max_s: the longest ``Retry-After`` honoured; a longer one is cut to this.
+        deadline_s: a total time per service call, retries and waits included (None: no
+            limit beyond the attempts). No retry starts that would pass it.
+        sleep: how to wait between attempts (``time.sleep``; tests inject their own).
+
+    Raises:
+        InvalidInputError: a value out of range.
+    """
+
+    attempts: int = 5
+    timeout: Timeout | None = None
+    backoff_s: float = 0.2
+    max_backoff_s: float = 30.0
+    retry_after_max_s: float = 30.0
+    deadline_s: float | None = None
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) \
+                or self.attempts < 1:
+            raise InvalidInputError(f"attempts must be an int >= 1, got {self.attempts!r}")
+        if self.timeout is not None:
+            if not isinstance(self.timeout, tuple) or len(self.timeout) != 2:
+                raise InvalidInputError(
+                    f"timeout must be (connect, read) seconds, got {self.timeout!r}")
+            object.__setattr__(self, "timeout", (_positive(self.timeout[0], "connect timeout"),
+                                                 _positive(self.timeout[1], "read timeout")))
+        _positive(self.backoff_s, "backoff_s", allow_zero=True)
+        _positive(self.max_backoff_s, "max_backoff_s", allow_zero=True)
+        _positive(self.retry_after_max_s, "retry_after_max_s", allow_zero=True)
+        if self.deadline_s is not None:
+            _positive(self.deadline_s, "deadline_s")
+        if not callable(self.sleep):
+            raise InvalidInputError("sleep must be callable with a number of seconds")
+
+    def resolved_timeout(self) -> Timeout:
+        """The timeout in use: the policy's own, else ``$TRACERTOOLS_HTTP_TIMEOUT``'s."""
+        return self.timeout if self.timeout is not None else request_timeout()
+
+    def backoff(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 = the first) with no Retry-After."""
+        wait = self.backoff_s * (2 ** (retry - 1)) * (0.5 + random.random())
+        return min(wait, self.max_backoff_s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-call bookkeeping (context variables: each thread's calls are its own)
+
+#: Requests made for the latest request of the current call: ``[count]``.
+_ATTEMPTS: ContextVar[list[int] | None] = ContextVar("tracertools_attempts", default=None)
+#: ``time.monotonic()`` by which the current call must end, if it has a deadline.
+_DEADLINE: ContextVar[float | None] = ContextVar("tracertools_deadline", default=None)
+#: Row caps the materialization service reported during the current query.
+_ROW_CAPS: ContextVar[list[int] | None] = ContextVar("tracertools_row_caps", default=None)
+
+
+def attempts_made() -> int | None:
+    """How many requests the latest request of this thread's current call took (None: none)."""
+    holder = _ATTEMPTS.get()
+    return holder[0] if holder else None
 
 
 @contextmanager
-def scoped_timeout(timeout: Timeout) -> Iterator[None]:
-    """Give requests made on this thread inside the block ``timeout`` unless they set one."""
-    _patch_requests()
-    token = _SCOPED.set(timeout)
+def call_deadline(policy: HttpPolicy) -> Iterator[None]:
+    """Run a service call under the policy's total deadline (if any); resets the count."""
+    token = _DEADLINE.set(
+        time.monotonic() + policy.deadline_s if policy.deadline_s is not None else None)
+    _ATTEMPTS.set(None)  # the count of this call's requests stays readable after it
     try:
         yield
     finally:
-        _SCOPED.reset(token)
+        _DEADLINE.reset(token)
 
 
-def _retry_each_request(session: Any) -> None:
-    """Let the session's urllib3 retry also cover 500 and 429 (caveclient's covers 502-504).
+def remaining() -> float | None:
+    """Seconds left of the current call's deadline (None: no deadline)."""
+    deadline = _DEADLINE.get()
+    return None if deadline is None else deadline - time.monotonic()
 
-    One caveclient call can make many requests (a bulk skeleton fetch makes about a dozen);
-    retrying only the whole call fails too often when each request may fail. urllib3 waits out
-    ``Retry-After`` (capped at :data:`RETRY_AFTER_MAX_S` where urllib3 supports a cap).
+
+@contextmanager
+def watch_row_cap() -> Iterator[list[int]]:
+    """Collect the row caps the materialization service reports during the block.
+
+    The list fills with the cap of every response in the block whose ``Warning`` header says
+    the answer was limited (caveclient is asked not to log it).
     """
-    for adapter in {id(a): a for a in getattr(session, "adapters", {}).values()}.values():
-        retry = getattr(adapter, "max_retries", None)
-        if retry is None or not hasattr(retry, "new") or not retry.total:
-            continue
-        changes: dict[str, Any] = {
-            "status_forcelist": frozenset(retry.status_forcelist or ()) | RETRIED_STATUSES
-        }
-        if hasattr(retry, "retry_after_max"):
-            changes["retry_after_max"] = RETRY_AFTER_MAX_S
-        adapter.max_retries = retry.new(**changes)
+    sink: list[int] = []
+    token = _ROW_CAPS.set(sink)
+    try:
+        yield sink
+    finally:
+        _ROW_CAPS.reset(token)
 
 
-def _mark_subclient(sub: Any, timeout: Timeout | None) -> Any:
-    session = getattr(sub, "session", None)
-    if timeout is not None and session is not None and getattr(session, _MARK, None) is None:
-        setattr(session, _MARK, timeout)
-        _retry_each_request(session)
-    return sub
+def _note_row_cap(response: Any, *args: Any, **kwargs: Any) -> None:
+    """A ``requests`` response hook: note a row-cap ``Warning`` header for :func:`watch_row_cap`."""
+    sink = _ROW_CAPS.get()
+    if sink is None:
+        return
+    match = _ROW_CAP.search(response.headers.get("Warning") or "")
+    if match:
+        sink.append(int(match.group(1)))
 
 
-def _timed_property(prop: property) -> property:
-    getter = prop.fget
-    assert getter is not None
+# ---------------------------------------------------------------------------------------------
+# The adapter and the urllib3 retry behind it (classes made on first use: no import of
+# requests/urllib3 when tracertools is imported)
 
-    def fget(self: Any) -> Any:
-        timeout = getattr(self, _MARK, None)
-        if timeout is None:
-            return getter(self)
-        with scoped_timeout(timeout):  # the sub-client's handshake, made while it is built
-            return _mark_subclient(getter(self), timeout)
-
-    return property(fget, prop.fset, prop.fdel, prop.__doc__)
+_CLASS_LOCK = threading.Lock()
+_CLASSES: dict[str, type] = {}
 
 
-@functools.cache
-def _timed_class(base: type) -> type:
-    """A subclass of a CAVEclient class whose sub-client properties install timeouts."""
-    namespace: dict[str, Any] = {
-        "__module__": base.__module__,
-        "__qualname__": base.__qualname__,
-        "_tracertools_timed": True,
-    }
-    for name in _SUBCLIENTS:
-        prop = getattr(base, name, None)
-        if isinstance(prop, property) and prop.fget is not None:
-            namespace[name] = _timed_property(prop)
-    return type(base.__name__, (base,), namespace)
+def _classes() -> tuple[type, type]:
+    with _CLASS_LOCK:
+        if not _CLASSES:
+            _CLASSES.update(_make_classes())
+    return _CLASSES["adapter"], _CLASSES["retry"]
 
 
-def install_timeouts(client: C, timeout: Timeout | None = None) -> C:
-    """Give every request of ``client`` (a built CAVEclient) a default timeout.
+def _make_classes() -> dict[str, type]:
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
-    Sessions of sub-clients built so far are marked at once; later sub-clients are built
-    inside :func:`scoped_timeout` and marked. Returns ``client`` (the same object, now of a
-    timed subclass of its class).
+    class PolicyRetry(Retry):
+        """urllib3's Retry with the policy's backoff, sleep, deadline and request count."""
 
-    Args:
-        client: a ``caveclient.CAVEclient`` instance.
-        timeout: ``(connect, read)`` seconds; default :func:`request_timeout`.
+        policy: HttpPolicy = HttpPolicy()
+
+        def new(self, **kw: Any) -> PolicyRetry:
+            retry = super().new(**kw)
+            retry.policy = self.policy
+            return retry
+
+        def get_backoff_time(self) -> float:
+            return self.policy.backoff(max(1, len(self.history)))
+
+        def sleep(self, response: Any = None) -> None:
+            wait = None
+            if response is not None and self.respect_retry_after_header:
+                wait = self.get_retry_after(response)  # capped at retry_after_max
+            if wait is None:
+                wait = self.get_backoff_time()
+            left = remaining()
+            if left is not None:
+                wait = min(wait, max(0.0, left))
+            if wait > 0:
+                logger.debug("retrying a CAVE request in %.3g s", wait)
+                self.policy.sleep(wait)
+
+        def is_exhausted(self) -> bool:
+            left = remaining()
+            return super().is_exhausted() or (left is not None and left <= 0)
+
+        def increment(self, *args: Any, **kwargs: Any) -> PolicyRetry:
+            retry = super().increment(*args, **kwargs)  # raises once no attempt is left
+            holder = _ATTEMPTS.get()
+            if holder is not None:
+                holder[0] += 1
+            return retry
+
+    class PolicyAdapter(HTTPAdapter):
+        """An HTTPAdapter that times every request and retries per the session's policy."""
+
+        def __init__(self, policy: HttpPolicy, timeout: Timeout, pool_size: int) -> None:
+            self.policy = policy
+            self.timeout = timeout
+            retry = PolicyRetry(
+                total=policy.attempts - 1,
+                connect=None, read=None, status=None, other=None, redirect=None,
+                allowed_methods=_METHODS,
+                status_forcelist=RETRIED_STATUSES,
+                respect_retry_after_header=True,
+                retry_after_max=policy.retry_after_max_s,  # type: ignore[arg-type]
+                raise_on_status=False,
+            )
+            retry.policy = policy
+            super().__init__(pool_connections=pool_size, pool_maxsize=pool_size,
+                             pool_block=True, max_retries=retry)
+
+        def send(self, request: Any, stream: bool = False, timeout: Any = None,
+                 verify: Any = True, cert: Any = None, proxies: Any = None) -> Any:
+            if timeout is None:
+                timeout = self.timeout
+            left = remaining()
+            if left is not None:
+                connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+                short = max(left, 0.001)
+                timeout = (min(connect, short), min(read, short))
+            holder = [1]
+            _ATTEMPTS.set(holder)
+            try:
+                response = super().send(request, stream=stream, timeout=timeout, verify=verify,
+                                        cert=cert, proxies=proxies)
+            except Exception as exc:
+                exc._tracertools_attempts = holder[0]  # type: ignore[attr-defined]
+                raise
+            response._tracertools_attempts = holder[0]  # type: ignore[attr-defined]
+            return response
+
+    return {"adapter": PolicyAdapter, "retry": PolicyRetry}
+
+
+def mount(session: Any, policy: HttpPolicy, pool_size: int) -> Any:
+    """Give a ``requests.Session`` the policy's adapter (http and https) and row-cap hook.
+
+    Idempotent: a session that already has our adapter is left as it is. Returns ``session``.
     """
-    chosen = request_timeout() if timeout is None else timeout
-    _patch_requests()
-    base: type = type(client)
-    if not getattr(base, "_tracertools_timed", False):
-        client.__class__ = _timed_class(base)
-    setattr(client, _MARK, chosen)
-    for name in _SUBCLIENTS:
-        built = vars(client).get(f"_{name}")
-        if built is not None:
-            _mark_subclient(built, chosen)
-    logger.debug("CAVE requests time out after %.3g s (connect) / %.3g s (read)", *chosen)
-    return client
+    adapter_class, _ = _classes()
+    current = session.adapters.get("https://")
+    if isinstance(current, adapter_class):
+        return session
+    adapter = adapter_class(policy, policy.resolved_timeout(), pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    hooks = session.hooks.setdefault("response", [])
+    if _note_row_cap not in hooks:
+        hooks.append(_note_row_cap)
+    return session
 
 
-def build_with_timeouts(factory: Callable[[], C], timeout: Timeout | None = None) -> C:
-    """Build a CAVEclient with ``factory()`` with every request timed, during and after."""
-    chosen = request_timeout() if timeout is None else timeout
-    with scoped_timeout(chosen):
-        client = factory()
-    return install_timeouts(client, chosen)
+# ---------------------------------------------------------------------------------------------
+# Building clients: caveclient makes a few requests on sessions it opens itself
+
+
+def bounded(func: Callable[[], R], seconds: float, what: str) -> R:
+    """``func()`` on a helper thread, given up after ``seconds`` with a ``TimeoutError``.
+
+    For the handshakes caveclient makes while it builds a client or a sub-client, on sessions
+    it opens and uses before they can be handed to :func:`mount`. A helper that outlives its
+    deadline is left to finish on its own (a daemon thread; its result is dropped).
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="tracertools-connect", daemon=True).start()
+    if not done.wait(seconds):
+        raise TimeoutError(f"{what}: no answer within {seconds:.3g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def http_status(exc: BaseException | None) -> int | None:
+    """The HTTP status behind an exception, if any.
+
+    A :class:`~tracertools.errors.ServiceError`'s ``status``, else the ``response`` of a
+    ``requests`` error, following ``__cause__``.
+    """
+    while exc is not None:
+        status = getattr(exc, "status", None)
+        if not isinstance(status, int):
+            status = _status(exc)
+        if isinstance(status, int):
+            return status
+        exc = exc.__cause__
+    return None
+
+
+def retried_here(exc: BaseException) -> bool:
+    """Whether a failed request already went through our adapter (and so its retries).
+
+    False for failures of requests other libraries send on their own sessions while serving a
+    call (cloud-volume, inside caveclient's skeleton and segmentation calls); a call may be
+    tried again for those (see :meth:`~tracertools.cave.connection.CaveConnection.call`).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if hasattr(current, "_tracertools_attempts"):
+            return True
+        if hasattr(getattr(current, "response", None), "_tracertools_attempts"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def retry_wait(policy: HttpPolicy, exc: BaseException, attempt: int) -> float:
+    """Seconds to wait before trying again after ``exc``: ``Retry-After`` (capped) or backoff."""
+    if _status(exc) in (429, 503):
+        headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+        header = headers.get("Retry-After") if hasattr(headers, "get") else None
+        try:
+            if header is not None:
+                return min(max(0.0, float(header)), policy.retry_after_max_s)
+        except ValueError:
+            pass
+    return policy.backoff(attempt)
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether a failure may pass on a new try: 429/5xx, a timeout, a connection failure."""
+    return _retryable(exc)
+
+
+def _retryable(exc: BaseException) -> bool:
+    import sys
+
+    status = _status(exc)
+    if status is not None:
+        return status in RETRIED_STATUSES
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    requests_exceptions = sys.modules.get("requests.exceptions")
+    return requests_exceptions is not None and isinstance(
+        exc, (requests_exceptions.ConnectionError, requests_exceptions.Timeout))
+
+
+def retry_building(policy: HttpPolicy, func: Callable[[], R], what: str) -> R:
+    """Build a client (or sub-client) with ``func``, under :func:`bounded`, within the policy.
+
+    caveclient is asked not to retry (``max_retries=0``), so a failing build costs at most
+    ``policy.attempts`` tries: retried on 429/5xx, timeouts and connection failures, waiting
+    out ``Retry-After`` (capped) or the backoff. Each try gets one request's timeout,
+    ``connect + read`` seconds, for the few small requests a build makes.
+    """
+    connect, read = policy.resolved_timeout()
+    limit = connect + read
+    for attempt in range(1, policy.attempts + 1):
+        _ATTEMPTS.set([attempt])
+        try:
+            return bounded(func, limit, what)
+        except Exception as exc:
+            if attempt == policy.attempts or not _retryable(exc):
+                raise
+            policy.sleep(retry_wait(policy, exc, attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -9,10 +9,7 @@ is split into chunks; a chunk whose answer was cut at the server's row limit is 
 from __future__ import annotations
 
 import logging
-import re
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +17,7 @@ import numpy.typing as npt
 
 from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
+from tracertools.cave.http import watch_row_cap
 from tracertools.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -31,67 +29,9 @@ logger = logging.getLogger(__name__)
 
 #: IDs per filtered query (the JSON body stays around 40 kB).
 IDS_PER_QUERY = 2000
-#: Rows we ask for per query; the server may cap lower (it then says so in a Warning header).
+#: Rows we ask for per query; the server may cap lower (it then says so in a ``Warning`` header,
+#: read from the response by the HTTP layer's hook: see :func:`tracertools.cave.http.watch_row_cap`).
 ROW_LIMIT = 200_000
-
-_LIMITED = re.compile(r"Limited query to (\d+) rows")
-
-
-class _RowLimitWatcher(logging.Handler):
-    """Notices caveclient's log of the server's row-limit Warning, per thread."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.hits: set[int] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread is not None and _LIMITED.search(record.getMessage()):
-            self.hits.add(record.thread)
-
-
-class _LiveQueryNotice(logging.Filter):
-    """Drops caveclient's "beta feature" notice, logged on the root logger at every live query.
-
-    tracertools chooses ``live_live_query`` on purpose (one request, no chunkedgraph round
-    trips); repeating the notice on every synapse count would bury real warnings.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            "caveclient" in (record.pathname or "")
-            and str(record.msg).startswith("Deprecation: this method is to facilitate beta")
-        )
-
-
-_notice_filter = _LiveQueryNotice()
-
-
-def _quiet_live_query_notice() -> None:
-    root = logging.getLogger()
-    if _notice_filter not in root.filters:
-        root.addFilter(_notice_filter)
-
-
-_watcher = _RowLimitWatcher()
-_watcher_lock = threading.Lock()
-_watchers_active = 0
-
-
-@contextmanager
-def _watch_row_limit() -> Iterator[_RowLimitWatcher]:
-    global _watchers_active
-    source = logging.getLogger("caveclient.base")
-    with _watcher_lock:
-        if _watchers_active == 0:
-            source.addHandler(_watcher)
-        _watchers_active += 1
-    try:
-        yield _watcher
-    finally:
-        with _watcher_lock:
-            _watchers_active -= 1
-            if _watchers_active == 0:
-                source.removeHandler(_watcher)
 
 
 def query(
@@ -111,9 +51,7 @@ def query(
     """
     mat = ds.cave.materialize
     version = ds.materialization_version
-    thread = threading.get_ident()
-    with _watch_row_limit() as watcher:
-        watcher.hits.discard(thread)
+    with watch_row_cap() as caps:
         if version is not None:
             frame = _cave.remote(ds, f"query {table}", lambda: mat.query_table(
                 table,
@@ -124,10 +62,10 @@ def query(
                 offset=offset,
                 materialization_version=version,
                 split_positions=True,
+                log_warning=False,
             ))
         else:
             at = _cave.read_time(ds)
-            _quiet_live_query_notice()
             frame = _cave.remote(ds, f"live query {table}", lambda: mat.live_live_query(
                 table,
                 at,
@@ -137,9 +75,9 @@ def query(
                 limit=limit,
                 offset=offset,
                 split_positions=True,
+                log_warning=False,
             ))
-        capped = thread in watcher.hits
-        watcher.hits.discard(thread)
+    capped = bool(caps)
     truncated = capped or (limit is not None and len(frame) >= limit)
     return frame, truncated
 

@@ -298,7 +298,16 @@ class LocalCave:
         self._registered = True
 
     def datastack(self, **kwargs: Any) -> Datastack:
-        """A :class:`tracertools.datastack.Datastack` for this server's datastack."""
+        """A :class:`tracertools.datastack.Datastack` on this server (no network yet).
+
+        Its config, server address and token are this server's (``config=``,
+        ``server_address=``, ``auth_token=``); other keyword arguments (``timestamp=``,
+        ``materialization_version=``, ``max_workers=``, ``http=``, ...) go to ``Datastack``
+        as given, and may override those three.
+        """
         from tracertools.datastack import Datastack
 
+        kwargs.setdefault("config", self.config)
+        kwargs.setdefault("server_address", self.url)
+        kwargs.setdefault("auth_token", self._token)
         return Datastack(self.datastack_name, **kwargs)
