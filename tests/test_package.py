@@ -11,7 +11,7 @@ import tracertools as tt
 
 ROOT = Path(__file__).resolve().parents[1]
 
-HEAVY = ["caveclient", "cloudvolume", "cloudfiles", "gspread", "trimesh", "nglui",
+HEAVY = ["caveclient", "cloudvolume", "cloudfiles", "gspread", "trimesh", "nglui", "neuroglancer",
          "microviewer", "vtk", "scipy", "osteoid", "manifold3d", "pyarrow", "requests"]
 
 CATALOG = """

@@ -33,7 +33,7 @@ def test_point_layer_holds_points_in_viewer_voxels(banc):
     layer = banc.annotation_layer("somas", [[1, 2, 3], [4.5, 5, 6]], color="#FF00FF")
     assert [a["point"] for a in layer["annotations"]] == [[1, 2, 3], [4.5, 5, 6]]
     assert layer["annotationColor"] == "#ff00ff"
-    assert layer["source"]["transform"]["outputDimensions"]["z"] == [pytest.approx(45e-9), "m"]
+    assert layer["source"][0]["transform"]["outputDimensions"]["z"] == [pytest.approx(45e-9), "m"]
 
 
 @pytest.mark.parametrize(
@@ -245,3 +245,68 @@ def test_style_can_be_forced(banc):
     assert "navigation" in banc.state_for(style="legacy")
     with pytest.raises(InvalidInputError, match="style"):
         banc.state_for(style="old")
+
+
+# -- built by nglui ----------------------------------------------------------------------------
+
+
+def test_building_a_state_uses_nglui_and_nothing_before():
+    import subprocess
+    import sys
+
+    code = ("import sys, tracertools as tt\n"
+            "before = 'nglui.statebuilder' in sys.modules\n"
+            "tt.Datastack('brain_and_nerve_cord').state_for([1], segment_colors=['#ff0000'])\n"
+            "print(before, 'nglui.statebuilder' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_the_segmentation_layer_is_nglui_s(banc):
+    from neuroglancer.json_utils import json_encoder_default
+    from nglui import statebuilder as sb
+
+    source = banc.config.sources.segmentation
+    want = json.loads(json.dumps(sb.SegmentationLayer(
+        name="Segmentation", source=source, segments=[A, B], segment_colors={A: "#ff0000"},
+        alpha_3d=1.0).to_dict(), default=json_encoder_default))
+    got = State(banc.state_for([A, B], segment_colors=["#ff0000"])).layer_json("Segmentation")
+    assert {k: v for k, v in got.items() if k not in ("source", "tab")} == {
+        k: v for k, v in want.items() if k not in ("source", "visible", "archived")}
+
+
+def test_the_annotation_layer_is_nglui_s(banc):
+    from neuroglancer.json_utils import json_encoder_default
+    from nglui import statebuilder as sb
+    from nglui.statebuilder.ngl_annotations import PointAnnotation
+
+    layer = banc.annotation_layer("pts", [[1, 2, 3]], linked_segments=[A], color="#00ff00")
+    (ours,) = layer["annotations"]
+    theirs = sb.AnnotationLayer(name="pts", resolution=list(banc.config.resolution),
+                                color="#00ff00", linked_segmentation="Segmentation",
+                                filter_by_segmentation=True, set_position=False)
+    theirs.add_annotations([PointAnnotation(point=[1, 2, 3], id=ours["id"], segments=[A])])
+    want = json.loads(json.dumps(theirs.to_dict(), default=json_encoder_default))
+    for item in want["annotations"]:
+        item.pop("props")
+    assert {k: v for k, v in layer.items() if k != "tab"} == {
+        k: v for k, v in want.items() if k not in ("visible", "archived")}
+
+
+def test_a_local_graphene_source_is_kept_as_configured(ds):
+    # nglui alone would rewrite graphene://http://... to graphene://middleauth+http://...
+    source = ds.config.sources.segmentation
+    assert source.startswith("graphene://http://127.0.0.1")
+    assert State(ds.state_for([1])).layer("Segmentation").source == source
+
+
+def test_annotations_do_not_move_the_view(banc):
+    layer = banc.annotation_layer("pts", [[10, 20, 30]])
+    state = banc.state_for(annotation_layers=[layer])
+    assert state["position"] == list(banc.config.viewer.view_point)
+
+
+def test_coordinates_are_kept_as_neuroglancer_keeps_them(banc):
+    layer = banc.annotation_layer("pts", [[1.123456789, 2, 3]])
+    assert layer["annotations"][0]["point"][0] == pytest.approx(1.123456789, rel=1e-7)

@@ -32,8 +32,13 @@ def _ball(centre_nm, radius_nm, n=120):
     return np.vstack([np.asarray(centre_nm) + radius_nm * unit, [centre_nm]])
 
 
-A_NM = _ball([4000, 4000, 4500], 900)
-B_NM = _ball([5000, 4000, 4500], 900)
+def _as_stored(nm):
+    """Points as a neuroglancer state holds them: 32-bit floats in viewer voxels."""
+    return (nm / RES).astype(np.float32).astype(np.float64) * RES
+
+
+A_NM = _as_stored(_ball([4000, 4000, 4500], 900))
+B_NM = _as_stored(_ball([5000, 4000, 4500], 900))
 
 
 def _point_state(ds, **extra_layers):

@@ -1,5 +1,24 @@
 """Building neuroglancer states: annotation layers, link states, and the two state styles.
 
+States are built with nglui's statebuilder (``nglui.statebuilder``: ``ViewerState``,
+``ImageLayer``, ``SegmentationLayer``, ``AnnotationLayer`` and its annotation classes, segment
+colours, camera), configured so that it never reaches the network and keeps what the datastack
+configured:
+
+* ``infer_coordinates=False`` with explicit dimensions and position (nglui would otherwise ask
+  cloud-volume for the source's bounds), and the capability set pinned to mainline
+  neuroglancer (no annotation tags are written, so nothing depends on it, and nglui never
+  probes the viewer site);
+* ``set_position=False`` on annotation layers (nglui would move the view to the first
+  annotation);
+* the datastack's segmentation source written back through the layer's ``extra`` JSON (nglui
+  rewrites ``graphene://http(s)://`` sources to ``graphene://middleauth+http(s)://``, which a
+  LocalCave or any server without middle-auth cannot serve);
+* ``alpha_3d=1.0`` unless translucency is asked for (nglui's default is 0.9).
+
+What nglui lacks, this module adds: the Seung-lab state style (below), the layer ``tab``
+choices, random 128-bit annotation IDs, and input checks that raise typed errors first.
+
 Two styles of state are written:
 
 * **modern** (Spelunker, mainline neuroglancer): ``dimensions`` (m per voxel), ``position``,
@@ -11,8 +30,9 @@ Two styles of state are written:
   ``segmentation_with_graph``, and annotation layers with ``voxelSize``, a string
   ``linkedSegmentationLayer`` and a boolean ``filterBySegmentation``.
 
-Annotation layers are built modern and converted for legacy states, so callers build them once.
-Every annotation gets a random 128-bit ID (uuid4 hex), unique across layers and links.
+Annotation layers and states are built modern (by nglui) and converted for legacy viewers, so
+callers build them once. Every annotation gets a random 128-bit ID (uuid4 hex), unique across
+layers and links.
 """
 
 from __future__ import annotations
@@ -41,6 +61,7 @@ __all__ = [
     "legacy_to_modern",
     "link_state",
     "modern_layer",
+    "modern_to_legacy",
     "viewer_style",
 ]
 
@@ -70,6 +91,35 @@ KINDS = {
     "polyline": "polyline",
 }
 _PIPE_PRECOMPUTED = "|neuroglancer-precomputed:"
+
+
+def _nglui() -> tuple[Any, Any]:
+    """nglui's statebuilder and its annotation classes (imported on first use: heavy)."""
+    from nglui import statebuilder
+    from nglui.statebuilder import ngl_annotations
+
+    return statebuilder, ngl_annotations
+
+
+def _capabilities() -> Any:
+    """The viewer capabilities states are encoded for: mainline neuroglancer, fixed.
+
+    Only annotation tags depend on it and none are written; fixing it keeps nglui from
+    probing the viewer site over the network.
+    """
+    from nglui.statebuilder.capabilities import MAIN_CAPABILITIES
+
+    return MAIN_CAPABILITIES
+
+
+def _json(value: Any) -> Any:
+    """nglui / neuroglancer output as plain JSON types (uint64 IDs as strings, as neuroglancer
+    writes them)."""
+    import json
+
+    from neuroglancer.json_utils import json_encoder_default
+
+    return json.loads(json.dumps(value, default=json_encoder_default, allow_nan=False))
 
 
 def viewer_style(site_url: str | None) -> Style:
@@ -211,7 +261,7 @@ def annotation_layer(
     entries = list(annotations)
     descs = _aligned(descriptions, len(entries), "descriptions")
     links = _aligned(linked_segments, len(entries), "linked_segments")
-    out = []
+    specs = []
     for i, entry in enumerate(entries):
         where = f"layer {name!r}, annotation {i}"
         item_kind = kind
@@ -222,31 +272,42 @@ def annotation_layer(
             entry, item_kind = entry
             if item_kind not in KINDS:
                 raise InvalidInputError(f"{where}: unknown annotation kind {item_kind!r}")
-        annotation: dict[str, Any] = {"type": KINDS[item_kind], "id": uuid.uuid4().hex}
-        annotation.update(_geometry(KINDS[item_kind], entry, where))
+        spec: dict[str, Any] = {"id": uuid.uuid4().hex}
+        spec.update(_geometry(KINDS[item_kind], entry, where))
         if descs is not None and descs[i] is not None:
-            annotation["description"] = str(descs[i])
+            spec["description"] = str(descs[i])
         if links is not None:
             ids = _linked(links[i])
             if ids:
-                annotation["segments"] = [ids]
-        out.append(annotation)
-    layer: dict[str, Any] = {
-        "type": "annotation",
-        "name": name,
-        "source": {"url": "local://annotations",
-                   "transform": {"outputDimensions": output_dimensions(resolution)}},
-        "tab": "annotations",
-        "annotations": out,
-    }
-    if color is not None:
-        layer["annotationColor"] = check_color(color, "color")
-    if links is not None:
-        if not isinstance(linked_layer, str) or not linked_layer:
-            raise InvalidInputError("linked_layer must name the segmentation layer")
-        layer["linkedSegmentationLayer"] = {"segments": linked_layer}
-        layer["filterBySegmentation"] = ["segments"]
-    return layer
+                spec["segments"] = [int(s) for s in ids]
+        specs.append((KINDS[item_kind], spec))
+    res = _resolution(resolution)
+    colour = check_color(color, "color") if color is not None else None
+    if links is not None and (not isinstance(linked_layer, str) or not linked_layer):
+        raise InvalidInputError("linked_layer must name the segmentation layer")
+
+    sb, classes = _nglui()
+    made = {"point": classes.PointAnnotation, "line": classes.LineAnnotation,
+            "ellipsoid": classes.EllipsoidAnnotation,
+            "axis_aligned_bounding_box": classes.BoundingBoxAnnotation,
+            "polyline": classes.PolylineAnnotation}
+    layer = sb.AnnotationLayer(
+        name=name,
+        resolution=res,
+        color=colour,
+        linked_segmentation=linked_layer if links is not None else None,
+        filter_by_segmentation=links is not None,
+        set_position=False,
+        extra={"tab": "annotations"},
+    )
+    layer.add_annotations([made[k](**spec) for k, spec in specs])
+    out = _json(layer.to_dict(capabilities=_capabilities()))
+    out.pop("visible", None)  # the state decides; neuroglancer's default is visible
+    out.pop("archived", None)
+    for item in out.get("annotations", []):
+        if item.get("props") == []:
+            del item["props"]  # no annotation properties: nothing to say per annotation
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,6 +350,10 @@ def legacy_layer(layer: Mapping[str, Any]) -> dict[str, Any]:
                 out.pop("linkedSegmentationLayer")
         if isinstance(out.get("filterBySegmentation"), list):
             out["filterBySegmentation"] = bool(out["filterBySegmentation"])
+        for key in ("annotationProperties", "toolBindings"):  # mainline-only, written empty
+            if key in out and not out[key]:
+                del out[key]
+        out.pop("swapVisbleSegmentsOnMove", None)  # (neuroglancer's spelling) mainline-only
         annotations = []
         for a in out.get("annotations") or []:
             if a.get("type") == "polyline":
@@ -371,14 +436,20 @@ def legacy_to_modern(state: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _segmentation_layer(
-    name: str, source: str, kind: str, segments: list[str], colors: Mapping[str, str]
-) -> dict[str, Any]:
-    layer: dict[str, Any] = {"type": kind, "source": source, "name": name,
-                             "segments": segments, "tab": "segments"}
-    if colors:
-        layer["segmentColors"] = dict(colors)
-    return layer
+def _segmentation(
+    sb: Any, name: str, source: str, segments: Sequence[int], colors: Mapping[int, str],
+    *, alpha: float = 1.0, silhouette: float = 0.0,
+) -> Any:
+    """An nglui segmentation layer that keeps ``source`` exactly as configured."""
+    return sb.SegmentationLayer(
+        name=name,
+        source=source,
+        segments=[int(s) for s in segments],
+        segment_colors={int(k): v for k, v in colors.items()} or None,
+        alpha_3d=alpha,
+        mesh_silhouette=silhouette,
+        extra={"source": source, "tab": "segments"},  # undo nglui's middleauth+ rewrite
+    )
 
 
 def link_state(
@@ -397,65 +468,108 @@ def link_state(
 ) -> dict[str, Any]:
     """The state of a datastack link (inputs already validated by the caller).
 
-    Layers, in order: ``EM`` (image), ``Segmentation`` (the selected segments), the annotation
-    layers, ``Region Outlines`` (the stack's region mesh, segment 1) and the custom mesh
-    (segment 1). Position in viewer voxels; zooms and orientation from ``config.viewer``.
+    Built with nglui's ``ViewerState`` (see the module docstring for how it is configured);
+    a legacy state is the modern one converted (:func:`modern_to_legacy`). Layers, in order:
+    ``EM`` (image), ``Segmentation`` (the selected segments), the annotation layers,
+    ``Region Outlines`` (the stack's region mesh, segment 1) and the custom mesh (segment 1).
+    Position in viewer voxels; zooms and orientation from ``config.viewer``.
     """
     legacy = style == "legacy"
     sources, view = config.sources, config.viewer
-    layers: list[dict[str, Any]] = []
-    if sources.em:
-        layers.append({"type": "image", "source": sources.em, "name": "EM", "tab": "source"})
-    if sources.segmentation:
-        graph = legacy and sources.segmentation.startswith("graphene://")
-        seg = _segmentation_layer(
-            SEGMENTATION_LAYER, sources.segmentation,
-            "segmentation_with_graph" if graph else "segmentation",
-            [str(s) for s in segments],
-            {str(k): v for k, v in (segment_colors or {}).items()},
-        )
-        if translucent:
-            seg["objectAlpha"] = TRANSLUCENT_ALPHA
-        layers.append(seg)
-    for layer in annotation_layers:
-        layers.append(legacy_layer(layer) if legacy else modern_layer(layer, config.resolution))
+    names: list[Any] = [n for n, on in (("EM", bool(sources.em)),
+                             (SEGMENTATION_LAYER, bool(sources.segmentation))) if on]
+    names += [layer.get("name") for layer in annotation_layers]
     if region_meshes and sources.main_stack_mesh:
-        color, alpha = REGION_LOOK[style]
-        region = _segmentation_layer("Region Outlines", sources.main_stack_mesh, "segmentation",
-                                     ["1"], {"1": color})
-        region.update(objectAlpha=alpha, meshSilhouetteRendering=2)
-        layers.append(region)
+        names.append("Region Outlines")
     if mesh_source is not None:
-        source = legacy_source(mesh_source) if legacy else mesh_source
-        layers.append(_segmentation_layer(mesh_name, source, "segmentation", ["1"],
-                                          {"1": mesh_color}))
-    names = [layer.get("name") for layer in layers]
+        names.append(mesh_name)
     clash = sorted({n for n in names if names.count(n) > 1}, key=str)
     if clash:
         raise InvalidInputError(f"layer names must be unique in a state; repeated: {clash}")
-    res = _nums(config.resolution)
-    if legacy:
-        pose: dict[str, Any] = {"voxelSize": res}
-        if position is not None:
-            pose["voxelCoordinates"] = _nums(position)
-        return {
-            "layers": layers,
-            "navigation": {"pose": {"position": pose}, "zoomFactor": _num(view.zoom_2d)},
-            "showDefaultAnnotations": False,
-            "perspectiveOrientation": _nums(view.angle_3d),
-            "perspectiveZoom": _num(view.zoom_3d),
-            "showSlices": False,
-            "layout": "xy-3d",
-        }
-    state: dict[str, Any] = {"dimensions": output_dimensions(config.resolution)}
-    if position is not None:
-        state["position"] = _nums(position)
-    state.update(
-        crossSectionScale=_num(view.zoom_2d),
-        projectionOrientation=_nums(view.angle_3d),
-        projectionScale=_num(view.zoom_3d),
-        layers=layers,
-        showSlices=False,
+
+    sb, _ = _nglui()
+    state = sb.ViewerState(
+        dimensions=_resolution(config.resolution),
+        position=[float(v) for v in position] if position is not None else None,
+        camera=sb.Camera(cross_section_scale=float(view.zoom_2d),
+                         projection_scale=float(view.zoom_3d),
+                         projection_orientation=[float(v) for v in view.angle_3d]),
+        show_slices=False,
         layout="xy-3d",
+        infer_coordinates=False,
+        capabilities=_capabilities(),
     )
-    return state
+    if sources.em:
+        state.add_layer(sb.ImageLayer(name="EM", source=sources.em,
+                                      extra={"source": sources.em, "tab": "source"}))
+    if sources.segmentation:
+        state.add_layer(_segmentation(
+            sb, SEGMENTATION_LAYER, sources.segmentation, segments, segment_colors or {},
+            alpha=TRANSLUCENT_ALPHA if translucent else 1.0))
+    for layer in annotation_layers:
+        raw = modern_layer(layer, config.resolution)
+        state.add_layer(sb.RawLayer(json_data=raw, visible=raw.pop("visible", True),
+                                    archived=raw.pop("archived", False)))
+    if region_meshes and sources.main_stack_mesh:
+        color, alpha = REGION_LOOK[style]
+        state.add_layer(_segmentation(sb, "Region Outlines", sources.main_stack_mesh, [1],
+                                      {1: color}, alpha=alpha, silhouette=2))
+    if mesh_source is not None:
+        state.add_layer(_segmentation(sb, mesh_name, mesh_source, [1], {1: mesh_color}))
+    built = _json(state.to_dict())
+    return modern_to_legacy(built, config.resolution) if legacy else built
+
+
+#: Layer keys the Seung-lab viewers read, per layer type (nglui writes more for mainline).
+_LEGACY_KEYS = {
+    "image": ("type", "source", "name", "tab", "visible"),
+    "segmentation_with_graph": ("type", "source", "name", "segments", "segmentColors",
+                                "objectAlpha", "meshSilhouetteRendering", "tab", "visible"),
+}
+
+
+def modern_to_legacy(state: Mapping[str, Any], resolution: Sequence[float]) -> dict[str, Any]:
+    """The Seung-lab (legacy) equivalent of a modern link state, for FlyWire's viewer.
+
+    Position, zooms and orientation move into ``navigation`` / ``perspective*`` with the
+    voxel size in nm; layers go through :func:`legacy_layer`; a graphene segmentation layer
+    becomes ``segmentation_with_graph``; keys the legacy viewers do not know are dropped, and
+    so is an opacity of 1 (their default).
+
+    Raises:
+        InvalidInputError: a polyline annotation (legacy viewers cannot show one).
+    """
+    pose: dict[str, Any] = {"voxelSize": _nums(_resolution(resolution))}
+    if state.get("position") is not None:
+        pose["voxelCoordinates"] = _nums(state["position"])
+    layers = []
+    for layer in state.get("layers") or []:
+        out = legacy_layer(layer)
+        if out.get("type") == "segmentation" and str(out.get("source", "")).startswith(
+                "graphene://"):
+            out["type"] = "segmentation_with_graph"
+        kind = "segmentation_with_graph" if out.get("type") in (
+            "segmentation", "segmentation_with_graph") else out.get("type")
+        keep = _LEGACY_KEYS.get(str(kind))
+        if keep is not None:
+            out = {k: v for k, v in out.items() if k in keep}
+        if out.get("objectAlpha") == 1:
+            del out["objectAlpha"]
+        if out.get("meshSilhouetteRendering") == 0:
+            del out["meshSilhouetteRendering"]
+        if not out.get("segmentColors", True):
+            del out["segmentColors"]
+        layers.append(out)
+    legacy: dict[str, Any] = {
+        "layers": layers,
+        "navigation": {"pose": {"position": pose},
+                       "zoomFactor": _num(state.get("crossSectionScale", 1))},
+        "showDefaultAnnotations": False,
+    }
+    if state.get("projectionOrientation") is not None:
+        legacy["perspectiveOrientation"] = _nums(state["projectionOrientation"])
+    if state.get("projectionScale") is not None:
+        legacy["perspectiveZoom"] = _num(state["projectionScale"])
+    legacy.update(showSlices=bool(state.get("showSlices", False)),
+                  layout=state.get("layout", "xy-3d"))
+    return legacy

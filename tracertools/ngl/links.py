@@ -1,6 +1,7 @@
 """Neuroglancer methods of Datastack: states, links, short links, refreshed links, point meshes.
 
-Links are built as plain JSON states (see :mod:`tracertools.ngl.build` for the two styles) and
+Links are built by nglui's statebuilder as JSON states (see :mod:`tracertools.ngl.build` for how
+it is configured and for the two styles) and
 either written into the URL (long links) or stored on the datastack's JSON state service (short
 links: one upload, and the URL built without asking the viewer anything).
 """
