@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,6 @@ from tracertools.config import (
     known_datastacks,
     load_config,
     presets,
-    register_datastack,
-    registered_token,
-    unregister_datastack,
     user_aliases,
     user_config_path,
 )
@@ -41,14 +36,6 @@ def isolated_user_file(tmp_path, monkeypatch):
     path = tmp_path / "datastacks.toml"
     monkeypatch.setenv("TRACERTOOLS_CONFIG", str(path))
     return path
-
-
-@pytest.fixture(autouse=True)
-def _no_runtime_registrations(monkeypatch):
-    """Each config test sees presets and user files only, even while a LocalCave runs."""
-    import tracertools.config.model as config_module
-
-    monkeypatch.setattr(config_module, "_REGISTRY", {})
 
 
 def write(path: Path, text: str) -> Path:
@@ -879,116 +866,19 @@ def test_importing_config_reads_no_file_and_no_heavy_library(isolated_user_file)
 
 
 # ------------------------------------------------------------------------------------------
-# Runtime registration
+# No process-wide registry
 # ------------------------------------------------------------------------------------------
 
 
-def _local_demo(port: int) -> DatastackConfig:
-    demo = load_config("demo")
-    return demo.model_copy(
-        update={
-            "server_address": f"http://127.0.0.1:{port}",
-            "local_server_url": f"http://127.0.0.1:{port}",
-        }
-    )
+def test_config_has_no_process_registry():
+    import tracertools.config as config_module
+
+    for name in ("register_datastack", "unregister_datastack", "registered_token",
+                 "latest_registration"):
+        assert not hasattr(config_module, name), name
 
 
-def test_registration_takes_precedence_over_user_file_and_preset(isolated_user_file):
-    write(isolated_user_file, '[datastacks.demo]\ncell_info_table_name = "from_file"\n')
-    assert load_config("demo").cell_info_table_name == "from_file"
-    local = _local_demo(8123)
-    register_datastack(local, auth_token=SECRET)
-    try:
-        assert load_config("demo") is local
-        assert registered_token("demo") == SECRET
-    finally:
-        unregister_datastack("demo")
-    assert load_config("demo").cell_info_table_name == "from_file"
-    assert registered_token("demo") is None
-
-
-def test_registered_new_name_is_known_until_unregistered():
-    config = minimal("scratch_stack")
-    register_datastack(config)
-    try:
-        assert "scratch_stack" in known_datastacks()
-        assert load_config("scratch_stack") == config
-        assert registered_token("scratch_stack") is None
-    finally:
-        unregister_datastack("scratch_stack")
-    assert "scratch_stack" not in known_datastacks()
-    with pytest.raises(UnknownDatastackError):
-        load_config("scratch_stack")
-
-
-def test_registrations_nest_and_unregister_restores_the_previous_one():
-    outer, inner = _local_demo(1001), _local_demo(1002)
-    register_datastack(outer, auth_token="outer-token")
-    register_datastack(inner, auth_token="inner-token")
-    try:
-        assert load_config("demo") is inner and registered_token("demo") == "inner-token"
-        unregister_datastack("demo")
-        assert load_config("demo") is outer and registered_token("demo") == "outer-token"
-    finally:
-        unregister_datastack("demo")
+def test_a_running_localcave_does_not_change_what_a_name_resolves_to(local_cave):
+    assert load_config(local_cave.datastack_name) == load_config("demo")
     assert load_config("demo").server_address is None
-
-
-def test_unregistering_an_unregistered_name_is_a_no_op():
-    unregister_datastack("never_registered")
-    assert registered_token("never_registered") is None
-
-
-def test_register_rejects_things_that_are_not_configs():
-    with pytest.raises(TypeError, match="DatastackConfig"):
-        register_datastack({"name": "demo"})  # type: ignore[arg-type]
-
-
-def test_token_never_appears_in_reprs_messages_or_logs(caplog):
-    caplog.set_level(logging.DEBUG, logger="tracertools")
-    local = _local_demo(8124)
-    register_datastack(local, auth_token=SECRET)
-    try:
-        config = load_config("demo")
-        seen = [
-            repr(config),
-            str(config),
-            config.model_dump_json(),
-            repr(config.model_dump()),
-            repr(config.to_legacy_dict()),
-            repr(known_datastacks()),
-        ]
-        with pytest.raises(UnknownDatastackError) as caught:
-            load_config("demo2")
-        seen += [str(caught.value), repr(caught.value)]
-        with pytest.raises(MissingFeatureError) as missing:
-            config.require("soma_table_name")
-        seen.append(str(missing.value))
-    finally:
-        unregister_datastack("demo")
-    seen.append(caplog.text)
-    assert "registered datastack 'demo'" in caplog.text
-    assert [text for text in seen if SECRET in text] == []
-
-
-def test_concurrent_registrations_leave_a_consistent_registry():
-    configs = [minimal(f"thread_stack_{i}") for i in range(8)]
-    errors: list[BaseException] = []
-
-    def churn(config: DatastackConfig) -> None:
-        try:
-            for _ in range(200):
-                register_datastack(config, auth_token=f"token-{config.name}")
-                assert load_config(config.name) == config
-                assert registered_token(config.name) == f"token-{config.name}"
-                unregister_datastack(config.name)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=churn, args=(c,)) for c in configs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
     assert known_datastacks() == presets()

@@ -46,7 +46,7 @@ PUBLIC_PATHS = [
     ("tracertools.ngl.colors", "color_list"),
     ("tracertools.ngl.state_meshes", "convex_hulls"),
     ("tracertools.config", "DatastackConfig"),
-    ("tracertools.config", "register_datastack"),
+    ("tracertools.config", "load_config"),
     ("tracertools.errors", "TracertoolsError"),
     ("tracertools.ids", "as_segment_ids"),
     ("tracertools.batch", "run_per_item"),

@@ -85,9 +85,9 @@ def test_repeated_calls_authorise_once(tmp_path, monkeypatch):
     with LocalSheets(token="sa-token") as server:
         path = tmp_path / "service_account.json"
         path.write_text(json.dumps(server.service_account_info()))
-        monkeypatch.setenv(sheet.CREDENTIALS_ENV, str(path))
         key = server.create("book", tabs={"neurons": NEURONS})
-        gsheet_get_col_as_list(key, "neurons")
-        gsheet_add_row(key, "neurons", ["1"])
-        gsheet_get_tab_as_df(key, "neurons")
+        with sheet.default_credentials(str(path), http_client=server.http_client):
+            gsheet_get_col_as_list(key, "neurons")
+            gsheet_add_row(key, "neurons", ["1"])
+            gsheet_get_tab_as_df(key, "neurons")
     assert server.requests["token"] == 1

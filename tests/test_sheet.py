@@ -19,7 +19,7 @@ from tracertools.errors import (
     RateLimitedError,
     ServiceError,
 )
-from tracertools.storage import sheet as sheet
+from tracertools.storage import sheet as sheet, sheet_auth
 from tracertools.storage.sheet import OAuth, ServiceAccount, Sheet, Tab
 from tracertools.testing.sheets import LocalSheets
 
@@ -360,7 +360,8 @@ def test_service_account_key_file_authorises_once_through_the_local_token_endpoi
         path.write_text(json.dumps(server.service_account_info()))
         key = server.create("book", tabs={"T": [["a"]]})
         for _ in range(3):
-            assert Sheet(key, credentials=ServiceAccount(path)).tab("T").column(1) == ["a"]
+            assert Sheet(key, credentials=ServiceAccount(path),
+                         http_client=server.http_client).tab("T").column(1) == ["a"]
     assert server.requests["token"] == 1
     # google-auth's side lookup (allowedLocations) also lands here, as a 404, never on the network
     assert all(r.status == 200 for r in server.log if r.route != "unknown")
@@ -371,7 +372,7 @@ def test_a_key_file_path_is_recognised_by_its_contents(tmp_path):
         path = tmp_path / "key.json"
         path.write_text(json.dumps(server.service_account_info()))
         key = server.create("book", tabs={"T": [["a"]]})
-        assert Sheet(key, credentials=str(path)).tab("T").row(1) == ["a"]
+        assert Sheet(key, credentials=str(path), http_client=server.http_client).tab("T").row(1) == ["a"]
     assert server.requests["token"] == 1
 
 
@@ -388,7 +389,7 @@ def test_authorized_user_info_with_a_live_token_needs_no_refresh():
             "token": "user-token", "expiry": "2099-01-01T00:00:00Z"}
     with LocalSheets(token="user-token") as server:
         key = server.create("book", tabs={"T": [["a"]]})
-        assert Sheet(key, credentials=info).tab("T").column(1) == ["a"]
+        assert Sheet(key, credentials=info, http_client=server.http_client).tab("T").column(1) == ["a"]
     assert server.requests["token"] == 0
 
 
@@ -398,7 +399,8 @@ def test_expired_oauth_user_refreshes_against_the_stand_in_not_google(tmp_path):
                                 "client_secret": "s", "refresh_token": "r"}))
     with LocalSheets(token="fresh-token") as server:
         key = server.create("book", tabs={"T": [["a"]]})
-        assert Sheet(key, credentials=OAuth(authorized_user_filename=path)).tab("T").column(1) == ["a"]
+        assert Sheet(key, credentials=OAuth(authorized_user_filename=path),
+                     http_client=server.http_client).tab("T").column(1) == ["a"]
     assert server.requests["token"] == 1
 
 
@@ -406,14 +408,15 @@ def test_google_auth_credentials_object_is_used(sheets):
     with LocalSheets(token="object-token") as server:
         key = server.create("book", tabs={"T": [["a"]]})
         creds = UserCredentials(token="object-token")
-        assert Sheet(key, credentials=creds).tab("T").column(1) == ["a"]
+        assert Sheet(key, credentials=creds, http_client=server.http_client).tab("T").column(1) == ["a"]
 
 
 def test_wrong_token_is_a_service_error_without_the_token(tmp_path):
     with LocalSheets(token="right") as server:
         key = server.create("book", tabs={"T": []})
         with pytest.raises(ServiceError, match="did not accept the credentials") as info:
-            Sheet(key, credentials=UserCredentials(token="wrong-secret")).tab("T").column(1)
+            Sheet(key, credentials=UserCredentials(token="wrong-secret"),
+                  http_client=server.http_client).tab("T").column(1)
     assert "wrong-secret" not in str(info.value)
 
 
@@ -443,12 +446,27 @@ def test_appends_are_not_retried_so_a_row_is_never_written_twice(sheets):
     assert sheets.values(key, "T") == [["a"]]
 
 
-def test_local_server_context_manager_routes_and_restores():
-    with LocalSheets(register=False) as server:
+def test_default_credentials_apply_within_the_block_and_are_restored_after():
+    with LocalSheets() as server:
         key = server.create("book", tabs={"T": [["a"]]})
-        with sheet.local_server(server.url):
+        with sheet.default_credentials(server.client()):
             assert Sheet(key).tab("T").column(1) == ["a"]
-        assert sheet.local_server_url() is None
+        assert sheet_auth._DEFAULT[0] == (None, None)
+
+
+def test_default_credentials_can_name_an_http_client(tmp_path):
+    with LocalSheets(token="sa-token") as server:
+        path = tmp_path / "service_account.json"
+        path.write_text(json.dumps(server.service_account_info()))
+        key = server.create("book", tabs={"T": [["a"]]})
+        with sheet.default_credentials(str(path), http_client=server.http_client):
+            assert Sheet(key).tab("T").column(1) == ["a"]
+    assert server.requests["token"] == 1
+
+
+def test_an_http_client_must_be_a_class():
+    with pytest.raises(InvalidInputError, match="http_client"):
+        Sheet("k", http_client="http://127.0.0.1:1")
 
 
 def test_frames_are_pandas_objects(sheets):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import tracertools as tt
 from tracertools.errors import BatchError, MissingFeatureError, PartialResultWarning
 from tracertools.storage.sheet import Sheet
 from tracertools.testing.sheets import LocalSheets
@@ -151,7 +150,7 @@ def test_proofreading_on_a_datastack_without_a_table_raises_before_writing(
     local_cave, sheets, ids
 ):
     config = local_cave.config.model_copy(update={"proofreading_table": None})
-    ds = tt.Datastack(local_cave.datastack_name, config=config)
+    ds = local_cave.datastack(config=config)
     key, tab = id_tab(sheets, [str(ids[0])])
     with pytest.raises(MissingFeatureError, match="proofreading_table"):
         tab.add_segment_details(ds)

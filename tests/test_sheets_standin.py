@@ -7,7 +7,7 @@ import pytest
 import requests
 from gspread.utils import ValueInputOption
 
-from tracertools.storage import sheet as sheet
+from tracertools.storage import sheet as sheet, sheet_auth
 from tracertools.testing.sheets import LocalSheets
 
 GRID_EXAMPLE = [["A1", "B1", "", "D1"], ["", "b2"], [], ["A4", "B4", "", "D4"]]
@@ -29,19 +29,13 @@ def _open(sheets: LocalSheets, client: gspread.Client, tabs: dict, **kw) -> tupl
     return key, client.open_by_key(key).worksheet(next(iter(tabs)))
 
 
-# -- lifecycle and registration -----------------------------------------------------------------
+# -- lifecycle --------------------------------------------------------------------------------
 
 
-def test_running_server_is_registered_and_unregistered_on_exit():
+def test_a_running_server_serves_on_loopback_and_registers_nothing():
     with LocalSheets() as server:
-        assert sheet.local_server_url() == server.url
         assert server.url.startswith("http://127.0.0.1:")
-    assert sheet.local_server_url() is None
-
-
-def test_unregistered_server_only_serves():
-    with LocalSheets(register=False) as server:
-        assert sheet.local_server_url() is None
+        assert sheet_auth._DEFAULT[0] == (None, None)
         reply = requests.get(f"{server.url}/v4/spreadsheets/nope", timeout=5)
     assert reply.status_code == 404
 

@@ -21,7 +21,7 @@ from tracertools.cave.calls import remote
 from tracertools.cave.connection import DEFAULT_MAX_WORKERS, CaveConnection, list_datastacks
 from tracertools.cave.http import HttpPolicy
 from tracertools.cave.tables import all_rows
-from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
+from tracertools.config import DatastackConfig, load_config
 from tracertools.errors import InvalidInputError
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
@@ -64,17 +64,19 @@ class Datastack(DatastackLinksMixin):
     """A CAVE datastack: its typed config, its CAVE client and the time it reads at.
 
     Args:
-        name: the datastack name, e.g. ``"brain_and_nerve_cord"``; looked up among running
-            LocalCaves, your user config file and the shipped presets, in that order.
+        name: the datastack name, e.g. ``"brain_and_nerve_cord"``; its config is looked up in
+            your user config file and the shipped presets, unless ``config=`` is given.
         server_address: the CAVE global server URL; defaults to the config's ``server_address``
             (and then to caveclient's default).
-        auth_token: a CAVE token; defaults to a token registered for this datastack (LocalCave)
-            and then to caveclient's token files. Never shown in reprs, logs or errors.
+        auth_token: a CAVE token; defaults to caveclient's token files. Never shown in reprs,
+            logs or errors.
         timestamp: read every query as of this time (a datetime, naive meaning UTC, or epoch
             seconds). Defaults to "now" at each call (live data).
         materialization_version: read materialized tables at this version (and the chunkedgraph
             at its timestamp). Mutually exclusive with ``timestamp``.
-        config: a :class:`~tracertools.config.DatastackConfig` to use instead of a lookup.
+        config: a :class:`~tracertools.config.DatastackConfig` to use instead of a lookup (for
+            a server of your own or a stand-in: ``LocalCave.datastack()`` passes its config,
+            address and token this way).
         write_server_cache: let caveclient record the server address in
             ``~/.cloudvolume/secrets`` (off by default so nothing is written to your home).
         max_workers: how many CAVE requests this session runs at once, across all its
@@ -129,7 +131,7 @@ class Datastack(DatastackLinksMixin):
         self._name = name
         self._config = config if config is not None else load_config(name)
         self._server_address = server_address or self._config.server_address
-        self._token = auth_token if auth_token is not None else registered_token(name)
+        self._token = auth_token
         self._timestamp = _as_utc_datetime(timestamp)
         self._version = materialization_version
         self._cave = CaveConnection(
@@ -421,13 +423,8 @@ def datastacks(
     """Names of the datastacks a CAVE server publishes (``info.get_datastacks``).
 
     Args:
-        server_address: the CAVE global server; defaults to a LocalCave running in this
-            process, else caveclient's default server.
-        auth_token: a CAVE token; defaults to the LocalCave's or caveclient's token file.
+        server_address: the CAVE global server; defaults to caveclient's default server.
+        auth_token: a CAVE token; defaults to caveclient's token file.
+        http: how the requests are timed and retried (see :class:`Datastack`).
     """
-    if server_address is None:
-        registered = latest_registration()
-        if registered is not None:
-            server_address = registered[0].server_address
-            auth_token = auth_token or registered[1]
     return list_datastacks(server_address, auth_token, http)

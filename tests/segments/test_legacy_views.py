@@ -20,12 +20,12 @@ from tracertools.legacy._views import (
     visualize_skeletons,
 )
 from tracertools.storage import sheet as sheet
-from tracertools.testing.sheets import LocalSheets
 
 
 @pytest.fixture
 def name(local_cave):
-    return local_cave.datastack_name
+    """The shims' ``datastack`` argument: a session on the LocalCave (names resolve to presets)."""
+    return local_cave.datastack()
 
 
 @pytest.fixture
@@ -92,16 +92,9 @@ def test_triage_segs_returns_each_segments_crossing_points(name, world, current)
 
 @pytest.fixture
 def no_swamps(local_cave):
-    """A datastack named "no_swamps": LocalCave's config without swamp sources."""
-    from tracertools.config import register_datastack, unregister_datastack
-
+    """A session on LocalCave whose config has no swamp sources."""
     sources = local_cave.config.sources.model_copy(update={"swamp": None, "triage_mesh": None})
-    register_datastack(local_cave.config.model_copy(update={"name": "no_swamps",
-                                                            "sources": sources}))
-    try:
-        yield "no_swamps"
-    finally:
-        unregister_datastack("no_swamps")
+    return local_cave.datastack(config=local_cave.config.model_copy(update={"sources": sources}))
 
 
 def test_triage_segs_on_a_datastack_without_swamps_raises(no_swamps, current):
@@ -129,10 +122,8 @@ def test_visualize_skeletons_defaults_to_banc():
 
 
 @pytest.fixture
-def sheets(monkeypatch):
-    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
-    with LocalSheets() as server:
-        yield server
+def sheets(local_sheets):
+    return local_sheets
 
 
 def test_gsheet_add_seg_details_writes_the_original_layout(sheets, name, world, current):

@@ -68,9 +68,8 @@ def test_synapse_counts_survive_a_server_row_cap(local_cave, ds, world, current)
 
 def test_synapse_counts_need_a_synapse_table(local_cave):
     cfg = local_cave.config.model_copy(update={"synapse_table": None})
-    import tracertools as tt
 
-    ds = tt.Datastack(local_cave.datastack_name, config=cfg)
+    ds = local_cave.datastack(config=cfg)
     with pytest.raises(MissingFeatureError, match="synapse_table"):
         ds.segments([1]).synapse_counts()
 

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tracertools as tt
 from tracertools.errors import (
     InvalidGeometryError,
     InvalidInputError,
@@ -42,7 +41,7 @@ def datastack_with_sources(local_cave, **sources):
     """A session on LocalCave whose config has other swamp sources."""
     config = local_cave.config
     config = config.model_copy(update={"sources": config.sources.model_copy(update=sources)})
-    return tt.Datastack(local_cave.datastack_name, config=config)
+    return local_cave.datastack(config=config)
 
 
 # ---------------------------------------------------------------------------------------------

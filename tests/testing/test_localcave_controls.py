@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import requests
 
+from tracertools.datastack import Datastack
 from tracertools.testing import LocalCave, World
 
 
@@ -169,31 +170,28 @@ def test_home_is_untouched(cave: LocalCave, monkeypatch: pytest.MonkeyPatch, tmp
     assert not (tmp_path / ".cloudvolume" / "secrets").exists()
 
 
-def test_registered_config(cave: LocalCave) -> None:
-    from tracertools.config import load_config, registered_token
-
-    cfg = load_config(cave.datastack_name)
+def test_its_datastack_carries_the_servers_config_address_and_token(cave: LocalCave) -> None:
+    cfg = cave.config
     assert cfg.server_address == cave.url == cfg.local_server_url
     assert cfg.sources.segmentation == cave.segmentation_source
     assert cfg.sources.swamp == cave.swamp_url
     assert tuple(cfg.sources.swamp_ids) == (1, 2, 3)
     assert cfg.viewer.site_url == cave.viewer_url
-    assert registered_token(cave.datastack_name) == cave.token
     ds = cave.datastack()
-    assert ds.name == cave.datastack_name
+    assert (ds.name, ds.config, ds.server_address) == (cave.datastack_name, cfg, cave.url)
     assert ds.client.info.get_datastacks() == [cave.datastack_name]
 
 
-def test_second_instance_registers_and_unregisters(world: World) -> None:
-    from tracertools.config import load_config
+def test_a_running_localcave_registers_nothing(world: World) -> None:
+    from tracertools.config import known_datastacks
     from tracertools.errors import UnknownDatastackError
 
     with LocalCave(datastack_name="localcave_extra", token="ab" * 16) as other:
         assert other.world is world  # worlds are cached per parameters
-        assert load_config("localcave_extra").server_address == other.url
-        assert other.client().info.get_datastacks() == ["localcave_extra"]
-    with pytest.raises(UnknownDatastackError):
-        load_config("localcave_extra")
+        assert "localcave_extra" not in known_datastacks()
+        with pytest.raises(UnknownDatastackError):
+            Datastack("localcave_extra")
+        assert other.datastack().client.info.get_datastacks() == ["localcave_extra"]
     assert not other.running
 
 

@@ -1,4 +1,4 @@
-"""Datastack configuration: the typed model, shipped presets, the user file and registration.
+"""Datastack configuration: the typed model, shipped presets, and the user file.
 
 Lives here: :class:`DatastackConfig` and its parts (``model``), value checks shared by the models
 (``checks``), the preset table and user-file reader (``presets``, ``datastacks.toml``).
@@ -18,12 +18,8 @@ from tracertools.config.model import (
     SynapseTableConfig,
     ViewerDefaults,
     known_datastacks,
-    latest_registration,
     load_config,
     presets,
-    register_datastack,
-    registered_token,
-    unregister_datastack,
     user_aliases,
     user_config_path,
 )
@@ -37,12 +33,8 @@ __all__ = [
     "SynapseTableConfig",
     "ViewerDefaults",
     "known_datastacks",
-    "latest_registration",
     "load_config",
     "presets",
-    "register_datastack",
-    "registered_token",
-    "unregister_datastack",
     "user_aliases",
     "user_config_path",
 ]

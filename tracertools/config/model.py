@@ -1,4 +1,4 @@
-"""Typed datastack configuration: the model, presets, the user config file and registration.
+"""Typed datastack configuration: the model, presets and the user config file.
 
 A :class:`DatastackConfig` is a frozen, validated description of one datastack: where its CAVE
 services, image and segmentation volumes live, which tables hold synapses and proofreading status,
@@ -7,10 +7,13 @@ and how links to it should open in neuroglancer. Features a datastack lacks are 
 
 Where a name is looked up (:func:`load_config`), the first match wins:
 
-1. a runtime registration (:func:`register_datastack`, used by ``tracertools.testing.LocalCave``);
-2. an entry in the user config file (:func:`user_config_path`), merged onto the preset of the same
+1. an entry in the user config file (:func:`user_config_path`), merged onto the preset of the same
    name if there is one;
-3. a shipped preset (:func:`presets`).
+2. a shipped preset (:func:`presets`).
+
+A config from anywhere else (a server you run, a stand-in such as
+``tracertools.testing.LocalCave``) is passed to ``Datastack(name, config=...)`` directly; there is
+no process-wide registry.
 
 Units: ``resolution`` is in nm per voxel; sizes and coordinates are in voxels at that resolution.
 
@@ -30,7 +33,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import (
     BaseModel,
     ConfigDict,
-    SecretStr,
     ValidationError,
     model_validator,
 )
@@ -84,12 +86,8 @@ __all__ = [
     "SynapseTableConfig",
     "ViewerDefaults",
     "known_datastacks",
-    "latest_registration",
     "load_config",
     "presets",
-    "register_datastack",
-    "registered_token",
-    "unregister_datastack",
     "user_aliases",
     "user_config_path",
 ]
@@ -330,11 +328,10 @@ def _validate_stack(data: Mapping[str, Any], where: str, rename: Mapping[str, st
 
 
 # --------------------------------------------------------------------------------------------
-# Presets, the user file and the registry
+# Presets and the user file
 # --------------------------------------------------------------------------------------------
 
 _LOCK = threading.RLock()
-_REGISTRY: dict[str, list[tuple[DatastackConfig, SecretStr | None]]] = {}
 
 
 def presets() -> list[str]:
@@ -401,17 +398,16 @@ def user_aliases() -> dict[str, str]:
 
 
 def known_datastacks() -> list[str]:
-    """Sorted, unique names of presets, user-file entries and registered datastacks."""
+    """Sorted, unique names of presets and user-file entries."""
     uf = _user_file()
-    with _LOCK:
-        names = set(preset_entries()) | set(_REGISTRY)
+    names = set(preset_entries())
     if uf is not None:
         names |= set(uf.entries)
     return sorted(names)
 
 
 def load_config(name: str) -> DatastackConfig:
-    """The config for ``name``: registered, else user file (over any preset), else preset.
+    """The config for ``name``: the user file's (over any preset of that name), else the preset.
 
     Raises:
         UnknownDatastackError: no such name anywhere (also a KeyError).
@@ -419,60 +415,9 @@ def load_config(name: str) -> DatastackConfig:
     """
     if not isinstance(name, str):
         raise TypeError(f"datastack name must be a str, not {type(name).__name__}")
-    with _LOCK:
-        stack = _REGISTRY.get(name)
-        if stack:
-            return stack[-1][0]
     uf = _user_file()
     if uf is not None and name in uf.entries:
         return _user_config(uf, name)
     if name in preset_entries():
         return _preset(name)
     raise UnknownDatastackError(name, known_datastacks())
-
-
-def register_datastack(config: DatastackConfig, *, auth_token: str | None = None) -> None:
-    """Make ``config`` resolvable by name for this process, ahead of user file and presets.
-
-    Registrations nest: registering a name again shadows the earlier one until
-    :func:`unregister_datastack` removes the newer. The token is kept out of the config and
-    of every repr; read it back with :func:`registered_token`. Thread-safe.
-    """
-    if not isinstance(config, DatastackConfig):
-        raise TypeError(f"expected a DatastackConfig, not {type(config).__name__}")
-    if auth_token is not None and (not isinstance(auth_token, str) or not auth_token):
-        raise TypeError("auth_token must be a non-empty str or None")
-    secret = SecretStr(auth_token) if auth_token is not None else None
-    with _LOCK:
-        _REGISTRY.setdefault(config.name, []).append((config, secret))
-    logger.debug("registered datastack %r (token: %s)", config.name, secret is not None)
-
-
-def unregister_datastack(name: str) -> None:
-    """Remove the most recent registration of ``name``; a no-op if there is none."""
-    with _LOCK:
-        stack = _REGISTRY.get(name)
-        if not stack:
-            return
-        stack.pop()
-        if not stack:
-            del _REGISTRY[name]
-    logger.debug("unregistered datastack %r", name)
-
-
-def latest_registration() -> tuple[DatastackConfig, str | None] | None:
-    """The most recently registered datastack config and its token, if any (e.g. LocalCave)."""
-    with _LOCK:
-        if not _REGISTRY:
-            return None
-        name = next(reversed(_REGISTRY))
-        config, secret = _REGISTRY[name][-1]
-    return config, (secret.get_secret_value() if secret is not None else None)
-
-
-def registered_token(name: str) -> str | None:
-    """The auth token registered with datastack ``name``, else None."""
-    with _LOCK:
-        stack = _REGISTRY.get(name)
-        secret = stack[-1][1] if stack else None
-    return secret.get_secret_value() if secret is not None else None

@@ -2,7 +2,10 @@
 
 The original built a new CAVEclient on every call (3-5 requests each) and was throttled for it.
 The shims reuse one :class:`~tracertools.datastack.Datastack` per name and config instead; a
-changed config or token (e.g. a restarted LocalCave) gets a new session.
+changed config (an edited user file) gets a new session.
+
+A shim's ``datastack`` argument may also be a ``Datastack`` itself (a session on a server of
+your own, with its config and token, or ``LocalCave.datastack()``); it is used as it is.
 """
 
 from __future__ import annotations
@@ -16,20 +19,22 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 _LOCK = threading.Lock()
-_SESSIONS: dict[tuple[str, str, str | None], Datastack] = {}
+_SESSIONS: dict[tuple[str, str], Datastack] = {}
 
 
-def session(datastack: str) -> Datastack:
-    """The shared session for ``datastack`` (built without network access)."""
-    from tracertools.config import load_config, registered_token
+def session(datastack: str | Datastack) -> Datastack:
+    """The shared session for a datastack name (built without network access), or the
+    ``Datastack`` given."""
+    from tracertools.config import load_config
     from tracertools.datastack import Datastack
 
+    if isinstance(datastack, Datastack):
+        return datastack
     config = load_config(datastack)
-    token = registered_token(datastack)
-    key = (datastack, config.model_dump_json(), token)
+    key = (datastack, config.model_dump_json())
     with _LOCK:
         found = _SESSIONS.get(key)
         if found is None:
-            found = Datastack(datastack, config=config, auth_token=token)
+            found = Datastack(datastack, config=config)
             _SESSIONS[key] = found
         return found

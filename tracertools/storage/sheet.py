@@ -5,17 +5,17 @@
 >>> ids = tab.column(1, ignore_header=True)        # first I/O: one authorised client, reused after
 
 This module and its private helpers (``_sheet_auth``: credentials, the client cache and
-local-server routing; ``_sheet_fill``: cell encoding and fill bookkeeping) are the only code in
+the default credentials; ``_sheet_fill``: cell encoding and fill bookkeeping) are the only code in
 tracertools that touches gspread. Building a :class:`Sheet` or a :class:`Tab` does no I/O;
 methods do, and every method says which Sheets API call stands behind it. One authorised ``gspread.Client`` is cached per credentials for the whole process (the
 original library ran the OAuth flow again on every call).
 
 Credentials (the ``credentials=`` argument of :class:`Sheet`), resolved at the first request:
 
-* ``None``: the JSON key file named by ``$TRACERTOOLS_SHEETS_CREDENTIALS`` if set; else no
-  credentials at all when a local stand-in is registered (see below); else gspread's OAuth
-  desktop flow with its default files (``~/.config/gspread/credentials.json`` and
-  ``authorized_user.json``), as the original did.
+* ``None``: the process default set with :func:`set_default_credentials` (or the
+  :func:`default_credentials` context manager) if any; else the JSON key file named by
+  ``$TRACERTOOLS_SHEETS_CREDENTIALS``; else gspread's OAuth desktop flow with its default files
+  (``~/.config/gspread/credentials.json`` and ``authorized_user.json``), as the original did.
 * :class:`ServiceAccount` / :class:`OAuth`: explicit files or parsed JSON info.
 * a path to a JSON key file: a service-account key, an authorised-user file or OAuth client
   secrets (told apart by their contents at first use).
@@ -24,11 +24,10 @@ Credentials (the ``credentials=`` argument of :class:`Sheet`), resolved at the f
 
 Credentials and tokens never appear in a repr, a log line or an error message.
 
-Local stand-ins: :func:`register_local_server` (or the :func:`local_server` context manager) sends
-all Sheets traffic of clients built afterwards to ``http://127.0.0.1:PORT`` through gspread's
-documented ``session=`` / ``http_client=`` hooks: token refreshes and Google's side lookups go
-there too, so nothing leaves the machine. ``tracertools.testing.LocalSheets`` registers itself
-while it runs, the way a running LocalCave makes ``Datastack("demo")`` resolve to it.
+Stand-ins (``tracertools.testing.LocalSheets``) are reached through these same parameters: a
+ready ``gspread.Client`` as ``credentials=`` (``LocalSheets.client()``), or gspread's
+``http_client=`` hook (``Sheet(key, credentials=..., http_client=LocalSheets.http_client)``) to
+build a client from real credentials that talks to the stand-in. Nothing here knows about them.
 """
 
 from __future__ import annotations
@@ -59,13 +58,12 @@ from tracertools.storage.sheet_auth import (
     OAuth,
     ServiceAccount,
     _as_credentials,
+    _check_http_client,
     _client_for,
     clear_client_cache,
+    default_credentials,
     gspread_client,
-    local_server,
-    local_server_url,
-    register_local_server,
-    unregister_local_server,
+    set_default_credentials,
 )
 from tracertools.storage.sheet_fill import (
     ComputeRows,
@@ -94,11 +92,9 @@ __all__ = [
     "Sheet",
     "Tab",
     "clear_client_cache",
+    "default_credentials",
     "gspread_client",
-    "local_server",
-    "local_server_url",
-    "register_local_server",
-    "unregister_local_server",
+    "set_default_credentials",
 ]
 
 logger = logging.getLogger(__name__)
@@ -179,16 +175,19 @@ class Sheet:
         key: the spreadsheet key from its URL (``docs.google.com/spreadsheets/d/<key>/edit``),
             or that URL.
         credentials: see the module docstring; ``None`` uses the default client.
+        http_client: gspread's ``HTTPClient`` class to build the client with (gspread's own
+            ``http_client=`` hook, e.g. ``LocalSheets.http_client``); default gspread's.
 
     Raises:
         InvalidInputError: the key or credentials argument is malformed.
     """
 
-    __slots__ = ("_credentials", "_key", "_lock", "_spreadsheet")
+    __slots__ = ("_credentials", "_http_client", "_key", "_lock", "_spreadsheet")
 
-    def __init__(self, key: str, *, credentials: Any = None) -> None:
+    def __init__(self, key: str, *, credentials: Any = None, http_client: Any = None) -> None:
         self._key = _parse_key(key)
         self._credentials = _as_credentials(credentials)
+        self._http_client = _check_http_client(http_client)
         self._lock = threading.Lock()
         self._spreadsheet: Any = None
 
@@ -218,7 +217,7 @@ class Sheet:
     def _open(self) -> gspread.Spreadsheet:
         with self._lock:
             if self._spreadsheet is None:
-                client = _client_for(self._credentials)
+                client = _client_for(self._credentials, self._http_client)
                 self._spreadsheet = _call(lambda: client.open_by_key(self._key),
                                           f"open spreadsheet {self._key!r}")
             return self._spreadsheet  # type: ignore[no-any-return]

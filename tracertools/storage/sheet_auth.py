@@ -1,10 +1,9 @@
-"""Sheets credentials, the authorised-client cache and local-server routing.
+"""Sheets credentials, the default credentials and the authorised-client cache.
 
 The private half of :mod:`tracertools.storage.sheet`, which re-exports every public name here
 (:class:`ServiceAccount`, :class:`OAuth`, :func:`gspread_client`, :func:`clear_client_cache`,
-:func:`register_local_server`, :func:`unregister_local_server`, :func:`local_server`,
-:func:`local_server_url`, ``CREDENTIALS_ENV``); see that module's docstring for how
-``credentials=`` is resolved.
+:func:`set_default_credentials`, :func:`default_credentials`, ``CREDENTIALS_ENV``); see that
+module's docstring for how ``credentials=`` is resolved.
 
 This module builds gspread clients, so it touches gspread too: the Sheets seam is the
 ``tracertools.storage.sheet`` module together with its ``sheet_*`` helper modules, and nothing else
@@ -18,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,11 +33,9 @@ __all__ = [
     "OAuth",
     "ServiceAccount",
     "clear_client_cache",
+    "default_credentials",
     "gspread_client",
-    "local_server",
-    "local_server_url",
-    "register_local_server",
-    "unregister_local_server",
+    "set_default_credentials",
 ]
 
 # Logged under tracertools.storage.sheet, the public module, as before the split.
@@ -48,68 +44,7 @@ logger = logging.getLogger("tracertools.storage.sheet")
 #: Environment variable naming a JSON key file used when ``credentials=None``.
 CREDENTIALS_ENV = "TRACERTOOLS_SHEETS_CREDENTIALS"
 
-_LOCAL_URL = re.compile(r"^https?://[^/\s]+$")
-_GOOGLE_PREFIXES = (
-    "https://sheets.googleapis.com/",
-    "https://www.googleapis.com/",
-    "https://oauth2.googleapis.com/",
-    "https://iamcredentials.googleapis.com/",
-)
 _TIMEOUT_S = 120.0
-
-# ---------------------------------------------------------------------------------------------
-# Local stand-in registration
-
-
-_LOCAL_LOCK = threading.Lock()
-_LOCAL_URLS: list[str] = []
-
-
-def register_local_server(url: str) -> None:
-    """Route the Sheets traffic of every client built from now on to ``url`` (e.g. a stand-in).
-
-    Registrations nest: the newest wins until :func:`unregister_local_server` removes it.
-    Clients already cached for other routes are kept. Explicit credentials are routed too
-    (token requests included); ``credentials=None`` needs none unless
-    ``$TRACERTOOLS_SHEETS_CREDENTIALS`` names a key file.
-
-    Args:
-        url: ``http://HOST:PORT`` with no path, such as ``LocalSheets().url``.
-    """
-    if not isinstance(url, str) or not _LOCAL_URL.match(url):
-        raise InvalidInputError(f"a local Sheets server URL looks like http://127.0.0.1:PORT, got {url!r}")
-    with _LOCAL_LOCK:
-        _LOCAL_URLS.append(url)
-    logger.debug("Sheets traffic now goes to %s", url)
-
-
-def unregister_local_server(url: str) -> None:
-    """Remove the newest registration of ``url`` and forget clients built for it."""
-    with _LOCAL_LOCK:
-        for i in range(len(_LOCAL_URLS) - 1, -1, -1):
-            if _LOCAL_URLS[i] == url:
-                del _LOCAL_URLS[i]
-                break
-    with _CLIENT_LOCK:
-        for key in [k for k in _CLIENTS if k[0] == url]:
-            del _CLIENTS[key]
-
-
-def local_server_url() -> str | None:
-    """The registered local Sheets server that new clients talk to, or None for Google."""
-    with _LOCAL_LOCK:
-        return _LOCAL_URLS[-1] if _LOCAL_URLS else None
-
-
-@contextmanager
-def local_server(url: str) -> Iterator[str]:
-    """Context manager form of :func:`register_local_server`; yields ``url``."""
-    register_local_server(url)
-    try:
-        yield url
-    finally:
-        unregister_local_server(url)
-
 
 # ---------------------------------------------------------------------------------------------
 # Credentials and the client cache
@@ -121,7 +56,7 @@ class _Credentials:
     def _cache_key(self) -> tuple[Any, ...]:
         raise NotImplementedError
 
-    def _build(self, route: str | None) -> gspread.Client:
+    def _build(self, http_client: Any) -> gspread.Client:
         raise NotImplementedError
 
 
@@ -158,10 +93,10 @@ class ServiceAccount(_Credentials):
             return ("service_account", str(self._filename.expanduser().resolve()), self._scopes)
         return ("service_account_info", _digest(self._info), self._scopes)
 
-    def _build(self, route: str | None) -> gspread.Client:
+    def _build(self, http_client: Any) -> gspread.Client:
         import gspread
 
-        kwargs: dict[str, Any] = {"http_client": _http_client_class(route)}
+        kwargs: dict[str, Any] = {"http_client": _http_client_class(http_client)}
         if self._scopes is not None:
             kwargs["scopes"] = list(self._scopes)
         if self._filename is not None:
@@ -211,10 +146,10 @@ class OAuth(_Credentials):
         paths = tuple(str(p.expanduser().resolve()) if p else None for p in (self._secrets, self._user))
         return ("oauth", paths, self._scopes)
 
-    def _build(self, route: str | None) -> gspread.Client:
+    def _build(self, http_client: Any) -> gspread.Client:
         import gspread
 
-        kwargs: dict[str, Any] = {"http_client": _http_client_class(route)}
+        kwargs: dict[str, Any] = {"http_client": _http_client_class(http_client)}
         if self._scopes is not None:
             kwargs["scopes"] = list(self._scopes)
         if self._info is not None:
@@ -238,7 +173,7 @@ class _KeyFile(_Credentials):
     def _cache_key(self) -> tuple[Any, ...]:
         return ("file", str(self._path.expanduser().resolve()))
 
-    def _build(self, route: str | None) -> gspread.Client:
+    def _build(self, http_client: Any) -> gspread.Client:
         path = self._path.expanduser()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -247,11 +182,11 @@ class _KeyFile(_Credentials):
                                     f"{type(exc).__name__}") from None
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "service_account":
-            return ServiceAccount(path)._build(route)
+            return ServiceAccount(path)._build(http_client)
         if kind == "authorized_user":
-            return OAuth(authorized_user_filename=path)._build(route)
+            return OAuth(authorized_user_filename=path)._build(http_client)
         if isinstance(data, dict) and ("installed" in data or "web" in data):
-            return OAuth(credentials_filename=path)._build(route)
+            return OAuth(credentials_filename=path)._build(http_client)
         raise InvalidInputError(f"{str(path)!r} is not a service-account key, an authorized-user "
                                 f"file or OAuth client secrets")
 
@@ -265,28 +200,30 @@ class _GoogleAuth(_Credentials):
     def _cache_key(self) -> tuple[Any, ...]:
         return ("object", id(self._credentials))
 
-    def _build(self, route: str | None) -> gspread.Client:
+    def _build(self, http_client: Any) -> gspread.Client:
         import gspread
 
-        return gspread.authorize(self._credentials, http_client=_http_client_class(route))
+        return gspread.authorize(self._credentials,
+                                 http_client=_http_client_class(http_client))
 
 
 class _Default(_Credentials):
-    """``credentials=None``: ``$TRACERTOOLS_SHEETS_CREDENTIALS``, else anonymous on a local
-    stand-in, else gspread's OAuth defaults."""
+    """``credentials=None``: the process default (:func:`set_default_credentials`), else
+    ``$TRACERTOOLS_SHEETS_CREDENTIALS``, else gspread's OAuth defaults."""
+
+    def _chosen(self) -> _Credentials:
+        with _DEFAULT_LOCK:
+            chosen = _DEFAULT[0][0]
+        if chosen is not None:
+            return chosen
+        path = os.environ.get(CREDENTIALS_ENV)
+        return _KeyFile(path) if path else OAuth()
 
     def _cache_key(self) -> tuple[Any, ...]:
-        return ("default", os.environ.get(CREDENTIALS_ENV) or None)
+        return self._chosen()._cache_key()
 
-    def _build(self, route: str | None) -> gspread.Client:
-        import gspread
-
-        path = os.environ.get(CREDENTIALS_ENV)
-        if path:
-            return _KeyFile(path)._build(route)
-        if route is not None:
-            return gspread.Client(None, session=_routed_session(route))  # type: ignore[arg-type]
-        return OAuth()._build(route)
+    def _build(self, http_client: Any) -> gspread.Client:
+        return self._chosen()._build(http_client)
 
 
 class _ReadyClient(_Credentials):
@@ -298,7 +235,7 @@ class _ReadyClient(_Credentials):
     def _cache_key(self) -> tuple[Any, ...]:
         return ("client", id(self._client))
 
-    def _build(self, route: str | None) -> gspread.Client:
+    def _build(self, http_client: Any) -> gspread.Client:
         return self._client  # type: ignore[no-any-return]
 
 
@@ -333,22 +270,66 @@ def _as_credentials(credentials: Any) -> _Credentials:
     )
 
 
+_DEFAULT_LOCK = threading.Lock()
+#: The process default: (credentials or None, gspread HTTPClient class or None).
+_DEFAULT: list[tuple[_Credentials | None, Any]] = [(None, None)]
+
+
+def set_default_credentials(credentials: Any, *, http_client: Any = None) -> None:
+    """Make ``credentials`` what ``credentials=None`` means, for this process.
+
+    Accepts anything ``Sheet(credentials=...)`` accepts (a ready ``gspread.Client`` included);
+    ``None`` restores the default (``$TRACERTOOLS_SHEETS_CREDENTIALS``, else gspread's OAuth
+    files). The legacy ``gsheet_*`` shims, which take no credentials, use it too.
+
+    Args:
+        credentials: the default credentials, or None.
+        http_client: gspread's ``HTTPClient`` class to build clients for them with (for a
+            ``Sheet`` that names none).
+
+    Raises:
+        InvalidInputError: ``credentials`` is not usable (checked now, without I/O).
+    """
+    chosen = (None if credentials is None else _as_credentials(credentials),
+              _check_http_client(http_client))
+    with _DEFAULT_LOCK:
+        _DEFAULT[0] = chosen
+
+
+@contextmanager
+def default_credentials(credentials: Any, *, http_client: Any = None) -> Iterator[None]:
+    """:func:`set_default_credentials` for the block; the previous default comes back after."""
+    chosen = (None if credentials is None else _as_credentials(credentials),
+              _check_http_client(http_client))
+    with _DEFAULT_LOCK:
+        before, _DEFAULT[0] = _DEFAULT[0], chosen
+    try:
+        yield
+    finally:
+        with _DEFAULT_LOCK:
+            _DEFAULT[0] = before
+
+
 _CLIENT_LOCK = threading.Lock()
 _CLIENTS: dict[tuple[Any, ...], tuple[_Credentials, Any]] = {}
 
 
-def _client_for(credentials: _Credentials) -> gspread.Client:
-    """The cached authorised client for ``credentials`` on the current route (built once)."""
+def _client_for(credentials: _Credentials, http_client: Any = None) -> gspread.Client:
+    """The cached authorised client for ``credentials`` (and ``http_client``), built once."""
+    if isinstance(credentials, _Default):
+        credentials = credentials._chosen()
+        if http_client is None:
+            with _DEFAULT_LOCK:
+                http_client = _DEFAULT[0][1]
     if isinstance(credentials, _ReadyClient):
         return credentials._build(None)
-    route = local_server_url()
-    key = (route, *credentials._cache_key())
+    key = (http_client, *credentials._cache_key())
     with _CLIENT_LOCK:
         hit = _CLIENTS.get(key)
         if hit is not None:
             return hit[1]  # type: ignore[no-any-return]
         try:
-            client = credentials._build(route)
+            client = credentials._build(http_client)
         except TracertoolsError:
             raise
         except (OSError, ValueError, KeyError) as exc:  # unreadable or malformed key material
@@ -356,17 +337,21 @@ def _client_for(credentials: _Credentials) -> gspread.Client:
                                     f"{type(exc).__name__}") from None
         client.set_timeout(_TIMEOUT_S)
         _CLIENTS[key] = (credentials, client)  # keeps a credentials object alive with its id
-    logger.debug("built a gspread client (%s, route %s)", key[1], route or "Google")
+    logger.debug("built a gspread client (%s)", key[1])
     return client
 
 
-def gspread_client(credentials: Any = None) -> gspread.Client:
+def gspread_client(credentials: Any = None, *, http_client: Any = None) -> gspread.Client:
     """The authorised ``gspread.Client`` tracertools uses for ``credentials`` (built once, cached).
 
-    An escape hatch for gspread features tracertools does not wrap. Honours a registered local
-    server like every :class:`Sheet` does.
+    An escape hatch for gspread features tracertools does not wrap.
+
+    Args:
+        credentials: as for :class:`~tracertools.storage.sheet.Sheet`.
+        http_client: gspread's ``HTTPClient`` class to build the client with (gspread's own
+            ``http_client=`` hook); default ``gspread.HTTPClient``.
     """
-    return _client_for(_as_credentials(credentials))
+    return _client_for(_as_credentials(credentials), _check_http_client(http_client))
 
 
 def clear_client_cache() -> None:
@@ -375,50 +360,17 @@ def clear_client_cache() -> None:
         _CLIENTS.clear()
 
 
-def _http_client_class(route: str | None) -> Any:
-    """gspread's ``HTTPClient``, or a subclass whose sessions all go to ``route``."""
+def _check_http_client(http_client: Any) -> Any:
+    if http_client is not None and not isinstance(http_client, type):
+        raise InvalidInputError("http_client must be a gspread HTTPClient class (gspread's "
+                                f"http_client= hook), got a {type(http_client).__name__}")
+    return http_client
+
+
+def _http_client_class(http_client: Any) -> Any:
+    """The ``HTTPClient`` class to build with: the one given, else gspread's."""
+    if http_client is not None:
+        return http_client
     import gspread
 
-    if route is None:
-        return gspread.HTTPClient
-    target: str = route
-    from google.auth.transport.requests import AuthorizedSession, Request
-    from gspread.utils import convert_credentials
-
-    class LocalHTTPClient(gspread.HTTPClient):
-        def __init__(self, auth: Any, session: Any = None) -> None:
-            if session is not None or auth is None:
-                super().__init__(auth, session or _routed_session(target))
-                return
-            credentials = convert_credentials(auth)
-            authorized = AuthorizedSession(credentials, auth_request=Request(_routed_session(target)))
-            _mount_redirect(authorized, target)
-            super().__init__(auth, authorized)
-            self.auth = credentials
-
-    return LocalHTTPClient
-
-
-def _routed_session(route: str) -> Any:
-    import requests
-
-    session = requests.Session()
-    _mount_redirect(session, route)
-    return session
-
-
-def _mount_redirect(session: Any, route: str) -> None:
-    """Send Google-bound requests of ``session`` to ``route``, path and query byte for byte."""
-    from urllib.parse import urlsplit
-
-    from requests.adapters import HTTPAdapter
-
-    class RedirectAdapter(HTTPAdapter):
-        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            parts = urlsplit(request.url)
-            request.url = route + parts.path + (f"?{parts.query}" if parts.query else "")
-            return super().send(request, *args, **kwargs)
-
-    session.trust_env = False  # no environment proxy chosen for the original host
-    for prefix in _GOOGLE_PREFIXES:
-        session.mount(prefix, RedirectAdapter())
+    return gspread.HTTPClient

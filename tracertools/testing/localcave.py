@@ -40,17 +40,18 @@ class LocalCave:
         seed: world seed.
         n_neurons: number of regular neurons in the world (>= 7).
         huge_neuron: add a neuron with more than a million supervoxels.
-        datastack_name: the datastack name served (and registered with tracertools.config).
+        datastack_name: the datastack name served.
         token: the auth token to require; default: a random 32-character lowercase hex.
             Must be hex or base64 characters (cloud-volume's rule).
         resolution: viewer resolution in nm per voxel.
         port: TCP port (0: an ephemeral port).
-        register: register the datastack config while running.
         world: serve this world instead of the cached one for the parameters above.
         long_history: give one otherwise unedited neuron this many extra edits after the
             scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
 
     The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
+    Nothing is registered anywhere while it runs: :meth:`datastack` hands its config, address
+    and token to a ``Datastack`` explicitly.
     """
 
     def __init__(
@@ -63,7 +64,6 @@ class LocalCave:
         *,
         resolution: Iterable[float] = (4, 4, 45),
         port: int = 0,
-        register: bool = True,
         world: World | None = None,
         long_history: int = 0,
     ) -> None:
@@ -77,11 +77,9 @@ class LocalCave:
         self._long_history = int(long_history)
         self._world = world
         self._port = int(port)
-        self._register = register
         self._server: CaveHTTPServer | None = None
         self._app: CaveApp | None = None
         self._config: DatastackConfig | None = None
-        self._registered = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -97,17 +95,10 @@ class LocalCave:
         self._app = app
         self._server.start()
         logger.info("LocalCave %r serving at %s", self.datastack_name, app.base_url)
-        if self._register:
-            self._register_config()
         return self
 
     def stop(self) -> None:
-        """Stop serving and unregister the datastack. Idempotent."""
-        if self._registered:
-            from tracertools.config import unregister_datastack
-
-            unregister_datastack(self.datastack_name)
-            self._registered = False
+        """Stop serving. Idempotent."""
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -285,17 +276,6 @@ class LocalCave:
                 "viewer": viewer,
             }
         )
-
-    def _register_config(self) -> None:
-        try:
-            from tracertools.config import register_datastack
-
-            cfg = self.config
-        except Exception as exc:  # config module unavailable or invalid: serve anyway
-            logger.warning("LocalCave could not register datastack %r: %s", self.datastack_name, type(exc).__name__)
-            return
-        register_datastack(cfg, auth_token=self._token)
-        self._registered = True
 
     def datastack(self, **kwargs: Any) -> Datastack:
         """A :class:`tracertools.datastack.Datastack` on this server (no network yet).

@@ -1,6 +1,10 @@
-"""pytest plugin (entry point ``pytest11: tracertools``): LocalCave fixtures.
+"""pytest plugin: LocalCave and LocalSheets fixtures, for test suites that ask for them.
 
-Loaded by every pytest run where tracertools is installed, so it imports nothing heavy at
+Opt in with one line in your suite's top-level ``conftest.py``::
+
+    pytest_plugins = ["tracertools.testing.pytest_plugin"]
+
+Installing tracertools does not load it into other pytest runs. It imports nothing heavy at
 import time; LocalCave is imported inside the fixtures.
 
 Fixtures:
@@ -8,8 +12,8 @@ Fixtures:
     local_cave: the session server, with counters, log, faults, latency and stored states
         reset before each test.
     local_cave_client: a real ``caveclient.CAVEclient`` for ``local_cave``.
-    local_sheets: a LocalSheets (Sheets v4 stand-in) for one test; ``tracertools.storage.sheet``
-        routes to it and ignores ``$TRACERTOOLS_SHEETS_CREDENTIALS`` meanwhile.
+    local_sheets: a LocalSheets (Sheets v4 stand-in) for one test, made the default
+        credentials meanwhile (``Sheet(key)`` and the legacy ``gsheet_*`` shims talk to it).
 """
 
 from __future__ import annotations
@@ -50,11 +54,9 @@ def local_cave_client(local_cave: LocalCave) -> Any:
 
 
 @pytest.fixture
-def local_sheets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A running LocalSheets for one test, with no credentials file in the environment."""
-    from tracertools.storage import sheet as sheet
+def local_sheets() -> Iterator[Any]:
+    """A running LocalSheets for one test, the default Sheets credentials meanwhile."""
     from tracertools.testing.sheets import LocalSheets
 
-    monkeypatch.delenv(sheet.CREDENTIALS_ENV, raising=False)
-    with LocalSheets() as server:
+    with LocalSheets() as server, server.as_default():
         yield server

@@ -2,10 +2,16 @@
 
 >>> from tracertools.testing.sheets import LocalSheets
 >>> from tracertools.storage.sheet import Sheet
->>> with LocalSheets() as sheets:                       # registers itself with tracertools.storage.sheet
+>>> with LocalSheets() as sheets:
 ...     key = sheets.create("demo", tabs={"ids": [["id"], ["720575941473274509"]]})
-...     Sheet(key).tab("ids").column(1)
+...     Sheet(key, credentials=sheets.client()).tab("ids").column(1)
 ['id', '720575941473274509']
+
+tracertools reaches it only through documented parameters: ``credentials=sheets.client()`` (a
+ready ``gspread.Client`` that talks to the stand-in), ``http_client=sheets.http_client``
+(gspread's own hook, to build a client from real credentials that talks to the stand-in), or
+``with sheets.as_default():`` (the process default credentials, which the legacy ``gsheet_*``
+shims use). Nothing is registered while it runs.
 
 A threaded ``http.server`` bound to an ephemeral port holds spreadsheets in memory and answers
 the Sheets v4 calls gspread 6.2 makes (``/shared/spec/sheets-wire-formats.md``): spreadsheet
@@ -34,7 +40,8 @@ import secrets
 import threading
 import urllib.parse
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -75,20 +82,74 @@ class SheetsRequest:
     status: int
 
 
+# -- routing gspread to the stand-in -----------------------------------------------------------
+
+#: Hosts gspread and google-auth send Sheets traffic to; a stand-in's sessions rewrite them.
+_GOOGLE_PREFIXES = (
+    "https://sheets.googleapis.com/",
+    "https://www.googleapis.com/",
+    "https://oauth2.googleapis.com/",
+    "https://iamcredentials.googleapis.com/",
+)
+
+
+def _mount_redirect(session: Any, route: str) -> None:
+    """Send Google-bound requests of ``session`` to ``route``, path and query byte for byte."""
+    from urllib.parse import urlsplit
+
+    from requests.adapters import HTTPAdapter
+
+    class RedirectAdapter(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(request.url)
+            request.url = route + parts.path + (f"?{parts.query}" if parts.query else "")
+            return super().send(request, *args, **kwargs)
+
+    session.trust_env = False  # no environment proxy chosen for the original host
+    for prefix in _GOOGLE_PREFIXES:
+        session.mount(prefix, RedirectAdapter())
+
+
+def _routed_session(route: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    _mount_redirect(session, route)
+    return session
+
+
+def _routing_http_client(route: str) -> type:
+    """A gspread ``HTTPClient`` subclass whose sessions (and token requests) go to ``route``."""
+    import gspread
+    from google.auth.transport.requests import AuthorizedSession, Request
+    from gspread.utils import convert_credentials
+
+    class LocalHTTPClient(gspread.HTTPClient):
+        def __init__(self, auth: Any, session: Any = None) -> None:
+            if session is not None or auth is None:
+                super().__init__(auth, session or _routed_session(route))
+                return
+            credentials = convert_credentials(auth)
+            authorized = AuthorizedSession(credentials, auth_request=Request(_routed_session(route)))
+            _mount_redirect(authorized, route)
+            super().__init__(auth, authorized)
+            self.auth = credentials
+
+    return LocalHTTPClient
+
+
 # -- the server --------------------------------------------------------------------------------
 
 
 class LocalSheets:
     """An in-memory Google Sheets v4 server on ``127.0.0.1`` for gspread (and so tracertools).
 
-    Use it as a context manager (or :meth:`start` / :meth:`stop`). While it runs it is
-    registered with :func:`tracertools.storage.sheet.register_local_server`, so ``Sheet(key)`` with
-    default credentials talks to it; pass ``register=False`` to only serve.
+    Use it as a context manager (or :meth:`start` / :meth:`stop`). Clients reach it through
+    :meth:`client`, :attr:`http_client` or :meth:`as_default` (see the module docstring).
 
     Args:
         token: if set, Sheets calls need ``Authorization: Bearer <token>`` (401 otherwise) and
             ``/token`` hands out this token; if None, any or no credentials are accepted.
-        register: register with :mod:`tracertools.storage.sheet` while running.
 
     Attributes:
         requests: request counts per route (``"values.get"``, ``"values.batchUpdate"``,
@@ -96,9 +157,9 @@ class LocalSheets:
         log: every request in order, as :class:`SheetsRequest`.
     """
 
-    def __init__(self, *, token: str | None = None, register: bool = True) -> None:
+    def __init__(self, *, token: str | None = None) -> None:
         self._token = token
-        self._register = register
+        self._http_client: type | None = None
         self._lock = threading.RLock()
         self._books: dict[str, _Book] = {}
         self._faults: deque[tuple[str | None, int, float | None]] = deque()
@@ -121,23 +182,20 @@ class LocalSheets:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> LocalSheets:
-        """Bind an ephemeral port, serve on a daemon thread and register (if asked)."""
+        """Bind an ephemeral port and serve on a daemon thread. Idempotent."""
         if self._server is None:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
             self._server.daemon_threads = True
             self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                             daemon=True, name="LocalSheets")
             self._thread.start()
-            if self._register:
-                _sheet.register_local_server(self.url)
+            self._http_client = _routing_http_client(self.url)
         return self
 
     def stop(self) -> None:
-        """Unregister, stop serving and close the port."""
+        """Stop serving and close the port."""
         if self._server is None:
             return
-        if self._register:
-            _sheet.unregister_local_server(self.url)
         self._server.shutdown()
         self._server.server_close()
         self._server = None
@@ -147,6 +205,39 @@ class LocalSheets:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- reaching it -------------------------------------------------------------------------
+
+    @property
+    def http_client(self) -> type:
+        """A gspread ``HTTPClient`` class whose requests to Google go to this server instead.
+
+        For gspread's ``http_client=`` hook: ``Sheet(key, credentials=ServiceAccount(...),
+        http_client=sheets.http_client)`` authorises as usual (token requests included) and
+        talks to the stand-in. One class per running server.
+        """
+        if self._http_client is None:
+            raise RuntimeError("LocalSheets is not running; use it as a context manager")
+        return self._http_client
+
+    def client(self) -> Any:
+        """A ready, credential-free ``gspread.Client`` that talks to this server.
+
+        Pass it as ``credentials=`` (``Sheet(key, credentials=sheets.client())``). Fine for a
+        server started without ``token=``.
+        """
+        import gspread
+
+        client = gspread.Client(None, session=_routed_session(self.url))  # type: ignore[arg-type]
+        client.set_timeout(120.0)
+        return client
+
+    @contextmanager
+    def as_default(self) -> Iterator[LocalSheets]:
+        """Within the block, ``credentials=None`` means :meth:`client` (for ``Sheet(key)`` and
+        the legacy ``gsheet_*`` shims); the previous default comes back after."""
+        with _sheet.default_credentials(self.client()):
+            yield self
 
     # -- Python API --------------------------------------------------------------------------
 

@@ -1,0 +1,3 @@
+"""The test suite's shared set-up: tracertools' pytest fixtures (LocalCave, LocalSheets), opted in."""
+
+pytest_plugins = ["tracertools.testing.pytest_plugin"]
