@@ -61,6 +61,54 @@ def test_all_is_unique_and_resolvable():
         assert hasattr(tt, name), name
 
 
+def test_all_is_sorted():
+    assert tt.__all__ == sorted(tt.__all__)
+
+
+def _fresh_import(code: str) -> str:
+    """Run ``code`` after a fresh ``import tracertools as tt`` (no test runner around it)."""
+    out = subprocess.run([sys.executable, "-c", "import tracertools as tt\n" + code],
+                         capture_output=True, text=True, check=True, cwd=ROOT, timeout=120)
+    return out.stdout.strip()
+
+
+def test_all_names_exactly_the_public_attributes():
+    extra, missing = _fresh_import(
+        "public = {n for n in vars(tt) if not n.startswith('_')}\n"
+        "print(sorted(public - set(tt.__all__)), '|', sorted(set(tt.__all__) - public))"
+    ).split("|")
+    assert extra.strip() == "[]" and missing.strip() == "[]"
+
+
+def test_no_foreign_module_leaks_into_the_package():
+    found = _fresh_import(
+        "import types\n"
+        "print(sorted(n for n, v in vars(tt).items() if isinstance(v, types.ModuleType)"
+        " and not n.startswith('_') and v.__name__ != f'tracertools.{n}'))"
+    )
+    assert found == "[]"  # e.g. no tt.logging; and no tt.annotations (a __future__ feature)
+
+
+def test_public_types_come_from_public_modules():
+    from tracertools import batch, config, ids, segments
+
+    assert tt.Candidate is segments.Candidate is ids.Candidate
+    assert tt.ErrorPolicy is batch.ErrorPolicy
+    assert tt.HttpPolicy is config.HttpPolicy
+    for name in tt.__all__:
+        obj = getattr(tt, name)
+        module = getattr(obj, "__module__", None)
+        if isinstance(obj, type) and module:
+            assert not any(part.startswith("_") for part in module.split(".")), (name, module)
+
+
+def test_service_errors_carry_the_http_status():
+    assert tt.ServiceError("x", status=503).status == 503
+    assert tt.ServiceError("x").status is None
+    assert tt.RateLimitedError("x").status == 429
+    assert tt.SegmentNotFoundError([1]).status is None
+
+
 def _migration_rows() -> dict[str, str]:
     text = (ROOT / "docs" / "migration.md").read_text(encoding="utf-8")
     rows = {}
@@ -95,3 +143,46 @@ def test_legacy_package_exports_every_shim_of_its_modules():
         expected |= set(importlib.import_module(f"tracertools.legacy.{info.name}").__all__)
     assert sorted(legacy.__all__) == sorted(expected)
     assert set(legacy.__all__) <= set(tt.__all__)
+
+
+def _documented_modules() -> set[str]:
+    """Modules the API reference documents (``::: module`` lines of docs/api/*.md)."""
+    found = set()
+    for page in (ROOT / "docs" / "api").glob("*.md"):
+        found |= set(re.findall(r"^::: (tracertools[\w.]*)$", page.read_text(), re.M))
+    return found
+
+
+#: Packages whose __init__ is their public face (their names come from __all__).
+PUBLIC_PACKAGES = {"tracertools", "tracertools.config", "tracertools.errors",
+                   "tracertools.geometry", "tracertools.ngl", "tracertools.segments",
+                   "tracertools.storage", "tracertools.testing"}
+
+
+def test_shims_use_only_the_public_api():
+    import ast
+    import importlib
+
+    public = _documented_modules() | PUBLIC_PACKAGES
+    offenders = []
+    for path in sorted((ROOT / "tracertools" / "legacy").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tracertools"):
+                module = node.module or ""
+                if module.startswith("tracertools.legacy"):
+                    continue  # the shims' own package
+                names = [a.name for a in node.names]
+                if module not in public:
+                    offenders.append(f"{where}: {module}")
+                    continue
+                exported = getattr(importlib.import_module(module), "__all__", None)
+                for name in names:
+                    submodule = f"{module}.{name}"
+                    if name.startswith("_") or (exported is not None and name not in exported
+                                                and submodule not in public):
+                        offenders.append(f"{where}: {module}.{name}")
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                offenders.append(f"{where}: .{node.attr}")
+    assert offenders == []

@@ -9,12 +9,23 @@ microviewer, vtk and scipy are imported only by the methods that need them. The 
 API's function names are importable from here too (see :mod:`tracertools.legacy`).
 """
 
-from __future__ import annotations
+import logging as _logging
 
-import logging
-
-from . import errors, geometry, legacy, ngl
-from .config import DatastackConfig, known_datastacks, load_config, presets
+from . import (
+    batch,
+    cave,
+    config,
+    datastack,
+    errors,
+    geometry,
+    ids,
+    legacy,
+    ngl,
+    segments,
+    storage,
+)
+from .batch import ErrorPolicy
+from .config import DatastackConfig, HttpPolicy, known_datastacks, load_config, presets
 from .datastack import Datastack, datastacks
 from .errors import (
     BatchError,
@@ -38,24 +49,31 @@ from .errors import (
 )
 from .geometry.mesh import Mesh
 from .geometry.skeleton import Skeleton
+from .ids import Candidate
 from .legacy import *  # noqa: F403  (the original API's names, for existing scripts)
 from .ngl.colors import color_list
 from .segments import Segment, SegmentList
 from .storage.bucket import Bucket
 from .storage.sheet import Sheet
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __version__ = "2.0.0.dev0"
 
+#: The public surface, sorted: the new API's types, functions and documented modules, and the
+#: original library's names (the legacy shims). A test keeps it equal to the package's public
+#: attributes (every name without a leading underscore).
 __all__ = [
     "BatchError",
     "Bucket",
+    "Candidate",
     "ConfigError",
     "ConfirmationRequiredError",
-    "DestinationExistsError",
     "Datastack",
     "DatastackConfig",
+    "DestinationExistsError",
+    "ErrorPolicy",
+    "HttpPolicy",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
@@ -69,21 +87,28 @@ __all__ = [
     "SegmentList",
     "SegmentNotFoundError",
     "ServiceError",
-    "SourceNotFoundError",
     "Sheet",
     "Skeleton",
+    "SourceNotFoundError",
     "TracertoolsError",
     "UnknownDatastackError",
     "UnsafePathError",
-    "__version__",
+    "batch",
+    "cave",
     "color_list",
+    "config",
+    "datastack",
     "datastacks",
     "errors",
     "geometry",
+    "ids",
     "known_datastacks",
     "legacy",
-    "ngl",
     "load_config",
+    "ngl",
     "presets",
+    "segments",
+    "storage",
 ]
-__all__ += legacy.__all__  # the original API names
+__all__ += legacy.__all__  # the original API's names
+__all__.sort()

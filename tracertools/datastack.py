@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 from tracertools.cave import calls as _cave, info as _info
 from tracertools.cave.calls import remote
 from tracertools.cave.connection import DEFAULT_MAX_WORKERS, CaveConnection, list_datastacks
-from tracertools.cave.http import HttpPolicy
 from tracertools.cave.tables import all_rows
-from tracertools.config import DatastackConfig, load_config
+from tracertools.config import DatastackConfig, HttpPolicy, load_config
 from tracertools.errors import InvalidInputError
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
@@ -81,7 +80,7 @@ class Datastack(DatastackLinksMixin):
             ``~/.cloudvolume/secrets`` (off by default so nothing is written to your home).
         max_workers: how many CAVE requests this session runs at once, across all its
             batches (the width of every pool and of the HTTP connection pools).
-        http: how its requests are timed and retried (:class:`~tracertools.cave.http.HttpPolicy`:
+        http: how its requests are timed and retried (:class:`~tracertools.config.HttpPolicy`:
             attempts, timeout, backoff, ``Retry-After`` cap, a total deadline per call).
 
     Raises:

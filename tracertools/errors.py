@@ -24,7 +24,9 @@ the builtin exception that callers of the original library already catch, so exi
 
     PartialResultWarning (UserWarning)           items of a batch failed under errors="warn"
 
-Remote failures keep the original exception as ``__cause__``. Messages never contain tokens.
+Remote failures keep the original exception as ``__cause__`` and, when there was an answer, its
+HTTP status as ``ServiceError.status`` (:func:`http_status` finds it behind any exception).
+Messages never contain tokens.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "TracertoolsError",
     "UnknownDatastackError",
     "UnsafePathError",
+    "http_status",
 ]
 
 
@@ -187,3 +190,26 @@ class UnsafePathError(TracertoolsError, PermissionError):
 
 class PartialResultWarning(UserWarning):
     """Some items of a batch failed under ``errors="warn"``; they are None/NaN in the result."""
+
+
+def http_status(exc: BaseException | None) -> int | None:
+    """The HTTP status behind an exception, if there is one.
+
+    A :class:`ServiceError`'s ``status``; else the ``response.status_code`` of a ``requests``
+    error, or the ``ResponseMetadata.HTTPStatusCode`` of a botocore error; following
+    ``__cause__`` until one is found.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        status = getattr(exc, "status", None) if isinstance(exc, ServiceError) else None
+        if status is None:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status is None:
+            response = getattr(exc, "response", None)
+            if isinstance(response, dict):
+                status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if isinstance(status, int) and not isinstance(status, bool):
+            return status
+        exc = exc.__cause__
+    return None

@@ -8,6 +8,9 @@ Accepted: Python and numpy integers, and strings of decimal digits (surrounding 
 ignored), in ``1 .. 2**64 - 1``; floats only when they are whole numbers below ``2**53`` (where a
 float still names exactly one integer). Refused: bools, negatives, zero (the background label),
 values ``>= 2**64``, NaN and infinities, inexact floats, empty or non-numeric strings, None.
+
+Also here: :class:`Candidate`, the record naming a current segment that holds part of an
+older one (what ``SegmentList.current_id_candidates`` returns).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,11 +26,24 @@ import numpy.typing as npt
 
 from tracertools.errors import InvalidSegmentIdError
 
-__all__ = ["MAX_SEGMENT_ID", "as_segment_id", "as_segment_ids"]
+__all__ = ["MAX_SEGMENT_ID", "Candidate", "as_segment_id", "as_segment_ids"]
 
 #: The largest value a segment ID (uint64) can take.
 MAX_SEGMENT_ID = 2**64 - 1
 _FLOAT_EXACT_LIMIT = 2**53
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A current segment that holds part of a (possibly stale) segment.
+
+    Attributes:
+        segment_id: the current segment ID.
+        fraction: the share of the old segment's supervoxels it holds (0-1].
+    """
+
+    segment_id: int
+    fraction: float
 
 
 def as_segment_id(value: Any, position: int | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracertools.cave.http import HttpPolicy
+from tracertools.config import HttpPolicy
 
 #: Seconds a request may wait for an answer in this suite (``$TRACERTOOLS_HTTP_TIMEOUT``).
 TEST_TIMEOUT_S = 1.0

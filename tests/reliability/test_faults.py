@@ -26,7 +26,7 @@ import pytest
 from _reliability import FAST, STALL_S
 
 from tracertools.batch import is_timeout
-from tracertools.cave.http import DEFAULT_TIMEOUT, request_timeout
+from tracertools.config.http import DEFAULT_TIMEOUT, request_timeout
 from tracertools.errors import (
     BatchError,
     PartialResultWarning,

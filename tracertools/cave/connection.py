@@ -13,7 +13,7 @@ it hands out, and nothing outside :mod:`tracertools.cave` touches caveclient). I
   however the batches that make them are nested (``details()`` runs volumes, skeletons and
   synapse counts side by side, each with its own pool); every pool is that wide too;
 * **one HTTP layer**: the client is built with caveclient's own retries off, and every
-  sub-client's session gets the session's :class:`~tracertools.cave.http.HttpPolicy` mounted
+  sub-client's session gets the session's :class:`~tracertools.config.HttpPolicy` mounted
   (timeouts, retries of 429/5xx honouring ``Retry-After``, a total deadline per call); a
   request that keeps failing costs ``attempts`` requests, no more;
 * **one error translation**: :meth:`CaveConnection.call` runs a service call and turns a

@@ -13,7 +13,6 @@ whatever the number of IDs:
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,26 +21,14 @@ import numpy.typing as npt
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave
 from tracertools.errors import SegmentNotFoundError
+from tracertools.ids import Candidate
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
 
-__all__ = ["Candidate", "freshness", "successor_candidates"]
+__all__ = ["freshness", "successor_candidates"]
 
 IdArray = npt.NDArray[np.uint64]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A current segment that holds part of a (possibly stale) segment.
-
-    Attributes:
-        segment_id: the current segment ID.
-        fraction: the share of the old segment's supervoxels it holds (0-1].
-    """
-
-    segment_id: int
-    fraction: float
 
 
 def freshness(ds: CaveSession, ids: IdArray) -> npt.NDArray[np.bool_]:

@@ -1,7 +1,8 @@
 """Datastack configuration: the typed model, shipped presets, and the user file.
 
 Lives here: :class:`DatastackConfig` and its parts (``model``), value checks shared by the models
-(``checks``), the preset table and user-file reader (``presets``, ``datastacks.toml``).
+(``checks``), the preset table and user-file reader (``presets``, ``datastacks.toml``), and the
+HTTP timeout and retry policy of a session (``http``: :class:`HttpPolicy`).
 
 May import: :mod:`tracertools.errors`, pydantic and the standard library. Nothing else of
 tracertools, so every layer above can read a config.
@@ -9,6 +10,7 @@ tracertools, so every layer above can read a config.
 
 from __future__ import annotations
 
+from tracertools.config.http import HttpPolicy
 from tracertools.config.model import (
     ENV_CONFIG,
     DatasetInfo,
@@ -28,6 +30,7 @@ __all__ = [
     "ENV_CONFIG",
     "DatasetInfo",
     "DatastackConfig",
+    "HttpPolicy",
     "ProofreadingTableConfig",
     "SourceUrls",
     "SynapseTableConfig",

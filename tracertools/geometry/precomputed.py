@@ -39,6 +39,7 @@ from tracertools.errors import (
     InvalidGeometryError,
     InvalidInputError,
     ServiceError,
+    http_status,
 )
 from tracertools.geometry.mesh import Mesh, _as_resolution
 from tracertools.storage.bucket import cloudfiles_for, convert_colons
@@ -137,7 +138,8 @@ def _files(url: str) -> CloudFiles:
 
 def _remote(action: str, url: str, exc: BaseException) -> ServiceError:
     error = ServiceError(
-        f"could not {action} {_shown(url)}: {type(exc).__name__}: {_shown(str(exc))}"
+        f"could not {action} {_shown(url)}: {type(exc).__name__}: {_shown(str(exc))}",
+        status=http_status(exc),
     )
     error.__cause__ = exc
     return error

@@ -61,13 +61,8 @@ def get_seg_changelog(datastack: str, seg_id: int) -> pd.DataFrame:
     filtered log, ``timestamp`` in epoch milliseconds, indexed as caveclient parses it.
     One ``tabular_change_log_many`` request (none when the session already holds the log).
     """
-    from tracertools.cave import history_fetch as fetch
-
     seg = _segment(datastack, seg_id)
-    found, failures = fetch.change_logs(seg.datastack, [seg.id], filtered=True)
-    if seg.id in failures:
-        raise failures[seg.id]
-    return found[seg.id].copy()
+    return _one(lambda: seg.raw_changelog(filtered=True))
 
 
 def get_seg_edits(
@@ -81,12 +76,8 @@ def get_seg_edits(
     ignored, as in the original. Two requests (change log, operation details), where the
     original needed two new clients and scanned the log once per operation.
     """
-    from tracertools.segments.history import edits_frame
-
     seg = _segment(datastack, seg_id)
-    frame = _one(lambda: edits_frame(
-        seg.datastack, seg.as_list().ids, filtered=True, errors="raise", viewer_voxels=False
-    ))
+    frame = _one(lambda: seg.edits(filtered=True, voxels="segmentation"))
     return frame[LEGACY_EDIT_COLUMNS].reset_index(drop=True)
 
 

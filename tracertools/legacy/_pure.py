@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, SupportsIndex, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -147,4 +148,55 @@ def convert_coord_res(
 
 def make_color_list(number_of_colors: float, alternate_brightness: float = 0.0) -> list[str]:
     """Legacy shim for :func:`tracertools.ngl.colors.color_list` (the original palette, exactly)."""
-    return colors._legacy_color_list(number_of_colors, alternate_brightness)
+    return _original_color_list(number_of_colors, alternate_brightness)
+
+
+def _original_color_list(number_of_colors: float, alternate_brightness: float = 0.0) -> list[str]:
+    """The original ``make_color_list`` algorithm, reproduced exactly (see the legacy shim).
+
+    Up to 10 colours: the fixed uppercase palette, no brightness change. More: positions
+    ``0, step, 2·step, …`` with ``step = int(1530 / n)`` on a fully saturated 6 × 255-unit RGB
+    wheel, alternately darkened/lightened by a counter that starts at n (odd n: the first colour
+    is left as is and the counter starts at n − 1), as lowercase hex.
+    """
+    if alternate_brightness < 0 or alternate_brightness > 1:
+        raise ValueError("alternate_brightness must be a value between 0.0 and 1.0.")
+    n = number_of_colors
+    if 1 <= n <= 10 and n == int(n):
+        return [colors.PALETTE[i].upper() for i in colors.PALETTE_PICKS[int(n)]]
+    if not n > 10:
+        raise ValueError("number_of_colors argument must be a positive integer.")
+    # The original built its positions with range(n - 1), so any non-int n > 10 was a TypeError.
+    count = operator.index(cast(SupportsIndex, n))
+    step = int(1530 / count)
+    rgb_colors: list[list[int]] = []
+    for i in range(count):
+        position = i * step
+        # Ramps meet at equal colours, so placing exact multiples of 255 at the start of the
+        # next ramp (the original put them at the end of the previous one) changes nothing.
+        segment, offset = divmod(position, 255)
+        ramps = (
+            [255, offset, 0],
+            [255 - offset, 255, 0],
+            [0, 255, offset],
+            [0, 255 - offset, 255],
+            [offset, 0, 255],
+            [255, 0, 255 - offset],
+        )
+        rgb_colors.append(ramps[segment])
+
+    def darken(rgb: list[int]) -> list[int]:
+        return [int(c * (1 - alternate_brightness)) for c in rgb]
+
+    def lighten(rgb: list[int]) -> list[int]:
+        return [int(c + alternate_brightness * (255 - c)) for c in rgb]
+
+    shaded: list[list[int]] = []
+    counter = count
+    if count % 2 != 0:
+        shaded.append(rgb_colors.pop(0))
+        counter -= 1
+    for rgb in rgb_colors:
+        shaded.append(darken(rgb) if counter % 2 == 0 else lighten(rgb))
+        counter -= 1
+    return ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in shaded]

@@ -50,6 +50,18 @@ def _legacy_hits(
     return out
 
 
+def _volume_resolution(url: str) -> tuple[float, float, float] | None:
+    """nm per voxel of a precomputed volume's first scale, or None (e.g. a bare mesh folder)."""
+    from tracertools.geometry.precomputed import read_info
+
+    scales = read_info(url).get("scales") or [{}]
+    res = scales[0].get("resolution") if isinstance(scales[0], dict) else None
+    if not isinstance(res, (list, tuple)) or len(res) != 3:
+        return None
+    x, y, z = (float(r) for r in res)
+    return (x, y, z)
+
+
 def calc_seg_mesh_intersect(
     datastack: str, seg_ids: Iterable[Any], mesh_address: str, return_intersects: bool = False
 ) -> LegacyHits:
@@ -71,15 +83,13 @@ def calc_seg_mesh_intersect(
     bone through an edge shared by two triangles gives one point, not two.
     """
     from tracertools.geometry.mesh import Mesh
-    from tracertools.geometry.precomputed import read_info
-    from tracertools.segments.views import _first_resolution
 
     ds = session(datastack)
     segs = ds.segments(list(seg_ids))
     url = str(mesh_address).rstrip("/")
     mesh = Mesh.from_precomputed(url, 1)
     points = segs.intersections(mesh)
-    resolution = _first_resolution(read_info(url)) if return_intersects else None
+    resolution = _volume_resolution(url) if return_intersects else None
     return _legacy_hits(points, resolution or ds.config.resolution, return_intersects)
 
 
@@ -103,16 +113,13 @@ def triage_segs(
     original was marked non-functional and raised for every datastack but BANC; this one works
     for any datastack whose config names a swamp volume.
     """
-    from tracertools.segments.views import swamp_hits, swamp_meshes
-
     ds = session(datastack)
-    segs = ds.segments(list(seg_ids))
-    swamps = swamp_meshes(ds)
-    points: list[NDArray[np.float64] | None] = []
-    for sk in segs.skeletons():
-        assert sk is not None  # errors="raise" never leaves a gap
-        points.append(swamp_hits(sk, swamps)[0])
-    return _legacy_hits(points, swamps.resolution or ds.config.resolution, return_intersects)
+    points = ds.segments(list(seg_ids)).swamp_crossings()
+    resolution = None
+    if return_intersects:
+        sources = ds.config.sources
+        resolution = _volume_resolution(str(sources.swamp or sources.triage_mesh))
+    return _legacy_hits(points, resolution or ds.config.resolution, return_intersects)
 
 
 def visualize_skeletons(seg_ids: Iterable[Any], datastack: str = "brain_and_nerve_cord") -> None:

@@ -6,7 +6,7 @@ that. It never returns pure blue (``#0000ff``), which is harsh on the eyes over 
 proofreading sessions: hues within 15° of blue are skipped.
 
 The original library's exact algorithm (uppercase palette, a 1530-step fully saturated wheel
-that can land on pure blue) is kept for the legacy shim as :func:`_legacy_color_list`.
+that can land on pure blue) lives with its legacy shim, ``tracertools.legacy.make_color_list``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ import colorsys
 import numbers
 import operator
 import re
-from typing import SupportsIndex, cast
 
 from tracertools.errors import InvalidInputError
 
-__all__ = ["color_list", "is_hex_color"]
+__all__ = ["PALETTE", "PALETTE_PICKS", "color_list", "is_hex_color"]
 
 #: The curated palette: red, orange, yellow, yellow-green, green, blue-green, cyan, blue,
 #: purple, magenta.
-_PALETTE = (
+PALETTE = (
     "#ff5533",
     "#ff9c33",
     "#ffdd33",
@@ -37,7 +36,7 @@ _PALETTE = (
 )
 
 #: Which palette entries to use for n = 1..10 colours (the original's well-liked choice).
-_PALETTE_PICKS: dict[int, tuple[int, ...]] = {
+PALETTE_PICKS: dict[int, tuple[int, ...]] = {
     1: (2,),
     2: (0, 7),
     3: (0, 2, 7),
@@ -163,62 +162,11 @@ def color_list(n: int, *, alternate_brightness: float = 0.0) -> list[str]:
             f"alternate_brightness must be in [0, 1], got {alternate_brightness!r}"
         )
 
-    if count <= len(_PALETTE):
-        base = [_rgb(_PALETTE[i]) for i in _PALETTE_PICKS[count]]
+    if count <= len(PALETTE):
+        base = [_rgb(PALETTE[i]) for i in PALETTE_PICKS[count]]
     else:
         base = _wheel(count)
     if alternate_brightness > 0.0:
         amount = alternate_brightness / 2.0
         base = [_shade(rgb, amount, lighten=(i % 2 == 0)) for i, rgb in enumerate(base)]
     return [_hex(rgb) for rgb in _unique(base)]
-
-
-def _legacy_color_list(number_of_colors: float, alternate_brightness: float = 0.0) -> list[str]:
-    """The original ``make_color_list`` algorithm, reproduced exactly (see the legacy shim).
-
-    Up to 10 colours: the fixed uppercase palette, no brightness change. More: positions
-    ``0, step, 2·step, …`` with ``step = int(1530 / n)`` on a fully saturated 6 × 255-unit RGB
-    wheel, alternately darkened/lightened by a counter that starts at n (odd n: the first colour
-    is left as is and the counter starts at n − 1), as lowercase hex.
-    """
-    if alternate_brightness < 0 or alternate_brightness > 1:
-        raise ValueError("alternate_brightness must be a value between 0.0 and 1.0.")
-    n = number_of_colors
-    if 1 <= n <= 10 and n == int(n):
-        return [_PALETTE[i].upper() for i in _PALETTE_PICKS[int(n)]]
-    if not n > 10:
-        raise ValueError("number_of_colors argument must be a positive integer.")
-    # The original built its positions with range(n - 1), so any non-int n > 10 was a TypeError.
-    count = operator.index(cast(SupportsIndex, n))
-    step = int(1530 / count)
-    rgb_colors: list[list[int]] = []
-    for i in range(count):
-        position = i * step
-        # Ramps meet at equal colours, so placing exact multiples of 255 at the start of the
-        # next ramp (the original put them at the end of the previous one) changes nothing.
-        segment, offset = divmod(position, 255)
-        ramps = (
-            [255, offset, 0],
-            [255 - offset, 255, 0],
-            [0, 255, offset],
-            [0, 255 - offset, 255],
-            [offset, 0, 255],
-            [255, 0, 255 - offset],
-        )
-        rgb_colors.append(ramps[segment])
-
-    def darken(rgb: list[int]) -> list[int]:
-        return [int(c * (1 - alternate_brightness)) for c in rgb]
-
-    def lighten(rgb: list[int]) -> list[int]:
-        return [int(c + alternate_brightness * (255 - c)) for c in rgb]
-
-    shaded: list[list[int]] = []
-    counter = count
-    if count % 2 != 0:
-        shaded.append(rgb_colors.pop(0))
-        counter -= 1
-    for rgb in rgb_colors:
-        shaded.append(darken(rgb) if counter % 2 == 0 else lighten(rgb))
-        counter -= 1
-    return ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in shaded]

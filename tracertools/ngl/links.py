@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 StyleChoice = Literal["auto", "modern", "legacy"]
-StateSource = Any  # State | Mapping | str (URL, JSON text, digits, file path) | int | PathLike
+#: What reads as a state: a State, a state dict, a share URL / JSON text / state ID / file path
+#: (str), JSON bytes, a state ID (int) or a file path.
+StateSource = State | Mapping[str, Any] | str | bytes | int | os.PathLike[str]
 
 
 def _style(choice: str, site: str | None) -> Literal["modern", "legacy"]:

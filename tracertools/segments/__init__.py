@@ -14,6 +14,7 @@ May import: :mod:`tracertools.ngl`, :mod:`tracertools.cave`, :mod:`tracertools.g
 
 from __future__ import annotations
 
+from tracertools.ids import Candidate
 from tracertools.segments.segment import Segment, SegmentList
 
-__all__ = ["Segment", "SegmentList"]
+__all__ = ["Candidate", "Segment", "SegmentList"]

@@ -17,21 +17,25 @@ The helpers live in :mod:`tracertools.cave.history_fetch` (service calls) and :m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import history_compute as compute, history_fetch as fetch
+from tracertools.errors import InvalidInputError
+from tracertools.segments.base import OneSegment
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracertools.segments.segment import SegmentList
     from tracertools.segments.session import SegmentSession
 
 IdArray = npt.NDArray[np.uint64]
+#: Where edit points are given: viewer voxels (``config.resolution``) or the segmentation's
+#: mip-0 voxels, as the service records them.
+Voxels = Literal["viewer", "segmentation"]
 
 
 def _report(
@@ -157,7 +161,31 @@ class HistoryListMixin:
         columns = ["segment_id", *fetch.LOG_COLUMNS]
         return table[columns + [c for c in table.columns if c not in columns]]
 
-    def edits(self, *, filtered: bool = False, errors: ErrorPolicy = "raise") -> pd.DataFrame:
+    def raw_changelogs(
+        self, *, filtered: bool = False, errors: ErrorPolicy = "raise"
+    ) -> list[pd.DataFrame | None]:
+        """Each segment's change log as caveclient returns it, in input order.
+
+        The same request and cache as :meth:`changelogs`, but each frame unchanged: the
+        service's columns and types (``timestamp`` in epoch milliseconds), indexed as
+        caveclient parses it; for code written against caveclient. A copy per segment.
+
+        Args:
+            filtered: as in :meth:`changelogs`.
+            errors: failure policy; a failed segment's entry is None under "warn"/"ignore".
+        """
+        policy = check_error_policy(errors)
+        raw, failures = fetch.change_logs(self._datastack, self._ids.tolist(), filtered=filtered)
+        _report(self._ids, failures, policy)
+        return [raw[root].copy() if root in raw else None for root in self._ids.tolist()]
+
+    def edits(
+        self,
+        *,
+        filtered: bool = False,
+        errors: ErrorPolicy = "raise",
+        voxels: Voxels = "viewer",
+    ) -> pd.DataFrame:
         """Every segment's edits, one row per (segment, operation), with edit points.
 
         Requests: the change logs (one ``tabular_change_log_many``), then one
@@ -173,6 +201,8 @@ class HistoryListMixin:
         Args:
             filtered: as in :meth:`changelogs` (default: every operation in the past).
             errors: failure policy, as in :meth:`changelogs`.
+            voxels: ``"viewer"`` (default) or ``"segmentation"``: the service's own
+                segmentation mip-0 voxels, unscaled (then no segmentation-info request).
 
         Returns:
             DataFrame on a RangeIndex with columns ``segment_id``, ``operation_id``,
@@ -188,9 +218,10 @@ class HistoryListMixin:
             edits.loc[edits.is_merge, "point_coords"]   # where each merge was made
             ```
         """
-        return edits_frame(
-            self._datastack, self._ids, filtered=filtered, errors=errors, viewer_voxels=True
-        )
+        if voxels not in ("viewer", "segmentation"):
+            raise InvalidInputError(f"voxels must be 'viewer' or 'segmentation', got {voxels!r}")
+        return edits_frame(self._datastack, self._ids, filtered=filtered, errors=errors,
+                           viewer_voxels=voxels == "viewer")
 
     def original_ids(
         self, *, errors: ErrorPolicy = "raise", progress: bool | None = None
@@ -268,25 +299,30 @@ class HistoryListMixin:
         )
 
 
-class HistorySegmentMixin:
+class HistorySegmentMixin(OneSegment):
     """Edit-history methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
 
     __slots__ = ()
     _datastack: SegmentSession
     _id: int
 
-    def as_list(self) -> SegmentList:  # implemented by Segment
-        raise NotImplementedError
 
     def changelog(self, *, filtered: bool = False) -> pd.DataFrame:
         """This segment's change log (see :meth:`SegmentList.changelogs`), without
         the ``segment_id`` column; empty if it was never edited."""
         return self.as_list().changelogs(filtered=filtered).drop(columns="segment_id")
 
-    def edits(self, *, filtered: bool = False) -> pd.DataFrame:
-        """This segment's edits, points in viewer voxels (see :meth:`SegmentList.edits`),
-        without the ``segment_id`` column; empty if it was never edited."""
-        return self.as_list().edits(filtered=filtered).drop(columns="segment_id")
+    def raw_changelog(self, *, filtered: bool = False) -> pd.DataFrame:
+        """This segment's change log as caveclient returns it (see
+        :meth:`SegmentList.raw_changelogs`)."""
+        found = self.as_list().raw_changelogs(filtered=filtered)[0]
+        assert found is not None  # errors="raise" never leaves a gap
+        return found
+
+    def edits(self, *, filtered: bool = False, voxels: Voxels = "viewer") -> pd.DataFrame:
+        """This segment's edits (see :meth:`SegmentList.edits`; points in viewer voxels by
+        default), without the ``segment_id`` column; empty if it was never edited."""
+        return self.as_list().edits(filtered=filtered, voxels=voxels).drop(columns="segment_id")
 
     def original_ids(self) -> IdArray:
         """The original (never edited) ancestor IDs, sorted; ``[self.id]`` if never edited."""

@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tracertools.ngl.urls import long_url
+from tracertools.segments.base import OneSegment
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracertools.segments.segment import SegmentList
     from tracertools.segments.session import SegmentSession
 
 #: Colour of the segment itself, and of its largest original ancestor, in edits links.
@@ -128,14 +128,12 @@ class LinksListMixin:
         return out
 
 
-class LinksSegmentMixin:
+class LinksSegmentMixin(OneSegment):
     """Neuroglancer link methods of :class:`~tracertools.segments.segment.Segment`."""
     __slots__ = ()
     _datastack: SegmentSession
     _id: int
 
-    def as_list(self) -> SegmentList:  # implemented by Segment
-        raise NotImplementedError
 
     def link(self, **options: Any) -> str:
         """A link selecting this segment; options as :meth:`Datastack.link`."""

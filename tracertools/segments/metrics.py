@@ -17,11 +17,11 @@ import numpy.typing as npt
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave, tables as _tables
 from tracertools.errors import ServiceError
+from tracertools.segments.base import OneSegment
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracertools.segments.segment import SegmentList
     from tracertools.segments.session import SegmentSession
 
 logger = logging.getLogger(__name__)
@@ -189,15 +189,13 @@ class MetricsListMixin:
         return self.proofreading_status()["proofread"].to_numpy(dtype=bool)
 
 
-class MetricsSegmentMixin:
+class MetricsSegmentMixin(OneSegment):
     """Metric methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
 
     __slots__ = ()
     _datastack: SegmentSession
     _id: int
 
-    def as_list(self) -> SegmentList:  # implemented by Segment
-        raise NotImplementedError
 
     def supervoxels(self) -> IdArray:
         """This segment's supervoxel IDs (``leaves``; cached)."""

@@ -27,7 +27,7 @@ from tracertools.segments.views import ViewsListMixin, ViewsSegmentMixin
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tracertools.cave.lineage import Candidate
+    from tracertools.ids import Candidate
     from tracertools.segments.session import SegmentSession
 
 __all__ = ["Segment", "SegmentList"]
@@ -63,10 +63,6 @@ class Segment(
     def datastack(self) -> SegmentSession:
         """The session this handle uses."""
         return self._datastack
-
-    def as_list(self) -> SegmentList:
-        """This segment as a one-item :class:`SegmentList` (where the work is done)."""
-        return SegmentList(self._datastack, np.array([self._id], dtype=np.uint64))
 
     # -- lineage ---------------------------------------------------------------------------
     def is_fresh(self) -> bool:

@@ -15,10 +15,10 @@ import numpy.typing as npt
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave.skeletons import fetch_skeletons
 from tracertools.errors import InvalidInputError
+from tracertools.segments.base import OneSegment
 
 if TYPE_CHECKING:
     from tracertools.geometry.skeleton import Skeleton
-    from tracertools.segments.segment import SegmentList
     from tracertools.segments.session import SegmentSession
 
 logger = logging.getLogger(__name__)
@@ -82,12 +82,10 @@ class SkeletonsListMixin:
         )
 
 
-class SkeletonsSegmentMixin:
+class SkeletonsSegmentMixin(OneSegment):
     """Skeleton methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
     __slots__ = ()
 
-    def as_list(self) -> SegmentList:  # implemented by Segment
-        raise NotImplementedError
 
     def skeleton(self, *, version: int = DEFAULT_SKELETON_VERSION) -> Skeleton:
         """This segment's skeleton in nm (see :meth:`SegmentList.skeletons`)."""

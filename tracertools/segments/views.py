@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,6 +36,7 @@ from tracertools.errors import (
 )
 from tracertools.geometry import segment_triangle_intersections
 from tracertools.geometry.mesh import Mesh
+from tracertools.segments.base import OneSegment
 from tracertools.storage.bucket import Bucket
 
 if TYPE_CHECKING:
@@ -43,15 +44,16 @@ if TYPE_CHECKING:
 
     from tracertools.geometry.mesh import Mesh
     from tracertools.geometry.skeleton import Skeleton
-    from tracertools.segments.segment import SegmentList
     from tracertools.segments.session import SegmentSession
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 Units = Literal["nm", "voxels"]
-#: What the mesh arguments accept: a Mesh, (F, 3, 3) triangles in nm, or a volume URL.
-MeshSource = Any
+#: What the mesh arguments accept: a Mesh, (F, 3, 3) triangles in nm (an array or nested
+#: lists), or a precomputed volume URL (str or path).
+MeshSource = (Mesh | npt.NDArray[np.floating[Any]] | Sequence[Sequence[Sequence[float]]] | str
+              | os.PathLike[str])
 
 #: The cache (``ds.cache(SWAMP_CACHE)``) holding each datastack's swamp meshes.
 SWAMP_CACHE = "swamp_meshes"
@@ -290,6 +292,23 @@ class ViewsListMixin:
         found = self.intersections(mesh, mesh_ids=mesh_ids, errors=errors, progress=progress)
         return np.asarray([p is not None and len(p) > 0 for p in found], dtype=bool)
 
+    def swamp_crossings(
+        self, *, errors: ErrorPolicy = "raise", progress: bool | None = None
+    ) -> list[FloatArray | None]:
+        """Where each segment's skeleton crosses the datastack's swamp meshes, in input order.
+
+        The swamps and skeletons of :meth:`triage`; each entry is a ``(K, 3)`` float64 array
+        of crossing points in nm, ordered along the skeleton's bones (``K = 0``: no crossing),
+        or None for a failed segment under ``errors="warn"``/``"ignore"``.
+
+        Raises:
+            MissingFeatureError: as :meth:`triage`.
+        """
+        check_error_policy(errors)
+        swamps = swamp_meshes(self._datastack)
+        return [None if sk is None else swamp_hits(sk, swamps)[0]
+                for sk in self.skeletons(errors=errors, progress=progress)]
+
     def triage(
         self, *, errors: ErrorPolicy = "raise", progress: bool | None = None
     ) -> pd.DataFrame:
@@ -388,14 +407,12 @@ class ViewsListMixin:
 # --------------------------------------------------------------------------------------------
 
 
-class ViewsSegmentMixin:
+class ViewsSegmentMixin(OneSegment):
     """Mesh-crossing, triage and display methods of :class:`~tracertools.segments.segment.Segment`."""
     __slots__ = ()
     _datastack: SegmentSession
     _id: int
 
-    def as_list(self) -> SegmentList:  # implemented by Segment
-        raise NotImplementedError
 
     def intersections(
         self, mesh: MeshSource, *, mesh_ids: int | Iterable[int] = 1, units: Units = "nm"

@@ -38,6 +38,7 @@ from tracertools.errors import (
     ServiceError,
     TracertoolsError,
     UnsafePathError,
+    http_status,
 )
 from tracertools.storage import bucket_paths as bp
 from tracertools.storage.bucket_paths import (
@@ -218,7 +219,8 @@ class Bucket(TransferMixin):
             raise
         except Exception as exc:
             raise ServiceError(
-                f"{action} failed on {self._url}: {type(exc).__name__}: {exc}"
+                f"{action} failed on {self._url}: {type(exc).__name__}: {exc}",
+                status=http_status(exc),
             ) from exc
 
     def _writable(self, action: str) -> None:

@@ -49,7 +49,13 @@ from tracertools.batch import (
     check_error_policy,
     progress_bar,
 )
-from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError, TracertoolsError
+from tracertools.errors import (
+    InvalidInputError,
+    RateLimitedError,
+    ServiceError,
+    TracertoolsError,
+    http_status,
+)
 
 # Credentials, the client cache and local-server routing live in _sheet_auth; the public names
 # are re-exported here, their documented home.
@@ -83,6 +89,8 @@ from tracertools.storage.sheet_fill import (
 if TYPE_CHECKING:
     import gspread
     import pandas as pd
+
+    from tracertools.storage.sheet_details import DetailsSession
 
 __all__ = [
     "CREDENTIALS_ENV",
@@ -139,7 +147,8 @@ def _translate(exc: BaseException, what: str) -> BaseException:
     if isinstance(exc, gspread.exceptions.APIError):
         message = str(exc.error.get("message", ""))[:500]
         cls = RateLimitedError if exc.code == 429 else ServiceError
-        return cls(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}")
+        return cls(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}",
+                   status=exc.code if isinstance(exc.code, int) else None)
     if isinstance(exc, gspread.exceptions.SpreadsheetNotFound):
         return ServiceError(f"cannot {what}: the spreadsheet does not exist or is not shared with "
                             f"these credentials")
@@ -153,7 +162,7 @@ def _translate(exc: BaseException, what: str) -> BaseException:
                             f"({type(exc).__name__}: {reason[:200]})")
     if isinstance(exc, requests.RequestException):
         return ServiceError(f"cannot {what}: Google Sheets could not be reached "
-                            f"({type(exc).__name__}: {str(exc)[:200]})")
+                            f"({type(exc).__name__}: {str(exc)[:200]})", status=http_status(exc))
     return exc
 
 
@@ -568,7 +577,7 @@ class Tab:
 
     def add_segment_details(
         self,
-        ds: Any,
+        ds: DetailsSession,
         *,
         volume: bool = True,
         cable_length: bool = True,
