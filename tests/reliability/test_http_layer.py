@@ -131,9 +131,17 @@ def test_a_bad_policy_is_refused(bad):
         HttpPolicy(**bad)
 
 
+def _in_a_fresh_process(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip()
+
+
 def test_using_tracertools_leaves_requests_and_the_root_logger_as_they_were():
-    """In a fresh process: import, connect, read with retries; then compare."""
-    code = textwrap.dedent("""
+    """In a fresh process whose application configured logging: import, connect, read with
+    retries, skeletons included; then compare."""
+    assert _in_a_fresh_process("""
         import logging
         logging.basicConfig()  # an application's own logging set-up
         root = logging.getLogger()
@@ -154,8 +162,26 @@ def test_using_tracertools_leaves_requests_and_the_root_logger_as_they_were():
         assert requests.Session.request is request, "requests.Session.request was replaced"
         assert after == before, (before, after)
         print("unchanged")
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=240)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("unchanged")
+    """).endswith("unchanged")
+
+
+def test_reading_tables_and_lineage_leaves_an_unconfigured_root_logger_alone():
+    """Live queries no longer go through caveclient's logging.warning (which would configure
+    the root logger of an application that has not); nothing is logged at WARNING either."""
+    assert _in_a_fresh_process("""
+        import logging
+        root = logging.getLogger()
+        import tracertools as tt
+        from tracertools.testing import LocalCave
+
+        with LocalCave() as cave:
+            ds = cave.datastack()
+            ids = [int(r) for r in cave.world.all_roots()]
+            ds.segments(ids).current_ids()
+            ds.segments(ids).synapse_counts()
+            ds.segments(ids).proofreading_status()
+            ds.table("cell_info")
+            ds.segments(ids).changelogs()
+        assert root.handlers == [] and root.filters == [], (root.handlers, root.filters)
+        print("unconfigured")
+    """).endswith("unconfigured")

@@ -1,15 +1,18 @@
 """Materialization queries with one time model, only the needed columns, and no silent truncation.
 
 Every table read in tracertools goes through :func:`query`: live at the datastack's read time
-(``live_live_query``), or at its materialization version (``query_table``). A filter on many IDs
+(the ``live_live_query`` request, sent here without caveclient's root-logger notice), or at
+its materialization version (``query_table``). A filter on many IDs
 is split into chunks; a chunk whose answer was cut at the server's row limit is split again
 (or paged, for a single ID) so counts are never silently short.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -66,20 +69,65 @@ def query(
             ))
         else:
             at = _cave.read_time(ds)
-            frame = _cave.remote(ds, f"live query {table}", lambda: mat.live_live_query(
-                table,
-                at,
-                filter_in_dict={table: dict(filter_in)} if filter_in else None,
-                filter_equal_dict={table: dict(filter_equal)} if filter_equal else None,
-                select_columns={table: list(select)} if select else None,
-                limit=limit,
-                offset=offset,
-                split_positions=True,
-                log_warning=False,
+            frame = _cave.remote(ds, f"live query {table}", lambda: _live_query(
+                mat, table, at, filter_in=filter_in, filter_equal=filter_equal, select=select,
+                limit=limit, offset=offset,
             ))
     capped = bool(caps)
     truncated = capped or (limit is not None and len(frame) >= limit)
     return frame, truncated
+
+
+def _live_query(
+    mat: Any,
+    table: str,
+    at: datetime,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None,
+    filter_equal: dict[str, Any] | None,
+    select: Sequence[str] | None,
+    limit: int | None,
+    offset: int | None,
+) -> pd.DataFrame:
+    """One ``live_live_query`` request on the materialization client's session.
+
+    The request caveclient's ``live_live_query`` sends (same body, arguments and headers),
+    without its call of ``logging.warning`` on the root logger at every query: that repeats a
+    beta notice in every application and configures an unconfigured root logger. Positions
+    come split (``_x``/``_y``/``_z``), as the service sends them. The session's HTTP layer
+    times and retries the request and notes a row cap.
+    """
+    from caveclient.base import BaseEncoder
+    from caveclient.materializationengine import (
+        DEFAULT_COMPRESSION,
+        deserialize_query_response,
+    )
+
+    body: dict[str, Any] = {"table": table, "timestamp": at}
+    if filter_in:
+        body["filter_in_dict"] = {table: dict(filter_in)}
+    if filter_equal:
+        body["filter_equal_dict"] = {table: dict(filter_equal)}
+    if select:
+        body["select_columns"] = {table: list(select)}
+    if offset is not None:
+        body["offset"] = offset
+    if limit is not None:
+        body["limit"] = limit
+    arguments = {"return_pyarrow": True, "arrow_format": True, "merge_reference": False,
+                 "allow_missing_lookups": False, "allow_invalid_root_ids": False,
+                 "direct_sql_pandas": True}
+    mapping = {**mat.default_url_mapping, "datastack_name": mat.datastack_name}
+    url = mat._endpoints["live_live_query"].format_map(mapping)  # caveclient's own route table
+    response = mat.session.post(
+        url,
+        data=json.dumps(body, cls=BaseEncoder),
+        headers={"Content-Type": "application/json", "Accept-Encoding": DEFAULT_COMPRESSION},
+        params=arguments,
+        verify=mat.verify,
+    )
+    mat.raise_for_status(response, log_warning=False)
+    return deserialize_query_response(response)
 
 
 def _rows_for_ids(
