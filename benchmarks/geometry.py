@@ -159,7 +159,10 @@ def bench_alpha_shape(rng: np.random.Generator) -> dict[str, Any]:
         row["skipped"] = "alphashape is not installed: pip install alphashape"
         return row
     theirs_s, theirs = _timed(lambda: alphashape.alphashape(points, 1.0 / alpha), 3)
+    from importlib.metadata import version
+
     row.update(
+        theirs_version=f"alphashape {version('alphashape')}, shapely {version('shapely')}",
         theirs_s=theirs_s,
         theirs_watertight=bool(theirs.is_watertight),
         theirs_faces=len(theirs.faces),
@@ -209,7 +212,8 @@ def notes(inter: dict[str, Any], alpha: dict[str, Any], facts: str) -> str:
     return (
         f"- Both intersection methods {agree} on the sampled bones' crossings.\n"
         f"- Alpha growth from the default alpha took {alpha['attempts']} attempts, "
-        f"{alpha['grow_s']:.2f} s in all; the row above times one fixed alpha.\n"
+        f"{alpha['grow_s']:.2f} s in all; the row above times one fixed alpha"
+        + (f" ({alpha['theirs_version']})" if "theirs_version" in alpha else "") + ".\n"
         f"- Machine: {facts}."
     )
 
@@ -230,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         write_section(
             "Geometry",
-            "Run `python benchmarks/geometry.py`. Wall times are the best of 3 runs, on both "
-            "sides.\n\n" + table + "\n\n" + notes(inter, alpha, facts)
+            "Run `python benchmarks/geometry.py` (the alpha-shape baseline needs the `bench` "
+            "extra: `pip install tracertools[bench]`). Wall times are the best of 3 runs, on "
+            "both sides.\n\n" + table + "\n\n" + notes(inter, alpha, facts)
         )
         print("\nwrote the Geometry section of docs/performance.md")
     return 0 if inter["met"] and alpha.get("met", True) else 1
