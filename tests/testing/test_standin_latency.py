@@ -93,11 +93,16 @@ def test_precomputed_server_request_costs_a_few_milliseconds(precomputed: tuple[
     assert median < BOUND_MS, f"precomputed server: median {median:.1f} ms per request"
 
 
-@pytest.mark.parametrize("keep_alive", [True, False], ids=["keep-alive", "fresh-connections"])
-def test_locals3_request_costs_a_few_milliseconds(keep_alive: bool) -> None:
+@pytest.fixture(scope="module")
+def s3() -> Iterator[str]:
     pytest.importorskip("moto")
     from tracertools.testing.s3 import LocalS3
 
-    with LocalS3(buckets=["latency-check"], alias="latencycheck") as s3:
-        median = _median_ms(s3.endpoint, "/latency-check", {}, keep_alive=keep_alive)
+    with LocalS3(buckets=["latency-check"], alias="latencycheck") as server:
+        yield server.endpoint
+
+
+@pytest.mark.parametrize("keep_alive", [True, False], ids=["keep-alive", "fresh-connections"])
+def test_locals3_request_costs_a_few_milliseconds(s3: str, keep_alive: bool) -> None:
+    median = _median_ms(s3, "/latency-check", {}, keep_alive=keep_alive)
     assert median < BOUND_MS, f"LocalS3: median {median:.1f} ms per request"
