@@ -47,6 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
     server_version = "tracertools-precomputed"
+    disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
     # -- responses --------------------------------------------------------------------------
 

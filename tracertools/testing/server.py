@@ -224,6 +224,7 @@ def _bearer(headers: Any) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LocalCave/1.0"
+    disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
     app: CaveApp
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
