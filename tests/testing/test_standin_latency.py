@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tracertools.geometry.viewer import serve_precomputed
 from tracertools.testing import LocalCave
 from tracertools.testing.sheets import LocalSheets
-from tracertools.viewer import serve_precomputed
 
 REQUESTS = 20
 BOUND_MS = 15.0
