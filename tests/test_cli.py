@@ -51,3 +51,93 @@ def test_serve_runs_localcave_until_interrupted_and_real_clients_can_use_it():
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+
+
+def _start_serve(*extra: str):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TRACERTOOLS_PROGRESS": "0"}
+    env.pop("TRACERTOOLS_LOCALCAVE_TOKEN", None)
+    # SIGINT ignored as a background job inherits it: serve must stop on signals all the same
+    proc = subprocess.Popen([sys.executable, "-m", "tracertools.cli", "serve", *extra],
+                            stdout=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    lines = [proc.stdout.readline() for _ in range(5)]
+    return proc, lines
+
+
+def _snippet(lines: list[str]) -> str:
+    code = [line.strip() for line in lines if line.strip().startswith(("import ", "ds = "))]
+    assert len(code) == 2, lines
+    return "\n".join(code)
+
+
+def test_the_snippet_serve_prints_works_unchanged_from_another_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from tracertools.testing import World
+
+    proc, lines = _start_serve("--config-dir", str(tmp_path))
+    try:
+        world = World.cached(0, 8)
+        latest = set(world.latest_roots_now().tolist())
+        stale = [int(r) for r in world.all_roots().tolist() if int(r) not in latest][:5]
+        crossing = world.swamp_crossings()[1][0]
+        script = _snippet(lines) + f"""
+print(ds.segments({stale}).current_ids().tolist())
+print(bool(ds.segment({crossing}).triage()["crosses_swamp"]))
+print(ds.segments({stale[:1]}).link(short=False))
+"""
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr[-3000:]
+        got_ids, got_triage, got_link = out.stdout.strip().splitlines()
+        assert got_ids == str([world.successor(r) for r in stale])
+        assert got_triage == "True"
+        served_at = lines[0].rsplit(" at ", 1)[1].strip()
+        assert got_link.startswith(served_at + "/ngl/")  # the server's own viewer, not a public one
+        assert str(stale[0]) in got_link
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert "stopping" in proc.stdout.read()
+
+
+def test_serve_stops_cleanly_on_sigint_even_when_sigint_was_ignored():
+    import signal
+
+    proc, _ = _start_serve()
+    try:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_version_prints_the_package_version(capsys):
+    import pytest
+
+    import tracertools as tt
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tracertools {tt.__version__}"
+
+
+def test_every_subcommand_and_option_has_help_text():
+    from tracertools.cli.commands import _parser
+
+    parser = _parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():
+        assert sub.description, name
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings}"

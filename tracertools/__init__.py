@@ -87,3 +87,12 @@ __all__ = [
     "presets",
 ]
 __all__ += legacy.__all__  # the original API names
+
+
+def __getattr__(name: str) -> object:
+    if name == "segment":  # a common first guess; the handle comes from a datastack
+        raise AttributeError(
+            "tracertools has no segment(): make a datastack first, "
+            "tt.Datastack(name).segment(segment_id)"
+        )
+    raise AttributeError(f"module 'tracertools' has no attribute {name!r}")

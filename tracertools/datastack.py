@@ -121,8 +121,9 @@ class Datastack(DatastackLinksMixin):
             )
         if auth_token is not None and (not isinstance(auth_token, str) or not auth_token):
             raise InvalidInputError("auth_token must be a non-empty string")
-        self._name = name
         self._config = config if config is not None else load_config(name)
+        # "BANC" or " banc " name the preset's datastack; an explicit config keeps the given name
+        self._name = name.strip() if config is not None else self._config.name
         self._server_address = server_address or self._config.server_address
         self._token = auth_token if auth_token is not None else registered_token(name)
         self._timestamp = _as_utc_datetime(timestamp)

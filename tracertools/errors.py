@@ -82,14 +82,16 @@ class MissingFeatureError(ConfigError, LookupError):
 class UnknownDatastackError(TracertoolsError, KeyError):
     """A datastack name with no preset, user config entry or running LocalCave."""
 
-    def __init__(self, name: str, known: Iterable[str]) -> None:
+    def __init__(self, name: str, known: Iterable[str], suggestions: Iterable[str] = ()) -> None:
         self.name = name
         self.known = sorted(known)
+        self.suggestions = list(suggestions)
         super().__init__(name)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        hint = f" Did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
         return (
-            f"Unknown datastack {self.name!r}. Known datastacks: {', '.join(self.known)}. "
+            f"Unknown datastack {self.name!r}.{hint} Known datastacks: {', '.join(self.known)}. "
             f"Add others in your user config file or pass config= to Datastack."
         )
 
@@ -175,3 +177,20 @@ class UnsafePathError(TracertoolsError, PermissionError):
 
 class PartialResultWarning(UserWarning):
     """Some items of a batch failed under ``errors="warn"``; they are None/NaN in the result."""
+
+
+def hint_on_call(module_name: str, hint: str) -> None:
+    """Make calling the module ``module_name`` raise a ``TypeError`` that says what to call.
+
+    For modules whose names users try as functions (``tt.segments(ids)``): instead of Python's
+    "'module' object is not callable", the error names the method to use. Only for
+    tracertools' own modules.
+    """
+    import sys
+    import types
+
+    class _Hinting(types.ModuleType):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            raise TypeError(f"{module_name} is a module, not a function. {hint}")
+
+    sys.modules[module_name].__class__ = _Hinting

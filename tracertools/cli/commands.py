@@ -37,31 +37,58 @@ def _cmd_config_path(_: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into KeyboardInterrupt, whatever dispositions were inherited.
+
+    A job started in the background (``nohup ... &``) inherits an ignored SIGINT; ``serve`` owns
+    the main thread, so it installs the handlers it needs.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
     from tracertools.testing import LocalCave
 
+    _stop_on_signals()
     token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
     cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
     cave.start()
+    folder = Path(args.config_dir) if args.config_dir else Path(tempfile.mkdtemp(prefix="tracertools-serve-"))
+    config_file = cave.config.to_file(folder / f"{cave.datastack_name}.json")
     try:
         print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
-        print("Connect from Python in another process with:")
+        print(f"Its config (sources, tables, swamps, viewer) is in {config_file}")
+        print("Connect from Python in any process or notebook with:")
+        print("  import tracertools as tt")
+        shown_token = "TOKEN" if token is not None else repr(cave.token)
         print(
-            f"  tt.Datastack({cave.datastack_name!r}, server_address={cave.url!r}, "
-            "auth_token=TOKEN)"
+            f"  ds = tt.Datastack({cave.datastack_name!r}, "
+            f"config=tt.DatastackConfig.from_file({str(config_file)!r}), auth_token={shown_token})"
         )
         if token is None:  # generated here: the only way for the user to learn it
-            print(f"  TOKEN = {cave.token!r}  (a throwaway token for this local server only;")
-            print("  choose your own with --token or $TRACERTOOLS_LOCALCAVE_TOKEN)")
+            print("  (a throwaway token for this local server only; choose your own with --token "
+                  "or $TRACERTOOLS_LOCALCAVE_TOKEN)")
         else:
             print("  TOKEN = the token you gave")
         print("Press Ctrl+C to stop.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nstopping")
+        print("\nstopping", flush=True)
     finally:
         cave.stop()
+        if not args.config_dir:
+            config_file.unlink(missing_ok=True)
+            config_file.parent.rmdir()
     return 0
 
 
@@ -72,30 +99,55 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tracertools", description="Connectomics proofreading SDK: tools and local demo."
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from tracertools import __version__
 
-    demo = sub.add_parser("demo", help="tour the SDK against a local synthetic CAVE (no account)")
-    demo.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
-    demo.add_argument("--neurons", type=int, default=8, help="neurons in the world (default 8)")
+    parser = argparse.ArgumentParser(
+        prog="tracertools",
+        description="Connectomics proofreading SDK: a local demo, a local CAVE server and config tools.",
+        epilog="Guide: docs/cli.md. Every command runs offline; none needs a CAVE account.",
+    )
+    parser.add_argument("--version", action="version", version=f"tracertools {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def world_options(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--seed", type=int, default=0,
+                         help="seed of the synthetic world; the same seed gives the same world "
+                              "(default 0)")
+        cmd.add_argument("--neurons", type=int, default=8,
+                         help="current neurons in the synthetic world (default 8)")
+
+    demo = sub.add_parser(
+        "demo", help="tour the SDK against a local synthetic CAVE (no account, no network)",
+        description="Start LocalCave in this process and walk through the SDK, printing the code "
+                    "of each step and checking every answer against the world's ground truth. "
+                    "Exits 0 when every step agrees.")
+    world_options(demo)
     demo.set_defaults(func=_cmd_demo)
 
-    serve = sub.add_parser("serve", help="run LocalCave on 127.0.0.1 until Ctrl+C")
-    serve.add_argument("--seed", type=int, default=0)
-    serve.add_argument("--neurons", type=int, default=8)
-    serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    serve = sub.add_parser(
+        "serve", help="run LocalCave on 127.0.0.1 until Ctrl+C (or SIGTERM)",
+        description="Run a CAVE-compatible server with a synthetic world on 127.0.0.1 for "
+                    "notebooks and other programs. Prints a line of Python that connects to it "
+                    "from any process; stops cleanly on Ctrl+C and SIGTERM.")
+    world_options(serve)
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     serve.add_argument("--token", default=None,
                        help="the token to require: 32 hex characters (default: "
-                            "$TRACERTOOLS_LOCALCAVE_TOKEN, else a random one)")
+                            "$TRACERTOOLS_LOCALCAVE_TOKEN, else a random one, printed)")
+    serve.add_argument("--config-dir", default=None,
+                       help="folder to write the served datastack's config file into "
+                            "(default: a temporary folder, removed on exit)")
     serve.set_defaults(func=_cmd_serve)
 
-    pre = sub.add_parser("presets", help="list the datastacks tracertools knows")
+    pre = sub.add_parser("presets", help="list the datastacks tracertools knows",
+                         description="List shipped presets, user-file datastacks and datastacks "
+                                     "registered in this process, with their resolutions.")
     pre.set_defaults(func=_cmd_presets)
 
-    path = sub.add_parser("config-path", help="print the user config file location")
+    path = sub.add_parser("config-path", help="print where the user config file lives",
+                          description="Print the path of the user config file (TOML) that can "
+                                      "add or override datastacks; $TRACERTOOLS_CONFIG overrides it.")
     path.set_defaults(func=_cmd_config_path)
     return parser
 

@@ -10,6 +10,7 @@ tracertools, so every layer above can read a config.
 from __future__ import annotations
 
 from tracertools.config.model import (
+    DATASTACK_ALIASES,
     ENV_CONFIG,
     DatasetInfo,
     DatastackConfig,
@@ -17,6 +18,7 @@ from tracertools.config.model import (
     SourceUrls,
     SynapseTableConfig,
     ViewerDefaults,
+    canonical_name,
     known_datastacks,
     latest_registration,
     load_config,
@@ -29,6 +31,7 @@ from tracertools.config.model import (
 )
 
 __all__ = [
+    "DATASTACK_ALIASES",
     "ENV_CONFIG",
     "DatasetInfo",
     "DatastackConfig",
@@ -36,6 +39,7 @@ __all__ = [
     "SourceUrls",
     "SynapseTableConfig",
     "ViewerDefaults",
+    "canonical_name",
     "known_datastacks",
     "latest_registration",
     "load_config",

@@ -14,6 +14,9 @@ May import: :mod:`tracertools.ngl`, :mod:`tracertools.cave`, :mod:`tracertools.g
 
 from __future__ import annotations
 
+from tracertools.errors import hint_on_call
 from tracertools.segments.segment import Segment, SegmentList
 
 __all__ = ["Segment", "SegmentList"]
+
+hint_on_call(__name__, "Segments belong to a datastack: tt.Datastack(name).segments(ids).")
