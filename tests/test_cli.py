@@ -16,6 +16,19 @@ def test_demo_tours_the_sdk_and_agrees_with_the_ground_truth():
     assert "FAILED" not in text
 
 
+def test_demo_shows_the_code_and_inputs_of_every_step_and_ends_with_next_steps():
+    out = io.StringIO()
+    run_demo(out=out)
+    text = out.getvalue()
+    steps = text.count("\n[")
+    assert steps == 9
+    assert text.count("    inputs: ") == steps
+    assert ">>> ds.segments(ids).are_fresh()" in text
+    assert "IDs the world's edits left stale" in text  # where the stale IDs come from
+    assert text.rstrip().splitlines()[-1].strip().startswith("docs/migration.md")
+    assert "Next steps:" in text and "tracertools serve" in text
+
+
 def test_presets_command_lists_the_shipped_datastacks(capsys):
     assert main(["presets"]) == 0
     assert "brain_and_nerve_cord" in capsys.readouterr().out
