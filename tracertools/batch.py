@@ -56,8 +56,9 @@ _POLICIES = ("raise", "warn", "ignore")
 #: Concurrent requests per batch against per-item services (skeletons, change logs, ...).
 DEFAULT_MAX_WORKERS = 8
 
-#: Items below this count get no progress bar even when progress is on.
-PROGRESS_MIN_ITEMS = 20
+#: A progress bar appears once its work has run this long (seconds): quick calls stay quiet,
+#: any call that takes longer shows one, whatever its item or request count.
+PROGRESS_DELAY_S = 2.0
 
 _FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -76,12 +77,17 @@ def check_error_policy(errors: str) -> ErrorPolicy:
 
 
 def progress_enabled(progress: bool | None) -> bool:
-    """Whether to show progress bars: ``progress`` if given, else ``$TRACERTOOLS_PROGRESS``."""
+    """Whether to show progress bars.
+
+    ``progress`` if given; else ``$TRACERTOOLS_PROGRESS`` (``0``/``false``/``off`` turn bars
+    off); else off under continuous integration (``$CI`` set, as CI services do) and on
+    everywhere else.
+    """
     if progress is not None:
         return bool(progress)
     value = os.environ.get("TRACERTOOLS_PROGRESS")
     if value is None:
-        return True
+        return os.environ.get("CI", "").strip().lower() in _FALSE_WORDS
     return value.strip().lower() not in _FALSE_WORDS
 
 
@@ -101,13 +107,17 @@ class _NoBar:
         return None
 
 
-def progress_bar(total: int, desc: str, progress: bool | None) -> Any:
-    """A ``tqdm.auto`` bar for ``total`` steps, or a silent stand-in when progress is off."""
-    if not progress_enabled(progress) or total < PROGRESS_MIN_ITEMS:
+def progress_bar(total: int, desc: str, progress: bool | None, *, unit: str = "it") -> Any:
+    """A ``tqdm.auto`` bar for ``total`` steps, or a silent stand-in when progress is off.
+
+    The bar shows only once the work has taken :data:`PROGRESS_DELAY_S` seconds, so short
+    calls print nothing and every long one gets a bar.
+    """
+    if not progress_enabled(progress) or total < 1:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, delay=PROGRESS_DELAY_S)
 
 
 def chunk_by_count(n_items: int, size: int) -> Iterator[slice]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import ErrorPolicy
+from tracertools.batch import ErrorPolicy, progress_bar
 from tracertools.cave.lineage import freshness, successor_candidates
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.segments.history import HistoryListMixin, HistorySegmentMixin
@@ -218,27 +218,34 @@ class SegmentList(
         import pandas as pd
 
         pinned = SegmentList(self._datastack._pinned(), self._ids)  # one moment for all parts
-        current = pinned.current_ids(errors=errors)
-        found = current != 0
-        targets = SegmentList(pinned.datastack, current[found])
+        parts = 1 + int(volume) + int(cable_length) + int(synapse_counts)
         volumes = np.full(len(self), np.nan)
         cable = np.full(len(self), np.nan)
         syn = pd.DataFrame({"in": np.nan, "out": np.nan, "total": np.nan},
                            index=range(len(self)))
-        if len(targets):
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                vol_f = pool.submit(targets.volumes_um3, errors=errors) if volume else None
-                cab_f = (pool.submit(targets.cable_lengths, errors=errors, progress=progress)
-                         if cable_length else None)
-                syn_f = pool.submit(targets.synapse_counts) if synapse_counts else None
-                if vol_f is not None:
-                    volumes[found] = vol_f.result()
-                if cab_f is not None:
-                    cable[found] = cab_f.result()
-                if syn_f is not None:
-                    counts = syn_f.result()
-                    syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
-                        ["in", "out", "total"]].to_numpy()
+        with progress_bar(parts, f"details of {len(self)} segments", progress,
+                          unit="part") as bar:
+            current = pinned.current_ids(errors=errors)
+            bar.update()
+            found = current != 0
+            targets = SegmentList(pinned.datastack, current[found])
+            if len(targets):
+                with ThreadPoolExecutor(max_workers=3) as pool:
+                    vol_f = pool.submit(targets.volumes_um3, errors=errors) if volume else None
+                    cab_f = (pool.submit(targets.cable_lengths, errors=errors, progress=False)
+                             if cable_length else None)
+                    syn_f = pool.submit(targets.synapse_counts) if synapse_counts else None
+                    if vol_f is not None:
+                        volumes[found] = vol_f.result()
+                        bar.update()
+                    if cab_f is not None:
+                        cable[found] = cab_f.result()
+                        bar.update()
+                    if syn_f is not None:
+                        counts = syn_f.result()
+                        syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
+                            ["in", "out", "total"]].to_numpy()
+                        bar.update()
         frame = pd.DataFrame(
             {
                 "current_id": current,
