@@ -647,3 +647,10 @@ def test_local_s3_restores_the_environment(monkeypatch):
     assert "AWS_SESSION_TOKEN" not in os.environ
     with pytest.raises(InvalidInputError):
         Bucket("ttenv://tt-env-check")
+
+
+@pytest.mark.parametrize("url", ["s3://user:pw@bucket/x", "gs://token@bucket/x"])
+def test_a_url_with_credentials_is_refused_saying_why(url):
+    with pytest.raises(InvalidInputError, match="credentials never go in a URL") as info:
+        Bucket(url)
+    assert "pw" not in str(info.value) and "token@" not in str(info.value)

@@ -34,6 +34,7 @@ from .errors import (
     SourceNotFoundError,
     TracertoolsError,
     UnknownDatastackError,
+    UnknownTableError,
     UnsafePathError,
 )
 from .geometry.mesh import Mesh
@@ -74,6 +75,7 @@ __all__ = [
     "Skeleton",
     "TracertoolsError",
     "UnknownDatastackError",
+    "UnknownTableError",
     "UnsafePathError",
     "__version__",
     "color_list",

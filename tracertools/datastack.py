@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracertools.batch import call_with_retries
 from tracertools.cave import calls as _cave
-from tracertools.cave.calls import remote
+from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
 from tracertools.cave.tables import all_rows
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
-from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError
+from tracertools.errors import (
+    InvalidInputError,
+    RateLimitedError,
+    ServiceError,
+    UnknownTableError,
+)
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
 from tracertools.segments.segment import Segment, SegmentList
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
     from tracertools.segments.segment import Segment, SegmentList
 
 __all__ = ["Datastack", "datastacks"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -309,9 +316,9 @@ class Datastack(DatastackLinksMixin):
     def table_info(self, name: str) -> dict[str, Any]:
         """Metadata of one table (``materialize.get_table_metadata``)."""
         _check_table_name(name)
-        return dict(remote(
+        return self._on_table(name, lambda: dict(remote(
             self, f"metadata of {name}", lambda: self.client.materialize.get_table_metadata(name)
-        ))
+        )))
 
     def table(
         self,
@@ -351,8 +358,20 @@ class Datastack(DatastackLinksMixin):
             or not all(isinstance(c, str) and c for c in select_columns)
         ):
             raise InvalidInputError("select_columns must be a list of column names")
-        return all_rows(self, name, filter_in=filter_in, filter_equal=filter_equal,
-                        select=select_columns)
+        return self._on_table(name, lambda: all_rows(
+            self, name, filter_in=filter_in, filter_equal=filter_equal, select=select_columns))
+
+    def _on_table(self, name: str, call: Callable[[], T]) -> T:
+        """``call()``, turning the service's "no such table" (404) into :class:`UnknownTableError`."""
+        try:
+            return call()
+        except ServiceError as exc:
+            if http_status(exc) != 404:
+                raise
+            known = self.tables()
+            if name in known:
+                raise
+            raise UnknownTableError(self._name, name, known) from exc
 
     # -- points and supervoxels ------------------------------------------------------------------
     def _segmentation_volume(self) -> Any:

@@ -100,6 +100,24 @@ class InvalidInputError(TracertoolsError, ValueError):
     """An argument is malformed; raised before any request or write."""
 
 
+class UnknownTableError(InvalidInputError, KeyError):
+    """A table name the datastack does not have; the message lists its tables."""
+
+    def __init__(self, datastack: str, name: str, known: Iterable[str]) -> None:
+        import difflib
+
+        self.datastack = datastack
+        self.name = name
+        self.known = sorted(known)
+        self.suggestions = difflib.get_close_matches(name, self.known, n=3, cutoff=0.5)
+        super().__init__(name)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        hint = f" Did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
+        return (f"Datastack {self.datastack!r} has no table {self.name!r}.{hint} "
+                f"Its tables: {', '.join(self.known) or '(none)'}.")
+
+
 class InvalidSegmentIdError(InvalidInputError):
     """A value that cannot be an exact segment ID (a uint64)."""
 

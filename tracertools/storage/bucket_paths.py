@@ -114,6 +114,13 @@ def normalize_url(url: Any) -> tuple[str, str]:
         if scheme in READ_ONLY_SCHEMES:
             return f"{scheme}://" + "/".join([endpoint, *_url_parts(rest, url)]), scheme
     parts = _url_parts(rest, url)
+    if parts and "@" in parts[0]:
+        raise InvalidInputError(
+            f"bucket URL {_masked(url)} holds credentials before '@'; credentials never go in a "
+            "URL (they would end up in logs and links). Remove them and let cloud-files find "
+            "them: ~/.cloudvolume/secrets/, or the AWS_* / GOOGLE_APPLICATION_CREDENTIALS "
+            "environment variables"
+        )
     if not parts or not _BUCKET_NAME_RE.match(parts[0]):
         raise InvalidInputError(
             f"bucket URL {_masked(url)} needs a bucket name (letters, digits, '.', '_', '-')"
