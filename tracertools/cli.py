@@ -38,30 +38,33 @@ def _cmd_config_path(_: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from ._signals import stop_signals_interrupt
     from .testing import LocalCave
 
     token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
     cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
-    cave.start()
-    try:
-        print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
-        print("Connect from Python in another process with:")
-        print(
-            f"  tt.Datastack({cave.datastack_name!r}, server_address={cave.url!r}, "
-            "auth_token=TOKEN)"
-        )
-        if token is None:  # generated here: the only way for the user to learn it
-            print(f"  TOKEN = {cave.token!r}  (a throwaway token for this local server only;")
-            print("  choose your own with --token or $TRACERTOOLS_LOCALCAVE_TOKEN)")
-        else:
-            print("  TOKEN = the token you gave")
-        print("Press Ctrl+C to stop.", flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("\nstopping")
-    finally:
-        cave.stop()
+    # From here on Ctrl-C (even when inherited ignored, as by background jobs) and SIGTERM stop.
+    with stop_signals_interrupt():
+        cave.start()
+        try:
+            print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
+            print("Connect from Python in another process with:")
+            print(
+                f"  tt.Datastack({cave.datastack_name!r}, server_address={cave.url!r}, "
+                "auth_token=TOKEN)"
+            )
+            if token is None:  # generated here: the only way for the user to learn it
+                print(f"  TOKEN = {cave.token!r}  (a throwaway token for this local server only;")
+                print("  choose your own with --token or $TRACERTOOLS_LOCALCAVE_TOKEN)")
+            else:
+                print("  TOKEN = the token you gave")
+            print("Press Ctrl+C to stop.", flush=True)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nstopping")
+        finally:
+            cave.stop()
     return 0
 
 
@@ -83,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--neurons", type=int, default=8, help="neurons in the world (default 8)")
     demo.set_defaults(func=_cmd_demo)
 
-    serve = sub.add_parser("serve", help="run LocalCave on 127.0.0.1 until Ctrl+C")
+    serve = sub.add_parser("serve", help="run LocalCave on 127.0.0.1 until Ctrl+C or SIGTERM")
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--neurons", type=int, default=8)
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
