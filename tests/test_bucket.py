@@ -560,9 +560,12 @@ def http_site(tmp_path) -> Iterator[tuple[str, list[str]]]:
     )
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def test_http_bucket_reads(http_site):

@@ -37,58 +37,45 @@ def _cmd_config_path(_: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_signals() -> None:
-    """Turn SIGINT and SIGTERM into KeyboardInterrupt, whatever dispositions were inherited.
-
-    A job started in the background (``nohup ... &``) inherits an ignored SIGINT; ``serve`` owns
-    the main thread, so it installs the handlers it needs.
-    """
-    import signal
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from tracertools.geometry.serving import stop_signals_interrupt
     from tracertools.testing import LocalCave
 
-    _stop_on_signals()
-    token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
-    cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
-    cave.start()
-    folder = Path(args.config_dir) if args.config_dir else Path(tempfile.mkdtemp(prefix="tracertools-serve-"))
-    config_file = cave.config.to_file(folder / f"{cave.datastack_name}.json")
-    try:
-        print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
-        print(f"Its config (sources, tables, swamps, viewer) is in {config_file}")
-        print("Connect from Python in any process or notebook with:")
-        print("  import tracertools as tt")
-        shown_token = "TOKEN" if token is not None else repr(cave.token)
-        print(
-            f"  ds = tt.Datastack({cave.datastack_name!r}, "
-            f"config=tt.DatastackConfig.from_file({str(config_file)!r}), auth_token={shown_token})"
-        )
-        if token is None:  # generated here: the only way for the user to learn it
-            print("  (a throwaway token for this local server only; choose your own with --token "
-                  "or $TRACERTOOLS_LOCALCAVE_TOKEN)")
-        else:
-            print("  TOKEN = the token you gave")
-        print("Press Ctrl+C to stop.", flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("\nstopping", flush=True)
-    finally:
-        cave.stop()
-        if not args.config_dir:
-            config_file.unlink(missing_ok=True)
-            config_file.parent.rmdir()
+    # From here on Ctrl-C (even when inherited ignored, as by background jobs) and SIGTERM stop.
+    with stop_signals_interrupt():
+        token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
+        cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
+        cave.start()
+        folder = Path(args.config_dir) if args.config_dir else Path(tempfile.mkdtemp(prefix="tracertools-serve-"))
+        config_file = cave.config.to_file(folder / f"{cave.datastack_name}.json")
+        try:
+            print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
+            print(f"Its config (sources, tables, swamps, viewer) is in {config_file}")
+            print("Connect from Python in any process or notebook with:")
+            print("  import tracertools as tt")
+            shown_token = "TOKEN" if token is not None else repr(cave.token)
+            print(
+                f"  ds = tt.Datastack({cave.datastack_name!r}, "
+                f"config=tt.DatastackConfig.from_file({str(config_file)!r}), auth_token={shown_token})"
+            )
+            if token is None:  # generated here: the only way for the user to learn it
+                print("  (a throwaway token for this local server only; choose your own with --token "
+                      "or $TRACERTOOLS_LOCALCAVE_TOKEN)")
+            else:
+                print("  TOKEN = the token you gave")
+            print("Press Ctrl+C to stop.", flush=True)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nstopping", flush=True)
+        finally:
+            cave.stop()
+            if not args.config_dir:
+                config_file.unlink(missing_ok=True)
+                config_file.parent.rmdir()
     return 0
 
 

@@ -42,7 +42,8 @@ def host_ng_volume_locally(
 ) -> None:
     """Legacy shim for :func:`tracertools.geometry.viewer.serve_precomputed` (blocking).
 
-    Serves the folder on ``http://127.0.0.1:8080`` (the original's address) until Ctrl-C.
+    Serves the folder on ``http://127.0.0.1:8080`` (the original's address) until Ctrl-C, or
+    SIGTERM; from the main thread both stop it even when SIGINT was inherited ignored.
     Unlike the original, a missing folder raises before anything is bound, instead of printing
     and then failing with NameError.
 
