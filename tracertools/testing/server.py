@@ -7,6 +7,11 @@ watershed chunks and precomputed meshes) and a handler ``Request -> Response``.
 
 Errors are JSON objects ``{"code": status, "message": text}`` with ``application/json``;
 the server never redirects and never answers ``missing_tos``.
+
+Browsers (neuroglancer) read it cross-origin, as they read the real services: every answer
+carries ``Access-Control-Allow-Origin: *``, and a CORS preflight (``OPTIONS`` naming
+``Access-Control-Request-Method``) is answered 204 without a token, allowing the
+``Authorization`` header the viewer sends its middleauth token in.
 """
 
 from __future__ import annotations
@@ -244,6 +249,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve()
 
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight: allowed for every path, no token needed (browsers send none)."""
+        self._read_body(self.app.controls.faults.body_limit_bytes)
+        self.app.controls.stats.hit("cors_preflight")
+        headers = [
+            ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD, OPTIONS"),
+            ("Access-Control-Allow-Headers",
+             self.headers.get("Access-Control-Request-Headers") or "Authorization, Content-Type"),
+            ("Access-Control-Max-Age", "600"),
+        ]
+        self._send(Response(204, b"", "text/plain", headers))
+
     def _read_body(self, limit: int) -> tuple[bytes, int, bool]:
         """(body, size, too_large). Oversized bodies are read and dropped."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -344,6 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(resp.status)
             self.send_header("Content-Type", resp.content_type)
             self.send_header("Content-Length", str(len(resp.body)))
+            self.send_header("Access-Control-Allow-Origin", "*")
             for k, v in resp.headers:
                 self.send_header(k, v)
             self.end_headers()
