@@ -50,3 +50,36 @@ def test_leaves_and_root_as_strings_when_asked(cave: LocalCave, world: World) ->
         headers=auth, timeout=5,
     ).json()["root_id"]
     assert found == str(root)
+
+
+def test_https_door_needs_the_token_as_a_bearer_header(world: World) -> None:
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    with LocalCave(https=True, datastack_name="https_demo") as cave:
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        root = world.neuron_root(0)
+        url = f"{cave.https_url}{TABLE_PATH}/node/{root}/root"
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {cave.token}"})
+        with urllib.request.urlopen(request, context=insecure, timeout=5) as answer:
+            assert answer.status == 200
+        try:
+            urllib.request.urlopen(url, context=insecure, timeout=5)
+            raise AssertionError("no token, yet an answer")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+        assert cave.config.sources.segmentation == (
+            f"graphene://middleauth+{cave.https_url}/segmentation/table/localcave"
+        )
+        assert cave.https_url.startswith("https://127.0.0.1:") and len(cave.certificate_spki) == 44
+
+
+def test_https_door_is_off_by_default(cave: LocalCave) -> None:
+    import pytest
+
+    with pytest.raises(RuntimeError, match="https=True"):
+        _ = cave.https_url
+    assert cave.config.sources.segmentation == cave.segmentation_source

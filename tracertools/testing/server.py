@@ -21,6 +21,7 @@ import hmac
 import json
 import logging
 import re
+import ssl
 import threading
 import time
 import urllib.parse
@@ -384,12 +385,21 @@ class CaveHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = False
     request_queue_size = 128
 
-    def __init__(self, app: CaveApp, port: int = 0) -> None:
+    def __init__(self, app: CaveApp, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         handler = type("LocalCaveHandler", (_Handler,), {"app": app})
         super().__init__(("127.0.0.1", port), handler)
         self.app = app
         host, bound = self.server_address[:2]
-        app.base_url = f"http://127.0.0.1:{bound}"
+        self._thread: threading.Thread | None = None
+        if ssl_context is not None:
+            # A second door to an app served already: same routes, same base URL in answers.
+            # The handshake runs on the handler's first read, in its own thread.
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.url = f"https://127.0.0.1:{bound}"
+            return
+        self.url = app.base_url = f"http://127.0.0.1:{bound}"
         from tracertools.testing import _routes_cg, _routes_info, _routes_l2skel, _routes_mat
 
         app.routes = (
@@ -398,7 +408,6 @@ class CaveHTTPServer(ThreadingHTTPServer):
             + _routes_mat.routes(app)
             + _routes_l2skel.routes(app)
         )
-        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -409,7 +418,7 @@ class CaveHTTPServer(ThreadingHTTPServer):
         import sys
 
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
             logger.debug("LocalCave connection closed by client: %s", type(exc).__name__)
             return
         logger.error("LocalCave request handling failed", exc_info=exc)
