@@ -176,6 +176,12 @@ class Mesh:
             f"bounds_nm=[{lo.tolist()}, {hi.tolist()}])"
         )
 
+    def _repr_html_(self) -> str:
+        """A compact card for notebooks (see :func:`tracertools.geometry.previews.mesh_card`)."""
+        from tracertools.geometry.previews import mesh_card
+
+        return mesh_card(self)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mesh):
             return NotImplemented
