@@ -107,6 +107,9 @@ def edit_history(changelog: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
                 continue
             ax.step(list(times), np.arange(1, len(times) + 1), where="post", linestyle=style,
                     color=colours[k % len(colours)], label=f"{name} {word}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel("edits (cumulative)")
     ax.set_title(f"Edit history: {int(ops['is_merge'].sum())} merges, "
