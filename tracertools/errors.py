@@ -17,6 +17,7 @@ the builtin exception that callers of the original library already catch, so exi
     │   └── RateLimitedError                     429s that outlasted our retries
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
+    ├── MissingDependencyError (ImportError)     an optional extra (navis, plots) not installed
     ├── DestinationExistsError (FileExistsError) a write would replace an existing file
     ├── SourceNotFoundError (FileNotFoundError)  a file or folder to read/move/delete is missing
     ├── ConfirmationRequiredError (PermissionError)  destructive call without confirm=
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidSegmentIdError",
     "InvalidStateError",
+    "MissingDependencyError",
     "MissingFeatureError",
     "PartialResultWarning",
     "RateLimitedError",
@@ -175,6 +177,10 @@ class BatchError(TracertoolsError, RuntimeError):
 
 class RenderingUnavailableError(TracertoolsError, RuntimeError):
     """No display and no offscreen OpenGL (EGL or OSMesa) could be found for VTK."""
+
+
+class MissingDependencyError(TracertoolsError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
 
 
 class DestinationExistsError(TracertoolsError, FileExistsError):

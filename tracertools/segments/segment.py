@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Segment", "SegmentList"]
 
 _REPR_IDS = 5
+#: IDs listed by the notebook preview.
+_HTML_IDS = 10
 
 
 class Segment(
@@ -293,6 +295,20 @@ class SegmentList(
 
     def __hash__(self) -> int:
         return hash((self._datastack.name, self._ids.tobytes()))
+
+    def _repr_html_(self) -> str:
+        """A compact card: datastack, counts, and the first IDs (never a request)."""
+        import html
+
+        unique = int(np.unique(self._ids).size)
+        shown = self._ids[:_HTML_IDS].tolist()
+        more = f"<tr><td colspan='2'>… {len(self) - len(shown):,} more</td></tr>" \
+            if len(self) > len(shown) else ""
+        rows = "".join(f"<tr><td style='text-align:right'>{i}</td><td><code>{v}</code></td></tr>"
+                       for i, v in enumerate(shown))
+        name = html.escape(self._datastack.name)
+        return (f"<table><caption>SegmentList · {name} · {len(self):,} IDs "
+                f"({unique:,} unique)</caption>{rows}{more}</table>")
 
     def __repr__(self) -> str:
         shown = ", ".join(str(int(v)) for v in self._ids[:_REPR_IDS])

@@ -128,6 +128,26 @@ class SkeletonsListMixin:
         apply_error_policy(failures, policy, roots, what="segment")
         return [found.get(r) for r in roots]
 
+    def navis_skeletons(
+        self,
+        *,
+        version: int = DEFAULT_SKELETON_VERSION,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+    ) -> Any:
+        """The skeletons as a ``navis.NeuronList`` of ``TreeNeuron`` in nm, IDs as neuron IDs.
+
+        Fetched as :meth:`skeletons` (same requests, same cache). A NeuronList holds no gaps,
+        so under ``errors="warn"``/``"ignore"`` failed segments are left out (and named in
+        the warning); a repeated ID appears once per occurrence. Needs the ``navis`` extra
+        (checked before any request).
+        """
+        from tracertools.geometry.navis_interop import require_navis
+
+        nv = require_navis()
+        fetched = self.skeletons(version=version, errors=errors, progress=progress)
+        return nv.NeuronList([sk.to_navis() for sk in fetched if sk is not None])
+
     def cable_lengths(
         self,
         *,
@@ -157,6 +177,10 @@ class SkeletonsSegmentMixin:
         found = self.as_list().skeletons(version=version, progress=False)[0]
         assert found is not None  # errors="raise" never leaves a gap
         return found
+
+    def navis_skeleton(self, *, version: int = DEFAULT_SKELETON_VERSION) -> Any:
+        """This segment's skeleton as a ``navis.TreeNeuron`` in nm (``id``: the segment ID)."""
+        return self.skeleton(version=version).to_navis()
 
     def cable_length(self, *, version: int = DEFAULT_SKELETON_VERSION) -> float:
         """This segment's cable length in nm."""

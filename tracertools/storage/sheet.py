@@ -278,6 +278,17 @@ class Tab:
     def __repr__(self) -> str:
         return f"Tab(sheet={self._sheet.key!r}, name={self._name!r})"
 
+    def _repr_html_(self) -> str:
+        """A compact card: sheet key, tab name, grid size once the tab was opened (no request)."""
+        import html
+
+        ws = self._worksheet  # gspread keeps the grid size it read when opening the tab
+        rows = [("sheet", self._sheet.key), ("tab", self._name)] + (
+            [] if ws is None else [("grid", f"{ws.row_count:,} rows × {ws.col_count:,} columns")])
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>Tab</caption>{body}</table>"
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tab) and (other._sheet.key, other._name) == (self._sheet.key, self._name)
 

@@ -214,20 +214,25 @@ def routes(app: CaveApp) -> list[Route]:
         check_table(req)
         nid = node_param(req, "node")
         out = g.roots_at(np.array([nid], dtype=U64), ts(req), req.int_arg("stop_layer"))
-        return json_response({"root_id": int(out[0])})
+        root = int(out[0])
+        return json_response({"root_id": str(root) if req.bool_arg("int64_as_str") else root})
 
-    def leaves_bytes(nid: int, stop: int, bounds: np.ndarray | None) -> bytes:
+    def leaves_bytes(nid: int, stop: int, bounds: np.ndarray | None, as_str: bool = False) -> bytes:
         def make() -> bytes:
             leaves = g.leaves(nid, stop, bounds)
-            return ('{"leaf_ids":[' + ",".join(map(str, leaves.tolist())) + "]}").encode()
+            items = (f'"{v}"' for v in leaves.tolist()) if as_str else map(str, leaves.tolist())
+            return ('{"leaf_ids":[' + ",".join(items) + "]}").encode()
 
-        key = ("leaves", nid, stop, None if bounds is None else bounds.tobytes())
+        key = ("leaves", nid, stop, None if bounds is None else bounds.tobytes(), as_str)
         return app.cached(key, make)  # type: ignore[no-any-return]
 
     def leaves(req: Request) -> Response:
         check_table(req)
         nid = node_param(req, "node")
-        body = leaves_bytes(nid, req.int_arg("stop_layer") or 1, _bounds(req))
+        # int64_as_str=1 (as neuroglancer asks): IDs as strings, since JSON numbers in a
+        # browser lose precision above 2**53
+        body = leaves_bytes(nid, req.int_arg("stop_layer") or 1, _bounds(req),
+                            req.bool_arg("int64_as_str"))
         return Response(200, body, "application/json")
 
     def leaves_many(req: Request) -> Response:

@@ -27,6 +27,7 @@ from tracertools.testing.world import World
 if TYPE_CHECKING:
     from tracertools.config import DatastackConfig
     from tracertools.datastack import Datastack
+    from tracertools.testing._tls import Certificate
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ class LocalCave:
         world: serve this world instead of the cached one for the parameters above.
         long_history: give one otherwise unedited neuron this many extra edits after the
             scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
+        https: also serve over HTTPS on a second port (:attr:`https_url`, a self-signed
+            certificate made at start, needs ``cryptography``), for browsers: neuroglancer
+            sends its token only to ``middleauth+https://`` sources. The registered config then
+            names the segmentation as real datastacks do,
+            ``graphene://middleauth+https://127.0.0.1:PORT/segmentation/table/<table>``;
+            Python clients keep using :attr:`url`.
 
     The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
     """
@@ -66,6 +73,7 @@ class LocalCave:
         register: bool = True,
         world: World | None = None,
         long_history: int = 0,
+        https: bool = False,
     ) -> None:
         if token is not None and (not isinstance(token, str) or not _TOKEN_RE.match(token)):
             raise ValueError("token must be a non-empty string of hex or base64 characters")
@@ -79,6 +87,9 @@ class LocalCave:
         self._port = int(port)
         self._register = register
         self._server: CaveHTTPServer | None = None
+        self._https = bool(https)
+        self._tls_server: CaveHTTPServer | None = None
+        self._certificate: Certificate | None = None
         self._app: CaveApp | None = None
         self._config: DatastackConfig | None = None
         self._registered = False
@@ -96,6 +107,12 @@ class LocalCave:
         self._server = CaveHTTPServer(app, self._port)
         self._app = app
         self._server.start()
+        if self._https:
+            from tracertools.testing._tls import self_signed
+
+            self._certificate = self_signed()
+            self._tls_server = CaveHTTPServer(app, 0, self._certificate.server_context())
+            self._tls_server.start()
         logger.info("LocalCave %r serving at %s", self.datastack_name, app.base_url)
         if self._register:
             self._register_config()
@@ -108,6 +125,9 @@ class LocalCave:
 
             unregister_datastack(self.datastack_name)
             self._registered = False
+        if self._tls_server is not None:
+            self._tls_server.stop()
+            self._tls_server = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -140,6 +160,23 @@ class LocalCave:
         return int(self._need().base_url.rsplit(":", 1)[1])
 
     @property
+    def https_url(self) -> str:
+        """``https://127.0.0.1:PORT``: the same server over TLS (only with ``https=True``)."""
+        self._need()
+        if self._tls_server is None:
+            raise RuntimeError("LocalCave was started without https=True")
+        return self._tls_server.url
+
+    @property
+    def certificate_spki(self) -> str:
+        """Base64 SHA-256 of the HTTPS certificate's public key (Chromium's
+        ``--ignore-certificate-errors-spki-list`` value); only with ``https=True``."""
+        self._need()
+        if self._certificate is None:
+            raise RuntimeError("LocalCave was started without https=True")
+        return self._certificate.spki_sha256
+
+    @property
     def token(self) -> str:
         """The auth token the server requires (keep it out of logs)."""
         return self._token
@@ -156,6 +193,14 @@ class LocalCave:
     def segmentation_source(self) -> str:
         """``graphene://http://127.0.0.1:PORT/segmentation/table/<table>``."""
         return f"graphene://{self.url}/segmentation/table/{self.table_name}"
+
+    @property
+    def browser_segmentation_source(self) -> str:
+        """The segmentation as a viewer reads it: ``graphene://middleauth+https://...`` with
+        ``https=True``, else :attr:`segmentation_source`."""
+        if not self._https:
+            return self.segmentation_source
+        return f"graphene://middleauth+{self.https_url}/segmentation/table/{self.table_name}"
 
     @property
     def swamp_url(self) -> str:
@@ -263,7 +308,7 @@ class LocalCave:
         base = load_config("demo")
         sources = base.sources.model_copy(
             update={
-                "segmentation": self.segmentation_source,
+                "segmentation": self.browser_segmentation_source,
                 "skeleton": f"precomputed://{url}/skeletoncache/api/v1/{self.datastack_name}/precomputed/skeleton",
                 "swamp": self.swamp_url,
                 "swamp_ids": tuple(sorted(w.swamps)),

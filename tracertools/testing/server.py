@@ -7,6 +7,11 @@ watershed chunks and precomputed meshes) and a handler ``Request -> Response``.
 
 Errors are JSON objects ``{"code": status, "message": text}`` with ``application/json``;
 the server never redirects and never answers ``missing_tos``.
+
+Browsers (neuroglancer) read it cross-origin, as they read the real services: every answer
+carries ``Access-Control-Allow-Origin: *``, and a CORS preflight (``OPTIONS`` naming
+``Access-Control-Request-Method``) is answered 204 without a token, allowing the
+``Authorization`` header the viewer sends its middleauth token in.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hmac
 import json
 import logging
 import re
+import ssl
 import threading
 import time
 import urllib.parse
@@ -245,6 +251,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve()
 
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight: allowed for every path, no token needed (browsers send none)."""
+        self._read_body(self.app.controls.faults.body_limit_bytes)
+        self.app.controls.stats.hit("cors_preflight")
+        headers = [
+            ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD, OPTIONS"),
+            ("Access-Control-Allow-Headers",
+             self.headers.get("Access-Control-Request-Headers") or "Authorization, Content-Type"),
+            ("Access-Control-Max-Age", "600"),
+        ]
+        self._send(Response(204, b"", "text/plain", headers))
+
     def _read_body(self, limit: int) -> tuple[bytes, int, bool]:
         """(body, size, too_large). Oversized bodies are read and dropped."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -295,10 +313,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # pragma: no cover - defensive; _dispatch handles errors
             logger.exception("LocalCave internal error on %s %s", self.command, path)
             resp = error_response(500, "internal server error")
-        self._send(resp)
         dur = time.perf_counter() - start
+        # logged before the answer leaves, so a client that has its answer finds it in the log
         app.controls.record(LogEntry(time.time(), self.command, path, name, size, resp.status, dur))
         logger.debug("%s %s -> %d (%s, %.1f ms)", self.command, path, resp.status, name, dur * 1e3)
+        self._send(resp)
 
     def _dispatch(self, r: Route, path: str, qs: str, params: dict[str, str], body: bytes) -> Response:
         app = self.app
@@ -345,6 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(resp.status)
             self.send_header("Content-Type", resp.content_type)
             self.send_header("Content-Length", str(len(resp.body)))
+            self.send_header("Access-Control-Allow-Origin", "*")
             for k, v in resp.headers:
                 self.send_header(k, v)
             self.end_headers()
@@ -367,12 +387,21 @@ class CaveHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = False
     request_queue_size = 128
 
-    def __init__(self, app: CaveApp, port: int = 0) -> None:
+    def __init__(self, app: CaveApp, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         handler = type("LocalCaveHandler", (_Handler,), {"app": app})
         super().__init__(("127.0.0.1", port), handler)
         self.app = app
         host, bound = self.server_address[:2]
-        app.base_url = f"http://127.0.0.1:{bound}"
+        self._thread: threading.Thread | None = None
+        if ssl_context is not None:
+            # A second door to an app served already: same routes, same base URL in answers.
+            # The handshake runs on the handler's first read, in its own thread.
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.url = f"https://127.0.0.1:{bound}"
+            return
+        self.url = app.base_url = f"http://127.0.0.1:{bound}"
         from tracertools.testing import _routes_cg, _routes_info, _routes_l2skel, _routes_mat
 
         app.routes = (
@@ -381,7 +410,6 @@ class CaveHTTPServer(ThreadingHTTPServer):
             + _routes_mat.routes(app)
             + _routes_l2skel.routes(app)
         )
-        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -392,7 +420,7 @@ class CaveHTTPServer(ThreadingHTTPServer):
         import sys
 
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
             logger.debug("LocalCave connection closed by client: %s", type(exc).__name__)
             return
         logger.error("LocalCave request handling failed", exc_info=exc)
