@@ -89,6 +89,57 @@ def test_anno_arrays_keep_the_json_numbers(tmp_path, name):
     assert getattr(shims, name)("floats", str(path)).dtype.kind == "f"
 
 
+def _raw_state_file(tmp_path, layer, dims=None, name="raw.json"):
+    state = {"layers": [layer]}
+    if dims is not None:
+        state["dimensions"] = dims
+    path = tmp_path / name
+    path.write_text(json.dumps(state))
+    return path
+
+
+def test_anno_array_keeps_every_coordinate_of_4d_points(tmp_path):
+    path = _raw_state_file(tmp_path, {"type": "annotation", "name": "t", "annotations": [
+        {"type": "point", "point": [1, 2, 3, 7]}, {"type": "point", "point": [4, 5, 6, 8]}]})
+    points = shims.get_anno_array_from_state_file("t", str(path))
+    assert points.tolist() == [[1, 2, 3, 7], [4, 5, 6, 8]] and points.dtype.kind == "i"
+
+
+def test_anno_array_takes_points_without_a_type_key(tmp_path):
+    path = _raw_state_file(tmp_path, {"type": "annotation", "name": "p", "annotations": [
+        {"point": [1.5, 2, 3]}, {"point": [4, 5, 6], "id": "x"}]})
+    assert shims.get_anno_array_from_state_file("p", str(path)).tolist() == [[1.5, 2, 3],
+                                                                             [4, 5, 6]]
+
+
+def test_anno_array_of_an_empty_layer_has_shape_0(tmp_path):
+    path = _raw_state_file(tmp_path, {"type": "annotation", "name": "e", "annotations": []})
+    assert shims.get_anno_array_from_json_state_file("e", str(path)).shape == (0,)
+
+
+def test_state_file_points_use_the_states_own_dimensions(tmp_path):
+    import trimesh
+
+    # kept fix: a state saved at 8 x 8 x 90 nm per voxel, read for BANC (4 x 4 x 45)
+    dims = {"x": [8e-9, "m"], "y": [8e-9, "m"], "z": [9e-8, "m"]}
+    path = _raw_state_file(tmp_path, {"type": "annotation", "name": "p", "annotations": [
+        {"type": "point", "point": [1, 2, 3]}, {"type": "point", "point": [4, 5, 6]}]}, dims)
+    target = tmp_path / "cloud.obj"
+    shims.make_point_cloud_from_state_file(BANC, str(path), "p", str(target))
+    cloud = trimesh.load(target, process=False)
+    assert np.asarray(cloud.vertices).tolist() == [[8, 16, 270], [32, 40, 540]]
+
+
+def test_state_file_points_are_truncated_to_whole_nm_as_the_original(tmp_path):
+    import trimesh
+
+    path = _point_file(tmp_path, {"pts": [[1.5, 2.25, 3.3]]})
+    target = tmp_path / "cloud.obj"
+    shims.make_point_cloud_from_state_file("demo", str(path), "pts", str(target))
+    # 3.3 voxels x 45 nm is 148.5 nm; int(3.3 / (1 / 45)) is 148
+    assert np.asarray(trimesh.load(target, process=False).vertices).tolist() == [[6, 9, 148]]
+
+
 def test_anno_array_of_a_missing_layer_is_an_invalid_state(tmp_path):
     path = _point_file(tmp_path, {"pts": [[1, 2, 3]]})
     with pytest.raises(InvalidStateError, match="no layer 'other'"):
@@ -223,7 +274,9 @@ def test_make_objs_from_state_file_writes_one_hull_per_layer_with_safe_names(tmp
     assert sorted(p.name for p in out.iterdir()) == ["left_axons.obj", "right.obj"]
     hull = trimesh.load(out / "left_axons.obj", process=False)
     assert hull.is_watertight
-    assert hull.volume == pytest.approx(ConvexHull(ball).volume, rel=1e-6)
+    # the hull of the points in whole nm, truncated as the original's convert_coord_res
+    truncated = np.trunc(ball / RES / (1 / RES))
+    assert hull.volume == pytest.approx(ConvexHull(truncated).volume, rel=1e-9)
 
 
 def test_make_point_cloud_from_state_file_writes_the_points_in_nm(tmp_path):
@@ -252,4 +305,6 @@ def test_make_volume_mesh_from_state_file_writes_a_hull_volume(tmp_path):
     assert (out / "hull.obj").is_file()
     mesh = CloudVolume(f"file://{out}/image", progress=False).mesh.get(1)
     mesh = mesh[1] if isinstance(mesh, dict) else mesh
-    assert np.allclose(mesh.vertices.min(axis=0), ball.min(axis=0), atol=1e-2)
+    assert np.array_equal(mesh.vertices.min(axis=0), np.trunc(ball / RES / (1 / RES)).min(axis=0))
+    assert sorted(p.name for p in (out / "image" / "mesh").iterdir()) == ["1:0", "1:0:1.gz",
+                                                                          "info"]
