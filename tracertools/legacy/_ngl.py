@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracertools.errors import InvalidInputError, InvalidStateError
+from tracertools.legacy._ngl_state import link_state
 from tracertools.legacy._session import session
 
 # Keep sorted; tracertools.legacy re-exports these names.
@@ -96,9 +97,22 @@ def make_anno_layer(
     linked_segs: Sequence[Any] | None = None,
     linked_seg_layer_name: str | None = None,
 ) -> dict[str, Any]:
-    """Legacy shim for ``ds.annotation_layer(name, annotations, kind, ...)``."""
+    """Legacy shim for ``ds.annotation_layer(name, annotations, kind, ...)``.
+
+    The original's layer dict, key for key: ``annotations``, ``name``, a ``local://annotations``
+    source at the datastack's resolution, ``tab``, ``type`` and, when linked,
+    ``linkedSegmentationLayer`` / ``filterBySegmentation``. A linked segment given as one ID
+    becomes ``["id"]``, a list of IDs ``[["id", ...]]``. Extra descriptions or linked segments
+    beyond the annotations are ignored (with a warning), as the original ignored them.
+
+    Raises:
+        InvalidInputError: an unknown ``layer_type``, linked segments without
+            ``linked_seg_layer_name``, fewer descriptions or linked segments than annotations,
+            coordinates that are not 3 finite numbers, or a linked ID that is not an unsigned
+            64-bit integer.
+    """
     from tracertools.config import load_config
-    from tracertools.ngl import annotation_layer
+    from tracertools.legacy._ngl_state import annotation_layer
 
     linked = list(linked_segs) if linked_segs is not None else []
     if linked and linked_seg_layer_name is None:
@@ -108,11 +122,9 @@ def make_anno_layer(
             f"layer_type must be one of {list(_LAYER_TYPES)}, got {layer_type!r}"
         )
     return annotation_layer(
-        layer_name, annotations, layer_type,
-        resolution=load_config(datastack).resolution,
-        descriptions=list(descriptions) if descriptions else None,
-        linked_segments=linked or None,
-        linked_layer=linked_seg_layer_name or "Segmentation",
+        load_config(datastack).to_legacy_dict()["resolution"], list(annotations), layer_type,
+        layer_name, list(descriptions) if descriptions is not None else [], linked,
+        linked_seg_layer_name,
     )
 
 
@@ -130,21 +142,41 @@ def make_ng_link(
     long_url: bool = False,
     translucent_seg: bool = False,
 ) -> str:
-    """Legacy shim for ``ds.link(...)`` (``short=not long_url``)."""
+    """Legacy shim for ``ds.link(...)`` (``short=not long_url``).
+
+    The state is the original's, layer for layer (see ``docs/migration.md`` for the fixes
+    kept). Its format follows the viewer: the Seung-lab format (``navigation``,
+    ``segmentation_with_graph`` layers, legacy annotation layers) when the datastack's own
+    viewer is a Seung-lab one, as FlyWire's ``ngl.flywire.ai`` is, or when ``viewer_site``
+    is; the modern format otherwise.
+
+    Returns:
+        A long ``<viewer>/#!<state>`` URL with ``long_url``, else a short link from one upload
+        to the datastack's state service (the viewer is never probed).
+    """
+    from tracertools.ngl.build import viewer_style
+    from tracertools.ngl.urls import long_url as make_long_url
+
     ds = session(datastack)
-    return ds.link(
-        list(seg_ids) if seg_ids is not None else [],
-        annotation_layers=list(anno_layers) if anno_layers is not None else [],
-        segment_colors=list(seg_colors) if seg_colors else None,
-        region_meshes=bool(region_meshes) and ds.config.sources.main_stack_mesh is not None,
-        mesh_source=custom_mesh_source,
-        mesh_name=custom_mesh_name,
-        mesh_color=custom_mesh_color,
-        position=view_coords,
-        translucent=bool(translucent_seg),
-        viewer_site=None if viewer_site == "default" else viewer_site,
-        short=not long_url,
+    config = ds.config.to_legacy_dict()
+    own_site = config.get("viewer_site_url")
+    site = own_site if viewer_site == "default" else viewer_site
+    if not site:
+        site = str(ds.config.require("viewer.site_url", "links"))
+    if seg_ids is not None and len(seg_ids):
+        ds.config.require("sources.segmentation", "links with segments")
+    legacy = "legacy" in (viewer_style(own_site), viewer_style(site))
+    state = link_state(
+        config, legacy=legacy, seg_ids=list(seg_ids) if seg_ids is not None else [],
+        anno_layers=list(anno_layers) if anno_layers is not None else [],
+        region_meshes=bool(region_meshes), seg_colors=list(seg_colors) if seg_colors else [],
+        custom_mesh_source=custom_mesh_source, custom_mesh_name=custom_mesh_name,
+        custom_mesh_color=custom_mesh_color, view_coords=view_coords,
+        translucent_seg=bool(translucent_seg),
     )
+    if long_url:
+        return make_long_url(state, site)
+    return ds.shorten(state, viewer_site=site, target_site="seunglab" if legacy else "spelunker")
 
 
 def make_edits_link(datastack: str, seg_id: Any, separate_layers: bool = False) -> str:
