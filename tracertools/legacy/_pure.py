@@ -13,6 +13,8 @@ from tracertools import geometry
 from tracertools.ngl import colors as colors
 from tracertools.storage import bucket as bucket
 
+#: The preset of the synthetic LocalCave world.
+_DEMO = "demo"
 #: Relative distance (of the largest coordinate) below which two crossing points are one.
 _SAME_POINT = 1e-9
 
@@ -158,10 +160,14 @@ def get_config(datastack: str) -> dict[str, Any]:
 
 
 def get_supported_configs() -> list[str]:
-    """Legacy shim for :func:`tracertools.config.known_datastacks`: every usable config name."""
+    """Legacy shim for :func:`tracertools.config.known_datastacks`: the usable datastack names.
+
+    Like the original's list, it names real datastacks only: the ``demo`` preset (the
+    synthetic LocalCave world) is left out, though ``get_config("demo")`` still works.
+    """
     from tracertools.config import known_datastacks
 
-    return known_datastacks()
+    return [name for name in known_datastacks() if name != _DEMO]
 
 
 # --------------------------------------------------------------------------------------------
