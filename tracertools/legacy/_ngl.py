@@ -171,7 +171,7 @@ def make_ng_link(
     state = link_state(
         config, legacy=legacy, seg_ids=list(seg_ids) if seg_ids is not None else [],
         anno_layers=list(anno_layers) if anno_layers is not None else [],
-        region_meshes=bool(region_meshes), seg_colors=list(seg_colors) if seg_colors else [],
+        region_meshes=bool(region_meshes), seg_colors=list(seg_colors) if seg_colors is not None else [],
         custom_mesh_source=custom_mesh_source, custom_mesh_name=custom_mesh_name,
         custom_mesh_color=custom_mesh_color, view_coords=view_coords,
         translucent_seg=bool(translucent_seg),
