@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import inspect
 import io
 import re
@@ -95,7 +96,28 @@ def test_upload_folder_then_download_folder_round_trip(backend: Backend, tmp_pat
     )
     (folder,) = downloads.iterdir()
     assert re.fullmatch(rf"image2_{STAMP}", folder.name)
-    assert read_tree(folder) == tree
+    # the fragment went up gzip-encoded as mesh/1:0:1 and comes back decoded, as the original
+    assert read_tree(folder) == {"info": b"{}", "mesh/1:0:1": gzip.decompress(GZIPPED),
+                                 "raw.bin": BINARY}
+
+
+def test_download_folder_decodes_gzip_encoded_objects_under_their_plain_names(
+    backend: Backend, tmp_path
+):
+    backend.seed("vol/mesh/1:0:1", GZIPPED, gzip_encoded=True)
+    backend.seed("vol/mesh/1:0", b'{"fragments": ["1:0:1"]}')
+    bucket_download_folder(backend.bucket.url_for("vol"), str(tmp_path / "dl"))
+    (folder,) = (tmp_path / "dl").iterdir()
+    assert read_tree(folder) == {"mesh/1:0": b'{"fragments": ["1:0:1"]}',
+                                 "mesh/1:0:1": gzip.decompress(GZIPPED)}
+
+
+def test_download_file_decodes_a_gzip_encoded_object(backend: Backend, tmp_path):
+    backend.seed("vol/mesh/1:0:1", GZIPPED, gzip_encoded=True)
+    bucket_download_file(backend.bucket.url_for("vol/mesh/1:0:1"), str(tmp_path / "dl"))
+    (path,) = (tmp_path / "dl").iterdir()
+    assert re.fullmatch(rf"1:0:1_{STAMP}", path.name)
+    assert path.read_bytes() == gzip.decompress(GZIPPED)
 
 
 def test_download_file_stamps_before_the_extension_and_returns_none(backend: Backend, tmp_path):

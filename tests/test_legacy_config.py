@@ -35,3 +35,20 @@ def test_get_supported_configs_lists_every_preset_as_a_usable_name():
     assert set(SEVEN) <= set(names)
     for name in names:
         assert isinstance(tt.get_config(name), dict)
+
+
+def test_get_supported_configs_leaves_out_the_demo_world():
+    assert "demo" not in tt.get_supported_configs()
+    assert tt.get_config("demo")["resolution"] == [4, 4, 45]  # still usable by name
+
+
+def test_get_config_descriptions_are_the_original_texts():
+    assert tt.get_config("brain_and_nerve_cord")["dataset_description"] == (
+        'The BANC (said "the bank") is the Brain And Nerve Cord, a GridTape transmission '
+        "electron microscopy dataset of a female adult Drosophila melanogaster's entire central "
+        "nervous system. Visit https://banc.community for more information."
+    )
+    assert tt.get_config("minnie65_phase3_v1")["dataset_description"] == (
+        "This is the second alignment of the IARPA 'minnie65' dataset, completed in the spring "
+        "of 2020 that used the seamless approach."
+    )

@@ -137,3 +137,20 @@ def test_host_ng_volume_locally_stops_cleanly_on_sigterm(volume_folder, sigterm_
     assert seen == {"status": 200, "cors": "*", "returned": None}
     assert_port_closed(port)
     assert signal.getsignal(signal.SIGTERM) is sigterm_fallback  # the previous handler is back
+
+
+def test_get_bones_divides_float32_vertices_in_float32():
+    vertices = np.array([[401.3, 800.7, 451.1], [440.9, 803.3, 903.7]], dtype=np.float32)
+    skeleton = osteoid.Skeleton(vertices, np.array([[0, 1]]), space="physical")
+    bones = get_bones(BANC, skeleton)
+    assert bones.dtype == np.float64 and bones.shape == (1, 2, 3)
+    # the original divided each float32 number by the config's int resolution: float32 maths
+    want = (vertices / np.array([4, 4, 45], dtype=np.float32)).astype(np.float64)
+    np.testing.assert_array_equal(bones[0], want)
+    assert not np.array_equal(bones[0], vertices.astype(np.float64) / [4, 4, 45])
+
+
+def test_get_bones_of_a_skeleton_without_edges_has_shape_0():
+    skeleton = osteoid.Skeleton(VERTICES_NM, np.zeros((0, 2), dtype=np.int64), space="physical")
+    bones = get_bones(BANC, skeleton)
+    assert bones.shape == (0,) and bones.dtype == np.float64

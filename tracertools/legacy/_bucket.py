@@ -1,9 +1,10 @@
 """Legacy shims: the bucket_* family (new home: :class:`tracertools.storage.bucket.Bucket`).
 
 Paths are full URLs, as in the original (``gs://bucket/folder/file``). The shims follow the new
-no-loss rules: downloads get a timestamp before the extension (the original put it after),
-uploads, moves and copies refuse to replace existing files, and nothing is decompressed.
-``bucket_convert_colons`` lives with the pure shims.
+no-loss rules: downloads get a timestamp before the extension (the original put it after), and
+uploads, moves and copies refuse to replace existing files. Downloads decode gzip-encoded
+objects and keep their plain names, as the original (cloudfiles' ``get``) did; moves and copies
+keep every object's encoding. ``bucket_convert_colons`` lives with the pure shims.
 """
 
 from __future__ import annotations
@@ -65,15 +66,15 @@ def bucket_delete_folder(folder_path: str) -> None:
 
 
 def bucket_download_file(bucket_path: str, download_path: str | None = None) -> None:
-    """Legacy shim for :meth:`Bucket.download` (default folder ``~/Downloads``)."""
+    """Legacy shim for :meth:`Bucket.download` (``~/Downloads`` by default; contents decoded)."""
     bucket, key = Bucket.split(bucket_path)
-    bucket.download(key, download_path)
+    bucket.download(key, download_path, decompress=True)
 
 
 def bucket_download_folder(bucket_path: str, download_path: str | None = None) -> None:
-    """Legacy shim for :meth:`Bucket.download_folder` (default folder ``~/Downloads``)."""
+    """Legacy shim for :meth:`Bucket.download_folder` (``~/Downloads`` by default; decoded)."""
     bucket, prefix = Bucket.split(bucket_path)
-    bucket.download_folder(prefix, download_path)
+    bucket.download_folder(prefix, download_path, decompress=True)
 
 
 def bucket_move_file(file_path: str, new_folder_path: str) -> None:

@@ -18,23 +18,41 @@ LEGACY_PORT = 8080
 def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
     """Legacy shim for :meth:`tracertools.geometry.skeleton.Skeleton.bones` at the datastack resolution.
 
+    Each coordinate is divided by the resolution in the vertices' own precision, as the
+    original's per-number division did (float32 vertices, as osteoid skeletons often hold, are
+    divided in float32), then returned as float64.
+
     Args:
         datastack: datastack name; its config ``resolution`` (nm per voxel) sets the units.
-        skeleton: an ``osteoid.Skeleton`` (as the original took) or a ``Skeleton``.
+        skeleton: an ``osteoid.Skeleton`` in nm (as the original took) or a ``Skeleton``.
 
     Returns:
-        ``(E, 2, 3)`` float bone endpoints in viewer voxels at the datastack resolution.
+        ``(E, 2, 3)`` float64 bone endpoints in viewer voxels at the datastack resolution;
+        shape ``(0,)`` for a skeleton without edges, as the original gave.
 
     Raises:
         UnknownDatastackError: no config for ``datastack`` (the original printed and crashed).
         InvalidGeometryError: malformed skeleton arrays.
     """
     from tracertools.config import load_config
-    from tracertools.geometry.skeleton import Skeleton
+    from tracertools.errors import InvalidGeometryError
 
-    resolution = load_config(datastack).resolution
-    sk = skeleton if isinstance(skeleton, Skeleton) else Skeleton.from_osteoid(skeleton)
-    return sk.bones(resolution)
+    resolution = [float(r) for r in load_config(datastack).resolution]
+    vertices = np.asarray(skeleton.vertices)
+    edges = np.asarray(skeleton.edges)
+    if edges.size == 0:
+        return np.array([], dtype=np.float64)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or edges.ndim != 2 or edges.shape[1] != 2:
+        raise InvalidGeometryError(
+            f"a skeleton needs (V, 3) vertices and (E, 2) edges, got {vertices.shape} and "
+            f"{edges.shape}"
+        )
+    bones = vertices[edges.astype(np.intp)]
+    out = np.empty(bones.shape, dtype=np.float64)
+    for axis, res in enumerate(resolution):
+        # a Python float divisor keeps the vertices' precision (float32 stays float32)
+        out[..., axis] = bones[..., axis] / res
+    return out
 
 
 def host_ng_volume_locally(

@@ -252,6 +252,15 @@ class Bucket(TransferMixin):
             raise SourceNotFoundError(f"{self.url_for(key)} does not exist")
         return bytes(found["content"]), bp.clean_encoding(found.get("compress"))
 
+    def _decoded(self, key: str, data: bytes, encoding: str | None) -> bytes:
+        """``data`` with its Content-Encoding undone (as cloudfiles' ``get`` returns it)."""
+        if encoding is None:
+            return data
+        from cloudfiles import compression
+
+        with self._remote(f"decoding {key!r} ({encoding})"):
+            return bytes(compression.decompress(data, encoding, key))
+
     def _put(self, key: str, data: bytes, encoding: str | None) -> None:
         with self._remote(f"writing {key!r}"):
             self._files().put(key, data, raw=True, compress=encoding)
@@ -443,6 +452,7 @@ class Bucket(TransferMixin):
         *,
         overwrite: bool = False,
         windows_names: bool | None = None,
+        decompress: bool = False,
     ) -> Path:
         """Download one file into ``local_dir`` (created if missing); returns the path written.
 
@@ -455,9 +465,13 @@ class Bucket(TransferMixin):
             local_dir: the local folder; default ``~/Downloads``.
             overwrite: write the plain name, replacing any file there.
             windows_names: write ``:`` as ``___`` in the name (default: on Windows).
+            decompress: undo the object's Content-Encoding and keep its plain name (default:
+                keep the stored bytes and add the encoding's suffix, such as ``.gz``).
         """
         key = self._file_key(path)
         data, encoding = self._get(key)
+        if decompress:
+            data, encoding = self._decoded(key, data, encoding), None
         parts = bp.local_parts(
             bp.with_encoding(posixpath.basename(key), encoding), forbids_colons(windows_names)
         )
@@ -475,6 +489,7 @@ class Bucket(TransferMixin):
         progress: bool | None = None,
         errors: str = "raise",
         windows_names: bool | None = None,
+        decompress: bool = False,
     ) -> Path:
         """Download every file in folder ``prefix``, in parallel; returns the local folder.
 
@@ -488,6 +503,8 @@ class Bucket(TransferMixin):
             progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
             errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
             windows_names: write ``:`` as ``___`` in names (default: on Windows).
+            decompress: undo each object's Content-Encoding and keep its plain name (default:
+                keep the stored bytes and add the encoding's suffix, such as ``.gz``).
 
         Raises:
             SourceNotFoundError: the folder holds no files.
@@ -505,6 +522,8 @@ class Bucket(TransferMixin):
 
         def fetch(key: str) -> Path:
             data, encoding = self._get(key)
+            if decompress:
+                data, encoding = self._decoded(key, data, encoding), None
             target = dest.joinpath(
                 *bp.local_parts(bp.with_encoding(key[len(start) :], encoding), windows)
             )
