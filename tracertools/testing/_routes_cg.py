@@ -99,45 +99,7 @@ def operation_details(op: Operation) -> dict[str, Any]:
 
 def tabular_change_log(app: CaveApp, root: int, filtered: bool) -> pd.DataFrame:
     """Upstream's tabular change log of a root (``in_neuron``/``is_relevant`` as upstream)."""
-    w = app.world
-    known, created, _ = w.root_records(np.array([root], dtype=U64))
-    if not known[0]:
-        raise UnknownNodeError([root])
-    rows = []
-    for op in w.history_operations(root):
-        edited = np.array(list(op.sink_ids) + list(op.source_ids), dtype=U64)
-        cur = w.node_roots(edited, float(created[0]))
-        orig = w.node_roots(edited, w.t0)
-        if op.is_merge:
-            relevant = len(np.unique(orig)) != 1
-            in_neuron = bool(np.all(cur == U64(root)))
-        else:
-            relevant = len(np.unique(cur)) != 1
-            in_neuron = bool(np.any(cur == U64(root)))
-        name, aff = w.user_info(op.user_id)
-        rows.append(
-            {
-                "operation_id": op.operation_id,
-                "timestamp": pd.Timestamp(op.timestamp * 1e3, unit="ms"),
-                "user_id": op.user_id,
-                "before_root_ids": list(op.before_roots),
-                "after_root_ids": list(op.after_roots),
-                "is_merge": op.is_merge,
-                "in_neuron": in_neuron,
-                "is_relevant": bool(relevant),
-                "user_name": name,
-                "user_affiliation": aff,
-            }
-        )
-    cols = [
-        "operation_id", "timestamp", "user_id", "before_root_ids", "after_root_ids",
-        "is_merge", "in_neuron", "is_relevant", "user_name", "user_affiliation",
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    if filtered:
-        df = df[df["in_neuron"] & df["is_relevant"]].drop(columns=["in_neuron", "is_relevant"])
-        df = df.reset_index(drop=True)
-    return df
+    return app.world.tabular_change_log(root, filtered)
 
 
 def _tab_json(app: CaveApp, root: int, filtered: bool) -> str:

@@ -51,15 +51,32 @@ class CaveWorld(Protocol):
             the server starts (and resets) with, e.g. ``{"row_cap": 500000}``.
     """
 
-    seed: int
-    layout: GraphLayout
-    resolution: tuple[float, ...]
-    seg_resolution: tuple[float, ...]
-    shape: tuple[int, ...]
-    chunk_size: tuple[int, ...]
-    t0: float
-    version_timestamps: dict[int, float]
-    swamps: dict[int, Mesh]
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def layout(self) -> GraphLayout: ...
+
+    @property
+    def resolution(self) -> tuple[float, ...]: ...
+
+    @property
+    def seg_resolution(self) -> tuple[float, ...]: ...
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def chunk_size(self) -> tuple[int, ...]: ...
+
+    @property
+    def t0(self) -> float: ...
+
+    @property
+    def version_timestamps(self) -> dict[int, float]: ...
+
+    @property
+    def swamps(self) -> dict[int, Mesh]: ...
 
     @property
     def ws_chunk_size(self) -> tuple[int, ...]: ...
@@ -123,6 +140,10 @@ class CaveWorld(Protocol):
         """(name, affiliation) of an editor."""
         ...
 
+    def tabular_change_log(self, root: int, filtered: bool) -> pd.DataFrame:
+        """Upstream's tabular change log of a root (see :func:`tabular_change_log`)."""
+        ...
+
     # -- L2 cache, skeletons, meshes, voxels -------------------------------------------------
 
     def l2_data(self, l2_id: int) -> dict[str, Any] | None:
@@ -166,6 +187,66 @@ class CaveWorld(Protocol):
         ``body`` applied, positions split into ``_x/_y/_z``; at most ``max_rows + 1`` rows (one
         more than the cap tells the caller the cap truncated the answer)."""
         ...
+
+
+CHANGE_LOG_COLUMNS = [
+    "operation_id", "timestamp", "user_id", "before_root_ids", "after_root_ids",
+    "is_merge", "in_neuron", "is_relevant", "user_name", "user_affiliation",
+]
+
+
+def tabular_change_log(w: CaveWorld, root: int, filtered: bool) -> pd.DataFrame:
+    """Upstream's tabular change log of a root, from the protocol's primitives.
+
+    One row per operation in the root's history. ``is_relevant``: a merge joined two
+    different original roots, a split separated supervoxels that were in two roots when
+    ``root`` was created; ``in_neuron``: the merge's supervoxels are all in ``root``, or
+    some of the split's are. ``filtered=True`` keeps the rows that are both (and drops the
+    two columns), as PyChunkedGraph does.
+    """
+    import pandas as pd
+
+    from tracertools.testing._graph import UnknownNodeError
+
+    u64 = np.uint64
+    known, created, _ = w.root_records(np.array([root], dtype=u64))
+    if not known[0]:
+        raise UnknownNodeError([root])
+    rows = []
+    for op in w.history_operations(root):
+        edited = np.array(list(op.sink_ids) + list(op.source_ids), dtype=u64)
+        cur = w.node_roots(edited, float(created[0]))
+        orig = w.node_roots(edited, w.t0)
+        if op.is_merge:
+            relevant = len(np.unique(orig)) != 1
+            in_neuron = bool(np.all(cur == u64(root)))
+        else:
+            relevant = len(np.unique(cur)) != 1
+            in_neuron = bool(np.any(cur == u64(root)))
+        name, aff = w.user_info(op.user_id)
+        rows.append(
+            {
+                "operation_id": op.operation_id,
+                "timestamp": pd.Timestamp(op.timestamp * 1e3, unit="ms"),
+                "user_id": op.user_id,
+                "before_root_ids": list(op.before_roots),
+                "after_root_ids": list(op.after_roots),
+                "is_merge": op.is_merge,
+                "in_neuron": in_neuron,
+                "is_relevant": bool(relevant),
+                "user_name": name,
+                "user_affiliation": aff,
+            }
+        )
+    return finish_change_log(pd.DataFrame(rows, columns=CHANGE_LOG_COLUMNS), filtered)
+
+
+def finish_change_log(df: pd.DataFrame, filtered: bool) -> pd.DataFrame:
+    """Apply ``filtered`` to a full tabular change log."""
+    if filtered:
+        df = df[df["in_neuron"] & df["is_relevant"]].drop(columns=["in_neuron", "is_relevant"])
+        df = df.reset_index(drop=True)
+    return df
 
 
 class SmallWorldApi:
@@ -261,6 +342,9 @@ class SmallWorldApi:
             if la is not None and lb is not None and la != lb:
                 pairs.add((min(la, lb), max(la, lb)))
         return [list(p) for p in sorted(pairs)]
+
+    def tabular_change_log(self, root: int, filtered: bool) -> pd.DataFrame:
+        return tabular_change_log(self, root, filtered)  # type: ignore[arg-type]
 
     def l2_data(self, l2_id: int) -> dict[str, Any] | None:
         if int(l2_id) not in self.graph.l2_index:
