@@ -1,20 +1,42 @@
-"""Start-up time of LocalCave's default world (target: < 3 s on a 2-core machine).
+"""Start-up time of LocalCave's default world (target: < 3 s on a 2-core machine), and start-up
+and memory of the BANC-sized ScaleWorld (targets: serving in <= 5 s; a session touching
+10,000 neurons under 2 GiB resident).
 
-Run: ``python benchmarks/localcave_startup.py``. Prints, for a fresh process:
+Run: ``python benchmarks/localcave_startup.py [--scale-only] [--touch N]``. Prints, for a fresh
+process:
 
 * import time of ``tracertools.testing.LocalCave`` (with numpy/pandas);
 * time to build the default world and start serving (cold, uncached);
 * time to start a second LocalCave with the same parameters (world cached in-process);
 * time to a first answered caveclient call;
-* the same for ``huge_neuron=True``.
+* the same for ``huge_neuron=True``;
+* ScaleWorld: time to serving, to a first answered call, then a session through the real
+  clients touching ``N`` (default 10,000) random neurons in batches of 500 (freshness, L2 IDs,
+  roots of L2 IDs, L2 attributes, cached skeletons), with the resident memory after each
+  stage, and one synapse query for 100 roots.
 """
 
 from __future__ import annotations
 
+import argparse
+import resource
 import time
 
 
-def main() -> None:
+def rss_mib() -> float:
+    """Current resident memory of this process, MiB (``VmRSS``)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def small_world() -> None:
     t0 = time.perf_counter()
     from tracertools.testing import LocalCave
 
@@ -48,6 +70,80 @@ def main() -> None:
     print(f"first caveclient call (2 handshakes) : {t_first:6.2f} s")
     print(f"huge_neuron=True, cold start         : {t_huge:6.2f} s")
     print(f"world: {cave.world.describe()}")
+
+
+def scale_world(touch: int) -> None:
+    import numpy as np
+
+    rss0 = rss_mib()
+    t0 = time.perf_counter()
+    from tracertools.testing import LocalCave, ScaleWorld
+
+    world = ScaleWorld(seed=0, rate_limit_per_s=None)  # the limit would dominate the timings
+    cave = LocalCave(world=world, datastack_name="bench_scale").start()
+    t_start = time.perf_counter() - t0
+    client = cave.client()
+    cg = client.chunkedgraph
+    cg.is_latest_roots([world.neuron_root(0)])
+    t_first = time.perf_counter() - t0
+    print(f"ScaleWorld ({world.n_neurons} neurons): serving after {t_start:.2f} s (target <= 5 s), "
+          f"first caveclient answer after {t_first:.2f} s; RSS {rss_mib():.0f} MiB "
+          f"(+{rss_mib() - rss0:.0f} MiB)")
+
+    rng = np.random.default_rng(1)
+    neurons = rng.choice(world.n_neurons, touch, replace=False)
+    stages = {"roots": 0.0, "is_latest": 0.0, "l2_ids": 0.0, "roots of L2": 0.0, "l2 data": 0.0,
+              "fetch_skeletons": 0.0}
+    n_l2 = 0
+    for b in range(0, touch, 500):
+        ks = neurons[b : b + 500]
+        t = time.perf_counter()
+        roots = [world.neuron_root(int(k)) for k in ks]
+        stages["roots"] += time.perf_counter() - t
+        t = time.perf_counter()
+        cg.is_latest_roots(roots)
+        stages["is_latest"] += time.perf_counter() - t
+        t = time.perf_counter()
+        l2 = np.concatenate(list(cg.get_leaves_many(roots, stop_layer=2).values()))
+        n_l2 += len(l2)
+        stages["l2_ids"] += time.perf_counter() - t
+        t = time.perf_counter()
+        cg.get_roots(l2)
+        stages["roots of L2"] += time.perf_counter() - t
+        t = time.perf_counter()
+        client.l2cache.get_l2data(rng.choice(l2, min(len(l2), 2000), replace=False).tolist(),
+                                  attributes=["size_nm3", "rep_coord_nm"])
+        stages["l2 data"] += time.perf_counter() - t
+        t = time.perf_counter()
+        client.skeleton.fetch_skeletons(roots, skeleton_version=4)
+        stages["fetch_skeletons"] += time.perf_counter() - t
+        if (b // 500) % 5 == 4 or b + 500 >= touch:
+            print(f"  after {min(b + 500, touch):6d} neurons: RSS {rss_mib():6.0f} MiB, "
+                  f"{len(world.graph.plan)} neurons cached ({world.graph.plan.nbytes / 2**20:.0f} MiB)")
+    for name, secs in stages.items():
+        print(f"  {name:16s} {secs:6.2f} s")
+    print(f"  {touch} neurons, {n_l2} L2 IDs, {cave.stats.total} requests; "
+          f"peak RSS {peak_mib():.0f} MiB (target < 2048 MiB)")
+
+    t = time.perf_counter()
+    roots = [world.neuron_root(int(k)) for k in neurons[:100]]
+    syn = client.materialize.query_table("synapses", filter_in_dict={"pre_pt_root_id": roots})
+    print(f"  synapse query for 100 roots: {len(syn)} rows in {time.perf_counter() - t:.2f} s")
+    t = time.perf_counter()
+    total = client.materialize.get_annotation_count("synapses")
+    print(f"  synapse table: {total} rows, counted in {time.perf_counter() - t:.2f} s; "
+          f"final RSS {rss_mib():.0f} MiB")
+    cave.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale-only", action="store_true", help="only the ScaleWorld part")
+    ap.add_argument("--touch", type=int, default=10_000, help="neurons the scale session touches")
+    args = ap.parse_args()
+    if not args.scale_only:
+        small_world()
+    scale_world(args.touch)
 
 
 if __name__ == "__main__":

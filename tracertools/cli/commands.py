@@ -3,7 +3,7 @@
 ``tracertools demo`` starts a LocalCave (a CAVE-compatible server on 127.0.0.1 with a synthetic
 world) in this process and walks through the SDK against it, printing a report. It needs no
 account and no network. ``tracertools serve`` runs LocalCave until interrupted, for notebooks and
-other programs to connect to.
+other programs to connect to; ``tracertools serve --scale`` serves the BANC-sized ScaleWorld.
 """
 
 from __future__ import annotations
@@ -41,10 +41,23 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from tracertools.testing import LocalCave
 
     token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
-    cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
+    if args.scale:
+        from tracertools.testing import ScaleWorld
+
+        kwargs = {} if args.neurons is None else {"n_neurons": args.neurons}
+        world = ScaleWorld(seed=args.seed, **kwargs)
+        cave = LocalCave(port=args.port, token=token, world=world, datastack_name="scale")
+    else:
+        n = 8 if args.neurons is None else args.neurons
+        cave = LocalCave(seed=args.seed, n_neurons=n, port=args.port, token=token)
     cave.start()
     try:
         print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
+        if args.scale:
+            f = cave.faults
+            rate = "off" if f.rate_limit_per_s is None else f"{f.rate_limit_per_s:g} requests/s per token"
+            print(f"  {cave.world.summary()}; limits: row cap {f.row_cap}, "
+                  f"body {f.body_limit_bytes} bytes, rate {rate}")
         print("Connect from Python in another process with:")
         print(
             f"  tt.Datastack({cave.datastack_name!r}, server_address={cave.url!r}, "
@@ -85,7 +98,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run LocalCave on 127.0.0.1 until Ctrl+C")
     serve.add_argument("--seed", type=int, default=0)
-    serve.add_argument("--neurons", type=int, default=8)
+    serve.add_argument("--neurons", type=int, default=None,
+                       help="neurons in the world (default 8; with --scale 100000)")
+    serve.add_argument("--scale", action="store_true",
+                       help="serve the lazily generated BANC-sized ScaleWorld (datastack 'scale') "
+                            "with real service limits")
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     serve.add_argument("--token", default=None,
                        help="the token to require: 32 hex characters (default: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -44,12 +45,12 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, f"unknown attribute(s): {', '.join(bad)}")
         as_str = req.bool_arg("int64_as_str")
         out: dict[str, Any] = {}
-        for raw in ids:
-            try:
-                l2 = int(raw)
-            except (TypeError, ValueError) as exc:
-                raise HttpError(400, "l2_ids must be integers") from exc
-            attrs = w.l2_data(l2) if 0 < l2 < 2**64 else None
+        try:
+            l2s = [int(raw) for raw in ids]
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, "l2_ids must be integers") from exc
+        found = w.l2_data([v if 0 < v < 2**64 else 0 for v in l2s])
+        for l2, attrs in zip(l2s, found, strict=True):
             if attrs is None:
                 out[str(l2)] = {}
                 continue
@@ -170,6 +171,9 @@ def routes(app: CaveApp) -> list[Route]:
         _queue(rids)
         return json_response(_eta(len(rids)))
 
+    def _flatdict_body(rid: int, version: int) -> bytes:
+        return flatdict_gzip(w.skeleton(rid), rid, version)
+
     def cached(rid: int) -> bool:
         return is_root(w, rid) and (app.skeleton_is_generated(rid) or w.skeleton_precached(rid))
 
@@ -195,11 +199,11 @@ def routes(app: CaveApp) -> list[Route]:
             if not cached(rid):
                 missing.append(rid)
                 continue
-            sk = w.skeleton(rid)
             if fmt == "flatdict":
-                out[str(rid)] = flatdict_gzip(sk, rid, version).hex()
+                make = functools.partial(_flatdict_body, rid, version)
+                out[str(rid)] = app.cached(("skfd", rid, version), make).hex()
             else:
-                out[str(rid)] = sk.to_swc().encode().hex()
+                out[str(rid)] = w.skeleton(rid).to_swc().encode().hex()
         if isinstance(body, dict) and body.get("generate_missing"):
             _queue(missing)
         return json_response(out)

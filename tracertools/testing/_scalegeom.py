@@ -87,31 +87,39 @@ class Geometry:
     def rep_nm(self, pl: NeuronPlan, positions: IntArray) -> FloatArray:
         return self.arrays(pl)["vox"][positions] * self.res  # type: ignore[no-any-return]
 
-    def l2_attributes(self, pl: NeuronPlan, j: int) -> dict[str, Any]:
-        """L2-cache attributes of position ``j`` (all in nm, nm², nm³)."""
+    def l2_attributes(self, pl: NeuronPlan, positions: IntArray) -> list[dict[str, Any]]:
+        """L2-cache attributes of positions (all in nm, nm², nm³): a cylinder of the
+        position's radius along the direction to its parent, holding its volume."""
         a = self.arrays(pl)
-        size = float(a["size"][j])
-        r = float(a["radius"][j])
+        j = np.asarray(positions, dtype=np.int64)
+        size = a["size"][j]
+        r = a["radius"][j]
         rep = a["vox"][j] * self.res
-        par = int(pl.parent[j])
-        axis = (a["vox"][par] * self.res - rep) if par >= 0 else np.array([1.0, 0.0, 0.0])
-        axis = axis / (np.linalg.norm(axis) or 1.0)
-        helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+        par = pl.parent[j]
+        axis = np.where((par >= 0)[:, None], a["vox"][np.maximum(par, 0)] * self.res - rep, [1.0, 0.0, 0.0])
+        norm = np.linalg.norm(axis, axis=1, keepdims=True)
+        axis = np.where(norm > 0, axis / np.where(norm > 0, norm, 1.0), [1.0, 0.0, 0.0])
+        helper = np.where((np.abs(axis[:, 2]) < 0.9)[:, None], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0])
         b1 = np.cross(axis, helper)
-        b1 /= np.linalg.norm(b1)
+        b1 /= np.linalg.norm(b1, axis=1, keepdims=True)
         b2 = np.cross(axis, b1)
         length = size / (np.pi * r * r)
-        h = hash64(self.g.p.seed, 44, pl.k, j, np.arange(6))
-        return {
-            "area_nm2": round(2.0 * np.pi * r * length + 2.0 * np.pi * r * r, 3),
-            "chunk_intersect_count": (h % np.uint64(40)).astype(np.int64).reshape(2, 3).tolist(),
-            "max_dt_nm": r,
-            "mean_dt_nm": round(r / 3.0, 4),
-            "pca": np.round(np.stack([axis, b1, b2]), 6).tolist(),
-            "pca_val": [round(length * length / 12.0, 4), round(r * r / 4.0, 4), round(r * r / 4.0, 4)],
-            "rep_coord_nm": [float(v) for v in rep],
-            "size_nm3": size,
-        }
+        area = np.round(2.0 * np.pi * r * length + 2.0 * np.pi * r * r, 3).tolist()
+        cic = (hash64(self.g.p.seed, 44, pl.k, j[:, None], np.arange(6)[None, :]) % np.uint64(40))
+        cic_l = cic.astype(np.int64).reshape(-1, 2, 3).tolist()
+        pca = np.round(np.stack([axis, b1, b2], axis=1), 6).tolist()
+        v0 = np.round(length * length / 12.0, 4).tolist()
+        v1 = np.round(r * r / 4.0, 4).tolist()
+        mean_dt = np.round(r / 3.0, 4).tolist()
+        reps, sizes, radii = rep.tolist(), size.tolist(), r.tolist()
+        return [
+            {
+                "area_nm2": area[i], "chunk_intersect_count": cic_l[i], "max_dt_nm": radii[i],
+                "mean_dt_nm": mean_dt[i], "pca": pca[i], "pca_val": [v0[i], v1[i], v1[i]],
+                "rep_coord_nm": reps[i], "size_nm3": sizes[i],
+            }
+            for i in range(len(j))
+        ]
 
     def skeleton(self, pl: NeuronPlan, mask: int, l2_ids: list[int]) -> Skeleton:
         """Skeleton of the root holding pieces ``mask`` (vertices in nm)."""

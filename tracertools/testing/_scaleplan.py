@@ -134,7 +134,7 @@ class Scalars:
         m = np.maximum(1, np.round(n_sv / (top / 2 + top / 2 * u_density))).astype(np.int64)
         n_ops = np.clip(np.round(p.ops_median * np.exp(p.ops_sigma * z_ops)), 1, p.ops_max).astype(np.int64)
         n_ops = np.where((u_edited < p.edited_fraction) & (m >= 2), n_ops, 0)
-        n_ops = np.where(giant, np.minimum(3, m - 1), n_ops)
+        n_ops = np.where(giant, 0, n_ops)
         n_ops = np.where(long, p.long_history_ops, n_ops)
         return n_sv, m, n_ops
 
@@ -155,7 +155,7 @@ class Scalars:
         n_ops = int(min(max(np.round(p.ops_median * math.exp(p.ops_sigma * z_ops)), 1), p.ops_max))
         n_ops = n_ops if (u_edited < p.edited_fraction and m >= 2) else 0
         if k in self.giants:
-            n_ops = min(3, m - 1)
+            n_ops = 0
         if k in self.long_history:
             n_ops = p.long_history_ops
         return n_sv, m, n_ops

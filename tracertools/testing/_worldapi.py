@@ -146,8 +146,8 @@ class CaveWorld(Protocol):
 
     # -- L2 cache, skeletons, meshes, voxels -------------------------------------------------
 
-    def l2_data(self, l2_id: int) -> dict[str, Any] | None:
-        """L2-cache attributes of an L2 ID, None if it does not exist."""
+    def l2_data(self, l2_ids: Sequence[int]) -> list[dict[str, Any] | None]:
+        """L2-cache attributes of each L2 ID, None where it does not exist."""
         ...
 
     def skeleton(self, root: int) -> Skeleton:
@@ -346,10 +346,9 @@ class SmallWorldApi:
     def tabular_change_log(self, root: int, filtered: bool) -> pd.DataFrame:
         return tabular_change_log(self, root, filtered)  # type: ignore[arg-type]
 
-    def l2_data(self, l2_id: int) -> dict[str, Any] | None:
-        if int(l2_id) not in self.graph.l2_index:
-            return None
-        return self.l2_attributes(int(l2_id))
+    def l2_data(self, l2_ids: Sequence[int]) -> list[dict[str, Any] | None]:
+        index = self.graph.l2_index
+        return [self.l2_attributes(int(v)) if int(v) in index else None for v in l2_ids]
 
     def skeleton_precached(self, root: int) -> bool:
         return int(root) in self.graph.roots

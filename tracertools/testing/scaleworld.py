@@ -344,7 +344,7 @@ class ScaleWorld:
 
     def l2_attributes(self, l2_id: int) -> dict[str, Any]:
         """L2-cache attributes of an L2 ID."""
-        found = self.l2_data(l2_id)
+        found = self.l2_data([int(l2_id)])[0]
         if found is None:
             raise UnknownNodeError([int(l2_id)])
         return found
@@ -493,14 +493,20 @@ class ScaleWorld:
         pairs = np.sort(np.stack([a, b], axis=1), axis=1) if len(a) else np.zeros((0, 2), dtype=np.int64)
         return sorted(pairs.tolist())
 
-    def l2_data(self, l2_id: int) -> dict[str, Any] | None:
-        lid = int(l2_id)
-        if not 0 < lid < 1 << 64 or self.layout.layer_of(lid) != 2:
-            return None
-        k, pos, _ = self.graph.resolve(np.array([lid], dtype=U64))
-        if k[0] < 0:
-            return None
-        return self.geometry.l2_attributes(self.graph.plan(int(k[0])), int(pos[0]))
+    def l2_data(self, l2_ids: Sequence[int]) -> list[dict[str, Any] | None]:
+        ids = [int(v) for v in l2_ids]
+        ok = np.array([0 < v < 1 << 64 and v >> 56 == 2 for v in ids], dtype=bool)
+        out: list[dict[str, Any] | None] = [None] * len(ids)
+        if not ok.any():
+            return out
+        sel = np.flatnonzero(ok)
+        k, pos, _ = self.graph.resolve(np.array([ids[i] for i in sel.tolist()], dtype=U64))
+        for neuron in np.unique(k[k >= 0]).tolist():
+            m = np.flatnonzero(k == neuron)
+            attrs = self.geometry.l2_attributes(self.graph.plan(int(neuron)), pos[m])
+            for i, a in zip(sel[m].tolist(), attrs, strict=True):
+                out[i] = a
+        return out
 
     def skeleton_precached(self, root: int) -> bool:
         return bool(uniform(self.seed, 111, int(root) & ((1 << 63) - 1))[0] < self.skeleton_cached_fraction)
