@@ -60,8 +60,8 @@ class ScaleWorld:
     Args:
         seed: the world is a function of the arguments.
         n_neurons: current neurons (one soma chunk each), at most 524,287.
-        sv_median, sv_sigma: supervoxels per neuron are log-normal with this median and
-            sigma (of the log), clipped to [200, 2,500,000].
+        sv_median: median supervoxels per neuron (log-normal, clipped to [200, 2,500,000]).
+        sv_sigma: sigma of the log of supervoxels per neuron.
         giant_supervoxels: supervoxels of the giant neuron(s) (:attr:`giant_neurons`).
         edited_fraction: fraction of neurons with an edit history (median 4 edits, a tail
             to 500).
