@@ -69,7 +69,7 @@ class Geometry:
 
     def arrays(self, pl: NeuronPlan) -> dict[str, np.ndarray]:
         """Representative voxel, radius (nm) and size (nm³) of every position."""
-        hit = pl.layer_masks.get("geom")
+        hit = pl.memo.get("geom")
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         p = self.g.p
@@ -81,7 +81,7 @@ class Geometry:
         per_sv = 300 + (uniform(p.seed, 43, pl.k, pos) * 1200).astype(np.int64)
         size = (pl.counts * per_sv).astype(np.float64) * self.voxel_nm3
         out = {"vox": vox, "radius": radius, "size": size}
-        pl.layer_masks["geom"] = out
+        pl.memo["geom"] = out
         return out
 
     def rep_nm(self, pl: NeuronPlan, positions: IntArray) -> FloatArray:

@@ -184,7 +184,7 @@ class ScaleGraph(LineageMixin):
     def records(self, k: int) -> list[RootRecord]:
         """Every root of neuron ``k`` as a RootRecord (memoised on its plan)."""
         pl = self.plan(k)
-        hit = pl.layer_masks.get("records")
+        hit = pl.memo.get("records")
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         ids = self.root_ids(k, np.arange(pl.n_roots)).tolist()
@@ -200,7 +200,7 @@ class ScaleGraph(LineageMixin):
                 parents=tuple(ids[r] for r in pl.parents_of_root(j)),
                 children=tuple(ids[r] for r in pl.children_of_root(j)),
             ))
-        pl.layer_masks["records"] = out
+        pl.memo["records"] = out
         return out
 
     def op_id(self, k: int, i: int) -> int:
@@ -232,7 +232,7 @@ class ScaleGraph(LineageMixin):
 
     def layer_info(self, pl: NeuronPlan, layer: int) -> tuple[IntArray, IntArray, IntArray]:
         """(layer-chunk key per position, sorted unique keys, piece mask of each key)."""
-        hit = pl.layer_masks.get(layer)
+        hit = pl.memo.get(layer)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         lc = pl.chunks >> (layer - 2)
@@ -244,7 +244,7 @@ class ScaleGraph(LineageMixin):
         starts = np.r_[0, np.flatnonzero(np.diff(ks)) + 1]
         masks = np.bitwise_or.reduceat(bits, starts) if len(ks) else np.zeros(0, dtype=np.int64)
         out = (key, ks[starts], masks.astype(np.int64))
-        pl.layer_masks[layer] = out
+        pl.memo[layer] = out
         return out
 
     def _layer_chunk(self, layer: int, key: int) -> tuple[int, int, int]:
@@ -460,7 +460,7 @@ class ScaleGraph(LineageMixin):
     def operations(self, k: int) -> list[Operation]:
         """Every operation of neuron ``k``, in time order (memoised on its plan)."""
         pl = self.plan(k)
-        hit = pl.layer_masks.get("ops")
+        hit = pl.memo.get("ops")
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         ends = pl.op_edge.reshape(-1)
@@ -478,7 +478,7 @@ class ScaleGraph(LineageMixin):
                 edges=(edge,), source_coords=(_xyz(vox[i][0]),), sink_coords=(_xyz(vox[i][1]),),
                 source_ids=(edge[0],), sink_ids=(edge[1],),
             ))
-        pl.layer_masks["ops"] = out
+        pl.memo["ops"] = out
         return out
 
     def user_id(self, index: int) -> str:

@@ -274,7 +274,7 @@ class NeuronPlan:
         return [] if o < 0 else [int(r) for r in self.op_after[o] if r >= 0]
 
     @cached_property
-    def layer_masks(self) -> dict[Any, Any]:
+    def memo(self) -> dict[Any, Any]:
         """Memo of derived arrays: per layer >= 3 the chunk keys and piece masks (see
         ``ScaleGraph.layer_info``), ``"geom"`` the per-position geometry."""
         return {}
