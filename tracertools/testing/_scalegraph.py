@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -246,10 +246,6 @@ class ScaleGraph(LineageMixin):
         out = (key, ks[starts], masks.astype(np.int64))
         pl.memo[layer] = out
         return out
-
-    def _layer_chunk(self, layer: int, key: int) -> tuple[int, int, int]:
-        c = np.unravel_index(key, self.layout.layer_grid(layer))
-        return (int(c[0]), int(c[1]), int(c[2]))
 
     # -- resolving node IDs ------------------------------------------------------------------
 
@@ -525,8 +521,3 @@ class ScaleGraph(LineageMixin):
 
     def history_operations(self, root: int) -> list[Operation]:  # LineageMixin's, per neuron
         return self.history_ops(root)
-
-    def lineage_graph(
-        self, root_ids: Iterable[int], t_past: float, t_future: float
-    ) -> tuple[dict[int, dict[str, float | int]], list[tuple[int, int]]]:
-        return super().lineage_graph(root_ids, t_past, t_future)

@@ -65,15 +65,6 @@ class Rows:
             {r: (a[keep], b[keep], c[keep], d[keep]) for r, (a, b, c, d) in self.points.items()},
         )
 
-    @staticmethod
-    def concat(parts: list[Rows]) -> Rows:
-        first = parts[0]
-        return Rows(
-            {k: np.concatenate([p.cols[k] for p in parts]) for k in first.cols},
-            {r: tuple(np.concatenate([p.points[r][i] for p in parts]) for i in range(4))  # type: ignore[misc]
-             for r in first.points},
-        )
-
 
 class ScaleTable:
     """One lazily generated table. Subclasses define the rows of a set of owner neurons."""
