@@ -3,7 +3,7 @@
 ``tracertools demo`` starts a LocalCave (a CAVE-compatible server on 127.0.0.1 with a synthetic
 world) in this process and walks through the SDK against it, printing a report. It needs no
 account and no network. ``tracertools serve`` runs LocalCave until interrupted, for notebooks and
-other programs to connect to.
+other programs to connect to; ``tracertools serve --scale`` serves the BANC-sized ScaleWorld.
 """
 
 from __future__ import annotations
@@ -47,12 +47,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # From here on Ctrl-C (even when inherited ignored, as by background jobs) and SIGTERM stop.
     with stop_signals_interrupt():
         token = args.token or os.environ.get("TRACERTOOLS_LOCALCAVE_TOKEN") or None
-        cave = LocalCave(seed=args.seed, n_neurons=args.neurons, port=args.port, token=token)
+        if args.scale:
+            from tracertools.testing import ScaleWorld
+
+            kwargs = {} if args.neurons is None else {"n_neurons": args.neurons}
+            world = ScaleWorld(seed=args.seed, **kwargs)
+            cave = LocalCave(port=args.port, token=token, world=world, datastack_name="scale")
+        else:
+            n = 8 if args.neurons is None else args.neurons
+            cave = LocalCave(seed=args.seed, n_neurons=n, port=args.port, token=token)
         cave.start()
-        folder = Path(args.config_dir) if args.config_dir else Path(tempfile.mkdtemp(prefix="tracertools-serve-"))
+        folder = (Path(args.config_dir) if args.config_dir
+                  else Path(tempfile.mkdtemp(prefix="tracertools-serve-")))
         config_file = cave.config.to_file(folder / f"{cave.datastack_name}.json")
         try:
             print(f"LocalCave serving datastack {cave.datastack_name!r} at {cave.url}", flush=True)
+            if args.scale:
+                f = cave.faults
+                rate = ("off" if f.rate_limit_per_s is None
+                        else f"{f.rate_limit_per_s:g} requests/s per token")
+                print(f"  {cave.world.summary()}; limits: row cap {f.row_cap}, "
+                      f"body {f.body_limit_bytes} bytes, rate {rate}")
             print(f"Its config (sources, tables, swamps, viewer) is in {config_file}")
             print("Connect from Python in any process or notebook with:")
             print("  import tracertools as tt")
@@ -117,7 +132,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a CAVE-compatible server with a synthetic world on 127.0.0.1 for "
                     "notebooks and other programs. Prints a line of Python that connects to it "
                     "from any process; stops cleanly on Ctrl+C and SIGTERM.")
-    world_options(serve)
+    serve.add_argument("--seed", type=int, default=0,
+                       help="seed of the synthetic world; the same seed gives the same world "
+                            "(default 0)")
+    serve.add_argument("--neurons", type=int, default=None,
+                       help="current neurons in the world (default 8; with --scale 100000)")
+    serve.add_argument("--scale", action="store_true",
+                       help="serve the lazily generated BANC-sized ScaleWorld (datastack 'scale') "
+                            "with real service limits")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     serve.add_argument("--token", default=None,
                        help="the token to require: 32 hex characters (default: "

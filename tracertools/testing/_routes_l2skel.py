@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from tracertools.testing._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
+from tracertools.testing._routes_info import is_root
 from tracertools.testing._skeletons import flatdict_gzip, gzip_bytes, precomputed_bytes
 from tracertools.testing.server import (
     CaveApp,
@@ -19,11 +21,12 @@ from tracertools.testing.server import (
 
 SKELETON_SERVICE_VERSION = "0.23.11"
 SKELETON_VERSIONS = [-1, 0, 1, 2, 3, 4]
+MAX_CACHED_BULK = 500
+"""Most root IDs one ``bulk/get_cached_skeletons`` request may name (caveclient sends <= 500)."""
 
 
 def routes(app: CaveApp) -> list[Route]:
     w = app.world
-    g = w.graph
     C = "/l2cache/api/v1"
     K = "/skeletoncache/api"
     KD = K + "/v1/{ds}"
@@ -42,15 +45,15 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, f"unknown attribute(s): {', '.join(bad)}")
         as_str = req.bool_arg("int64_as_str")
         out: dict[str, Any] = {}
-        for raw in ids:
-            try:
-                l2 = int(raw)
-            except (TypeError, ValueError) as exc:
-                raise HttpError(400, "l2_ids must be integers") from exc
-            if l2 not in g.l2_index:
+        try:
+            l2s = [int(raw) for raw in ids]
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, "l2_ids must be integers") from exc
+        found = w.l2_data([v if 0 < v < 2**64 else 0 for v in l2s])
+        for l2, attrs in zip(l2s, found, strict=True):
+            if attrs is None:
                 out[str(l2)] = {}
                 continue
-            attrs = w.l2_attributes(l2)
             rec = {a: attrs[a] for a in wanted}
             if as_str and "rep_coord_nm" in rec:
                 rec["rep_coord_nm"] = [str(v) for v in rec["rep_coord_nm"]]
@@ -85,9 +88,9 @@ def routes(app: CaveApp) -> list[Route]:
             rid = int(raw)
         except ValueError as exc:
             raise HttpError(400, "root id must be an integer") from exc
-        if w.layout.layer_of(rid) != w.layout.n_layers:
+        if not 0 < rid < 2**64 or w.layout.layer_of(rid) != w.layout.n_layers:
             raise HttpError(400, f"Invalid root id: {rid} (not a root-layer id)")
-        if rid not in g.roots:
+        if not is_root(w, rid):
             raise HttpError(400, f"Invalid root id: {rid} (it does not exist)")
         return rid
 
@@ -108,6 +111,7 @@ def routes(app: CaveApp) -> list[Route]:
         version = skvn(req)
         rid = root_or_error(req.params["rid"])
         body, ctype = encode(rid, req.params.get("fmt", "flatdict"), version)
+        app.skeleton_generated(rid)
         return Response(200, body, ctype)
 
     def _rids(raw: str) -> list[str]:
@@ -124,13 +128,14 @@ def routes(app: CaveApp) -> list[Route]:
             except ValueError:
                 out[raw] = "invalid_rid"
                 continue
-            if w.layout.layer_of(rid) != w.layout.n_layers:
+            if not 0 < rid < 2**64 or w.layout.layer_of(rid) != w.layout.n_layers:
                 out[raw] = "invalid_layer_rid"
                 continue
-            if rid not in g.roots:
+            if not is_root(w, rid):
                 out[raw] = "invalid_rid"
                 continue
             sk = w.skeleton(rid)
+            app.skeleton_generated(rid)
             if fmt == "flatdict":
                 out[str(rid)] = flatdict_gzip(sk, rid, version).hex()
             elif fmt in ("swccompressed", "swc"):
@@ -142,16 +147,66 @@ def routes(app: CaveApp) -> list[Route]:
     def _eta(n: int) -> float:
         return float(app.skeleton_eta) * max(1, -(-n // 10)) if n else 0.0
 
+    def _queue(rids: list[Any]) -> None:
+        """Generation is instant here: every existing root asked for is cached afterwards."""
+        for raw in rids:
+            try:
+                rid = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if is_root(w, rid):
+                app.skeleton_generated(rid)
+
     def gen_post(req: Request) -> Response:
         check_ds(req)
         body = req.json()
         rids = body.get("root_ids", []) if isinstance(body, dict) else []
+        _queue(list(rids))
         return json_response(_eta(len(rids)))
 
     def gen_get(req: Request) -> Response:
         check_ds(req)
         skvn(req)
-        return json_response(_eta(len(_rids(req.params["rids"]))))
+        rids = _rids(req.params["rids"])
+        _queue(rids)
+        return json_response(_eta(len(rids)))
+
+    def _flatdict_body(rid: int, version: int) -> bytes:
+        return flatdict_gzip(w.skeleton(rid), rid, version)
+
+    def cached(rid: int) -> bool:
+        return is_root(w, rid) and (app.skeleton_is_generated(rid) or w.skeleton_precached(rid))
+
+    def cached_bulk(req: Request) -> Response:
+        check_ds(req)
+        version = skvn(req)
+        fmt = req.params["fmt"]
+        if fmt not in ("flatdict", "swccompressed"):
+            raise HttpError(400, f"unsupported bulk format {fmt!r}")
+        body = req.json()
+        raw_ids = body.get("root_ids", []) if isinstance(body, dict) else []
+        if not isinstance(raw_ids, list):
+            raise HttpError(400, "root_ids must be a list")
+        if len(raw_ids) > MAX_CACHED_BULK:
+            raise HttpError(400, f"at most {MAX_CACHED_BULK} root ids per request")
+        out: dict[str, str] = {}
+        missing = []
+        for raw in raw_ids:
+            try:
+                rid = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if not cached(rid):
+                missing.append(rid)
+                continue
+            if fmt == "flatdict":
+                make = functools.partial(_flatdict_body, rid, version)
+                out[str(rid)] = app.cached(("skfd", rid, version), make).hex()
+            else:
+                out[str(rid)] = w.skeleton(rid).to_swc().encode().hex()
+        if isinstance(body, dict) and body.get("generate_missing"):
+            _queue(missing)
+        return json_response(out)
 
     def _exists(rids: list[Any]) -> Response:
         res = {}
@@ -161,7 +216,7 @@ def routes(app: CaveApp) -> list[Route]:
             except (TypeError, ValueError):
                 res[str(raw)] = False
                 continue
-            res[str(rid)] = rid in g.roots and w.layout.layer_of(rid) == w.layout.n_layers
+            res[str(rid)] = cached(rid)
         if len(res) == 1:
             return json_response(next(iter(res.values())))
         return json_response(res)
@@ -216,6 +271,7 @@ def routes(app: CaveApp) -> list[Route]:
         route("GET", KD + "/precomputed/skeleton/exists/{skvn}/{rids}", "skeletons_exist", exists_get),
         route("GET", KD + "/precomputed/skeleton/{skvn}/{rid}/{fmt}", "get_skeleton", get_skeleton),
         route("GET", KD + "/bulk/get_skeletons/{skvn}/{fmt}/{gen}/{rids}", "bulk_get_skeletons", bulk_get),
+        route("POST", KD + "/bulk/get_cached_skeletons/{skvn}/{fmt}", "bulk_cached_skeletons", cached_bulk),
         route("POST", KD + "/bulk/gen_skeletons", "bulk_gen_skeletons", gen_post),
         route("GET", KD + "/bulk/gen_skeletons/{skvn}/{rids}", "bulk_gen_skeletons", gen_get),
     ]

@@ -5,10 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from tracertools.testing._tables import QueryError, apply_query, iso_us, parse_time, to_arrow_stream
+from tracertools.testing._tables import QueryError, iso_us, parse_time, to_arrow_stream
 from tracertools.testing.server import (
     CaveApp,
     HttpError,
@@ -60,25 +57,20 @@ def routes(app: CaveApp) -> list[Route]:
 
     def table_of(req: Request, name: str | None = None) -> str:
         t = name if name is not None else req.params["t"]
-        if t not in w.tables:
+        if t not in w.table_names():
             raise HttpError(404, f"table {t!r} not found")
         return t
 
-    def snapshot(table: str, t: float, key: Any) -> pd.DataFrame:
-        return app.cached(("snap", table, key), lambda: w.table(table, t=t))  # type: ignore[no-any-return]
-
-    def answer(req: Request, df: pd.DataFrame, table: str, body: dict[str, Any]) -> Response:
+    def answer(req: Request, t: float, table: str, body: dict[str, Any]) -> Response:
+        cap = app.controls.faults.row_cap
         try:
-            out = apply_query(df, table, body)
+            out = w.query_rows(table, t, body, cap, req.int_arg("random_sample"))
         except QueryError as exc:
             raise HttpError(400, str(exc)) from exc
-        sample = req.int_arg("random_sample")
-        if sample is not None and sample < len(out):
-            idx = np.sort(np.random.default_rng(0).choice(len(out), sample, replace=False))
-            out = out.iloc[idx].reset_index(drop=True)
-        cap = app.controls.faults.row_cap
         limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
         if len(out) > limit:
+            if limit == cap:
+                app.controls.limit_hits.hit("row_capped")
             out = out.iloc[:limit]
         headers = [("column_names", ", ".join(out.columns))]
         if len(out) == limit:
@@ -108,23 +100,23 @@ def routes(app: CaveApp) -> list[Route]:
 
     def tables(req: Request) -> Response:
         version_of(req)
-        return json_response(sorted(w.tables))
+        return json_response(sorted(w.table_names()))
 
     def table_meta(req: Request) -> Response:
         v = version_of(req)
         t = table_of(req)
-        return json_response(w.tables[t].metadata(app.aligned_volume, app.table, w.resolution, v))
+        return json_response(w.table_metadata(t, app.aligned_volume, app.table, v))
 
     def all_meta(req: Request) -> Response:
         v = version_of(req)
         return json_response(
-            [w.tables[t].metadata(app.aligned_volume, app.table, w.resolution, v) for t in sorted(w.tables)]
+            [w.table_metadata(t, app.aligned_volume, app.table, v) for t in sorted(w.table_names())]
         )
 
     def count(req: Request) -> Response:
         v = version_of(req)
         t = table_of(req)
-        return json_response(int(len(snapshot(t, w.version_timestamps[v], v))))
+        return json_response(w.table_count(t, w.version_timestamps[v]))
 
     def query(req: Request) -> Response:
         v = version_of(req)
@@ -132,7 +124,7 @@ def routes(app: CaveApp) -> list[Route]:
         body = req.json()
         if not isinstance(body, dict):
             raise HttpError(400, "query body must be a JSON object")
-        return answer(req, snapshot(t, w.version_timestamps[v], v), t, body)
+        return answer(req, w.version_timestamps[v], t, body)
 
     def join_query(req: Request) -> Response:
         version_of(req)
@@ -152,11 +144,7 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, str(exc)) from exc
         if ts > time.time() + 300:
             raise HttpError(400, "timestamp is in the future")
-        # snapshots at a time: keyed on the epoch the time falls in, so caching stays exact
-        epoch = w.graph.epoch_at(ts)
-        created = w.tables[t].data["created"]
-        key = ("live", epoch, int((created <= ts).sum()))
-        return answer(req, snapshot(t, ts, key), t, body)
+        return answer(req, ts, t, body)
 
     def views(req: Request) -> Response:
         version_of(req)
@@ -165,18 +153,18 @@ def routes(app: CaveApp) -> list[Route]:
     def anno_tables(req: Request) -> Response:
         if req.params["av"] != app.aligned_volume:
             raise HttpError(404, "aligned volume not found")
-        return json_response(sorted(w.tables))
+        return json_response(sorted(w.table_names()))
 
     def anno_table(req: Request) -> Response:
         if req.params["av"] != app.aligned_volume:
             raise HttpError(404, "aligned volume not found")
         t = table_of(req)
-        return json_response(w.tables[t].metadata(app.aligned_volume, app.table, w.resolution, None))
+        return json_response(w.table_metadata(t, app.aligned_volume, app.table, None))
 
     def anno_count(req: Request) -> Response:
         if req.params["av"] != app.aligned_volume:
             raise HttpError(404, "aligned volume not found")
-        return json_response(w.tables[table_of(req)].n_rows)
+        return json_response(w.table_count(table_of(req), None))
 
     out: list[Route] = [
         route("GET", "/materialize/api/versions", "mat_api_versions", api_versions, "handshake"),

@@ -9,6 +9,9 @@ Example::
         root = cave.world.neuron_root(0)
         assert client.chunkedgraph.is_latest_roots([root])[0]
         assert cave.stats["is_latest_roots"] == 1
+
+``LocalCave(world=ScaleWorld())`` serves the lazily generated BANC-sized world instead, with
+its service limits (row cap, body limit, per-token rate limit) switched on.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from tracertools.config import DatastackConfig
     from tracertools.datastack import Datastack
     from tracertools.testing._tls import Certificate
+    from tracertools.testing._worldapi import CaveWorld
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +51,10 @@ class LocalCave:
         resolution: viewer resolution in nm per voxel.
         port: TCP port (0: an ephemeral port).
         register: register the datastack config while running.
-        world: serve this world instead of the cached one for the parameters above.
+        world: serve this world instead of the cached one for the parameters above: any
+            :class:`~tracertools.testing.CaveWorld`, e.g. a
+            :class:`~tracertools.testing.ScaleWorld`, whose ``service_limits`` become the
+            server's default faults.
         long_history: give one otherwise unedited neuron this many extra edits after the
             scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
         https: also serve over HTTPS on a second port (:attr:`https_url`, a self-signed
@@ -71,7 +78,7 @@ class LocalCave:
         resolution: Iterable[float] = (4, 4, 45),
         port: int = 0,
         register: bool = True,
-        world: World | None = None,
+        world: CaveWorld | None = None,
         long_history: int = 0,
         https: bool = False,
     ) -> None:
@@ -182,8 +189,8 @@ class LocalCave:
         return self._token
 
     @property
-    def world(self) -> World:
-        """The world being served (ground truth)."""
+    def world(self) -> Any:
+        """The world being served (ground truth): a :class:`World`, or the world passed in."""
         if self._world is None:
             seed, n, res, huge = self._params
             self._world = World.cached(seed, n, res, huge, self._long_history)
@@ -218,6 +225,8 @@ class LocalCave:
 
     def __repr__(self) -> str:
         state = f"url={self._app.base_url!r}" if self._server is not None and self._app else "stopped"
+        if self._world is not None and not isinstance(self._world, World):
+            return f"LocalCave(datastack={self.datastack_name!r}, world={self._world!r}, {state})"
         seed, n, _, huge = self._params
         long = f", long_history={self._long_history}" if self._long_history else ""
         return (
@@ -231,6 +240,12 @@ class LocalCave:
     def stats(self) -> RequestStats:
         """Per-endpoint request counters (``cave.stats["roots_binary"]``, ``.total``, ``.reset()``)."""
         return self._need().controls.stats
+
+    @property
+    def limit_hits(self) -> RequestStats:
+        """Requests refused or cut by a service limit: ``limit_hits["rate_limited"]`` (429),
+        ``["body_too_large"]`` (413), ``["row_capped"]`` (query answers truncated at the cap)."""
+        return self._need().controls.limit_hits
 
     @property
     def request_log(self) -> list[LogEntry]:
@@ -269,7 +284,8 @@ class LocalCave:
         self._need().skeleton_eta = float(seconds)
 
     def reset(self) -> None:
-        """Reset counters, the request log, faults, latency, skeleton ETA and stored states."""
+        """Reset counters, the request log, faults (to the world's service limits), latency,
+        skeleton ETA, stored states and skeletons generated while serving."""
         app = self._need()
         app.controls.reset()
         app.reset_states()

@@ -20,22 +20,24 @@ import gzip
 import hmac
 import json
 import logging
+import math
 import re
 import ssl
 import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from tracertools.testing._controls import Controls, LogEntry
+from tracertools.testing._controls import Controls, FaultConfig, LogEntry
 from tracertools.testing._graph import UnknownNodeError
 from tracertools.testing._tables import QueryError
 
 if TYPE_CHECKING:
-    from tracertools.testing.world import World
+    from tracertools.testing._worldapi import CaveWorld
 
 logger = logging.getLogger(__name__)
 
@@ -161,41 +163,68 @@ def route(method: str, path: str, name: str, handler: Handler, kind: str = "serv
 
 
 class CaveApp:
-    """Everything the route handlers share: the world, names, token, controls, state store."""
+    """Everything the route handlers share: the world, names, token, controls, state store.
 
-    def __init__(self, world: World, token: str, datastack: str, table: str, aligned_volume: str) -> None:
+    The world is anything that implements :class:`~tracertools.testing._worldapi.CaveWorld`;
+    its ``service_limits`` are the fault settings the server starts and resets with.
+    """
+
+    CACHE_ENTRIES = 4096
+    CACHE_BYTES = 256 * 2**20
+    """Bounds of the memo of computed bodies (entries, and bytes of ``bytes``/``str`` values)."""
+
+    def __init__(self, world: CaveWorld, token: str, datastack: str, table: str, aligned_volume: str) -> None:
         self.world = world
         self._token = token
         self.datastack = datastack
         self.table = table
         self.aligned_volume = aligned_volume
-        self.controls = Controls()
+        self.controls = Controls(defaults=FaultConfig(**dict(world.service_limits)))
         self.base_url = ""
         self.states: dict[int, bytes] = {}
         self.state_lock = threading.Lock()
         self.next_state_id = 5_000_000_000_000
         self.routes: list[Route] = []
-        self.cache: dict[Any, Any] = {}
+        self.cache: OrderedDict[Any, Any] = OrderedDict()
+        self._cache_bytes = 0
         self.cache_lock = threading.Lock()
         self.skeleton_eta = 0.0
+        self._generated: set[int] = set()
 
     def check_token(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._token.encode())
 
     def reset_states(self) -> None:
+        """Forget stored states and the skeletons generated while serving."""
         with self.state_lock:
             self.states.clear()
+            self._generated.clear()
+
+    def skeleton_generated(self, root: int) -> None:
+        """Record that the skeleton service now holds ``root``'s skeleton."""
+        with self.state_lock:
+            self._generated.add(int(root))
+
+    def skeleton_is_generated(self, root: int) -> bool:
+        with self.state_lock:
+            return int(root) in self._generated
 
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
-        """Memoise an immutable computed value (e.g. an encoded body)."""
+        """Memoise an immutable computed value (e.g. an encoded body), least recently used
+        first out once :attr:`CACHE_ENTRIES` or :attr:`CACHE_BYTES` is exceeded."""
         with self.cache_lock:
             if key in self.cache:
+                self.cache.move_to_end(key)
                 return self.cache[key]
         value = make()
+        size = len(value) if isinstance(value, (bytes, str)) else 0
         with self.cache_lock:
-            if len(self.cache) > 4096:
-                self.cache.clear()
-            self.cache[key] = value
+            if key not in self.cache:
+                self.cache[key] = value
+                self._cache_bytes += size
+            while self.cache and (len(self.cache) > self.CACHE_ENTRIES or self._cache_bytes > self.CACHE_BYTES):
+                _, old = self.cache.popitem(last=False)
+                self._cache_bytes -= len(old) if isinstance(old, (bytes, str)) else 0
         return value
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
@@ -305,6 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         resp: Response
         try:
             if too_big:
+                app.controls.limit_hits.hit("body_too_large")
                 resp = error_response(413, f"Request Entity Too Large: body of {size} bytes exceeds {faults.body_limit_bytes}")
             elif route_ is None:
                 resp = error_response(405 if other else 404, "method not allowed" if other else f"no such endpoint: {path}")
@@ -327,6 +357,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return error_response(401, "Unauthorized: no token provided")
             if not app.check_token(tok):
                 return error_response(403, "Forbidden: invalid token")
+            wait = app.controls.rate_limit(tok)
+            if wait is not None:
+                app.controls.limit_hits.hit("rate_limited")
+                return error_response(
+                    429, "Too Many Requests: per-token rate limit", {"Retry-After": str(max(1, math.ceil(wait)))}
+                )
         d = app.controls.decide(r.name, r.kind)
         if d.stall:
             time.sleep(d.stall)

@@ -36,6 +36,7 @@ from tracertools.testing._meshes import box_mesh, segments_cross_triangles, tube
 from tracertools.testing._neurons import grow_neurons, make_supervoxels, voxelize
 from tracertools.testing._skeletons import Skeleton, build_skeleton, line_skeleton
 from tracertools.testing._tables import AnnotationTable
+from tracertools.testing._worldapi import SmallWorldApi
 from tracertools.testing._worldtables import build_tables
 
 IdArray = npt.NDArray[np.uint64]
@@ -61,7 +62,7 @@ def seg_to_view(
     return v.astype(np.int64)
 
 
-class World:
+class World(SmallWorldApi):
     """A deterministic synthetic connectome with its ground truth.
 
     Args:
