@@ -297,6 +297,36 @@ class Bucket(TransferMixin):
             return Bucket(dest), ""
         return self, bp.clean_key(dest, "destination")
 
+    def _object_id(self, key: str) -> tuple[str, ...]:
+        """What names the stored object at ``key``, whichever URL, alias or link reached it.
+
+        ``file://``: the real path (symlinked folders resolved). S3 and its aliases: the
+        endpoint's origin (scheme, host, port), the bucket and the key, so ``alias://b/k`` and
+        ``s3://https://host/b/k`` agree. Other schemes: protocol, bucket and key. No I/O beyond
+        resolving local links.
+        """
+        url = self.url_for(key)
+        if self._scheme == "file":
+            return ("file", os.path.realpath(url[len("file://"):]))
+        self._files()  # registers a user-config alias with cloudfiles (no I/O)
+        from cloudfiles import paths
+
+        where = paths.extract(url)
+        host = bp.endpoint_origin(where.host) if where.protocol == "s3" else ""
+        return (str(where.protocol), host, str(where.bucket or ""), str(where.path or ""))
+
+    def _same_object(self, key: str, other: Bucket, other_key: str) -> bool:
+        """Whether ``key`` here and ``other_key`` in ``other`` are one stored object."""
+        if self._object_id(key) == other._object_id(other_key):
+            return True
+        if self._scheme == other._scheme == "file":  # hard links, case-insensitive disks
+            mine, theirs = (b._object_id(k)[1] for b, k in ((self, key), (other, other_key)))
+            try:
+                return os.path.samefile(mine, theirs)
+            except OSError:  # one of them does not exist (yet)
+                return False
+        return False
+
     def _leaf_name(self) -> str:
         tail = self._url.rstrip("/").rsplit("/", 1)[-1]
         return tail if tail and not tail.endswith(":") else "bucket"

@@ -128,6 +128,23 @@ def normalize_url(url: Any) -> tuple[str, str]:
     return f"{scheme}://" + "/".join(p for p in [endpoint, *parts] if p), scheme
 
 
+def endpoint_origin(endpoint: str | None) -> str:
+    """An S3 endpoint as ``scheme://host:port`` (lower case, default port explicit).
+
+    None (cloudfiles' default, AWS) is ``https://s3.amazonaws.com:443``.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint or "https://s3.amazonaws.com")
+    scheme = (parts.scheme or "https").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").rstrip(".")
+    return f"{scheme}://{host}:{port or (80 if scheme == 'http' else 443)}"
+
+
 def register_alias(scheme: str) -> None:
     """Register a user-config alias with cloudfiles if it does not know it yet (first use)."""
     if scheme in BASE_SCHEMES:

