@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest_bucket import (  # noqa: F401  (fixtures)
@@ -117,3 +118,67 @@ def test_copying_a_folder_onto_itself_through_a_link_is_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="same folder"):
         Bucket(f"file://{tmp_path / 'real'}").copy_folder("vol", "same", overwrite=True)
     assert (tmp_path / "real" / "vol" / "info").read_bytes() == b"{}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Two keys, one destination file
+# ---------------------------------------------------------------------------------------------
+
+
+def _seed_gzip_pair(s3: LocalS3, prefix: str) -> None:
+    """``vol/y`` stored gzip-encoded and ``vol/y.gz`` stored plain: one local file ``y.gz``."""
+    client = s3.client()
+    client.put_object(Bucket=S3_BUCKET, Key=f"{prefix}/vol/y", Body=GZIPPED,
+                      ContentEncoding="gzip")
+    client.put_object(Bucket=S3_BUCKET, Key=f"{prefix}/vol/y.gz", Body=b"plain bytes")
+
+
+def _files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_downloading_an_encoded_key_beside_its_suffixed_twin_is_refused_naming_both(
+        local_s3, s3_prefix, tmp_path):
+    _seed_gzip_pair(local_s3, s3_prefix)
+    bucket = Bucket(local_s3.url(S3_BUCKET, s3_prefix))
+    with pytest.raises(InvalidInputError, match="would both be 'y.gz'") as info:
+        bucket.download_folder("vol", tmp_path / "down", overwrite=True)
+    assert "vol/y'" in str(info.value) and "vol/y.gz'" in str(info.value)
+    assert not (tmp_path / "down").exists() or _files_under(tmp_path / "down") == []
+
+
+@pytest.mark.parametrize("dest", ["file", "mem"])
+def test_copying_an_encoded_key_beside_its_suffixed_twin_to_a_local_store_is_refused(
+        local_s3, s3_prefix, tmp_path, dest):
+    _seed_gzip_pair(local_s3, s3_prefix)
+    target = Bucket(f"file://{tmp_path / 'copy'}") if dest == "file" else \
+        Bucket(f"mem://tt-collide-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(InvalidInputError, match="would both be 'y.gz'"):
+        Bucket(local_s3.url(S3_BUCKET, s3_prefix)).copy_folder("vol", target, overwrite=True)
+    assert target.list() == [] if dest == "mem" else not (tmp_path / "copy").exists()
+
+
+def test_copying_the_same_pair_to_s3_keeps_both_objects(local_s3, s3_prefix):
+    _seed_gzip_pair(local_s3, s3_prefix)
+    bucket = Bucket(local_s3.url(S3_BUCKET, s3_prefix))
+    assert bucket.copy_folder("vol", "copy") == 2
+    assert _s3_stored(local_s3, f"{s3_prefix}/copy/y") == GZIPPED
+    assert _s3_stored(local_s3, f"{s3_prefix}/copy/y.gz") == b"plain bytes"
+
+
+def test_windows_names_that_meet_refuse_the_download_naming_both(backend: Backend, tmp_path):
+    backend.seed("vol/mesh/1:0", b"colon name")
+    backend.seed("vol/mesh/1___0", b"placeholder name")
+    with pytest.raises(InvalidInputError, match="would both be 'mesh/1___0'"):
+        backend.bucket.download_folder("vol", tmp_path / "down", overwrite=True,
+                                       windows_names=True)
+    assert _files_under(tmp_path / "down") == []
+
+
+def test_a_plain_key_and_its_plain_suffixed_twin_are_both_downloaded(local_s3, s3_prefix,
+                                                                      tmp_path):
+    client = local_s3.client()
+    client.put_object(Bucket=S3_BUCKET, Key=f"{s3_prefix}/vol/y", Body=b"plain y")
+    client.put_object(Bucket=S3_BUCKET, Key=f"{s3_prefix}/vol/y.gz", Body=GZIPPED)
+    dest = Bucket(local_s3.url(S3_BUCKET, s3_prefix)).download_folder("vol", tmp_path)
+    assert read_tree(dest) == {"y": b"plain y", "y.gz": GZIPPED}

@@ -24,8 +24,8 @@ import os
 import posixpath
 import sys
 import threading
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -277,6 +277,53 @@ class Bucket(TransferMixin):
                 "pass overwrite=True to replace them"
             )
 
+    def _encodings(self, keys: builtins.list[str]) -> dict[str, str | None]:
+        """The Content-Encoding of each of ``keys`` (one HEAD each; local stats on file://)."""
+        if not keys:
+            return {}
+        with self._remote(f"reading the encodings of {len(keys)} file(s)"):
+            heads = self._files().head(keys)
+        if not isinstance(heads, dict):  # one key: cloudfiles answers its head alone
+            heads = {keys[0]: heads}
+        return {k: bp.clean_encoding((heads.get(k) or {}).get("Content-Encoding")) for k in keys}
+
+    def _refuse_collisions(
+        self, keys: builtins.list[str], name_of: Callable[[str, str | None], str], where: str
+    ) -> None:
+        """Refuse when two of ``keys`` would be written to one name, before anything is written.
+
+        ``name_of(key, encoding)`` is the name a key lands on. Keys whose names could only meet
+        through an encoding suffix (``y`` stored gzip-encoded and ``y.gz``) are told apart by
+        one HEAD each; no other key costs a request.
+
+        Raises:
+            InvalidInputError: naming both keys of each collision.
+        """
+        groups: dict[str, builtins.list[str]] = defaultdict(builtins.list)
+        for key in keys:
+            try:
+                groups[bp.without_encoding_suffix(name_of(key, None))].append(key)
+            except UnsafePathError:  # fails on its own, named with the other failures
+                continue
+        suspects = [key for group in groups.values() if len(group) > 1 for key in group]
+        if not suspects:
+            return
+        encodings = self._encodings(suspects)
+        landing: dict[str, builtins.list[str]] = defaultdict(builtins.list)
+        for key in suspects:
+            landing[name_of(key, encodings[key])].append(key)
+        clashes = [(name, group) for name, group in sorted(landing.items()) if len(group) > 1]
+        if clashes:
+            shown = "; ".join(
+                " and ".join(repr(self.url_for(k)) for k in group) + f" would both be {name!r}"
+                for name, group in clashes[:5]
+            )
+            more = f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""
+            raise InvalidInputError(
+                f"{len(clashes)} name collision(s) {where}: {shown}{more}; nothing was written. "
+                "Rename one of each pair first"
+            )
+
     def _delete_keys(self, keys: list[str]) -> None:
         with self._remote(f"deleting {len(keys)} file(s)"):
             self._files().delete(keys)
@@ -521,10 +568,18 @@ class Bucket(TransferMixin):
 
         Raises:
             SourceNotFoundError: the folder holds no files.
+            InvalidInputError: two keys would land on one local file (``y`` stored
+                gzip-encoded and ``y.gz`` both become ``y.gz``; with Windows names ``1:0`` and
+                ``1___0`` both become ``1___0``); checked before anything is written.
         """
         policy = check_error_policy(errors)
         folder, start, keys = self._folder_files(prefix)
         windows = forbids_colons(windows_names)
+
+        def local_name(key: str, encoding: str | None) -> str:
+            return "/".join(bp.local_parts(bp.with_encoding(key[len(start):], encoding), windows))
+
+        self._refuse_collisions(keys, local_name, "in the download folder")
         name = bp.local_parts(posixpath.basename(folder) or self._leaf_name(), windows)[-1]
         parent = bp.local_dir(local_dir)
         if overwrite:
@@ -535,9 +590,7 @@ class Bucket(TransferMixin):
 
         def fetch(key: str) -> Path:
             data, encoding = self._get(key)
-            target = dest.joinpath(
-                *bp.local_parts(bp.with_encoding(key[len(start) :], encoding), windows)
-            )
+            target = dest.joinpath(*local_name(key, encoding).split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             return bp.write_whole(target, data, replace=overwrite)
 

@@ -216,6 +216,21 @@ def with_encoding(name: str, encoding: str | None) -> str:
     return name if not suffix or name.endswith(suffix) else name + suffix
 
 
+def without_encoding_suffix(name: str) -> str:
+    """``name`` without one trailing ``.gz``/``.br``/``.zstd``/``.xz``/``.bz2`` suffix."""
+    stem, suffix = posixpath.splitext(name)
+    return stem if suffix in _SUFFIX_ENCODINGS else name
+
+
+def stored_name_on(scheme: str, key: str, encoding: str | None) -> str:
+    """The name ``key`` is stored under on a bucket of ``scheme``.
+
+    ``file://`` and ``mem://`` keep an encoding as a suffix of the name (cloudfiles' rule:
+    ``y`` gzip-encoded is the file ``y.gz``); other stores keep it beside the key.
+    """
+    return with_encoding(key, encoding) if scheme in ("file", "mem") else key
+
+
 def encoding_of(name: str) -> tuple[str, str | None]:
     """Key and Content-Encoding for a local file in a folder upload (``x.gz`` -> ``x``, gzip)."""
     stem, suffix = posixpath.splitext(name)

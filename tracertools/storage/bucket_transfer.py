@@ -14,6 +14,7 @@ module never builds one.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,6 +45,9 @@ class TransferMixin:
         def _folder_files(self, prefix: str) -> tuple[str, str, list[str]]: ...
         def _target(self, dest: str | Bucket) -> tuple[Bucket, str]: ...
         def _existing(self, keys: list[str]) -> list[str]: ...
+        def _refuse_collisions(
+            self, keys: list[str], name_of: Callable[[str, str | None], str], where: str
+        ) -> None: ...
         def _same_object(self, key: str, other: Bucket, other_key: str) -> bool: ...
 
     def _move(self, key: str, target: Bucket, dest_key: str, overwrite: bool) -> None:
@@ -135,6 +139,12 @@ class TransferMixin:
 
         Returns:
             The number of files copied.
+
+        Raises:
+            InvalidInputError: the destination is the source folder (under any URL), or two
+                keys would land on one file there (on ``file://`` and ``mem://``, ``y`` stored
+                gzip-encoded and ``y.gz`` are both the file ``y.gz``); checked before anything
+                is written.
         """
         policy = check_error_policy(errors)
         target, dest_prefix = self._target(dest)
@@ -149,6 +159,11 @@ class TransferMixin:
             )
         folder, start, keys = self._folder_files(src_prefix)
         pairs = [(key, bp.join(dest_prefix, key[len(start) :])) for key in keys]
+        dest_of = dict(pairs)
+        self._refuse_collisions(
+            keys, lambda key, enc: bp.stored_name_on(target.scheme, dest_of[key], enc),
+            f"in {target.url_for(dest_prefix)}",
+        )
         if not overwrite:
             target._refuse_existing([d for _, d in pairs])
         source_cf, dest_cf = self._files(), target._files()
