@@ -12,9 +12,11 @@ store, a boto3 client), never through the code under test.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest_bucket import (  # noqa: F401  (fixtures)
@@ -28,7 +30,7 @@ from conftest_bucket import (  # noqa: F401  (fixtures)
 )
 
 from tracertools.errors import InvalidInputError, ServiceError
-from tracertools.storage.bucket import Bucket
+from tracertools.storage.bucket import Bucket, DestinationExistsError
 from tracertools.testing.s3 import LocalS3
 
 # ---------------------------------------------------------------------------------------------
@@ -182,3 +184,60 @@ def test_a_plain_key_and_its_plain_suffixed_twin_are_both_downloaded(local_s3, s
     client.put_object(Bucket=S3_BUCKET, Key=f"{s3_prefix}/vol/y.gz", Body=GZIPPED)
     dest = Bucket(local_s3.url(S3_BUCKET, s3_prefix)).download_folder("vol", tmp_path)
     assert read_tree(dest) == {"y": b"plain y", "y.gz": GZIPPED}
+
+
+# ---------------------------------------------------------------------------------------------
+# Two writers, one new key
+# ---------------------------------------------------------------------------------------------
+
+WRITERS = 4
+TRIALS = 15
+
+
+def _race(bucket: Bucket, key: str, write: Any) -> tuple[list[int], list[BaseException]]:
+    """``WRITERS`` threads released together, each calling ``write(bucket, key, i)``."""
+    barrier = threading.Barrier(WRITERS)
+    wins: list[int] = []
+    losses: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            write(bucket, key, i)
+            wins.append(i)
+        except BaseException as exc:  # collected and checked below
+            losses.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return wins, losses
+
+
+def _payload(i: int) -> bytes:
+    return f"writer {i} ".encode() * 1000
+
+
+@pytest.mark.parametrize("method", ["write", "move"])
+def test_racing_writers_of_one_new_key_leave_exactly_one_winner(backend: Backend, method):
+    def by_write(bucket: Bucket, key: str, i: int) -> None:
+        bucket.write(key, _payload(i))
+
+    def by_move(bucket: Bucket, key: str, i: int) -> None:
+        bucket.rename(f"{key}.src{i}", key.rsplit("/", 1)[-1])
+
+    for trial in range(TRIALS):
+        key = f"race/{trial}/k.bin"
+        if method == "move":
+            for i in range(WRITERS):
+                backend.seed(f"{key}.src{i}", _payload(i))
+        wins, losses = _race(backend.bucket, key, by_write if method == "write" else by_move)
+        assert len(wins) == 1, (trial, wins, losses)
+        assert all(isinstance(e, DestinationExistsError) for e in losses), losses
+        assert backend.stored(key) == _payload(wins[0])
+        assert not [k for k in backend.keys() if k.endswith(".part")]  # no temporary left
+        if method == "move":  # the losers' sources are all still there
+            for i in range(WRITERS):
+                assert backend.stored(f"{key}.src{i}") == (None if i == wins[0] else _payload(i))

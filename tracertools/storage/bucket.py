@@ -129,6 +129,65 @@ def cloudfiles_for(url: str, *, green: bool | None = None) -> CloudFiles:
     return CloudFiles(url, green=green, progress=False)
 
 
+#: Serialises exclusive creates on ``mem://`` buckets (one process holds them all).
+_MEM_CREATE_LOCK = threading.Lock()
+#: S3 error codes meaning "an object is already there (or being written)".
+_S3_TAKEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+#: S3 error codes of stores that do not understand conditional puts.
+_S3_UNSUPPORTED = frozenset({"NotImplemented", "InvalidArgument", "InvalidRequest"})
+#: put_object's size limit (bytes); larger objects are written without the condition.
+_S3_SINGLE_PUT_LIMIT = 5 * 1024**3
+
+
+def _s3_create(cf: Any, key: str, data: bytes, encoding: str | None) -> bool:
+    """Write ``key`` with ``If-None-Match: *`` through cloudfiles' own S3 connection.
+
+    cloudfiles has no conditional put, so this borrows the boto3 client of its S3 interface
+    (the same endpoint, credentials and ACL cloudfiles would use). Returns False where that
+    cannot be done (cloudfiles changed, an object too big for one put, a store without
+    conditional puts), so the caller writes unconditionally after its existence check.
+
+    Raises:
+        DestinationExistsError: the store refused because an object is there. If botocore
+            had retried the put (its first answer lost), the object is read back first: holding
+            exactly ``data`` means the first attempt landed, and that is success.
+    """
+    if len(data) > _S3_SINGLE_PUT_LIMIT or not hasattr(cf, "_get_connection"):
+        return False
+    from botocore.exceptions import ClientError
+
+    with cf._get_connection() as conn:
+        client, where = getattr(conn, "_conn", None), getattr(conn, "_path", None)
+        if client is None or where is None or not hasattr(conn, "get_path_to_file"):
+            return False
+        from cloudfiles.interfaces import DEFAULT_S3_ACL, S3_ACLS
+
+        attrs: dict[str, Any] = {
+            "Bucket": where.bucket, "Key": conn.get_path_to_file(key), "Body": data,
+            "ContentType": "application/octet-stream", "IfNoneMatch": "*",
+            "ACL": S3_ACLS.get(where.alias, DEFAULT_S3_ACL),
+        }
+        if encoding:
+            attrs["ContentEncoding"] = encoding
+        try:
+            client.put_object(**attrs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in _S3_UNSUPPORTED:
+                return False
+            if code not in _S3_TAKEN:
+                raise
+            if exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0):
+                stored = client.get_object(Bucket=where.bucket, Key=attrs["Key"])
+                if stored["Body"].read() == data:
+                    return True
+            raise DestinationExistsError(
+                f"{key!r} already exists (another writer created it first); pass "
+                "overwrite=True to replace it"
+            ) from None
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # The handle
 # --------------------------------------------------------------------------------------------
@@ -252,9 +311,39 @@ class Bucket(TransferMixin):
             raise SourceNotFoundError(f"{self.url_for(key)} does not exist")
         return bytes(found["content"]), bp.clean_encoding(found.get("compress"))
 
-    def _put(self, key: str, data: bytes, encoding: str | None) -> None:
+    def _put(self, key: str, data: bytes, encoding: str | None, *, create: bool = False) -> None:
+        """Store ``data`` at ``key``; with ``create``, only if no file is there at that moment.
+
+        ``create`` is atomic where the store allows it: ``file://`` links a fully written
+        temporary file into place (``os.link`` never replaces; ``O_EXCL`` where links are not
+        supported), S3 and its aliases send a conditional put (``If-None-Match: *``), and
+        ``mem://`` checks and writes under a lock. Elsewhere (``gs://``) the callers' check
+        just before is all there is.
+
+        Raises:
+            DestinationExistsError: ``create`` and a file appeared at ``key`` first.
+        """
         with self._remote(f"writing {key!r}"):
-            self._files().put(key, data, raw=True, compress=encoding)
+            if create and self._scheme == "file":
+                bp.create_local(self._local_path(key), data, encoding)
+                return
+            cf = self._files()
+            if create and self._scheme == "mem":
+                with _MEM_CREATE_LOCK:
+                    if cf.exists(key):
+                        raise DestinationExistsError(f"{self.url_for(key)} already exists")
+                    cf.put(key, data, raw=True, compress=encoding)
+                return
+            if create and cf.protocol == "s3" and _s3_create(cf, key, data, encoding):
+                return
+            if create:
+                logger.debug("%s: no atomic create here; writing after the existence check",
+                             self._url)
+            cf.put(key, data, raw=True, compress=encoding)
+
+    def _local_path(self, key: str) -> Path:
+        """The local path of ``key`` in a ``file://`` bucket (before any encoding suffix)."""
+        return Path(self._url[len("file://"):], *key.split("/"))
 
     def _existing(self, keys: list[str]) -> list[str]:
         """Which of ``keys`` exist: a HEAD each for a few, one listing of their folder for many."""
@@ -420,7 +509,7 @@ class Bucket(TransferMixin):
             raise InvalidInputError(f"data must be bytes, not {type(data).__name__}")
         if not overwrite:
             self._refuse_existing([key])
-        self._put(key, bytes(data), None)
+        self._put(key, bytes(data), None, create=not overwrite)
 
     def upload(
         self,
@@ -451,7 +540,7 @@ class Bucket(TransferMixin):
             key = bp.join(cleaned, name) if not cleaned or dest_path.endswith("/") else cleaned
         if not overwrite:
             self._refuse_existing([key])
-        self._put(key, bp.read_whole(source), None)
+        self._put(key, bp.read_whole(source), None, create=not overwrite)
         return key
 
     def upload_folder(
@@ -504,7 +593,7 @@ class Bucket(TransferMixin):
 
         def send(item: tuple[Path, str, str | None]) -> str:
             path, key, encoding = item
-            self._put(key, bp.read_whole(path), encoding)
+            self._put(key, bp.read_whole(path), encoding, create=not overwrite)
             return key
 
         done = run_per_item(send, plan, errors=policy, progress=progress, desc="Uploading",

@@ -322,6 +322,49 @@ def write_whole(path: Path, data: bytes, *, replace: bool) -> Path:
     return path
 
 
+def create_local(path: Path, data: bytes, encoding: str | None) -> Path:
+    """Create the file for a bucket key at ``path`` (plus its encoding suffix), never replacing.
+
+    Atomic: the bytes go to a temporary file first, which is then hard-linked into place
+    (``os.link`` fails if the name exists, so of two racing writers exactly one wins and no
+    reader ever sees half a file); where hard links are not supported, the file is created
+    with ``O_EXCL`` and written. Any stored variant of the key (``y`` beside ``y.gz``, as
+    cloudfiles keeps encodings) counts as existing.
+
+    Raises:
+        DestinationExistsError: a file of that key exists (or appeared first).
+    """
+    final = path.with_name(with_encoding(path.name, encoding))
+    variants = [path, *(path.with_name(path.name + s) for s in _SUFFIX_ENCODINGS)]
+    taken = [v for v in dict.fromkeys([final, *variants]) if v.exists() or v.is_symlink()]
+    if taken:
+        raise DestinationExistsError(f"{taken[0]} already exists")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            raise DestinationExistsError(
+                f"{final} already exists (another writer created it first)") from None
+        except OSError:  # no hard links on this file system: exclusive create instead
+            try:
+                handle = open(final, "xb")
+            except FileExistsError:
+                raise DestinationExistsError(
+                    f"{final} already exists (another writer created it first)") from None
+            try:
+                with handle:
+                    handle.write(data)
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
 def new_folder(parent: Path, name: str, stamp: str) -> Path:
     """Create ``parent/<name>_<stamp>`` (or ``..._2`` ...), a folder that did not exist."""
     for n in range(1, 10_000):
