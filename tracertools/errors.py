@@ -17,6 +17,7 @@ the builtin exception that callers of the original library already catch, so exi
     │   └── RateLimitedError                     429s that outlasted our retries
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
+    ├── ConcurrentChangeError (RuntimeError)     what a write was aimed at moved meanwhile
     ├── DestinationExistsError (FileExistsError) a write would replace an existing file
     ├── SourceNotFoundError (FileNotFoundError)  a file or folder to read/move/delete is missing
     ├── ConfirmationRequiredError (PermissionError)  destructive call without confirm=
@@ -34,6 +35,7 @@ from typing import Any
 
 __all__ = [
     "BatchError",
+    "ConcurrentChangeError",
     "ConfigError",
     "ConfirmationRequiredError",
     "DestinationExistsError",
@@ -175,6 +177,13 @@ class BatchError(TracertoolsError, RuntimeError):
 
 class RenderingUnavailableError(TracertoolsError, RuntimeError):
     """No display and no offscreen OpenGL (EGL or OSMesa) could be found for VTK."""
+
+
+class ConcurrentChangeError(TracertoolsError, RuntimeError):
+    """What a write was aimed at changed under it (e.g. sheet rows moved by another edit).
+
+    Raised before that write; whatever was written earlier was checked and stays.
+    """
 
 
 class DestinationExistsError(TracertoolsError, FileExistsError):

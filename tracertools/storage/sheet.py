@@ -50,7 +50,13 @@ from tracertools.batch import (
     check_error_policy,
     progress_bar,
 )
-from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError, TracertoolsError
+from tracertools.errors import (
+    ConcurrentChangeError,
+    InvalidInputError,
+    RateLimitedError,
+    ServiceError,
+    TracertoolsError,
+)
 
 # Credentials, the client cache and local-server routing live in _sheet_auth; the public names
 # are re-exported here, their documented home.
@@ -445,8 +451,13 @@ class Tab:
         after an interruption (or after failures) resumes where the last one stopped.
 
         Requests: one ``values.get`` for the ID and result columns, a ``batchUpdate`` if the
-        grid must widen, then one ``values.batchUpdate`` per batch, sent before the next batch is
-        computed, so an interruption keeps every batch already written.
+        grid must widen, then per batch one ``values.get`` of its ID cells and one
+        ``values.batchUpdate``, sent before the next batch is computed, so an interruption keeps
+        every batch already written. The ID read checks that each row still holds the ID its
+        values were computed for: a colleague inserting or deleting rows meanwhile stops the
+        fill (:class:`~tracertools.errors.ConcurrentChangeError`) instead of writing values
+        beside other IDs. (The Sheets API has no conditional write, so an edit landing in the
+        one round trip between that read and the write cannot be caught.)
 
         Args:
             header: the result column names.
@@ -471,6 +482,7 @@ class Tab:
         Raises:
             InvalidInputError: bad arguments, row 1 holds a different header, or ``compute``
                 returned the wrong number of rows or values (a bug in ``compute``).
+            ConcurrentChangeError: rows moved under the fill; earlier batches stay written.
         """
         policy = check_error_policy(errors)
         names = [str(h) for h in header] if not isinstance(header, str) else []
@@ -485,6 +497,7 @@ class Tab:
         batch_size = _positive(batch_size, "batch_size")
         ws = self._ws()
         need_header, todo, skipped = self._fill_plan(ws, names, id_column, first, last)
+        idents = dict(todo)
         header_item = {"range": f"{_col_letters(first)}1:{_col_letters(last)}1", "values": [names]}
         written: list[int] = []
         failures: dict[int, BaseException] = {}
@@ -496,6 +509,8 @@ class Tab:
                 done = _compute_batch(compute, batch, len(names), start, failures)
                 data = [header_item] if need_header and not requests else []
                 data += _contiguous_ranges(done, first, last)
+                if done:  # the rows still hold the IDs computed for (no insert meanwhile)?
+                    self._check_ids(ws, id_column, [(n, idents[n]) for n, _ in done], written)
                 if data:  # one request per batch, before the next batch is computed
                     try:
                         _call(partial(ws.batch_update, data, value_input_option=_raw_input()),
@@ -539,6 +554,38 @@ class Tab:
         if last > n_cols:
             self._grow(ws, "COLUMNS", last - n_cols)
         return need_header, todo, skipped
+
+    def _check_ids(
+        self, ws: gspread.Worksheet, id_column: int, expected: list[tuple[int, str]],
+        written: list[int],
+    ) -> None:
+        """Read the ID cells of the rows about to be written; refuse if any changed.
+
+        One ``values.get`` on the ID column from the first to the last of these rows.
+
+        Raises:
+            ConcurrentChangeError: a row no longer holds the ID its values were computed for
+                (rows were inserted, deleted or sorted since the plan was read).
+        """
+        lo, hi = expected[0][0], expected[-1][0]
+        letter = _col_letters(id_column)
+        block: Any = _call(lambda: ws.get(f"{letter}{lo}:{letter}{hi}",
+                                          return_type=_value_range()),
+                           f"check the IDs of tab {self._name!r}")
+        now = [str(row[0]).strip() if row else "" for row in block]
+        now += [""] * (hi - lo + 1 - len(now))
+        moved = [(n, ident, now[n - lo]) for n, ident in expected if now[n - lo] != ident]
+        if moved:
+            shown = ", ".join(f"row {n} now holds {there!r}, not {ident!r}"
+                              for n, ident, there in moved[:3])
+            more = f" (and {len(moved) - 3} more)" if len(moved) > 3 else ""
+            raise ConcurrentChangeError(
+                f"rows of tab {self._name!r} moved during fill_columns (rows inserted, deleted "
+                f"or sorted by another edit?): {shown}{more}. Nothing was written for rows "
+                f"{_spans([n for n, _ in expected])}; rows already written, each checked "
+                f"against its ID just before: {_spans(written) or 'none'}. Call again to "
+                "resume: filled rows are skipped"
+            )
 
     # -- helpers ----------------------------------------------------------------------------
 
