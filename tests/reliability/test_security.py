@@ -349,8 +349,8 @@ FOREIGN_STATE = {"layers": [], "title": "served by a stranger"}
 class ForeignStateServer:
     """A second HTTP server on 127.0.0.1 that keeps every request exactly as it arrived.
 
-    ``GET /nglstate/api/v1/<id>`` answers a state; ``/redirect/<url>`` redirects there;
-    ``/private/<id>`` answers 401.
+    ``GET /nglstate/api/v1/<id>`` answers a state; ``/redirect/...`` redirects to
+    :attr:`redirect_to`; ``/private/...`` answers 401.
     """
 
     def __init__(self) -> None:
@@ -358,6 +358,7 @@ class ForeignStateServer:
         import threading
 
         self.received: list[bytes] = []
+        self.redirect_to = ""
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -367,7 +368,7 @@ class ForeignStateServer:
                 )
                 if self.path.startswith("/redirect/"):
                     self.send_response(302)
-                    self.send_header("Location", self.path[len("/redirect/"):])
+                    self.send_header("Location", owner.redirect_to)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -432,8 +433,8 @@ def test_a_link_to_another_state_server_never_receives_the_token(local_cave, for
 def test_a_redirect_from_another_server_to_the_own_service_sends_the_token_only_there(
         local_cave, foreign):
     ds = local_cave.datastack()
-    own_url = parse_link(ds.shorten({"layers": [], "title": "own"})).state_url
-    state = ds.state(f"http://127.0.0.1:{foreign.port}/redirect/{own_url}")
+    foreign.redirect_to = str(parse_link(ds.shorten({"layers": [], "title": "own"})).state_url)
+    state = ds.state(f"http://127.0.0.1:{foreign.port}/redirect/nglstate/api/v1/1")
     assert state.to_dict()["title"] == "own"  # LocalCave requires the token: it got it
     assert len(foreign.received) == 1 and local_cave.token.encode() not in foreign.received[0]
 
