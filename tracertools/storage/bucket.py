@@ -277,7 +277,8 @@ class Bucket(TransferMixin, GuardsMixin):
                         raise DestinationExistsError(f"{self.url_for(key)} already exists")
                     cf.put(key, data, raw=True, compress=encoding)
                 return
-            if create and cf.protocol == "s3" and s3_create(cf, key, data, encoding):
+            shown = self.url_for(key)
+            if create and cf.protocol == "s3" and s3_create(cf, key, data, encoding, shown):
                 return
             if create:
                 logger.debug("%s: no atomic create here; writing after the existence check",

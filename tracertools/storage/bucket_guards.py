@@ -44,7 +44,7 @@ _S3_UNSUPPORTED = frozenset({"NotImplemented", "InvalidArgument", "InvalidReques
 _S3_SINGLE_PUT_LIMIT = 5 * 1024**3
 
 
-def s3_create(cf: Any, key: str, data: bytes, encoding: str | None) -> bool:
+def s3_create(cf: Any, key: str, data: bytes, encoding: str | None, shown: str = "") -> bool:
     """Write ``key`` with ``If-None-Match: *`` through cloudfiles' own S3 connection.
 
     cloudfiles has no conditional put, so this borrows the boto3 client of its S3 interface
@@ -87,7 +87,7 @@ def s3_create(cf: Any, key: str, data: bytes, encoding: str | None) -> bool:
                 if stored["Body"].read() == data:
                     return True
             raise DestinationExistsError(
-                f"{key!r} already exists (another writer created it first); pass "
+                f"{shown or repr(key)} already exists (another writer created it first); pass "
                 "overwrite=True to replace it"
             ) from None
     return True
