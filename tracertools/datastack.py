@@ -26,7 +26,7 @@ from tracertools.errors import (
     ServiceError,
     UnknownTableError,
 )
-from tracertools.ids import as_segment_id, as_segment_ids
+from tracertools.ids import as_segment_id, as_segment_ids, as_supervoxel_ids
 from tracertools.ngl.links import DatastackLinksMixin
 from tracertools.segments.segment import Segment, SegmentList
 
@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: Connections kept open per service by the shared client (covers our worker pools).
 _POOL_SIZE = 16
+#: Coordinates (voxels) at or beyond this size are refused: volumes index voxels with int32.
+_MAX_COORD = 2.0**31
 
 
 def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
@@ -55,6 +57,10 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     if isinstance(value, bool):
         raise InvalidInputError(f"timestamp must be a datetime or epoch seconds, got {value!r}")
     if isinstance(value, datetime):
+        if value != value:  # pandas' NaT is a datetime that equals nothing, itself included
+            raise InvalidInputError(
+                "timestamp is NaT (a missing time); pass a datetime or epoch seconds, or None "
+                "for live data")
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
     if isinstance(value, (int, float)):
         try:
@@ -251,6 +257,12 @@ class Datastack(DatastackLinksMixin):
         except RateLimitedError:
             raise
         except Exception as exc:
+            if self._version is not None and _is_unknown_version(exc):
+                raise InvalidInputError(
+                    f"materialization_version={self._version} is not available for datastack "
+                    f"{self._name!r}: its materialization service does not list it (expired "
+                    "versions included)"
+                ) from None
             message = str(exc)
             if self._token:
                 message = message.replace(self._token, "***")
@@ -428,15 +440,25 @@ class Datastack(DatastackLinksMixin):
         """The segment (root) ID of each supervoxel at this datastack's time (0 stays 0).
 
         One ``roots_binary`` request per ~4 MB of IDs.
+
+        Raises:
+            InvalidSegmentIdError: a value that is not an exact uint64 (``-1``, ``"abc"``,
+                NaN, a masked entry) or a single value where a list is expected; before any
+                request.
         """
         import numpy as np
 
-        svs = np.asarray(supervoxel_ids, dtype=np.uint64).reshape(-1)
+        svs = as_supervoxel_ids(supervoxel_ids)
         roots = np.zeros(svs.shape, dtype=np.uint64)
         nonzero = svs != 0
         if nonzero.any():
             roots[nonzero] = _cave.roots_of(self, svs[nonzero], _cave.read_time(self))
         return roots
+
+
+def _is_unknown_version(exc: BaseException) -> bool:
+    """Whether building the client failed because caveclient does not list the version."""
+    return isinstance(exc, ValueError) and "is not available for this datastack" in str(exc)
 
 
 def _check_table_name(name: Any) -> None:
@@ -459,6 +481,11 @@ def _as_points(points: Any) -> Any:
         raise InvalidInputError(f"points must be shaped (N, 3), got {pts.shape}")
     if not np.isfinite(pts).all():
         raise InvalidInputError("points must be finite numbers")
+    if (np.abs(pts) >= _MAX_COORD).any():
+        row = int(np.flatnonzero((np.abs(pts) >= _MAX_COORD).any(axis=1))[0])
+        raise InvalidInputError(
+            f"point {row} ({pts[row].tolist()}) is beyond ±2**31 voxels, where no volume "
+            "reaches; are these nm instead of voxels (pass resolution=)?")
     return pts
 
 

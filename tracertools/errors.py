@@ -11,6 +11,7 @@ the builtin exception that callers of the original library already catch, so exi
     ├── InvalidInputError (ValueError)           bad arguments, caught before any request
     │   ├── InvalidSegmentIdError                an ID that is not an exact uint64
     │   ├── InvalidStateError                    a neuroglancer state/URL we cannot read
+    │   ├── UnknownTableError (KeyError)         a table the datastack does not have
     │   └── InvalidGeometryError                 degenerate points, bad meshes, bad OBJ
     ├── ServiceError (RuntimeError)              a remote service failed (``__cause__`` kept)
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
@@ -18,6 +19,7 @@ the builtin exception that callers of the original library already catch, so exi
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
     ├── MissingDependencyError (ImportError)     an optional extra (navis, plots) not installed
+    ├── ConcurrentChangeError (RuntimeError)     what a write was aimed at moved meanwhile
     ├── DestinationExistsError (FileExistsError) a write would replace an existing file
     ├── SourceNotFoundError (FileNotFoundError)  a file or folder to read/move/delete is missing
     ├── ConfirmationRequiredError (PermissionError)  destructive call without confirm=
@@ -35,6 +37,7 @@ from typing import Any
 
 __all__ = [
     "BatchError",
+    "ConcurrentChangeError",
     "ConfigError",
     "ConfirmationRequiredError",
     "DestinationExistsError",
@@ -181,6 +184,13 @@ class RenderingUnavailableError(TracertoolsError, RuntimeError):
 
 class MissingDependencyError(TracertoolsError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+class ConcurrentChangeError(TracertoolsError, RuntimeError):
+    """What a write was aimed at changed under it (e.g. sheet rows moved by another edit).
+
+    Raised before that write; whatever was written earlier was checked and stays.
+    """
 
 
 class DestinationExistsError(TracertoolsError, FileExistsError):

@@ -7,13 +7,16 @@ longer name one segment. Rather than guessing, tracertools refuses such values w
 Accepted: Python and numpy integers, and strings of decimal digits (surrounding whitespace is
 ignored), in ``1 .. 2**64 - 1``; floats only when they are whole numbers below ``2**53`` (where a
 float still names exactly one integer). Refused: bools, negatives, zero (the background label),
-values ``>= 2**64``, NaN and infinities, inexact floats, empty or non-numeric strings, None.
+values ``>= 2**64``, NaN and infinities, inexact floats, empty or non-numeric strings (``"--5"``
+too), None, masked entries of masked arrays, and 0-d or multi-dimensional arrays where a list is
+expected. :func:`as_supervoxel_ids` applies the same rules but keeps 0 (a point on background).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,11 +25,12 @@ import numpy.typing as npt
 
 from tracertools.errors import InvalidSegmentIdError
 
-__all__ = ["MAX_SEGMENT_ID", "as_segment_id", "as_segment_ids"]
+__all__ = ["MAX_SEGMENT_ID", "as_segment_id", "as_segment_ids", "as_supervoxel_ids"]
 
 #: The largest value a segment ID (uint64) can take.
 MAX_SEGMENT_ID = 2**64 - 1
 _FLOAT_EXACT_LIMIT = 2**53
+_DIGITS = re.compile(r"-?[0-9]+")
 
 
 def as_segment_id(value: Any, position: int | None = None) -> int:
@@ -85,7 +89,7 @@ def _from_string(text: str, original: Any, position: int | None) -> int:
     stripped = text.strip()
     if not stripped:
         raise InvalidSegmentIdError(original, position, "empty string")
-    if not stripped.isascii() or not stripped.lstrip("-").isdigit():
+    if not _DIGITS.fullmatch(stripped):
         raise InvalidSegmentIdError(
             original, position, "a string ID must contain only the digits 0-9"
         )
@@ -101,15 +105,56 @@ def as_segment_ids(values: Iterable[Any]) -> npt.NDArray[np.uint64]:
     Raises:
         InvalidSegmentIdError: the first invalid value, with its position.
     """
+    return _as_ids(values, allow_zero=False)
+
+
+def as_supervoxel_ids(values: Iterable[Any]) -> npt.NDArray[np.uint64]:
+    """Like :func:`as_segment_ids`, but 0 (background, e.g. a point outside every neuron) is
+    kept as 0.
+
+    Raises:
+        InvalidSegmentIdError: the first invalid value, with its position.
+    """
+    return _as_ids(values, allow_zero=True)
+
+
+def _as_ids(values: Iterable[Any], *, allow_zero: bool) -> npt.NDArray[np.uint64]:
     if isinstance(values, (str, bytes, numbers.Integral, np.integer)):
         raise InvalidSegmentIdError(values, None, "expected a list of IDs, not a single value")
-    if isinstance(values, np.ndarray) and values.dtype.kind in "ui" and values.ndim == 1:
-        if values.dtype.kind == "i" and values.size and int(values.min()) <= 0:
-            bad = int(np.flatnonzero(values <= 0)[0])
-            as_segment_id(values[bad], bad)
-        if values.dtype.kind == "u" and values.size and int(values.min()) == 0:
-            bad = int(np.flatnonzero(values == 0)[0])
+    if np.ma.isMaskedArray(values):
+        masked = np.flatnonzero(np.ma.getmaskarray(values))
+        if masked.size:
+            raise InvalidSegmentIdError(
+                np.ma.masked, int(masked[0]),
+                "a masked (missing) entry; drop or fill masked entries first"
+            )
+        values = np.asarray(np.ma.getdata(values))
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        if values.ndim == 0:
+            raise InvalidSegmentIdError(
+                values, None, "expected a list of IDs, not a single value (a 0-d array)")
+        raise InvalidSegmentIdError(
+            f"array of shape {values.shape}", None, "expected a flat list of IDs")
+    if isinstance(values, np.ndarray) and values.dtype.kind in "ui":
+        low = 0 if allow_zero else 1
+        if values.size and int(values.min()) < low:
+            bad = int(np.flatnonzero(values < low)[0])
             as_segment_id(values[bad], bad)
         return values.astype(np.uint64, copy=True)
-    checked = [as_segment_id(value, i) for i, value in enumerate(values)]
+    checked = [0 if allow_zero and _is_zero(value) else as_segment_id(value, i)
+               for i, value in enumerate(values)]
     return np.asarray(checked, dtype=np.uint64).reshape(-1)
+
+
+def _is_zero(value: Any) -> bool:
+    """Whether ``value`` is an exact zero (int, whole float or the string "0")."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value) == 0
+    if isinstance(value, (float, np.floating)):
+        return float(value) == 0.0
+    if isinstance(value, (str, np.str_)):
+        text = str(value).strip()
+        return bool(_DIGITS.fullmatch(text)) and int(text) == 0
+    return False

@@ -3,7 +3,8 @@
 :class:`Bucket` is a handle over ``cloudfiles``. This module is the only place in tracertools that
 builds a ``CloudFiles`` object (in :func:`cloudfiles_for`, which ``Bucket`` and
 :mod:`tracertools.geometry.precomputed` use), always inside a function, so ``import tracertools`` stays
-light. Bucket's move, rename and copy methods live in ``tracertools.storage.bucket_transfer``.
+light. Bucket's move, rename and copy methods live in ``tracertools.storage.bucket_transfer``, its
+same-object, name-collision and atomic-create guards in ``tracertools.storage.bucket_guards``.
 
 No-loss rules: downloads never overwrite (a timestamp goes before the extension unless
 ``overwrite=True``); moves and renames verify the copy before deleting the source; nothing is
@@ -40,6 +41,7 @@ from tracertools.errors import (
     UnsafePathError,
 )
 from tracertools.storage import bucket_paths as bp
+from tracertools.storage.bucket_guards import MEM_CREATE_LOCK, GuardsMixin, s3_create
 from tracertools.storage.bucket_paths import (
     COLON_PLACEHOLDER,
     DestinationExistsError,
@@ -134,7 +136,7 @@ def cloudfiles_for(url: str, *, green: bool | None = None) -> CloudFiles:
 # --------------------------------------------------------------------------------------------
 
 
-class Bucket(TransferMixin):
+class Bucket(TransferMixin, GuardsMixin):
     """A bucket (or a folder in one): list, read, write, transfer, move and delete files.
 
     ``Bucket(url)`` validates the URL and stores it; only methods do I/O. Paths given to methods
@@ -261,9 +263,40 @@ class Bucket(TransferMixin):
         with self._remote(f"decoding {key!r} ({encoding})"):
             return bytes(compression.decompress(data, encoding, key))
 
-    def _put(self, key: str, data: bytes, encoding: str | None) -> None:
+    def _put(self, key: str, data: bytes, encoding: str | None, *, create: bool = False) -> None:
+        """Store ``data`` at ``key``; with ``create``, only if no file is there at that moment.
+
+        ``create`` is atomic where the store allows it: ``file://`` links a fully written
+        temporary file into place (``os.link`` never replaces; ``O_EXCL`` where links are not
+        supported), S3 and its aliases send a conditional put (``If-None-Match: *``), and
+        ``mem://`` checks and writes under a lock. Elsewhere (``gs://``) the callers' check
+        just before is all there is.
+
+        Raises:
+            DestinationExistsError: ``create`` and a file appeared at ``key`` first.
+        """
         with self._remote(f"writing {key!r}"):
-            self._files().put(key, data, raw=True, compress=encoding)
+            if create and self._scheme == "file":
+                bp.create_local(self._local_path(key), data, encoding)
+                return
+            cf = self._files()
+            if create and self._scheme == "mem":
+                with MEM_CREATE_LOCK:
+                    if cf.exists(key):
+                        raise DestinationExistsError(f"{self.url_for(key)} already exists")
+                    cf.put(key, data, raw=True, compress=encoding)
+                return
+            shown = self.url_for(key)
+            if create and cf.protocol == "s3" and s3_create(cf, key, data, encoding, shown):
+                return
+            if create:
+                logger.debug("%s: no atomic create here; writing after the existence check",
+                             self._url)
+            cf.put(key, data, raw=True, compress=encoding)
+
+    def _local_path(self, key: str) -> Path:
+        """The local path of ``key`` in a ``file://`` bucket (before any encoding suffix)."""
+        return Path(self._url[len("file://"):], *key.split("/"))
 
     def _existing(self, keys: list[str]) -> list[str]:
         """Which of ``keys`` exist: a HEAD each for a few, one listing of their folder for many."""
@@ -352,7 +385,7 @@ class Bucket(TransferMixin):
             raise InvalidInputError(f"data must be bytes, not {type(data).__name__}")
         if not overwrite:
             self._refuse_existing([key])
-        self._put(key, bytes(data), None)
+        self._put(key, bytes(data), None, create=not overwrite)
 
     def upload(
         self,
@@ -383,7 +416,7 @@ class Bucket(TransferMixin):
             key = bp.join(cleaned, name) if not cleaned or dest_path.endswith("/") else cleaned
         if not overwrite:
             self._refuse_existing([key])
-        self._put(key, bp.read_whole(source), None)
+        self._put(key, bp.read_whole(source), None, create=not overwrite)
         return key
 
     def upload_folder(
@@ -436,7 +469,7 @@ class Bucket(TransferMixin):
 
         def send(item: tuple[Path, str, str | None]) -> str:
             path, key, encoding = item
-            self._put(key, bp.read_whole(path), encoding)
+            self._put(key, bp.read_whole(path), encoding, create=not overwrite)
             return key
 
         done = run_per_item(send, plan, errors=policy, progress=progress, desc="Uploading",
@@ -508,10 +541,19 @@ class Bucket(TransferMixin):
 
         Raises:
             SourceNotFoundError: the folder holds no files.
+            InvalidInputError: two keys would land on one local file (``y`` stored
+                gzip-encoded and ``y.gz`` both become ``y.gz``; with Windows names ``1:0`` and
+                ``1___0`` both become ``1___0``); checked before anything is written.
         """
         policy = check_error_policy(errors)
         folder, start, keys = self._folder_files(prefix)
         windows = forbids_colons(windows_names)
+
+        def local_name(key: str, encoding: str | None) -> str:
+            kept = None if decompress else encoding  # decoded files keep their plain names
+            return "/".join(bp.local_parts(bp.with_encoding(key[len(start):], kept), windows))
+
+        self._refuse_collisions(keys, local_name, "in the download folder")
         name = bp.local_parts(posixpath.basename(folder) or self._leaf_name(), windows)[-1]
         parent = bp.local_dir(local_dir)
         if overwrite:
@@ -524,9 +566,7 @@ class Bucket(TransferMixin):
             data, encoding = self._get(key)
             if decompress:
                 data, encoding = self._decoded(key, data, encoding), None
-            target = dest.joinpath(
-                *bp.local_parts(bp.with_encoding(key[len(start) :], encoding), windows)
-            )
+            target = dest.joinpath(*local_name(key, encoding).split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             return bp.write_whole(target, data, replace=overwrite)
 

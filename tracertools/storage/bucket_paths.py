@@ -128,6 +128,23 @@ def normalize_url(url: Any) -> tuple[str, str]:
     return f"{scheme}://" + "/".join(p for p in [endpoint, *parts] if p), scheme
 
 
+def endpoint_origin(endpoint: str | None) -> str:
+    """An S3 endpoint as ``scheme://host:port`` (lower case, default port explicit).
+
+    None (cloudfiles' default, AWS) is ``https://s3.amazonaws.com:443``.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint or "https://s3.amazonaws.com")
+    scheme = (parts.scheme or "https").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").rstrip(".")
+    return f"{scheme}://{host}:{port or (80 if scheme == 'http' else 443)}"
+
+
 def register_alias(scheme: str) -> None:
     """Register a user-config alias with cloudfiles if it does not know it yet (first use)."""
     if scheme in BASE_SCHEMES:
@@ -197,6 +214,21 @@ def with_encoding(name: str, encoding: str | None) -> str:
     """The local name of an object: its key plus the suffix of its Content-Encoding, if any."""
     suffix = _ENCODING_SUFFIXES.get(encoding or "", "")
     return name if not suffix or name.endswith(suffix) else name + suffix
+
+
+def without_encoding_suffix(name: str) -> str:
+    """``name`` without one trailing ``.gz``/``.br``/``.zstd``/``.xz``/``.bz2`` suffix."""
+    stem, suffix = posixpath.splitext(name)
+    return stem if suffix in _SUFFIX_ENCODINGS else name
+
+
+def stored_name_on(scheme: str, key: str, encoding: str | None) -> str:
+    """The name ``key`` is stored under on a bucket of ``scheme``.
+
+    ``file://`` and ``mem://`` keep an encoding as a suffix of the name (cloudfiles' rule:
+    ``y`` gzip-encoded is the file ``y.gz``); other stores keep it beside the key.
+    """
+    return with_encoding(key, encoding) if scheme in ("file", "mem") else key
 
 
 def encoding_of(name: str) -> tuple[str, str | None]:
@@ -288,6 +320,49 @@ def write_whole(path: Path, data: bytes, *, replace: bool) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def create_local(path: Path, data: bytes, encoding: str | None) -> Path:
+    """Create the file for a bucket key at ``path`` (plus its encoding suffix), never replacing.
+
+    Atomic: the bytes go to a temporary file first, which is then hard-linked into place
+    (``os.link`` fails if the name exists, so of two racing writers exactly one wins and no
+    reader ever sees half a file); where hard links are not supported, the file is created
+    with ``O_EXCL`` and written. Any stored variant of the key (``y`` beside ``y.gz``, as
+    cloudfiles keeps encodings) counts as existing.
+
+    Raises:
+        DestinationExistsError: a file of that key exists (or appeared first).
+    """
+    final = path.with_name(with_encoding(path.name, encoding))
+    variants = [path, *(path.with_name(path.name + s) for s in _SUFFIX_ENCODINGS)]
+    taken = [v for v in dict.fromkeys([final, *variants]) if v.exists() or v.is_symlink()]
+    if taken:
+        raise DestinationExistsError(f"{taken[0]} already exists")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            raise DestinationExistsError(
+                f"{final} already exists (another writer created it first)") from None
+        except OSError:  # no hard links on this file system: exclusive create instead
+            try:
+                handle = open(final, "xb")
+            except FileExistsError:
+                raise DestinationExistsError(
+                    f"{final} already exists (another writer created it first)") from None
+            try:
+                with handle:
+                    handle.write(data)
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
 
 
 def new_folder(parent: Path, name: str, stamp: str) -> Path:

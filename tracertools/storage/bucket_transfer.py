@@ -14,8 +14,9 @@ module never builds one.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tracertools.batch import check_error_policy, run_per_item
 from tracertools.errors import InvalidInputError, ServiceError
@@ -38,28 +39,46 @@ class TransferMixin:
         def _writable(self, action: str) -> None: ...
         def _file_key(self, path: Any) -> str: ...
         def _get(self, key: str) -> tuple[bytes, str | None]: ...
-        def _put(self, key: str, data: bytes, encoding: str | None) -> None: ...
+        def _put(
+            self, key: str, data: bytes, encoding: str | None, *, create: bool = False
+        ) -> None: ...
         def _refuse_existing(self, keys: list[str]) -> None: ...
         def _delete_keys(self, keys: list[str]) -> None: ...
         def _folder_files(self, prefix: str) -> tuple[str, str, list[str]]: ...
         def _target(self, dest: str | Bucket) -> tuple[Bucket, str]: ...
+        def _existing(self, keys: list[str]) -> list[str]: ...
+        def _refuse_collisions(
+            self, keys: list[str], name_of: Callable[[str, str | None], str], where: str
+        ) -> None: ...
+        def _same_object(self, key: str, other: Bucket, other_key: str) -> bool: ...
 
-    def _move(self, key: str, target: TransferMixin, dest_key: str, overwrite: bool) -> None:
+    def _move(self, key: str, target: Bucket, dest_key: str, overwrite: bool) -> None:
         self._writable("move")
         target._writable("move")
-        if target.url_for(dest_key) == self.url_for(key):
-            return
+        source_url, dest_url = self.url_for(key), target.url_for(dest_key)
+        if dest_url == source_url:
+            return  # already there (the original's rename did nothing too)
+        if self._same_object(key, target, dest_key):
+            raise InvalidInputError(
+                f"{dest_url} is the same stored file as {source_url} (another URL, alias or "
+                "linked folder of the same bucket); nothing was moved"
+            )
         data, encoding = self._get(key)
         if not overwrite:
             target._refuse_existing([dest_key])
-        target._put(dest_key, data, encoding)
+        target._put(dest_key, data, encoding, create=not overwrite)
         copy, copy_encoding = target._get(dest_key)
         if copy != data or copy_encoding != encoding:
             raise ServiceError(
-                f"the copy at {target.url_for(dest_key)} differs from {self.url_for(key)}; "
-                "the source was kept"
+                f"the copy at {dest_url} differs from {source_url}; the source was kept"
             )
         self._delete_keys([key])
+        if not target._existing([dest_key]):  # a route to the same object nobody could see
+            target._put(dest_key, data, encoding)
+            raise ServiceError(
+                f"deleting {source_url} also deleted {dest_url}: they are one stored file; it "
+                "was written back, so nothing is lost, but it was not moved"
+            )
 
     def move(self, path: str, dest_folder: str | Bucket, *, overwrite: bool = False) -> str:
         """Move a file into another folder: copy, verify the copy, then delete the source.
@@ -96,7 +115,7 @@ class TransferMixin:
                 f"new_name must be a plain file name without '/', got {new_name!r}"
             )
         new_key = bp.join(posixpath.dirname(key), new_name)
-        self._move(key, self, new_key, overwrite)
+        self._move(key, cast("Bucket", self), new_key, overwrite)
         return new_key
 
     def copy_folder(
@@ -122,14 +141,31 @@ class TransferMixin:
 
         Returns:
             The number of files copied.
+
+        Raises:
+            InvalidInputError: the destination is the source folder (under any URL), or two
+                keys would land on one file there (on ``file://`` and ``mem://``, ``y`` stored
+                gzip-encoded and ``y.gz`` are both the file ``y.gz``); checked before anything
+                is written.
         """
         policy = check_error_policy(errors)
         target, dest_prefix = self._target(dest)
         target._writable("copy_folder")
-        if target.url_for(dest_prefix) == self.url_for(bp.clean_key(src_prefix, "src_prefix")):
-            raise InvalidInputError("source and destination are the same folder")
+        source_prefix = bp.clean_key(src_prefix, "src_prefix")
+        if target.url_for(dest_prefix) == self.url_for(source_prefix) or \
+                self._same_object(source_prefix, target, dest_prefix):
+            raise InvalidInputError(
+                f"{target.url_for(dest_prefix)} is the same folder as "
+                f"{self.url_for(source_prefix)} (the same URL, or another URL, alias or linked "
+                "folder of the same bucket)"
+            )
         folder, start, keys = self._folder_files(src_prefix)
         pairs = [(key, bp.join(dest_prefix, key[len(start) :])) for key in keys]
+        dest_of = dict(pairs)
+        self._refuse_collisions(
+            keys, lambda key, enc: bp.stored_name_on(target.scheme, dest_of[key], enc),
+            f"in {target.url_for(dest_prefix)}",
+        )
         if not overwrite:
             target._refuse_existing([d for _, d in pairs])
         source_cf, dest_cf = self._files(), target._files()
