@@ -28,6 +28,7 @@ from tracertools.errors import (
 )
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
+from tracertools.segments.id_lists import IdListsMixin
 from tracertools.segments.segment import Segment, SegmentList
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     )
 
 
-class Datastack(DatastackLinksMixin):
+class Datastack(DatastackLinksMixin, IdListsMixin):
     """A CAVE datastack: its typed config, its CAVE client and the time it reads at.
 
     Args:
@@ -285,21 +286,29 @@ class Datastack(DatastackLinksMixin):
             return self._caches.setdefault(kind, {})
 
     # -- handles ----------------------------------------------------------------------------
-    def segment(self, segment_id: Any) -> Segment:
+    def segment(self, segment_id: Any, *, strict: bool = False) -> Segment:
         """A handle on one segment (no network).
+
+        A supervoxel or level-2 ID stands for the segment holding it at the read time
+        (``strict=True``: methods refuse it with :class:`~tracertools.errors.NotARootError`).
 
         Raises:
             InvalidSegmentIdError: the ID is not an exact uint64 (e.g. ``7.205759e17``).
         """
-        return Segment(self, as_segment_id(segment_id))
+        return Segment(self, as_segment_id(segment_id), strict=strict)
 
-    def segments(self, segment_ids: Iterable[Any]) -> SegmentList:
+    def segments(self, segment_ids: Iterable[Any], *, strict: bool = False) -> SegmentList:
         """A handle on many segments, in input order with duplicates kept (no network).
+
+        Supervoxel and level-2 IDs stand for the segments holding them at the read time
+        (``strict=True``: they fail as items with :class:`~tracertools.errors.NotARootError`);
+        IDs of other layers and IDs that never existed fail as items. For a list as it comes
+        from a sheet (blanks, text, floats), see :meth:`classify_ids` and :meth:`update_ids`.
 
         Raises:
             InvalidSegmentIdError: naming the first invalid value and its position.
         """
-        return SegmentList(self, as_segment_ids(segment_ids))
+        return SegmentList(self, as_segment_ids(segment_ids), strict=strict)
 
     # -- datastack metadata and tables ---------------------------------------------------------
     def info(self) -> dict[str, Any]:

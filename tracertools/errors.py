@@ -9,7 +9,8 @@ the builtin exception that callers of the original library already catch, so exi
     │   └── MissingFeatureError (LookupError)    the datastack has no such table / source
     ├── UnknownDatastackError (KeyError)         no preset, user config or running LocalCave
     ├── InvalidInputError (ValueError)           bad arguments, caught before any request
-    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64
+    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64, or no segment ID
+    │   │   └── NotARootError                    a supervoxel / L2 ID where strict=True wants roots
     │   ├── InvalidStateError                    a neuroglancer state/URL we cannot read
     │   └── InvalidGeometryError                 degenerate points, bad meshes, bad OBJ
     ├── ServiceError (RuntimeError)              a remote service failed (``__cause__`` kept)
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidSegmentIdError",
     "InvalidStateError",
     "MissingFeatureError",
+    "NotARootError",
     "PartialResultWarning",
     "RateLimitedError",
     "RenderingUnavailableError",
@@ -124,9 +126,27 @@ class InvalidSegmentIdError(InvalidInputError):
     def __init__(self, value: Any, position: int | None = None, reason: str = "") -> None:
         self.value = value
         self.position = position
+        self.reason = reason
         where = f" at position {position}" if position is not None else ""
         why = f": {reason}" if reason else ""
         super().__init__(f"Invalid segment ID {value!r}{where}{why}")
+
+
+class NotARootError(InvalidSegmentIdError):
+    """A supervoxel or level-2 ID where only segment (root) IDs are accepted (``strict=True``).
+
+    Attributes:
+        kind: ``"supervoxel"`` or ``"l2"``.
+        root: the segment holding it at the read time (None if it could not be looked up).
+    """
+
+    def __init__(self, value: Any, position: int | None, reason: str, *, kind: str,
+                 root: int | None = None) -> None:
+        self.kind = kind
+        self.root = root
+        if root is not None:
+            reason += f"; it belongs to segment {root}"
+        super().__init__(value, position, reason)
 
 
 class InvalidStateError(InvalidInputError):

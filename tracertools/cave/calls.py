@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracertools.batch import call_with_retries, chunk_by_bytes, run_per_item
-from tracertools.errors import BatchError, ServiceError, TracertoolsError
+from tracertools.errors import BatchError, SegmentNotFoundError, ServiceError, TracertoolsError
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
@@ -167,6 +167,42 @@ def isolate(
         return {}
 
 
+def isolate_unknown(
+    ds: CaveSession,
+    call: Callable[[list[int]], dict[Any, Any]],
+    group: list[int],
+    failures: dict[int, BaseException] | None,
+) -> dict[Any, Any]:
+    """:func:`isolate`, naming first the IDs the chunkedgraph never knew.
+
+    When ``call(group)`` is refused as bad input (4xx), one ``valid_nodes`` request finds the
+    IDs that never existed (they fail with :class:`SegmentNotFoundError`, not with the raw
+    400 answer) and the rest are asked again; only if that is refused too is the group
+    narrowed down by halving.
+    """
+    try:
+        return call(group)
+    except Exception as exc:
+        if failures is None:
+            raise
+        status = http_status(exc)
+        if status is None or not 400 <= status < 500 or status == 429:
+            for item in group:
+                failures[item] = exc
+            return {}
+        try:
+            known = exists(ds, np.asarray(group, dtype=np.uint64), read_time(ds))
+        except Exception:  # the check failed too: fall back to halving
+            return isolate(call, group, failures)
+        rest = []
+        for item, ok in zip(group, known.tolist(), strict=True):
+            if ok:
+                rest.append(item)
+            else:
+                failures[item] = SegmentNotFoundError([item])
+        return isolate(call, rest, failures) if rest else {}
+
+
 def leaves(
     ds: CaveSession,
     roots: Iterable[int],
@@ -197,7 +233,7 @@ def leaves(
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        answers = _pool(lambda g: isolate(fetch, g, failures), groups)
+        answers = _pool(lambda g: isolate_unknown(ds, fetch, g, failures), groups)
         for answer in answers:
             for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)

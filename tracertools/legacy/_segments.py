@@ -61,21 +61,20 @@ def get_current_seg_ids(
     for fresh IDs and a bare int for stale ones): an int by default; ``[id, ratio]`` with
     ``include_ratio``; with ``full_list``, the list of all candidates (ints, or ``[id, ratio]``
     pairs), largest first. The ratio is the share of the old segment's supervoxels. A failed ID
-    gives ``"ERROR"``, or the error text with ``detailed_errors``. ``skip_fresh`` is accepted
-    for compatibility: fresh IDs always map to themselves with ratio 1.0.
+    gives ``"ERROR"``, or the reason with ``detailed_errors``; only that entry: every other
+    ID keeps its answer. A supervoxel or level-2 ID maps to the segment holding it now (ratio
+    1.0). ``skip_fresh`` is accepted for compatibility: fresh IDs always map to themselves
+    with ratio 1.0.
     """
     del skip_fresh  # fresh IDs are never recomputed; the answer would be the same
-    ids = list(seg_ids)
     ds = session(datastack)  # a config problem raises; only bad IDs become "ERROR"
-    try:
-        segs = ds.segments(ids)
-    except ValueError as exc:  # an ID that cannot be a segment: the original's "ERROR"
-        return [f"{type(exc).__name__}: {exc}" if detailed_errors else "ERROR" for _ in ids]
+    report = ds.update_ids(list(seg_ids), errors="ignore")
     out: list[Any] = []
-    for seg_id, cands in zip(segs.ids, segs.current_id_candidates(errors="ignore"), strict=True):
+    for i, (value, cands, reason) in enumerate(
+            zip(report["value"], report["candidates"], report["reason"], strict=True)):
         if cands is None:
-            out.append(f"SegmentNotFoundError: segment {int(seg_id)} is not in the chunkedgraph"
-                       if detailed_errors else "ERROR")
+            why = reason or "an empty value is not a segment ID"
+            out.append(f"{value!r} at position {i}: {why}" if detailed_errors else "ERROR")
             continue
         pairs = [[c.segment_id, c.fraction] for c in cands]
         if full_list:
