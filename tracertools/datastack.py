@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import call_with_retries
+from tracertools.batch import (
+    ErrorPolicy,
+    apply_error_policy,
+    call_with_retries,
+    check_error_policy,
+)
 from tracertools.cave import calls as _cave
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
@@ -26,7 +31,7 @@ from tracertools.errors import (
     ServiceError,
     UnknownTableError,
 )
-from tracertools.ids import as_segment_id, as_segment_ids
+from tracertools.ids import as_node_ids, as_segment_id, as_segment_ids, refuse_lossy_floats
 from tracertools.ngl.links import DatastackLinksMixin
 from tracertools.segments.id_lists import IdListsMixin
 from tracertools.segments.segment import Segment, SegmentList
@@ -362,6 +367,9 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
                     raise InvalidInputError(
                         f"filter_in[{column!r}] must be a list of values, got {values!r}"
                     )
+                refuse_lossy_floats(values, f"filter_in[{column!r}]")
+        for column, value in (filter_equal or {}).items():
+            refuse_lossy_floats([value], f"filter_equal[{column!r}]")
         if select_columns is not None and (
             isinstance(select_columns, str)
             or not all(isinstance(c, str) and c for c in select_columns)
@@ -393,7 +401,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         return cache["segmentation"]
 
     def supervoxels_at(
-        self, points: Any, *, resolution: Any = None
+        self, points: Any, *, resolution: Any = None, errors: ErrorPolicy = "raise"
     ) -> npt.NDArray[np.uint64]:
         """The supervoxel ID at each point (0 where the point is background).
 
@@ -403,9 +411,14 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         Args:
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+            errors: failure policy for points outside the segmentation volume: "raise"
+                raises :class:`~tracertools.errors.BatchError` naming each one (before any
+                chunk is read); under "warn"/"ignore" they are 0 (and named in a warning
+                under "warn"), never read as background without a word.
         """
         import numpy as np
 
+        policy = check_error_policy(errors)
         pts = _as_points(points)
         viewer_res = _as_resolution(
             resolution if resolution is not None else self.config.resolution
@@ -415,14 +428,36 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
 
         cv = self._segmentation_volume()
         seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
-        voxels = np.floor(pts * viewer_res / seg_res).astype(np.int64)
-        keys = [tuple(int(c) for c in v) for v in voxels]
+        scaled = np.floor(pts * viewer_res / seg_res)
+        bounds = cv.meta.bounds(0)
+        lo = np.asarray(bounds.minpt, dtype=float)
+        hi = np.asarray(bounds.maxpt, dtype=float)
+        inside = np.all((scaled >= lo) & (scaled < hi), axis=1)
+        out = np.zeros(pts.shape[0], dtype=np.uint64)
+        if not inside.all():
+            view_lo = lo * seg_res / viewer_res
+            view_hi = hi * seg_res / viewer_res
+            failures: dict[int, BaseException] = {
+                int(i): InvalidInputError(
+                    f"point {i} {pts[i].tolist()} (viewer voxels) is outside the segmentation "
+                    f"volume, which spans {view_lo.tolist()} to {view_hi.tolist()} in viewer "
+                    f"voxels at {viewer_res.tolist()} nm")
+                for i in np.flatnonzero(~inside).tolist()
+            }
+            apply_error_policy(failures, policy, [f"point {i}" for i in range(len(pts))],
+                               what="point")
+        if not inside.any():
+            return out
+        keys = [tuple(int(c) for c in v) for v in scaled[inside].astype(np.int64)]
         found = remote(self, "point lookup", lambda: cv.scattered_points(keys, mip=0,
                                                                           agglomerate=False))
         lookup = {tuple(int(c) for c in k): int(v) for k, v in found.items()}
-        return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.uint64)
+        out[inside] = [lookup.get(k, 0) for k in keys]
+        return out
 
-    def segments_at(self, points: Any, *, resolution: Any = None) -> npt.NDArray[np.uint64]:
+    def segments_at(
+        self, points: Any, *, resolution: Any = None, errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.uint64]:
         """The segment (root) ID at each point at this datastack's time (0 for background).
 
         Chunk downloads grouped by chunk, then one batched root lookup for all points.
@@ -430,17 +465,24 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         Args:
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+            errors: failure policy for points outside the segmentation volume (see
+                :meth:`supervoxels_at`).
         """
-        return self.segments_of_supervoxels(self.supervoxels_at(points, resolution=resolution))
+        return self.segments_of_supervoxels(
+            self.supervoxels_at(points, resolution=resolution, errors=errors))
 
     def segments_of_supervoxels(self, supervoxel_ids: Any) -> npt.NDArray[np.uint64]:
         """The segment (root) ID of each supervoxel at this datastack's time (0 stays 0).
 
         One ``roots_binary`` request per ~4 MB of IDs.
+
+        Raises:
+            InvalidSegmentIdError: a value that is not an exact uint64 (a float that lost
+                digits, a negative, text), naming it and its position, before any request.
         """
         import numpy as np
 
-        svs = np.asarray(supervoxel_ids, dtype=np.uint64).reshape(-1)
+        svs = as_node_ids(supervoxel_ids)
         roots = np.zeros(svs.shape, dtype=np.uint64)
         nonzero = svs != 0
         if nonzero.any():

@@ -29,11 +29,13 @@ __all__ = [
     "MAX_SEGMENT_ID",
     "IdClasses",
     "IdLayout",
+    "as_node_ids",
     "as_segment_id",
     "as_segment_ids",
     "classify_ids",
     "layer_reason",
     "parse_id_cell",
+    "refuse_lossy_floats",
 ]
 
 #: The largest value a segment ID (uint64) can take.
@@ -301,3 +303,65 @@ def classify_ids(values: Iterable[Any], layout: IdLayout | None) -> IdClasses:
             kinds[i] = ROOT
         first[i] = seen.setdefault(value, i)
     return IdClasses(ids, kinds, layers.astype(np.int64), reasons, first)
+
+
+def as_node_ids(values: Any) -> npt.NDArray[np.uint64]:
+    """Validate node IDs (e.g. supervoxels) where 0 means background: a ``uint64`` array.
+
+    As :func:`as_segment_ids`, except that 0 is accepted (and kept): floats that lost digits,
+    negatives, NaN and text that is not digits are refused, naming the value and its
+    position, instead of being cast to a different ID.
+
+    Raises:
+        InvalidSegmentIdError: the first invalid value, with its position.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "u":
+        return values.astype(np.uint64, copy=True).reshape(-1)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "i":
+        flat = values.reshape(-1)
+        if flat.size and int(flat.min()) < 0:
+            bad = int(np.flatnonzero(flat < 0)[0])
+            as_segment_id(flat[bad], bad)
+        return flat.astype(np.uint64)
+    items = values.reshape(-1).tolist() if isinstance(values, np.ndarray) else values
+    if isinstance(items, (str, bytes, numbers.Number)):
+        items = [items]
+    checked = [0 if _is_zero(v) else as_segment_id(v, i) for i, v in enumerate(items)]
+    return np.asarray(checked, dtype=np.uint64).reshape(-1)
+
+
+def _is_zero(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (numbers.Real, np.integer, np.floating)):
+        return bool(value == 0)
+    return isinstance(value, (str, np.str_)) and value.strip() == "0"
+
+
+def refuse_lossy_floats(values: Any, where: str) -> None:
+    """Refuse floats too large to be exact (``>= 2**53``) among query values, naming ``where``.
+
+    A table filter such as ``{"pt_root_id": [7.205759403792794e17]}`` would otherwise match a
+    different segment than the one meant (the float's last digits are gone).
+
+    Raises:
+        InvalidSegmentIdError: a float at or above 2**53 (or NaN), with its position.
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind != "f":
+            return
+        flat = values.reshape(-1)
+        bad = np.flatnonzero(~np.isfinite(flat) | (np.abs(flat) >= _FLOAT_EXACT_LIMIT))
+        if bad.size:
+            _refuse_float(flat[int(bad[0])], int(bad[0]), where)
+        return
+    for i, value in enumerate(values):
+        if isinstance(value, (float, np.floating)) and not (
+                math.isfinite(float(value)) and abs(float(value)) < _FLOAT_EXACT_LIMIT):
+            _refuse_float(value, i, where)
+
+
+def _refuse_float(value: Any, position: int, where: str) -> None:
+    raise InvalidSegmentIdError(
+        value, position, f"in {where}: a float this large cannot hold an exact ID (its last "
+        f"digits are lost, so it would match another segment); pass IDs as int or str")

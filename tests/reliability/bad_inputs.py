@@ -22,6 +22,7 @@ import numpy as np
 
 from tracertools import Bucket, Datastack, Mesh, color_list, geometry
 from tracertools.errors import (
+    BatchError,
     ConfigError,
     ConfirmationRequiredError,
     InvalidGeometryError,
@@ -160,6 +161,21 @@ CASES: list[Case] = [
     Case("ids-bare-string", "segment IDs", "a string of digits where a list is required",
          '`ds.segments("720575940379279359")`', InvalidSegmentIdError, "not a single value",
          lambda env: env.ds.segments(str(GOOD_ID))),
+    Case("id-no-layer", "segment IDs", "`12345` (a truncated ID: no layer bits)",
+         "`ds.segments([...]).current_ids()`", BatchError,
+         "at position 1: too small to be a node ID",
+         lambda env: env.ds.segments([GOOD_ID, 12345]).current_ids()),
+    Case("filter-in-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` in a table filter",
+         '`ds.table(name, filter_in={"pre_pt_root_id": [...]})`', InvalidSegmentIdError,
+         r"in filter_in\['pre_pt_root_id'\]: a float this large",
+         lambda env: env.ds.table("synapses", filter_in={"pre_pt_root_id": [BIG_FLOAT_ID]})),
+    Case("filter-equal-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` in a table filter",
+         '`ds.table(name, filter_equal={"pt_root_id": ...})`', InvalidSegmentIdError,
+         r"in filter_equal\['pt_root_id'\]: a float this large",
+         lambda env: env.ds.table("cell_info", filter_equal={"pt_root_id": BIG_FLOAT_ID})),
+    Case("sv-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` as a supervoxel ID",
+         "`ds.segments_of_supervoxels([...])`", InvalidSegmentIdError, "cannot hold an exact",
+         lambda env: env.ds.segments_of_supervoxels([0, BIG_FLOAT_ID])),
     # -- datastacks and time -------------------------------------------------------------------
     Case("datastack-unknown", "datastacks and time", '`"no_such_stack"`', "`Datastack(name)`",
          UnknownDatastackError, "Unknown datastack 'no_such_stack'",

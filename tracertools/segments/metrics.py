@@ -34,7 +34,6 @@ PROOFREAD = "proofread"
 NOT_PROOFREAD = "not proofread"
 ANCESTOR_PROOFREAD = "ancestor proofread"
 NO_RECORD = "no record"
-UNKNOWN_ID = "unknown ID"
 
 _TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 
@@ -208,8 +207,8 @@ class MetricsListMixin:
         Args:
             errors: failure policy: a never-issued ID raises
                 :class:`~tracertools.errors.BatchError` under "raise"; under "warn"/"ignore"
-                its ``proofread`` is ``<NA>`` (nullable ``boolean``) and its ``status``
-                ``"unknown ID"``.
+                its ``proofread`` is ``<NA>`` (nullable ``boolean``) and its ``status`` None,
+                as for any failed item.
 
         Returns:
             DataFrame indexed by segment ID (input order) with ``proofread`` (bool: this exact
@@ -244,11 +243,11 @@ class MetricsListMixin:
                 verdict.setdefault(root, ANCESTOR_PROOFREAD)
             else:
                 verdict.setdefault(root, NOT_PROOFREAD)
-        statuses = [UNKNOWN_ID if int(i) in unknown else verdict.get(int(i), NO_RECORD)
+        statuses = [None if int(i) in unknown else verdict.get(int(i), NO_RECORD)
                     for i in self._ids]
         flags: Any = [s == PROOFREAD for s in statuses]
         if unknown:
-            flags = pd.array([pd.NA if s == UNKNOWN_ID else s == PROOFREAD for s in statuses],
+            flags = pd.array([pd.NA if s is None else s == PROOFREAD for s in statuses],
                              dtype="boolean")  # type: ignore[call-overload]
         return pd.DataFrame(
             {"proofread": flags, "status": statuses},
