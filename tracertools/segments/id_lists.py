@@ -106,8 +106,12 @@ class IdListsMixin:
             none), ``status`` (``"current"``, ``"updated"`` for a stale segment ID,
             ``"resolved"`` for a supervoxel or level-2 ID, ``"blank"`` or ``"failed"``) and
             ``candidates`` (the :class:`~tracertools.cave.lineage.Candidate` tuple behind
-            ``current_id``, largest share first; None where it failed). ``reason`` holds the
-            failure of a failed row (empty otherwise).
+            ``current_id``, largest share first; None where it failed) and ``error`` (the
+            exception of a failed row, else None: an
+            :class:`~tracertools.errors.InvalidSegmentIdError` or
+            :class:`~tracertools.errors.SegmentNotFoundError` for a value that will never
+            work, a :class:`~tracertools.errors.ServiceError` for one worth asking again).
+            ``reason`` holds the failure of a failed row (empty otherwise).
 
         Example:
             ```python
@@ -115,6 +119,8 @@ class IdListsMixin:
             report.loc[report.status == "failed", ["value", "reason"]]
             ```
         """
+        import pandas as pd
+
         policy = check_error_policy(errors)
         frame = IdListsMixin.classify_ids(self, values)
         session: Any = self
@@ -162,6 +168,7 @@ class IdListsMixin:
         frame["current_id"] = current
         frame["status"] = status
         frame["candidates"] = candidates
+        frame["error"] = pd.Series([failures.get(i) for i in range(n)], dtype=object)
         frame["reason"] = [r if s == FAILED else "" for r, s in zip(reasons, status, strict=True)]
         labels = [f"position {i} ({v!r})" for i, v in enumerate(frame["value"].tolist())]
         apply_error_policy(dict(sorted(failures.items())), policy, labels, what="ID")

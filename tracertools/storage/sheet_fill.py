@@ -26,6 +26,22 @@ _EXACT_INT_LIMIT = 2**53
 ComputeRows = Callable[[list[str]], Sequence[Any]]
 
 
+class MarkedFailure:
+    """A ``compute`` result for an ID that failed for good: the row still gets ``values``
+    (typically empty cells and the reason in a status column), so later calls skip it.
+
+    Attributes:
+        error: the failure, reported under the fill's ``errors=`` policy.
+        values: the row to write (as many values as the header has names).
+    """
+
+    __slots__ = ("error", "values")
+
+    def __init__(self, error: BaseException, values: Sequence[Any]) -> None:
+        self.error = error
+        self.values = list(values)
+
+
 def _col_letters(n: int) -> str:
     letters = ""
     while n:
@@ -89,9 +105,13 @@ def _first_row(a1: str, *, default: int) -> int:
 
 def _compute_batch(
     compute: ComputeRows, batch: list[tuple[int, str]], width: int, offset: int,
-    failures: dict[int, BaseException],
+    failures: dict[int, BaseException], marked: set[int] | None = None,
 ) -> list[tuple[int, list[Any]]]:
-    """Run ``compute`` on one batch; record failures by position; return rows to write."""
+    """Run ``compute`` on one batch; record failures by position; return rows to write.
+
+    A :class:`MarkedFailure` is recorded as a failure and its row written; its position goes
+    into ``marked``.
+    """
     if not batch:
         return []
     try:
@@ -104,7 +124,12 @@ def _compute_batch(
         raise InvalidInputError(f"compute returned {len(results)} rows for {len(batch)} IDs")
     done = []
     for i, ((number, _), result) in enumerate(zip(batch, results, strict=True)):
-        if result is None or isinstance(result, BaseException):
+        if isinstance(result, MarkedFailure):
+            failures[offset + i] = result.error
+            if marked is not None:
+                marked.add(offset + i)
+            result = result.values
+        elif result is None or isinstance(result, BaseException):
             failures[offset + i] = result or ValueError("no values computed")
             continue
         if isinstance(result, (str, bytes)) or len(result) != width:
