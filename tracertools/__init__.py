@@ -17,6 +17,7 @@ from . import errors, geometry, legacy, ngl
 from .config import DatastackConfig, known_datastacks, load_config, presets
 from .datastack import Datastack, datastacks
 from .errors import (
+    AuthenticationError,
     BatchError,
     ConfigError,
     ConfirmationRequiredError,
@@ -32,6 +33,7 @@ from .errors import (
     RenderingUnavailableError,
     SegmentNotFoundError,
     ServiceError,
+    ServiceUnreachableError,
     SourceNotFoundError,
     TracertoolsError,
     UnknownDatastackError,
@@ -51,6 +53,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__ = "2.0.0.dev0"
 
 __all__ = [
+    "AuthenticationError",
     "BatchError",
     "Bucket",
     "ConfigError",
@@ -72,6 +75,7 @@ __all__ = [
     "SegmentList",
     "SegmentNotFoundError",
     "ServiceError",
+    "ServiceUnreachableError",
     "SourceNotFoundError",
     "Sheet",
     "Skeleton",

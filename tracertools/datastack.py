@@ -21,6 +21,7 @@ from tracertools.batch import (
     check_error_policy,
 )
 from tracertools.cave import calls as _cave
+from tracertools.cave.access import access_error
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
 from tracertools.cave.tables import all_rows
@@ -139,6 +140,8 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         self._name = name.strip() if config is not None else self._config.name
         self._server_address = server_address or self._config.server_address
         self._token = auth_token if auth_token is not None else registered_token(name)
+        self._token_origin = ("the auth_token argument" if auth_token is not None else
+                              "registered by a running LocalCave" if self._token else None)
         self._timestamp = _as_utc_datetime(timestamp)
         self._version = materialization_version
         self._write_server_cache = write_server_cache
@@ -161,6 +164,12 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
     def server_address(self) -> str | None:
         """The CAVE global server URL this datastack talks to (None: caveclient's default)."""
         return self._server_address
+
+    @property
+    def token_origin(self) -> str | None:
+        """Where this datastack's token was given (``"the auth_token argument"``, a running
+        LocalCave), or None when caveclient reads it from its token files. Never the token."""
+        return self._token_origin
 
     @property
     def timestamp(self) -> datetime | None:
@@ -257,6 +266,11 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         except RateLimitedError:
             raise
         except Exception as exc:
+            access = access_error(exc, what="building the CAVE client", datastack=self._name,
+                                  server_address=self._server_address,
+                                  token_given=self._token_origin)
+            if access is not None:
+                raise access from None
             message = str(exc)
             if self._token:
                 message = message.replace(self._token, "***")
@@ -549,6 +563,11 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
         client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))
         return list(call_with_retries(client.info.get_datastacks))
     except Exception as exc:
+        access = access_error(exc, what="listing datastacks", datastack=None,
+                              server_address=server_address,
+                              token_given="the auth_token argument" if auth_token else None)
+        if access is not None:
+            raise access from exc
         raise ServiceError(
             f"could not list datastacks at {server_address or 'the default CAVE server'}: "
             f"{type(exc).__name__}"

@@ -15,7 +15,9 @@ the builtin exception that callers of the original library already catch, so exi
     │   └── InvalidGeometryError                 degenerate points, bad meshes, bad OBJ
     ├── ServiceError (RuntimeError)              a remote service failed (``__cause__`` kept)
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
-    │   └── RateLimitedError                     429s that outlasted our retries
+    │   ├── RateLimitedError                     429s that outlasted our retries
+    │   ├── ServiceUnreachableError (ConnectionError)  no such host / connection refused
+    │   └── AuthenticationError (PermissionError)      the service refused the token (401/403)
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
     ├── DestinationExistsError (FileExistsError) a write would replace an existing file
@@ -50,6 +52,8 @@ __all__ = [
     "SegmentNotFoundError",
     "ServiceError",
     "SourceNotFoundError",
+    "ServiceUnreachableError",
+    "AuthenticationError",
     "TracertoolsError",
     "UnknownDatastackError",
     "UnsafePathError",
@@ -173,6 +177,18 @@ class SegmentNotFoundError(ServiceError, LookupError):
 
 class RateLimitedError(ServiceError):
     """The service kept answering 429 Too Many Requests after our retries."""
+
+
+class ServiceUnreachableError(ServiceError, ConnectionError):
+    """A service could not be reached at all: its host name did not resolve, or it refused the
+    connection. Not retried; the message names the server, says whether a CAVE token was
+    found and where tokens are looked up."""
+
+
+class AuthenticationError(ServiceError, PermissionError):
+    """A service refused the request's token: HTTP 401 (no token, or one it does not accept)
+    or 403 (the token lacks permission). The message says where the token came from and how to
+    set one; it never contains the token."""
 
 
 class BatchError(TracertoolsError, RuntimeError):

@@ -17,7 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from tracertools.batch import call_with_retries, chunk_by_bytes, run_per_item
-from tracertools.errors import BatchError, SegmentNotFoundError, ServiceError, TracertoolsError
+from tracertools.cave.access import access_error
+from tracertools.errors import (
+    AuthenticationError,
+    BatchError,
+    SegmentNotFoundError,
+    ServiceError,
+    ServiceUnreachableError,
+    TracertoolsError,
+)
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
@@ -35,6 +43,8 @@ JSON_ID_BYTES = 21
 RAW_ID_BYTES = 8
 #: Concurrent requests per batch.
 MAX_WORKERS = 8
+#: Failures that are about access, not about any item of a batch.
+_ACCESS_ERRORS = (AuthenticationError, ServiceUnreachableError)
 
 
 def remote(ds: CaveSession, what: str, func: Callable[[], R]) -> R:
@@ -50,6 +60,12 @@ def remote(ds: CaveSession, what: str, func: Callable[[], R]) -> R:
     except TracertoolsError:
         raise
     except Exception as exc:
+        access = access_error(  # unreachable server, refused token: say what to do
+            exc, what=what, datastack=ds.name,
+            server_address=getattr(ds, "server_address", None) or ds.config.server_address,
+            token_given=getattr(ds, "token_origin", None))
+        if access is not None:
+            raise access from exc
         raise ServiceError(
             f"{what} failed on datastack {ds.name!r}: {type(exc).__name__}: {exc}"
         ) from exc
@@ -155,8 +171,8 @@ def isolate(
     try:
         return call(group)
     except Exception as exc:
-        if failures is None:
-            raise
+        if failures is None or isinstance(exc, _ACCESS_ERRORS):
+            raise  # a refused token or an unreachable server is no item's fault
         status = http_status(exc)
         if status is not None and 400 <= status < 500 and status != 429 and len(group) > 1:
             half = len(group) // 2
@@ -183,8 +199,8 @@ def isolate_unknown(
     try:
         return call(group)
     except Exception as exc:
-        if failures is None:
-            raise
+        if failures is None or isinstance(exc, _ACCESS_ERRORS):
+            raise  # a refused token or an unreachable server is no item's fault
         status = http_status(exc)
         if status is None or not 400 <= status < 500 or status == 429:
             for item in group:

@@ -136,7 +136,7 @@ def resolve_nodes(
         found = _cave.roots_of(ds, np.asarray(unique, dtype=np.uint64), at)
     except ServiceError as exc:
         status = _cave.http_status(exc)
-        if status is None or not 400 <= status < 500 or status == 429:
+        if status is None or not 400 <= status < 500 or status in (401, 403, 429):
             raise
         known = _cave.exists(ds, np.asarray(unique, dtype=np.uint64), at)
         for node, ok in zip(unique, known.tolist(), strict=True):
