@@ -24,6 +24,7 @@ from tracertools.cave import calls as _cave
 from tracertools.cave.access import access_error
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.cave.resolve import resolve_nodes
 from tracertools.cave.tables import all_rows
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
 from tracertools.errors import (
@@ -483,12 +484,23 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
                 :meth:`supervoxels_at`).
         """
         return self.segments_of_supervoxels(
-            self.supervoxels_at(points, resolution=resolution, errors=errors))
+            self.supervoxels_at(points, resolution=resolution, errors=errors), errors=errors)
 
-    def segments_of_supervoxels(self, supervoxel_ids: Any) -> npt.NDArray[np.uint64]:
+    def segments_of_supervoxels(
+        self, supervoxel_ids: Any, *, errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.uint64]:
         """The segment (root) ID of each supervoxel at this datastack's time (0 stays 0).
 
-        One ``roots_binary`` request per ~4 MB of IDs.
+        One ``roots_binary`` request per ~4 MB of IDs. If the service refuses it because
+        some IDs never existed, one ``valid_nodes`` request names them and one more request
+        resolves the rest.
+
+        Args:
+            supervoxel_ids: node IDs (0 for background).
+            errors: failure policy for IDs that never existed: "raise" raises
+                :class:`~tracertools.errors.BatchError` (from
+                :class:`~tracertools.errors.SegmentNotFoundError`) naming them; under
+                "warn"/"ignore" they are 0.
 
         Raises:
             InvalidSegmentIdError: a value that is not an exact uint64 (a float that lost
@@ -496,11 +508,21 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         """
         import numpy as np
 
+        policy = check_error_policy(errors)
         svs = as_node_ids(supervoxel_ids)
         roots = np.zeros(svs.shape, dtype=np.uint64)
-        nonzero = svs != 0
-        if nonzero.any():
-            roots[nonzero] = _cave.roots_of(self, svs[nonzero], _cave.read_time(self))
+        nonzero = np.flatnonzero(svs != 0)
+        if nonzero.size:
+            found, lost = resolve_nodes(self, svs[nonzero], _cave.read_time(self))
+            roots[nonzero] = [found.get(int(v), 0) for v in svs[nonzero].tolist()]
+            if lost:
+                failures: dict[int, BaseException] = {}
+                for pos in nonzero.tolist():
+                    exc = lost.pop(int(svs[pos]), None)  # named at its first position
+                    if exc is not None:
+                        failures[pos] = exc
+                apply_error_policy(failures, policy, [int(v) for v in svs.tolist()],
+                                   what="supervoxel")
         return roots
 
 

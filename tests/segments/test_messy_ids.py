@@ -266,3 +266,30 @@ def test_check_seg_freshness_answers_false_for_non_roots(local_cave, cast):
         warnings.simplefilter("error")
         got = tt.check_seg_freshness(name, [cast["fresh"], cast["sv"]])
     assert got == [True, False]
+
+
+def test_list_shims_put_error_only_in_the_failing_entries(local_cave, world, cast):
+    name = local_cave.datastack_name
+    fresh, never = cast["fresh"], cast["never"]
+    n_in, n_out = world.synapse_counts(fresh)
+    assert tt.check_seg_freshness(name, ["abc", fresh, cast["sv"]]) == ["ERROR", True, False]
+    assert tt.count_synapses(name, [never, fresh, "abc"]) == ["ERROR", n_in + n_out, "ERROR"]
+    detailed = tt.count_synapses(name, [never, fresh], detailed_results=True)
+    assert detailed[fresh] == {"in": n_in, "out": n_out, "all": n_in + n_out}
+    assert detailed[never] == {"in": "ERROR", "out": "ERROR", "all": "ERROR"}
+    lengths = tt.get_cable_lengths(name, [fresh, never])
+    assert lengths[0] == pytest.approx(world.cable_length(fresh), rel=1e-6)
+    assert lengths[1] == "ERROR"
+    rows = tt.get_seg_details(name, [cast["stale"], 7.205759e17, never])
+    assert rows[0][:2] == [cast["stale"], world.successor(cast["stale"])]
+    assert rows[1] == [7.205759e17, *["ERROR"] * 6] and rows[2] == [never, *["ERROR"] * 6]
+
+
+def test_a_never_issued_supervoxel_fails_alone_in_supervoxel_lookups(local_cave, ds, cast):
+    ghost = 2**56 + 999_999
+    with pytest.raises(BatchError, match=str(ghost)) as info:
+        ds.segments_of_supervoxels([0, cast["sv"], ghost])
+    assert isinstance(info.value.failures[2], SegmentNotFoundError)
+    with pytest.warns(PartialResultWarning, match=str(ghost)):
+        got = ds.segments_of_supervoxels([0, cast["sv"], ghost], errors="warn")
+    assert got.tolist() == [0, cast["sv_root"], 0]
