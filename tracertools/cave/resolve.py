@@ -199,10 +199,11 @@ def plan_roots(
     layout = id_layout(ds)
     if layout is None:
         return RootPlan(ids, [ROOT] * n, identity=True)
+    layer_array = layout.layers(ids)
+    if bool((layer_array == layout.n_layers).all()):  # the common case, vectorised
+        return RootPlan(ids, [ROOT] * n, identity=True)
     kinds = layout.kinds(ids)
-    if all(k == ROOT for k in kinds):
-        return RootPlan(ids, kinds, identity=True)
-    layers = layout.layers(ids).tolist()
+    layers = layer_array.tolist()
     roots = np.where(np.asarray([k == ROOT for k in kinds]), ids, np.uint64(0)).astype(np.uint64)
     failures: dict[int, BaseException] = {}
     for i, kind in enumerate(kinds):

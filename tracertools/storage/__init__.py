@@ -3,7 +3,8 @@
 Lives here: :class:`~tracertools.storage.bucket.Bucket` with its path rules (``bucket_paths``)
 and safe transfers (``bucket_transfer``); :class:`~tracertools.storage.sheet.Sheet` /
 :class:`~tracertools.storage.sheet.Tab` with credentials (``sheet_auth``), cell conversion
-(``sheet_fill``) and the resumable segment-details fill (``sheet_details``).
+(``sheet_fill``), the resumable segment-details fill (``sheet_details``) and the in-place
+update of an ID column (``sheet_ids``).
 
 This is the only package that builds CloudFiles (``bucket.cloudfiles_for``) or touches gspread.
 
