@@ -293,3 +293,10 @@ def test_a_never_issued_supervoxel_fails_alone_in_supervoxel_lookups(local_cave,
     with pytest.warns(PartialResultWarning, match=str(ghost)):
         got = ds.segments_of_supervoxels([0, cast["sv"], ghost], errors="warn")
     assert got.tolist() == [0, cast["sv_root"], 0]
+
+
+def test_details_of_a_strict_list_refuse_a_supervoxel(ds, cast):
+    with pytest.raises(BatchError, match="supervoxel ID"):
+        ds.segments([cast["fresh"], cast["sv"]], strict=True).details()
+    frame = ds.segments([cast["fresh"], cast["sv"]], strict=True).details(errors="ignore")
+    assert frame["current_id"].tolist() == [cast["fresh"], 0]

@@ -268,7 +268,8 @@ class SegmentList(
 
         import pandas as pd
 
-        pinned = SegmentList(self._datastack._pinned(), self._ids)  # one moment for all parts
+        pinned = SegmentList(self._datastack._pinned(), self._ids,  # one moment for all parts
+                             strict=self._strict)
         parts = 1 + int(volume) + int(cable_length) + int(synapse_counts)
         volumes = np.full(len(self), np.nan)
         cable = np.full(len(self), np.nan)
