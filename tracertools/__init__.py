@@ -17,6 +17,7 @@ from . import errors, geometry, legacy, ngl
 from .config import DatastackConfig, known_datastacks, load_config, presets
 from .datastack import Datastack, datastacks
 from .errors import (
+    AuthenticationError,
     BatchError,
     ConfigError,
     ConfirmationRequiredError,
@@ -26,11 +27,13 @@ from .errors import (
     InvalidSegmentIdError,
     InvalidStateError,
     MissingFeatureError,
+    NotARootError,
     PartialResultWarning,
     RateLimitedError,
     RenderingUnavailableError,
     SegmentNotFoundError,
     ServiceError,
+    ServiceUnreachableError,
     SourceNotFoundError,
     TracertoolsError,
     UnknownDatastackError,
@@ -50,6 +53,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__ = "2.0.0.dev0"
 
 __all__ = [
+    "AuthenticationError",
     "BatchError",
     "Bucket",
     "ConfigError",
@@ -63,6 +67,7 @@ __all__ = [
     "InvalidStateError",
     "Mesh",
     "MissingFeatureError",
+    "NotARootError",
     "PartialResultWarning",
     "RateLimitedError",
     "RenderingUnavailableError",
@@ -70,6 +75,7 @@ __all__ = [
     "SegmentList",
     "SegmentNotFoundError",
     "ServiceError",
+    "ServiceUnreachableError",
     "SourceNotFoundError",
     "Sheet",
     "Skeleton",

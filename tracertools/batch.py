@@ -11,7 +11,8 @@ retries and the ``errors=`` policy behave the same everywhere:
   (``errors="raise"``), a :class:`~tracertools.errors.PartialResultWarning` naming the failed items
   (``errors="warn"``) or nothing (``errors="ignore"``).
 * :func:`call_with_retries` retries 429 (honouring ``Retry-After``) and 5xx answers with backoff and
-  never retries other 4xx answers.
+  never retries other 4xx answers, nor a server that cannot be reached at all
+  (:func:`is_unreachable`: its name does not resolve, or it refuses the connection).
 
 Progress bars use ``tqdm.auto`` and are on by default for long work; pass ``progress=False`` or set
 the environment variable ``TRACERTOOLS_PROGRESS=0`` to turn them off.
@@ -19,9 +20,11 @@ the environment variable ``TRACERTOOLS_PROGRESS=0`` to turn them off.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
+import socket
 import sys
 import time
 import warnings
@@ -36,6 +39,7 @@ __all__ = [
     "ErrorPolicy",
     "apply_error_policy",
     "is_timeout",
+    "is_unreachable",
     "call_with_retries",
     "check_error_policy",
     "chunk_by_bytes",
@@ -275,13 +279,57 @@ def _run_pool(
                 bar.update(1)
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps (causes, contexts, ``reason``, exception args)."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+
+
+#: OS error numbers that mean the server cannot be reached at all (retrying will not help).
+_UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
+def is_unreachable(exc: BaseException) -> str | None:
+    """Why the server of a failed request cannot be reached at all, or None if it could be.
+
+    ``"name"``: its host name did not resolve (no network, a typo, an unknown host);
+    ``"refused"``: the connection was refused or the network or host is unreachable (nothing
+    listens at that address, or there is no route to it). Such failures come back at once
+    and the same way when asked again, so :func:`call_with_retries` does not retry them (a
+    caller learns in a second rather than after a minute of retries). Timeouts are not
+    counted here (see :func:`is_timeout`).
+    """
+    urllib3_exceptions = sys.modules.get("urllib3.exceptions")
+    name_error = getattr(urllib3_exceptions, "NameResolutionError", None)
+    for current in _chain(exc):
+        if isinstance(current, socket.gaierror) or (
+                name_error is not None and isinstance(current, name_error)):
+            return "name"
+        if isinstance(current, ConnectionRefusedError) or (
+                isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS):
+            return "refused"
+    return None
+
+
 def is_timeout(exc: BaseException) -> bool:
     """Whether ``exc`` is (or wraps) a connect or read timeout of an HTTP request.
 
     Recognises ``requests``' ``Timeout`` (``ReadTimeout``, ``ConnectTimeout``), urllib3's
     timeout errors (also inside a ``MaxRetryError`` after urllib3's own retries, which
-    ``requests`` reports as a ``ConnectionError``) and the builtin ``TimeoutError``.
+    ``requests`` reports as a ``ConnectionError``) and the builtin ``TimeoutError``. A server
+    that cannot be reached at all is not a timeout (urllib3 files a refused connection and a
+    failed name lookup under its connect timeouts; see :func:`is_unreachable`).
     """
+    if is_unreachable(exc):
+        return False
     kinds: list[type[BaseException]] = [TimeoutError]
     requests_exceptions = sys.modules.get("requests.exceptions")
     if requests_exceptions is not None:
@@ -333,7 +381,9 @@ def call_with_retries(
     """Call ``func()``, retrying HTTP 429 (after ``Retry-After``), 5xx and timeouts with backoff.
 
     A request that timed out (see :func:`is_timeout`) is retried like a 5xx.
-    Other exceptions, including 4xx answers that mean "your input is wrong", propagate at once.
+    Other exceptions, including 4xx answers that mean "your input is wrong" and a server that
+    cannot be reached at all (:func:`is_unreachable`: no such host, connection refused),
+    propagate at once.
 
     Args:
         func: a zero-argument call that raises an exception with ``.response.status_code``

@@ -14,10 +14,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import call_with_retries
+from tracertools.batch import (
+    ErrorPolicy,
+    apply_error_policy,
+    call_with_retries,
+    check_error_policy,
+)
 from tracertools.cave import calls as _cave
+from tracertools.cave.access import access_error
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.cave.resolve import resolve_nodes
 from tracertools.cave.tables import all_rows
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
 from tracertools.errors import (
@@ -26,8 +33,9 @@ from tracertools.errors import (
     ServiceError,
     UnknownTableError,
 )
-from tracertools.ids import as_segment_id, as_segment_ids, as_supervoxel_ids
+from tracertools.ids import as_segment_id, as_segment_ids, as_supervoxel_ids, refuse_lossy_floats
 from tracertools.ngl.links import DatastackLinksMixin
+from tracertools.segments.id_lists import IdListsMixin
 from tracertools.segments.segment import Segment, SegmentList
 
 if TYPE_CHECKING:
@@ -74,7 +82,7 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     )
 
 
-class Datastack(DatastackLinksMixin):
+class Datastack(DatastackLinksMixin, IdListsMixin):
     """A CAVE datastack: its typed config, its CAVE client and the time it reads at.
 
     Args:
@@ -139,6 +147,8 @@ class Datastack(DatastackLinksMixin):
         self._name = name.strip() if config is not None else self._config.name
         self._server_address = server_address or self._config.server_address
         self._token = auth_token if auth_token is not None else registered_token(name)
+        self._token_origin = ("the auth_token argument" if auth_token is not None else
+                              "registered by a running LocalCave" if self._token else None)
         self._timestamp = _as_utc_datetime(timestamp)
         self._version = materialization_version
         self._write_server_cache = write_server_cache
@@ -161,6 +171,12 @@ class Datastack(DatastackLinksMixin):
     def server_address(self) -> str | None:
         """The CAVE global server URL this datastack talks to (None: caveclient's default)."""
         return self._server_address
+
+    @property
+    def token_origin(self) -> str | None:
+        """Where this datastack's token was given (``"the auth_token argument"``, a running
+        LocalCave), or None when caveclient reads it from its token files. Never the token."""
+        return self._token_origin
 
     @property
     def timestamp(self) -> datetime | None:
@@ -263,6 +279,11 @@ class Datastack(DatastackLinksMixin):
                     f"{self._name!r}: its materialization service does not list it (expired "
                     "versions included)"
                 ) from None
+            access = access_error(exc, what="building the CAVE client", datastack=self._name,
+                                  server_address=self._server_address,
+                                  token_given=self._token_origin)
+            if access is not None:
+                raise access from None
             message = str(exc)
             if self._token:
                 message = message.replace(self._token, "***")
@@ -297,21 +318,29 @@ class Datastack(DatastackLinksMixin):
             return self._caches.setdefault(kind, {})
 
     # -- handles ----------------------------------------------------------------------------
-    def segment(self, segment_id: Any) -> Segment:
+    def segment(self, segment_id: Any, *, strict: bool = False) -> Segment:
         """A handle on one segment (no network).
+
+        A supervoxel or level-2 ID stands for the segment holding it at the read time
+        (``strict=True``: methods refuse it with :class:`~tracertools.errors.NotARootError`).
 
         Raises:
             InvalidSegmentIdError: the ID is not an exact uint64 (e.g. ``7.205759e17``).
         """
-        return Segment(self, as_segment_id(segment_id))
+        return Segment(self, as_segment_id(segment_id), strict=strict)
 
-    def segments(self, segment_ids: Iterable[Any]) -> SegmentList:
+    def segments(self, segment_ids: Iterable[Any], *, strict: bool = False) -> SegmentList:
         """A handle on many segments, in input order with duplicates kept (no network).
+
+        Supervoxel and level-2 IDs stand for the segments holding them at the read time
+        (``strict=True``: they fail as items with :class:`~tracertools.errors.NotARootError`);
+        IDs of other layers and IDs that never existed fail as items. For a list as it comes
+        from a sheet (blanks, text, floats), see :meth:`classify_ids` and :meth:`update_ids`.
 
         Raises:
             InvalidSegmentIdError: naming the first invalid value and its position.
         """
-        return SegmentList(self, as_segment_ids(segment_ids))
+        return SegmentList(self, as_segment_ids(segment_ids), strict=strict)
 
     # -- datastack metadata and tables ---------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -365,6 +394,9 @@ class Datastack(DatastackLinksMixin):
                     raise InvalidInputError(
                         f"filter_in[{column!r}] must be a list of values, got {values!r}"
                     )
+                refuse_lossy_floats(values, f"filter_in[{column!r}]")
+        for column, value in (filter_equal or {}).items():
+            refuse_lossy_floats([value], f"filter_equal[{column!r}]")
         if select_columns is not None and (
             isinstance(select_columns, str)
             or not all(isinstance(c, str) and c for c in select_columns)
@@ -396,7 +428,7 @@ class Datastack(DatastackLinksMixin):
         return cache["segmentation"]
 
     def supervoxels_at(
-        self, points: Any, *, resolution: Any = None
+        self, points: Any, *, resolution: Any = None, errors: ErrorPolicy = "raise"
     ) -> npt.NDArray[np.uint64]:
         """The supervoxel ID at each point (0 where the point is background).
 
@@ -406,9 +438,14 @@ class Datastack(DatastackLinksMixin):
         Args:
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+            errors: failure policy for points outside the segmentation volume: "raise"
+                raises :class:`~tracertools.errors.BatchError` naming each one (before any
+                chunk is read); under "warn"/"ignore" they are 0 (and named in a warning
+                under "warn"), never read as background without a word.
         """
         import numpy as np
 
+        policy = check_error_policy(errors)
         pts = _as_points(points)
         viewer_res = _as_resolution(
             resolution if resolution is not None else self.config.resolution
@@ -418,14 +455,36 @@ class Datastack(DatastackLinksMixin):
 
         cv = self._segmentation_volume()
         seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
-        voxels = np.floor(pts * viewer_res / seg_res).astype(np.int64)
-        keys = [tuple(int(c) for c in v) for v in voxels]
+        scaled = np.floor(pts * viewer_res / seg_res)
+        bounds = cv.meta.bounds(0)
+        lo = np.asarray(bounds.minpt, dtype=float)
+        hi = np.asarray(bounds.maxpt, dtype=float)
+        inside = np.all((scaled >= lo) & (scaled < hi), axis=1)
+        out = np.zeros(pts.shape[0], dtype=np.uint64)
+        if not inside.all():
+            view_lo = lo * seg_res / viewer_res
+            view_hi = hi * seg_res / viewer_res
+            failures: dict[int, BaseException] = {
+                int(i): InvalidInputError(
+                    f"point {i} {pts[i].tolist()} (viewer voxels) is outside the segmentation "
+                    f"volume, which spans {view_lo.tolist()} to {view_hi.tolist()} in viewer "
+                    f"voxels at {viewer_res.tolist()} nm")
+                for i in np.flatnonzero(~inside).tolist()
+            }
+            apply_error_policy(failures, policy, [f"point {i}" for i in range(len(pts))],
+                               what="point")
+        if not inside.any():
+            return out
+        keys = [tuple(int(c) for c in v) for v in scaled[inside].astype(np.int64)]
         found = remote(self, "point lookup", lambda: cv.scattered_points(keys, mip=0,
                                                                           agglomerate=False))
         lookup = {tuple(int(c) for c in k): int(v) for k, v in found.items()}
-        return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.uint64)
+        out[inside] = [lookup.get(k, 0) for k in keys]
+        return out
 
-    def segments_at(self, points: Any, *, resolution: Any = None) -> npt.NDArray[np.uint64]:
+    def segments_at(
+        self, points: Any, *, resolution: Any = None, errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.uint64]:
         """The segment (root) ID at each point at this datastack's time (0 for background).
 
         Chunk downloads grouped by chunk, then one batched root lookup for all points.
@@ -433,26 +492,50 @@ class Datastack(DatastackLinksMixin):
         Args:
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+            errors: failure policy for points outside the segmentation volume (see
+                :meth:`supervoxels_at`).
         """
-        return self.segments_of_supervoxels(self.supervoxels_at(points, resolution=resolution))
+        return self.segments_of_supervoxels(
+            self.supervoxels_at(points, resolution=resolution, errors=errors), errors=errors)
 
-    def segments_of_supervoxels(self, supervoxel_ids: Any) -> npt.NDArray[np.uint64]:
+    def segments_of_supervoxels(
+        self, supervoxel_ids: Any, *, errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.uint64]:
         """The segment (root) ID of each supervoxel at this datastack's time (0 stays 0).
 
-        One ``roots_binary`` request per ~4 MB of IDs.
+        One ``roots_binary`` request per ~4 MB of IDs. If the service refuses it because
+        some IDs never existed, one ``valid_nodes`` request names them and one more request
+        resolves the rest.
+
+        Args:
+            supervoxel_ids: node IDs (0 for background).
+            errors: failure policy for IDs that never existed: "raise" raises
+                :class:`~tracertools.errors.BatchError` (from
+                :class:`~tracertools.errors.SegmentNotFoundError`) naming them; under
+                "warn"/"ignore" they are 0.
 
         Raises:
-            InvalidSegmentIdError: a value that is not an exact uint64 (``-1``, ``"abc"``,
-                NaN, a masked entry) or a single value where a list is expected; before any
-                request.
+            InvalidSegmentIdError: a value that is not an exact uint64 (a float that lost
+                digits, ``-1``, ``"abc"``, NaN, a masked entry) or a single value where a list is
+                expected, naming it and its position, before any request.
         """
         import numpy as np
 
+        policy = check_error_policy(errors)
         svs = as_supervoxel_ids(supervoxel_ids)
         roots = np.zeros(svs.shape, dtype=np.uint64)
-        nonzero = svs != 0
-        if nonzero.any():
-            roots[nonzero] = _cave.roots_of(self, svs[nonzero], _cave.read_time(self))
+        nonzero = np.flatnonzero(svs != 0)
+        if nonzero.size:
+            found, lost = resolve_nodes(self, svs[nonzero], _cave.read_time(self))
+            roots[nonzero] = [found.get(int(v), 0) for v in svs[nonzero].tolist()]
+            if lost:
+                failures: dict[int, BaseException] = {}
+                for pos in nonzero.tolist():
+                    exc = lost.pop(int(svs[pos]), None)  # named at its first position
+                    if exc is not None:
+                        failures[pos] = exc
+                apply_error_policy(failures, policy, [int(v) for v in svs.tolist()],
+                                   what="supervoxel")
         return roots
 
 
@@ -525,6 +608,11 @@ def datastacks(server_address: str | None = None, auth_token: str | None = None)
         client = call_with_retries(lambda: build_with_timeouts(lambda: CAVEclient(**kwargs)))
         return list(call_with_retries(client.info.get_datastacks))
     except Exception as exc:
+        access = access_error(exc, what="listing datastacks", datastack=None,
+                              server_address=server_address,
+                              token_given="the auth_token argument" if auth_token else None)
+        if access is not None:
+            raise access from exc
         raise ServiceError(
             f"could not list datastacks at {server_address or 'the default CAVE server'}: "
             f"{type(exc).__name__}"

@@ -9,13 +9,16 @@ the builtin exception that callers of the original library already catch, so exi
     │   └── MissingFeatureError (LookupError)    the datastack has no such table / source
     ├── UnknownDatastackError (KeyError)         no preset, user config or running LocalCave
     ├── InvalidInputError (ValueError)           bad arguments, caught before any request
-    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64
+    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64, or no segment ID
+    │   │   └── NotARootError                    a supervoxel / L2 ID where strict=True wants roots
     │   ├── InvalidStateError                    a neuroglancer state/URL we cannot read
     │   ├── UnknownTableError (KeyError)         a table the datastack does not have
     │   └── InvalidGeometryError                 degenerate points, bad meshes, bad OBJ
     ├── ServiceError (RuntimeError)              a remote service failed (``__cause__`` kept)
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
-    │   └── RateLimitedError                     429s that outlasted our retries
+    │   ├── RateLimitedError                     429s that outlasted our retries
+    │   ├── ServiceUnreachableError (ConnectionError)  no such host / connection refused
+    │   └── AuthenticationError (PermissionError)      the service refused the token (401/403)
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
     ├── MissingDependencyError (ImportError)     an optional extra (navis, plots) not installed
@@ -47,12 +50,15 @@ __all__ = [
     "InvalidStateError",
     "MissingDependencyError",
     "MissingFeatureError",
+    "NotARootError",
     "PartialResultWarning",
     "RateLimitedError",
     "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
     "SourceNotFoundError",
+    "ServiceUnreachableError",
+    "AuthenticationError",
     "TracertoolsError",
     "UnknownDatastackError",
     "UnsafePathError",
@@ -129,9 +135,27 @@ class InvalidSegmentIdError(InvalidInputError):
     def __init__(self, value: Any, position: int | None = None, reason: str = "") -> None:
         self.value = value
         self.position = position
+        self.reason = reason
         where = f" at position {position}" if position is not None else ""
         why = f": {reason}" if reason else ""
         super().__init__(f"Invalid segment ID {value!r}{where}{why}")
+
+
+class NotARootError(InvalidSegmentIdError):
+    """A supervoxel or level-2 ID where only segment (root) IDs are accepted (``strict=True``).
+
+    Attributes:
+        kind: ``"supervoxel"`` or ``"l2"``.
+        root: the segment holding it at the read time (None if it could not be looked up).
+    """
+
+    def __init__(self, value: Any, position: int | None, reason: str, *, kind: str,
+                 root: int | None = None) -> None:
+        self.kind = kind
+        self.root = root
+        if root is not None:
+            reason += f"; it belongs to segment {root}"
+        super().__init__(value, position, reason)
 
 
 class InvalidStateError(InvalidInputError):
@@ -158,6 +182,18 @@ class SegmentNotFoundError(ServiceError, LookupError):
 
 class RateLimitedError(ServiceError):
     """The service kept answering 429 Too Many Requests after our retries."""
+
+
+class ServiceUnreachableError(ServiceError, ConnectionError):
+    """A service could not be reached at all: its host name did not resolve, or it refused the
+    connection. Not retried; the message names the server, says whether a CAVE token was
+    found and where tokens are looked up."""
+
+
+class AuthenticationError(ServiceError, PermissionError):
+    """A service refused the request's token: HTTP 401 (no token, or one it does not accept)
+    or 403 (the token lacks permission). The message says where the token came from and how to
+    set one; it never contains the token."""
 
 
 class BatchError(TracertoolsError, RuntimeError):

@@ -17,7 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from tracertools.batch import call_with_retries, chunk_by_bytes, run_per_item
-from tracertools.errors import BatchError, ServiceError, TracertoolsError
+from tracertools.cave.access import access_error
+from tracertools.errors import (
+    AuthenticationError,
+    BatchError,
+    SegmentNotFoundError,
+    ServiceError,
+    ServiceUnreachableError,
+    TracertoolsError,
+)
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
@@ -35,6 +43,8 @@ JSON_ID_BYTES = 21
 RAW_ID_BYTES = 8
 #: Concurrent requests per batch.
 MAX_WORKERS = 8
+#: Failures that are about access, not about any item of a batch.
+_ACCESS_ERRORS = (AuthenticationError, ServiceUnreachableError)
 
 
 def remote(ds: CaveSession, what: str, func: Callable[[], R]) -> R:
@@ -50,6 +60,12 @@ def remote(ds: CaveSession, what: str, func: Callable[[], R]) -> R:
     except TracertoolsError:
         raise
     except Exception as exc:
+        access = access_error(  # unreachable server, refused token: say what to do
+            exc, what=what, datastack=ds.name,
+            server_address=getattr(ds, "server_address", None) or ds.config.server_address,
+            token_given=getattr(ds, "token_origin", None))
+        if access is not None:
+            raise access from exc
         raise ServiceError(
             f"{what} failed on datastack {ds.name!r}: {type(exc).__name__}: {exc}"
         ) from exc
@@ -155,8 +171,8 @@ def isolate(
     try:
         return call(group)
     except Exception as exc:
-        if failures is None:
-            raise
+        if failures is None or isinstance(exc, _ACCESS_ERRORS):
+            raise  # a refused token or an unreachable server is no item's fault
         status = http_status(exc)
         if status is not None and 400 <= status < 500 and status != 429 and len(group) > 1:
             half = len(group) // 2
@@ -165,6 +181,42 @@ def isolate(
         for item in group:
             failures[item] = exc
         return {}
+
+
+def isolate_unknown(
+    ds: CaveSession,
+    call: Callable[[list[int]], dict[Any, Any]],
+    group: list[int],
+    failures: dict[int, BaseException] | None,
+) -> dict[Any, Any]:
+    """:func:`isolate`, naming first the IDs the chunkedgraph never knew.
+
+    When ``call(group)`` is refused as bad input (4xx), one ``valid_nodes`` request finds the
+    IDs that never existed (they fail with :class:`SegmentNotFoundError`, not with the raw
+    400 answer) and the rest are asked again; only if that is refused too is the group
+    narrowed down by halving.
+    """
+    try:
+        return call(group)
+    except Exception as exc:
+        if failures is None or isinstance(exc, _ACCESS_ERRORS):
+            raise  # a refused token or an unreachable server is no item's fault
+        status = http_status(exc)
+        if status is None or not 400 <= status < 500 or status == 429:
+            for item in group:
+                failures[item] = exc
+            return {}
+        try:
+            known = exists(ds, np.asarray(group, dtype=np.uint64), read_time(ds))
+        except Exception:  # the check failed too: fall back to halving
+            return isolate(call, group, failures)
+        rest = []
+        for item, ok in zip(group, known.tolist(), strict=True):
+            if ok:
+                rest.append(item)
+            else:
+                failures[item] = SegmentNotFoundError([item])
+        return isolate(call, rest, failures) if rest else {}
 
 
 def leaves(
@@ -197,7 +249,7 @@ def leaves(
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        answers = _pool(lambda g: isolate(fetch, g, failures), groups)
+        answers = _pool(lambda g: isolate_unknown(ds, fetch, g, failures), groups)
         for answer in answers:
             for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)

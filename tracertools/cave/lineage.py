@@ -26,7 +26,8 @@ from tracertools.errors import SegmentNotFoundError
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
 
-__all__ = ["Candidate", "freshness", "successor_candidates"]
+__all__ = ["Candidate", "freshness", "freshness_with_failures", "successor_candidates",
+           "successors_with_failures"]
 
 IdArray = npt.NDArray[np.uint64]
 
@@ -51,6 +52,29 @@ def freshness(ds: CaveSession, ids: IdArray) -> npt.NDArray[np.bool_]:
     return latest[inverse.reshape(-1)]
 
 
+def freshness_with_failures(
+    ds: CaveSession, ids: IdArray
+) -> tuple[npt.NDArray[np.bool_], dict[int, BaseException]]:
+    """Whether each root is current, and which positions name roots that never existed.
+
+    One ``is_latest_roots`` request (per ~190k IDs); one ``valid_nodes`` request for the IDs
+    that are not current, if any. Failed positions are False.
+    """
+    unique, inverse = np.unique(ids, return_inverse=True)
+    at = _cave.read_time(ds)
+    latest = _cave.is_latest(ds, unique, at)
+    failures: dict[int, BaseException] = {}
+    stale = np.flatnonzero(~latest)
+    if stale.size:
+        valid = _cave.exists(ds, unique[stale], at)
+        missing = {int(unique[stale[k]]) for k in np.flatnonzero(~valid).tolist()}
+        for pos, value in enumerate(ids.tolist()):
+            if int(value) in missing:
+                missing.discard(int(value))  # named at its first position only
+                failures[pos] = SegmentNotFoundError([int(value)])
+    return latest[inverse.reshape(-1)], failures
+
+
 def successor_candidates(
     ds: CaveSession, ids: IdArray, errors: ErrorPolicy = "raise"
 ) -> list[tuple[Candidate, ...] | None]:
@@ -61,6 +85,20 @@ def successor_candidates(
     broken by the smaller segment ID, so answers are deterministic.
     """
     policy = check_error_policy(errors)
+    result, failures = successors_with_failures(ds, ids, strict_failures=policy == "raise")
+    apply_error_policy(failures, policy, [int(v) for v in ids], what="segment")
+    return result
+
+
+def successors_with_failures(
+    ds: CaveSession, ids: IdArray, *, strict_failures: bool = False
+) -> tuple[list[tuple[Candidate, ...] | None], dict[int, BaseException]]:
+    """:func:`successor_candidates` without a policy: the answers and the failures by position.
+
+    Each failure is reported at the first position of its ID. With ``strict_failures`` a
+    failed leaves request raises instead of failing its roots (no partial work is needed).
+    """
+    policy: ErrorPolicy = "raise" if strict_failures else "ignore"
     at = _cave.read_time(ds)
     unique, inverse = np.unique(ids, return_inverse=True)
     with ThreadPoolExecutor(max_workers=2) as pool:  # stage 1: both answers in one round trip
@@ -104,15 +142,9 @@ def successor_candidates(
                 Candidate(int(roots[j]), float(counts[j]) / total) for j in order
             )
     flat = inverse.reshape(-1).tolist()
-    if failures:
-        first_position: dict[int, int] = {}
-        for pos, u in enumerate(flat):
-            if u in failures:
-                first_position.setdefault(u, pos)
-        apply_error_policy(
-            {first_position[u]: exc for u, exc in failures.items()},
-            policy,
-            [int(v) for v in ids],
-            what="segment",
-        )
-    return [per_unique[u] for u in flat]
+    first_position: dict[int, int] = {}
+    for pos, u in enumerate(flat):
+        if u in failures:
+            first_position.setdefault(u, pos)
+    return ([per_unique[u] for u in flat],
+            {first_position[u]: exc for u, exc in failures.items()})

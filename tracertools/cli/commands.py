@@ -1,4 +1,4 @@
-"""The ``tracertools`` command line: ``demo``, ``serve``, ``presets`` and ``config-path``.
+"""The ``tracertools`` command line: ``demo``, ``serve``, ``doctor``, ``presets`` and ``config-path``.
 
 ``tracertools demo`` starts a LocalCave (a CAVE-compatible server on 127.0.0.1 with a synthetic
 world) in this process and walks through the SDK against it, printing a report. It needs no
@@ -94,6 +94,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from tracertools.cave.access import diagnose
+
+    checks = diagnose(args.datastack, server_address=args.server, timeout=args.timeout)
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        mark = {True: "ok", False: "FAIL", None: "-"}[check.ok]
+        where = f"  {check.url}" if check.url else ""
+        print(f"{check.name:<{width}}  {mark:<4}  {check.detail}{where}")
+    failed = [c for c in checks if c.ok is False]
+    if failed:
+        print(f"\n{len(failed)} check(s) failed. Tokens: see `tracertools doctor --help`.")
+    return 1 if failed else 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from tracertools.cli.demo import run_demo
 
@@ -106,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracertools",
         description="Connectomics proofreading SDK: a local demo, a local CAVE server and config tools.",
-        epilog="Guide: docs/cli.md. Every command runs offline; none needs a CAVE account.",
+        epilog="Guide: docs/cli.md. Every command but doctor runs offline; none needs a CAVE "
+               "account.",
     )
     parser.add_argument("--version", action="version", version=f"tracertools {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -148,6 +164,24 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder to write the served datastack's config file into "
                             "(default: a temporary folder, removed on exit)")
     serve.set_defaults(func=_cmd_serve)
+
+    doctor = sub.add_parser(
+        "doctor", help="check a datastack: config, CAVE token and each service it needs",
+        description="Check that a datastack can be used: its config, whether a CAVE token is "
+                    "found (never shown), and whether each service answers (the info service, "
+                    "with the token; the state service; the chunkedgraph, materialization and "
+                    "skeleton services of its local server). One request per service, no "
+                    "retries. Prints a short table; exits 1 if any check fails.",
+        epilog="caveclient reads tokens from ~/.cloudvolume/secrets/<host>-cave-secret.json, "
+               "else ~/.cloudvolume/secrets/cave-secret.json (key \"token\"), and from no "
+               "environment variable. Save one with caveclient.CAVEclient(server_address="
+               "URL).auth.save_token(token=...).")
+    doctor.add_argument("datastack", help="the datastack name, e.g. brain_and_nerve_cord")
+    doctor.add_argument("--server", default=None,
+                        help="the CAVE global server (default: the datastack's config)")
+    doctor.add_argument("--timeout", type=float, default=5.0,
+                        help="seconds to wait for each service (default 5)")
+    doctor.set_defaults(func=_cmd_doctor)
 
     pre = sub.add_parser("presets", help="list the datastacks tracertools knows",
                          description="List shipped presets, user-file datastacks and datastacks "

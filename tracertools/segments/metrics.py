@@ -9,6 +9,7 @@ filter on all IDs at once and fetch only the columns they need.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy.typing as npt
 
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave, tables as _tables
-from tracertools.errors import ServiceError
+from tracertools.errors import SegmentNotFoundError, ServiceError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +47,37 @@ def _truthy(value: Any) -> bool:
         return False
 
 
+def check_synapse_counts(handle: Any, *args: Any, **kwargs: Any) -> None:
+    """What :meth:`MetricsListMixin.synapse_counts` checks before any request."""
+    handle._datastack.config.require("synapse_table", "synapse counts")
+
+
+def check_proofreading_status(handle: Any, *args: Any, **kwargs: Any) -> None:
+    """What :meth:`MetricsListMixin.proofreading_status` checks before any request."""
+    handle._datastack.config.require("proofreading_table", "proofreading status")
+    handle._datastack.config.require("proofreading_table.status_col", "proofreading status")
+
+
+def _never_issued(ds: SegmentSession, unique: IdArray) -> set[int]:
+    """Which of ``unique`` the chunkedgraph never issued (one ``valid_nodes`` request)."""
+    if unique.size == 0:
+        return set()
+    valid = _cave.exists(ds, unique, _cave.read_time(ds))
+    return {int(i) for i, ok in zip(unique.tolist(), valid.tolist(), strict=True) if not ok}
+
+
+def _failures_at_first_position(ids: IdArray, unknown: set[int]) -> dict[int, BaseException]:
+    """A :class:`SegmentNotFoundError` at the first position of each never-issued ID."""
+    failures: dict[int, BaseException] = {}
+    left = set(unknown)
+    for pos, value in enumerate(ids.tolist()):
+        if int(value) in left:
+            left.discard(int(value))
+            failures[pos] = SegmentNotFoundError(
+                [int(value)], f"segment {int(value)} was never issued by the chunkedgraph")
+    return failures
+
+
 class MetricsListMixin:
     """Metric methods of :class:`~tracertools.segments.segment.SegmentList`."""
 
@@ -55,7 +87,7 @@ class MetricsListMixin:
 
     def _leaves(self, stop_layer: int, errors: ErrorPolicy) -> list[IdArray | None]:
         policy = check_error_policy(errors)
-        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        lost: dict[int, BaseException] = {}  # per root, so one unknown ID fails only itself
         found = _cave.leaves(self._datastack, self._ids.tolist(), stop_layer=stop_layer,
                              failures=lost)
         if lost:
@@ -85,7 +117,7 @@ class MetricsListMixin:
         """
         policy = check_error_policy(errors)
         ds = self._datastack
-        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        lost: dict[int, BaseException] = {}  # per root, so one unknown ID fails only itself
         found = _cave.leaves(ds, self._ids.tolist(), stop_layer=2, failures=lost)
         l2_lists = [found.get(int(i)) for i in self._ids]
         present = [x for x in l2_lists if x is not None]
@@ -118,13 +150,20 @@ class MetricsListMixin:
         apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
         return out
 
-    def synapse_counts(self) -> pd.DataFrame:
+    def synapse_counts(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
         """Incoming, outgoing and total synapse counts per segment.
 
         Reads the datastack's synapse table (``config.synapse_table``) live at the read time
         (or at ``materialization_version``), filtering on all IDs at once and fetching only the
         pre/post root columns: two queries per ~2,000 IDs. Autapses count once as incoming and
-        once as outgoing, as in the original.
+        once as outgoing, as in the original. An ID the chunkedgraph never issued has no
+        synapses to count: it fails (one ``valid_nodes`` request, alongside the queries)
+        rather than reading as 0.
+
+        Args:
+            errors: failure policy: a never-issued ID raises
+                :class:`~tracertools.errors.BatchError` under "raise"; under "warn"/"ignore"
+                its row is ``<NA>`` (the columns are then nullable ``Int64``).
 
         Returns:
             DataFrame indexed by segment ID (input order, duplicates kept) with integer columns
@@ -132,11 +171,17 @@ class MetricsListMixin:
         """
         import pandas as pd
 
+        policy = check_error_policy(errors)
         ds = self._datastack
         table = ds.config.require("synapse_table", "synapse counts")
         unique = np.unique(self._ids)
-        incoming = _tables.count_matches(ds, table.name, table.post_seg_col, unique)
-        outgoing = _tables.count_matches(ds, table.name, table.pre_seg_col, unique)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            unknown_f = pool.submit(_never_issued, ds, unique)
+            in_f = pool.submit(_tables.count_matches, ds, table.name, table.post_seg_col, unique)
+            out_f = pool.submit(_tables.count_matches, ds, table.name, table.pre_seg_col, unique)
+            unknown, incoming, outgoing = unknown_f.result(), in_f.result(), out_f.result()
+        failures = _failures_at_first_position(self._ids, unknown)
+        apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
         ids = self._ids.tolist()
         frame = pd.DataFrame(
             {
@@ -146,11 +191,24 @@ class MetricsListMixin:
             index=pd.Index(self._ids, name="segment_id"),
         )
         frame["total"] = frame["in"] + frame["out"]
-        return frame.astype("int64")
+        if not unknown:
+            return frame.astype("int64")
+        frame = frame.astype("Int64")
+        frame.iloc[np.flatnonzero(np.isin(self._ids, list(unknown)))] = pd.NA
+        return frame
 
-    def proofreading_status(self) -> pd.DataFrame:
+    def proofreading_status(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
         """Proofreading status per segment, read from the status column of the datastack's
         proofreading table (live at the read time, or at ``materialization_version``).
+
+        An ID the chunkedgraph never issued fails (one ``valid_nodes`` request, alongside the
+        query) rather than reading as "no record".
+
+        Args:
+            errors: failure policy: a never-issued ID raises
+                :class:`~tracertools.errors.BatchError` under "raise"; under "warn"/"ignore"
+                its ``proofread`` is ``<NA>`` (nullable ``boolean``) and its ``status`` None,
+                as for any failed item.
 
         Returns:
             DataFrame indexed by segment ID (input order) with ``proofread`` (bool: this exact
@@ -160,10 +218,17 @@ class MetricsListMixin:
         """
         import pandas as pd
 
+        policy = check_error_policy(errors)
         ds = self._datastack
         table = ds.config.require("proofreading_table", "proofreading status")
         status_col = ds.config.require("proofreading_table.status_col", "proofreading status")
-        rows = _tables.rows_matching(ds, table.name, table.seg_col, np.unique(self._ids))
+        unique = np.unique(self._ids)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            unknown_f = pool.submit(_never_issued, ds, unique)
+            rows = _tables.rows_matching(ds, table.name, table.seg_col, unique)
+            unknown = unknown_f.result()
+        failures = _failures_at_first_position(self._ids, unknown)
+        apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
         verdict: dict[int, str] = {}
         for _, row in rows.iterrows():
             root = int(row[table.seg_col])
@@ -178,15 +243,24 @@ class MetricsListMixin:
                 verdict.setdefault(root, ANCESTOR_PROOFREAD)
             else:
                 verdict.setdefault(root, NOT_PROOFREAD)
-        statuses = [verdict.get(int(i), NO_RECORD) for i in self._ids]
+        statuses = [None if int(i) in unknown else verdict.get(int(i), NO_RECORD)
+                    for i in self._ids]
+        flags: Any = [s == PROOFREAD for s in statuses]
+        if unknown:
+            flags = pd.array([pd.NA if s is None else s == PROOFREAD for s in statuses],
+                             dtype="boolean")  # type: ignore[call-overload]
         return pd.DataFrame(
-            {"proofread": [s == PROOFREAD for s in statuses], "status": statuses},
+            {"proofread": flags, "status": statuses},
             index=pd.Index(self._ids, name="segment_id"),
         )
 
-    def are_proofread(self) -> npt.NDArray[np.bool_]:
-        """Whether each segment is marked proofread (see :meth:`proofreading_status`)."""
-        return self.proofreading_status()["proofread"].to_numpy(dtype=bool)
+    def are_proofread(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.bool_]:
+        """Whether each segment is marked proofread (see :meth:`proofreading_status`).
+
+        Under ``errors="warn"``/``"ignore"`` a failed item is False.
+        """
+        status = self.proofreading_status(errors=errors)["proofread"]
+        return status.fillna(False).to_numpy(dtype=bool)
 
 
 class MetricsSegmentMixin:

@@ -41,6 +41,12 @@ def _check_version(version: Any) -> int:
     return version
 
 
+def check_skeletons(handle: Any, *args: Any, version: Any = DEFAULT_SKELETON_VERSION,
+                    **kwargs: Any) -> None:
+    """What :meth:`SkeletonsListMixin.skeletons` checks before any request."""
+    _check_version(version)
+
+
 def fetch_skeletons(
     ds: SegmentSession,
     roots: list[int],

@@ -89,6 +89,7 @@ from tracertools.storage.sheet_fill import (
     _spans,
     _value_range,
 )
+from tracertools.storage.sheet_ids import SegmentColumnsMixin
 
 if TYPE_CHECKING:
     import gspread
@@ -191,7 +192,7 @@ class Sheet:
             return self._spreadsheet  # type: ignore[no-any-return]
 
 
-class Tab:
+class Tab(SegmentColumnsMixin):
     """One tab (worksheet) of a :class:`Sheet`. Cheap to create; methods do the I/O.
 
     Reads return what the sheet shows (``FORMATTED_VALUE`` strings). Writes use ``RAW`` input:
@@ -455,7 +456,10 @@ class Tab:
             header: the result column names.
             compute: called with a batch of ID cell texts (stripped strings, in sheet order);
                 returns one entry per ID: a sequence of ``len(header)`` values, or ``None`` / an
-                exception instance for an ID that failed. If it raises, the whole batch failed.
+                exception instance for an ID that failed (its row is left empty), or a
+                :class:`~tracertools.storage.sheet_fill.MarkedFailure` for an ID that failed
+                for good (its row is written, e.g. with a reason, and counts as filled). If it
+                raises, the whole batch failed.
                 Values are written RAW; ints >= 2**53 as text; None and NaN as empty. Return
                 IDs as ``str`` so they always read back exactly.
             id_column: the 1-based column holding the IDs.
@@ -493,12 +497,13 @@ class Tab:
         header_item = {"range": f"{_col_letters(first)}1:{_col_letters(last)}1", "values": [names]}
         written: list[int] = []
         failures: dict[int, BaseException] = {}
+        marked: set[int] = set()
         requests = 0
         bar = progress_bar(len(todo), f"fill {self._name}", progress)
         try:
             for start in range(0, max(len(todo), int(need_header)), batch_size):
                 batch = todo[start:start + batch_size]
-                done = _compute_batch(compute, batch, len(names), start, failures)
+                done = _compute_batch(compute, batch, len(names), start, failures, marked)
                 data = [header_item] if need_header and not requests else []
                 data += _contiguous_ranges(done, first, last)
                 if done:  # the rows still hold the IDs computed for (no insert meanwhile)?
@@ -525,8 +530,9 @@ class Tab:
         finally:
             bar.close()
         report = FillReport(tuple(written), tuple(skipped),
-                            tuple(todo[i][0] for i in sorted(failures)), need_header and requests > 0,
-                            requests)
+                            tuple(todo[i][0] for i in sorted(failures) if i not in marked),
+                            need_header and requests > 0, requests,
+                            marked=tuple(todo[i][0] for i in sorted(marked)))
         labels = [f"row {number} (id {ident})" for number, ident in todo]
         apply_error_policy(failures, policy, labels, what="row")
         return report
@@ -588,37 +594,3 @@ class Tab:
         if not cells and not allow_empty:
             raise InvalidInputError(f"{what} got no values to write")
         return cells
-
-    def add_segment_details(
-        self,
-        ds: Any,
-        *,
-        volume: bool = True,
-        cable_length: bool = True,
-        synapse_counts: bool = True,
-        proofreading: bool = True,
-        batch_size: int = 50,
-        errors: ErrorPolicy = "warn",
-        progress: bool | None = None,
-    ) -> FillReport:
-        """Fill details of the segment IDs in column A (header in A1) into columns B onward.
-
-        Header from B1: ``current_id`` (written as text), then as selected ``volume_um3``
-        (µm³), ``cable_length`` (nm), ``inc_syn``, ``out_syn``, ``total_syn`` and
-        ``proofread`` (bool). Built on :meth:`fill_columns`: resumable (filled rows are
-        skipped), one write per batch; each batch costs one ``SegmentList.details()`` and one
-        ``proofreading_status()`` on ``ds`` (a :class:`~tracertools.datastack.Datastack`).
-        Invalid ID cells (``7.205759e+17``, ``abc``) and unknown IDs fail only their row, which
-        is left empty (never "ERROR").
-
-        Raises:
-            MissingFeatureError: ``proofreading`` on a datastack without a proofreading table.
-        """
-        from tracertools.storage.sheet_details import (
-            add_segment_details,  # lazy: keeps `import tracertools` light
-        )
-
-        return add_segment_details(
-            self, ds, volume=volume, cable_length=cable_length, synapse_counts=synapse_counts,
-            proofreading=proofreading, batch_size=batch_size, errors=errors, progress=progress,
-        )

@@ -40,6 +40,9 @@ class FillReport:
         failed: rows whose values could not be computed (left empty; filled by a later call).
         header_written: whether the header was written into row 1.
         write_requests: value-write requests sent (one per batch).
+        marked: rows whose value will never work (an ID that is malformed, of another layer
+            or never issued), marked with the reason in a status column (also in
+            ``written``); a later call skips them.
     """
 
     written: tuple[int, ...] = ()
@@ -47,6 +50,23 @@ class FillReport:
     failed: tuple[int, ...] = ()
     header_written: bool = False
     write_requests: int = 0
+    marked: tuple[int, ...] = ()
+
+
+class MarkedFailure:
+    """A ``compute`` result for an ID that failed for good: the row still gets ``values``
+    (typically empty cells and the reason in a status column), so later calls skip it.
+
+    Attributes:
+        error: the failure, reported under the fill's ``errors=`` policy.
+        values: the row to write (as many values as the header has names).
+    """
+
+    __slots__ = ("error", "values")
+
+    def __init__(self, error: BaseException, values: Sequence[Any]) -> None:
+        self.error = error
+        self.values = list(values)
 
 
 def _col_letters(n: int) -> str:
@@ -128,9 +148,13 @@ def _first_row(a1: str, *, default: int) -> int:
 
 def _compute_batch(
     compute: ComputeRows, batch: list[tuple[int, str]], width: int, offset: int,
-    failures: dict[int, BaseException],
+    failures: dict[int, BaseException], marked: set[int] | None = None,
 ) -> list[tuple[int, list[Any]]]:
-    """Run ``compute`` on one batch; record failures by position; return rows to write."""
+    """Run ``compute`` on one batch; record failures by position; return rows to write.
+
+    A :class:`MarkedFailure` is recorded as a failure and its row written; its position goes
+    into ``marked``.
+    """
     if not batch:
         return []
     try:
@@ -143,7 +167,12 @@ def _compute_batch(
         raise InvalidInputError(f"compute returned {len(results)} rows for {len(batch)} IDs")
     done = []
     for i, ((number, _), result) in enumerate(zip(batch, results, strict=True)):
-        if result is None or isinstance(result, BaseException):
+        if isinstance(result, MarkedFailure):
+            failures[offset + i] = result.error
+            if marked is not None:
+                marked.add(offset + i)
+            result = result.values
+        elif result is None or isinstance(result, BaseException):
             failures[offset + i] = result or ValueError("no values computed")
             continue
         if isinstance(result, (str, bytes)) or len(result) != width:
