@@ -450,10 +450,20 @@ def test_another_server_asking_for_credentials_is_told_why_none_were_sent(local_
 def test_a_token_quoted_back_by_the_state_service_is_scrubbed_from_the_error(local_cave):
     ds = local_cave.datastack()
     url = ds.shorten({"layers": []})
+    local_cave.fail_next("state_get", status=409, message=f"token {local_cave.token} unknown")
+    error = raised(lambda: ds.state(url))
+    assert isinstance(error, ServiceError)
+    assert "token *** unknown" in str(error)
+    assert not leaks(local_cave.token, [shown(error)])
+
+
+def test_a_refused_token_error_never_quotes_the_token(local_cave):
+    ds = local_cave.datastack()
+    url = ds.shorten({"layers": []})
     local_cave.fail_next("state_get", status=403, message=f"token {local_cave.token} refused")
     error = raised(lambda: ds.state(url))
     assert isinstance(error, ServiceError)
-    assert "token *** refused" in str(error)
+    assert "refused the token" in str(error)
     assert not leaks(local_cave.token, [shown(error)])
 
 
