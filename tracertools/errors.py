@@ -23,6 +23,7 @@ the builtin exception that callers of the original library already catch, so exi
     └── UnsafePathError (PermissionError)        a path escaping its root, or a bucket root
 
     PartialResultWarning (UserWarning)           items of a batch failed under errors="warn"
+    IncompleteDataWarning (UserWarning)          a service left data it has not processed yet out
 
 Remote failures keep the original exception as ``__cause__``. Messages never contain tokens.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationRequiredError",
     "DestinationExistsError",
+    "IncompleteDataWarning",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
@@ -175,3 +177,11 @@ class UnsafePathError(TracertoolsError, PermissionError):
 
 class PartialResultWarning(UserWarning):
     """Some items of a batch failed under ``errors="warn"``; they are None/NaN in the result."""
+
+
+class IncompleteDataWarning(UserWarning):
+    """A service left out data it has not processed yet (the answer is otherwise complete).
+
+    Example: annotations ingested moments ago whose root-ID lookups are not done; the
+    materialization engine cannot say which segment they belong to, so counts leave them out.
+    """

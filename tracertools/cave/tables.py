@@ -1,9 +1,16 @@
 """Materialization queries with one time model, only the needed columns, and no silent truncation.
 
 Every table read in tracertools goes through :func:`query`: live at the datastack's read time
-(``live_live_query``), or at its materialization version (``query_table``). A filter on many IDs
-is split into chunks; a chunk whose answer was cut at the server's row limit is split again
-(or paged, for a single ID) so counts are never silently short.
+or at a given moment (``live_live_query``), or at its materialization version
+(``query_table``). A filter on many IDs is split into chunks; a chunk whose answer was cut at
+the server's row limit is split again (or paged, for a single ID) so counts are never silently
+short.
+
+Live queries pass ``allow_missing_lookups=True``: annotations ingested so recently that their
+root IDs are not looked up yet cannot belong to any segment, so they are left out, and the
+engine's warning about them becomes an :class:`~tracertools.errors.IncompleteDataWarning`. They
+keep ``allow_invalid_root_ids=False``: a root-ID filter must name segments current at the
+query's moment (callers pick that moment, see ``cave.lineage.read_moments``).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,9 +28,11 @@ import numpy.typing as npt
 
 from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
-from tracertools.errors import ServiceError
+from tracertools.errors import IncompleteDataWarning, ServiceError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
     from tracertools.cave.session import CaveSession
@@ -36,19 +46,26 @@ ROW_LIMIT = 200_000
 #: Concurrent queries.
 MAX_WORKERS = 4
 
-_LIMITED = re.compile(r"Limited query to (\d+) rows")
+#: The row-limit warnings: the materialized query's, and the live query's (one per part).
+_LIMITED = re.compile(r"Limited query to (\d+) rows|more than limit of (\d+)")
+#: The live engine's warning about annotations whose lookups are not done yet.
+_PENDING = re.compile(r"(\d+) annotations that need supervoxel lookups")
 
 
-class _RowLimitWatcher(logging.Handler):
-    """Notices caveclient's log of the server's row-limit Warning, per thread."""
+class _ServerWarnings(logging.Handler):
+    """Collects caveclient's log of the servers' ``Warning`` headers, per thread."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
-        self.hits: set[int] = set()
+        self.seen: dict[int, list[str]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread is not None and _LIMITED.search(record.getMessage()):
-            self.hits.add(record.thread)
+        if record.thread is not None:
+            self.seen.setdefault(record.thread, []).append(record.getMessage())
+
+    def take(self, thread: int) -> list[str]:
+        """The messages logged on ``thread`` since the last call (and forget them)."""
+        return self.seen.pop(thread, [])
 
 
 class _LiveQueryNotice(logging.Filter):
@@ -74,13 +91,13 @@ def _quiet_live_query_notice() -> None:
         root.addFilter(_notice_filter)
 
 
-_watcher = _RowLimitWatcher()
+_watcher = _ServerWarnings()
 _watcher_lock = threading.Lock()
 _watchers_active = 0
 
 
 @contextmanager
-def _watch_row_limit() -> Iterator[_RowLimitWatcher]:
+def _watch_server_warnings() -> Iterator[_ServerWarnings]:
     global _watchers_active
     source = logging.getLogger("caveclient.base")
     with _watcher_lock:
@@ -94,6 +111,7 @@ def _watch_row_limit() -> Iterator[_RowLimitWatcher]:
             _watchers_active -= 1
             if _watchers_active == 0:
                 source.removeHandler(_watcher)
+                _watcher.seen.clear()
 
 
 def query(
@@ -105,17 +123,20 @@ def query(
     select: Sequence[str] | None = None,
     limit: int | None = ROW_LIMIT,
     offset: int | None = None,
+    at: datetime | None = None,
 ) -> tuple[pd.DataFrame, bool]:
-    """One materialization query at the datastack's time; returns (rows, truncated).
+    """One materialization query; returns (rows, truncated).
 
-    ``truncated`` is True when the answer has exactly ``limit`` rows or the server said it
-    capped the answer.
+    Reads at ``at`` (live) if given; else at the datastack's materialization version if it has
+    one, else live at its read time. ``truncated`` is True when the answer has exactly
+    ``limit`` rows or the server said it capped the answer. Annotations the engine has not
+    looked up yet are left out with an :class:`~tracertools.errors.IncompleteDataWarning`.
     """
     mat = ds.client.materialize
-    version = ds.materialization_version
+    version = ds.materialization_version if at is None else None
     thread = threading.get_ident()
-    with _watch_row_limit() as watcher:
-        watcher.hits.discard(thread)
+    with _watch_server_warnings() as watcher:
+        watcher.take(thread)
         if version is not None:
             frame = _cave.remote(ds, f"query {table}", lambda: mat.query_table(
                 table,
@@ -128,42 +149,53 @@ def query(
                 split_positions=True,
             ))
         else:
-            at = _cave.read_time(ds)
+            when = at if at is not None else _cave.read_time(ds)
             _quiet_live_query_notice()
             frame = _cave.remote(ds, f"live query {table}", lambda: mat.live_live_query(
                 table,
-                at,
+                when,
                 filter_in_dict={table: dict(filter_in)} if filter_in else None,
                 filter_equal_dict={table: dict(filter_equal)} if filter_equal else None,
                 select_columns={table: list(select)} if select else None,
                 limit=limit,
                 offset=offset,
                 split_positions=True,
+                allow_missing_lookups=True,
             ))
-        capped = thread in watcher.hits
-        watcher.hits.discard(thread)
+        said = watcher.take(thread)
+    capped = any(_LIMITED.search(m) for m in said)
+    for message in said:
+        pending = _PENDING.search(message)
+        if pending:
+            warnings.warn(
+                f"{pending.group(1)} annotation(s) of table {table!r} on datastack {ds.name!r} "
+                "were ingested so recently that their segments are not looked up yet; they are "
+                "left out of this answer", IncompleteDataWarning, stacklevel=2,
+            )
     truncated = capped or (limit is not None and len(frame) >= limit)
     return frame, truncated
 
 
 def _rows_for_ids(
-    ds: CaveSession, table: str, column: str, ids: list[int], select: Sequence[str] | None
+    ds: CaveSession, table: str, column: str, ids: list[int], select: Sequence[str] | None,
+    at: datetime | None = None,
 ) -> pd.DataFrame:
     """All rows whose ``column`` is in ``ids``, splitting the ID list when a query is capped."""
     import pandas as pd
 
-    frame, truncated = query(ds, table, filter_in={column: ids}, select=select)
+    frame, truncated = query(ds, table, filter_in={column: ids}, select=select, at=at)
     if not truncated:
         return frame
     if len(ids) > 1:
         half = len(ids) // 2
         logger.debug("query of %s capped at %d rows; splitting %d IDs", table, len(frame), len(ids))
         return pd.concat(
-            [_rows_for_ids(ds, table, column, ids[:half], select),
-             _rows_for_ids(ds, table, column, ids[half:], select)],
+            [_rows_for_ids(ds, table, column, ids[:half], select, at),
+             _rows_for_ids(ds, table, column, ids[half:], select, at)],
             ignore_index=True,
         )
-    return all_rows(ds, table, filter_in={column: ids}, select=select, first=(frame, truncated))
+    return all_rows(ds, table, filter_in={column: ids}, select=select, first=(frame, truncated),
+                    at=at)
 
 
 def all_rows(
@@ -174,22 +206,24 @@ def all_rows(
     filter_equal: dict[str, Any] | None = None,
     select: Sequence[str] | None = None,
     first: tuple[pd.DataFrame, bool] | None = None,
+    at: datetime | None = None,
 ) -> pd.DataFrame:
     """Every row of one query, paging with ``offset`` while the server caps the answer.
 
     Args:
         first: the first page and its truncation flag, when the caller already has them.
+        at: read live at this moment (see :func:`query`).
     """
     import pandas as pd
 
     frame, truncated = first or query(
-        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select
+        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select, at=at
     )
     pages = [frame]
     offset = len(frame)
     while truncated and len(frame):
         frame, truncated = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
-                                 select=select, offset=offset)
+                                 select=select, offset=offset, at=at)
         pages.append(frame)
         offset += len(frame)
     return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
@@ -201,8 +235,12 @@ def rows_matching(
     column: str,
     ids: npt.NDArray[np.uint64],
     select: Sequence[str] | None = None,
+    at: datetime | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``table`` whose ``column`` holds one of ``ids`` (chunked, concurrent, complete)."""
+    """Rows of ``table`` whose ``column`` holds one of ``ids`` (chunked, concurrent, complete).
+
+    ``at``: read live at this moment (see :func:`query`).
+    """
     import pandas as pd
 
     values = [int(v) for v in ids]
@@ -210,7 +248,7 @@ def rows_matching(
         return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
     chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
     parts = run_per_item(
-        lambda chunk: _rows_for_ids(ds, table, column, chunk, select),
+        lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at),
         chunks, max_workers=MAX_WORKERS, progress=False,
     )
     frames = [p for p in parts if p is not None]
@@ -220,11 +258,15 @@ def rows_matching(
 
 
 def count_matches(
-    ds: CaveSession, table: str, column: str, ids: npt.NDArray[np.uint64]
+    ds: CaveSession, table: str, column: str, ids: npt.NDArray[np.uint64],
+    at: datetime | None = None,
 ) -> dict[int, int]:
-    """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only)."""
+    """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only).
+
+    ``at``: read live at this moment (see :func:`query`).
+    """
     if ids.size == 0:
         return {}
-    rows = rows_matching(ds, table, column, ids, select=[column])
+    rows = rows_matching(ds, table, column, ids, select=[column], at=at)
     values, counts = np.unique(rows[column].to_numpy(dtype=np.int64), return_counts=True)
     return {int(k): int(v) for k, v in zip(values, counts, strict=True)}

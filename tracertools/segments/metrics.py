@@ -16,9 +16,12 @@ import numpy.typing as npt
 
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave, tables as _tables
+from tracertools.cave.lineage import read_moments
 from tracertools.errors import ServiceError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
     from tracertools.segments.segment import SegmentList
@@ -33,6 +36,8 @@ PROOFREAD = "proofread"
 NOT_PROOFREAD = "not proofread"
 ANCESTOR_PROOFREAD = "ancestor proofread"
 NO_RECORD = "no record"
+#: The status of an ID that could not be read (under ``errors="warn"``/``"ignore"``).
+FAILED = "failed"
 
 _TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 
@@ -118,39 +123,79 @@ class MetricsListMixin:
         apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
         return out
 
-    def synapse_counts(self) -> pd.DataFrame:
+    def _by_moment(
+        self,
+    ) -> tuple[dict[datetime | None, IdArray], dict[int, BaseException]]:
+        """The distinct IDs grouped by the moment each is read at (see ``read_moments``),
+        and the failed IDs."""
+        ds = self._datastack
+        failed: dict[int, BaseException] = {}
+        groups = read_moments(ds, self._ids, _cave.read_time(ds), failed)
+        return {k: np.asarray(v, dtype=np.uint64) for k, v in groups.items()}, failed
+
+    def _report(self, failed: dict[int, BaseException], errors: ErrorPolicy) -> None:
+        positions = {i: failed[int(r)] for i, r in enumerate(self._ids) if int(r) in failed}
+        apply_error_policy(positions, errors, self._ids.tolist(), what="segment")
+
+    def synapse_counts(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
         """Incoming, outgoing and total synapse counts per segment.
 
         Reads the datastack's synapse table (``config.synapse_table``) live at the read time
         (or at ``materialization_version``), filtering on all IDs at once and fetching only the
-        pre/post root columns: two queries per ~2,000 IDs. Autapses count once as incoming and
-        once as outgoing, as in the original.
+        pre/post root columns: two queries per ~2,000 IDs, after one ``is_latest_roots``.
+        Autapses count once as incoming and once as outgoing, as in the original.
+
+        A segment ID edited before the read time is no longer a segment then (the live engine
+        refuses it), so it is counted as it was just before the edit that retired it: stale
+        IDs that existed together share one query moment. Call ``.current()`` first for the
+        counts of what those segments became. Annotations too recent to be looked up by the
+        engine are left out with an :class:`~tracertools.errors.IncompleteDataWarning`.
+
+        Args:
+            errors: failure policy for IDs the chunkedgraph does not know or that did not exist
+                yet at the read time (:class:`~tracertools.errors.SegmentNotFoundError`); their
+                counts are NaN under "warn"/"ignore".
 
         Returns:
-            DataFrame indexed by segment ID (input order, duplicates kept) with integer columns
-            ``in``, ``out`` and ``total``.
+            DataFrame indexed by segment ID (input order, duplicates kept) with columns ``in``,
+            ``out`` and ``total`` (int64; float with NaN when an item failed).
         """
         import pandas as pd
 
+        policy = check_error_policy(errors)
         ds = self._datastack
         table = ds.config.require("synapse_table", "synapse counts")
-        unique = np.unique(self._ids)
-        incoming = _tables.count_matches(ds, table.name, table.post_seg_col, unique)
-        outgoing = _tables.count_matches(ds, table.name, table.pre_seg_col, unique)
+        groups, failed = self._by_moment()
+        incoming: dict[int, int] = {}
+        outgoing: dict[int, int] = {}
+        for moment, roots in groups.items():
+            incoming.update(_tables.count_matches(ds, table.name, table.post_seg_col, roots,
+                                                  at=moment))
+            outgoing.update(_tables.count_matches(ds, table.name, table.pre_seg_col, roots,
+                                                  at=moment))
+        self._report(failed, policy)
         ids = self._ids.tolist()
+        nan = float("nan")
         frame = pd.DataFrame(
             {
-                "in": [incoming.get(i, 0) for i in ids],
-                "out": [outgoing.get(i, 0) for i in ids],
+                "in": [nan if i in failed else incoming.get(i, 0) for i in ids],
+                "out": [nan if i in failed else outgoing.get(i, 0) for i in ids],
             },
             index=pd.Index(self._ids, name="segment_id"),
         )
         frame["total"] = frame["in"] + frame["out"]
-        return frame.astype("int64")
+        return frame if failed else frame.astype("int64")
 
-    def proofreading_status(self) -> pd.DataFrame:
+    def proofreading_status(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
         """Proofreading status per segment, read from the status column of the datastack's
         proofreading table (live at the read time, or at ``materialization_version``).
+
+        A segment ID edited before the read time is read as it was just before that edit (see
+        :meth:`synapse_counts`).
+
+        Args:
+            errors: failure policy for IDs the chunkedgraph does not know or that did not exist
+                yet at the read time; their status is ``"failed"`` under "warn"/"ignore".
 
         Returns:
             DataFrame indexed by segment ID (input order) with ``proofread`` (bool: this exact
@@ -160,25 +205,30 @@ class MetricsListMixin:
         """
         import pandas as pd
 
+        policy = check_error_policy(errors)
         ds = self._datastack
         table = ds.config.require("proofreading_table", "proofreading status")
         status_col = ds.config.require("proofreading_table.status_col", "proofreading status")
-        rows = _tables.rows_matching(ds, table.name, table.seg_col, np.unique(self._ids))
+        groups, failed = self._by_moment()
         verdict: dict[int, str] = {}
-        for _, row in rows.iterrows():
-            root = int(row[table.seg_col])
-            marked = _truthy(row[status_col])
-            valid_for = row.get("valid_id")
-            on_ancestor = valid_for is not None and valid_for == valid_for and (
-                int(valid_for) != root
-            )
-            if marked and not on_ancestor:
-                verdict[root] = PROOFREAD
-            elif marked:
-                verdict.setdefault(root, ANCESTOR_PROOFREAD)
-            else:
-                verdict.setdefault(root, NOT_PROOFREAD)
-        statuses = [verdict.get(int(i), NO_RECORD) for i in self._ids]
+        for moment, roots in groups.items():
+            rows = _tables.rows_matching(ds, table.name, table.seg_col, roots, at=moment)
+            for _, row in rows.iterrows():
+                root = int(row[table.seg_col])
+                marked = _truthy(row[status_col])
+                valid_for = row.get("valid_id")
+                on_ancestor = valid_for is not None and valid_for == valid_for and (
+                    int(valid_for) != root
+                )
+                if marked and not on_ancestor:
+                    verdict[root] = PROOFREAD
+                elif marked:
+                    verdict.setdefault(root, ANCESTOR_PROOFREAD)
+                else:
+                    verdict.setdefault(root, NOT_PROOFREAD)
+        self._report(failed, policy)
+        statuses = [FAILED if int(i) in failed else verdict.get(int(i), NO_RECORD)
+                    for i in self._ids]
         return pd.DataFrame(
             {"proofread": [s == PROOFREAD for s in statuses], "status": statuses},
             index=pd.Index(self._ids, name="segment_id"),

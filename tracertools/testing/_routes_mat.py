@@ -8,7 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tracertools.testing._tables import QueryError, apply_query, iso_us, parse_time, to_arrow_stream
+from tracertools.testing._tables import (
+    QueryError,
+    apply_query,
+    filter_rows,
+    iso_us,
+    map_root_filters,
+    parse_time,
+    root_filter_ids,
+    select_columns,
+    to_arrow_stream,
+)
 from tracertools.testing.server import (
     CaveApp,
     HttpError,
@@ -21,6 +31,19 @@ from tracertools.testing.server import (
 
 MAT_VERSION = "5.26.4"
 EXPIRES = "2030-01-01T00:00:00.000000"
+
+#: The live engine's answer to a filter on a root ID that is not current at the query time.
+INVALID_ROOTS = "Some root_ids passed are not valid at the query timestamp: {}"
+#: Its answer when annotations still wait for their supervoxel / root lookups.
+MISSING_LOOKUPS = (
+    "There are {} annotations that need supervoxel lookups, wait till new annotation ingest "
+    "is done or pick an less recent timestamp"
+)
+#: Its warning when one part of a live answer (materialized or recent rows) hit the limit.
+LIVE_LIMITED = (
+    "result has {} entries, which is equal or more than limit of {} there may be more "
+    "results which are not shown"
+)
 
 
 def version_metadata(app: CaveApp, v: int) -> dict[str, Any]:
@@ -67,6 +90,28 @@ def routes(app: CaveApp) -> list[Route]:
     def snapshot(table: str, t: float, key: Any) -> pd.DataFrame:
         return app.cached(("snap", table, key), lambda: w.table(table, t=t))  # type: ignore[no-any-return]
 
+    def snapshot_at(table: str, t: float) -> pd.DataFrame:
+        # keyed on the epoch the time falls in and the rows created by then, so caching is exact
+        created = w.tables[table].data["created"]
+        return snapshot(table, t, ("live", w.graph.epoch_at(t), int((created <= t).sum())))
+
+    def pending_rows(table: str, lo: float, hi: float) -> pd.DataFrame:
+        """Rows added with ``LocalCave.add_pending_annotations`` created in (lo, hi]."""
+        frames = [w.tables[table].pending_rows(n, created, first)
+                  for created, n, first in app.pending_lookups.get(table, [])
+                  if lo < created <= hi]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def respond(req: Request, out: pd.DataFrame, table: str, body: dict[str, Any],
+                warnings: list[str]) -> Response:
+        headers = [("column_names", ", ".join(out.columns))]
+        headers += [("Warning", message) for message in warnings]
+        if req.bool_arg("count"):
+            return json_response(len(out), headers=headers)
+        if not req.bool_arg("arrow_format", False) and not req.bool_arg("return_pyarrow", False):
+            return Response(200, out.to_json(orient="records").encode(), "application/json", headers)
+        return Response(200, to_arrow_stream(out), "data.arrow", headers)
+
     def answer(req: Request, df: pd.DataFrame, table: str, body: dict[str, Any]) -> Response:
         try:
             out = apply_query(df, table, body)
@@ -80,14 +125,8 @@ def routes(app: CaveApp) -> list[Route]:
         limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
         if len(out) > limit:
             out = out.iloc[:limit]
-        headers = [("column_names", ", ".join(out.columns))]
-        if len(out) == limit:
-            headers.append(("Warning", f'201 - "Limited query to {limit} rows'))
-        if req.bool_arg("count"):
-            return json_response(len(out), headers=headers)
-        if not req.bool_arg("arrow_format", False) and not req.bool_arg("return_pyarrow", False):
-            return Response(200, out.to_json(orient="records").encode(), "application/json", headers)
-        return Response(200, to_arrow_stream(out), "data.arrow", headers)
+        warnings = [f'201 - "Limited query to {limit} rows'] if len(out) == limit else []
+        return respond(req, out, table, body, warnings)
 
     def api_versions(req: Request) -> Response:
         return json_response([2, 3])
@@ -138,7 +177,37 @@ def routes(app: CaveApp) -> list[Route]:
         version_of(req)
         raise HttpError(400, "LocalCave tables have no reference tables; join queries are not supported")
 
+    def roots_of_rows(frame: pd.DataFrame, t: float) -> pd.DataFrame:
+        """``frame`` with every root column looked up again at ``t`` (from its supervoxels)."""
+        out = frame.copy()
+        for col in [c for c in frame.columns if c.endswith("root_id")]:
+            sv_col = col[: -len("root_id")] + "supervoxel_id"
+            if sv_col in frame.columns and len(frame):
+                svs = frame[sv_col].to_numpy(dtype=np.int64).astype(np.uint64)
+                out[col] = w.graph.roots_at(svs, t).astype(np.int64)
+        return out
+
+    def roots_then(roots: list[int], t: float) -> list[int]:
+        """The roots at ``t`` holding the supervoxels of ``roots`` (the engine's ID remapping)."""
+        found: set[int] = set()
+        for r in roots:
+            rec = w.graph.roots[r]
+            if rec.huge:
+                found.add(r)
+                continue
+            svs = w.svs.ids[rec.svs].astype(np.uint64)
+            found.update(int(v) for v in np.unique(w.graph.roots_at(svs, t)))
+        return sorted(found)
+
     def live_live(req: Request) -> Response:
+        """The live engine: a materialized version plus the rows changed since, as upstream.
+
+        Root-ID filters must be current at the query time (400, or dropped with a warning under
+        ``allow_invalid_root_ids``); rows still waiting for lookups give 406 (or are dropped with
+        a warning under ``allow_missing_lookups``). ``offset`` and the limit apply to the
+        materialized part and to the recent part separately, and the two are combined, so one
+        page may hold up to twice the limit; each part that reached the limit adds a warning.
+        """
         check_ds(req)
         body = req.json()
         if not isinstance(body, dict) or "table" not in body:
@@ -152,11 +221,70 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, str(exc)) from exc
         if ts > time.time() + 300:
             raise HttpError(400, "timestamp is in the future")
-        # snapshots at a time: keyed on the epoch the time falls in, so caching stays exact
-        epoch = w.graph.epoch_at(ts)
-        created = w.tables[t].data["created"]
-        key = ("live", epoch, int((created <= ts).sum()))
-        return answer(req, snapshot(t, ts, key), t, body)
+        warnings: list[str] = []
+        # the root IDs filtered on must be current at the query time
+        try:
+            asked = root_filter_ids(body, t)
+        except QueryError as exc:
+            raise HttpError(400, str(exc)) from exc
+        invalid = [r for r in asked if not w.is_latest(r, ts)]
+        if invalid:
+            message = INVALID_ROOTS.format(invalid)
+            if not req.bool_arg("allow_invalid_root_ids"):
+                raise HttpError(400, message)
+            if len(invalid) == len(asked):
+                raise HttpError(500, f"ALL root id filters passed ({invalid}) were invalid at "
+                                     f"timestamp {iso_us(ts)}")
+            warnings.append(message)
+            drop = set(invalid)
+            body = map_root_filters(body, t, lambda ids: [i for i in ids if i not in drop])
+        # the version the engine starts from: the newest at or before the time, else the oldest
+        past = [v for v, tv in w.version_timestamps.items() if tv <= ts]
+        chosen = max(past) if past else min(w.version_timestamps)
+        t_v = w.version_timestamps[chosen]
+        cap = app.controls.faults.row_cap
+        limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
+        offset = int(body.get("offset") or 0)
+        try:
+            # materialized part: root filters mapped to the version's IDs, paged, roots updated
+            mapped = map_root_filters(body, t, lambda ids: roots_then(ids, t_v)) if t_v != ts else body
+            mat = filter_rows(snapshot(t, t_v, ("v", chosen)), t, mapped).sort_values("id")
+            mat_page = mat.iloc[offset:offset + limit]
+            # recent part: rows created between the version and the query time, paged without
+            # root filters (their roots are looked up afterwards)
+            lo, hi = min(t_v, ts), max(t_v, ts)
+            recent = snapshot(t, hi, ("v", chosen)) if hi == t_v else snapshot_at(t, hi)
+            created = recent["created"].to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+            recent = recent.loc[created > lo]
+            pending = pending_rows(t, lo, hi)
+            if len(pending):
+                recent = pd.concat([recent, pending], ignore_index=True)
+            stripped = map_root_filters(body, t, None)
+            rec = filter_rows(recent, t, stripped).sort_values("id")
+            rec_page = rec.iloc[offset:offset + limit] if t_v != ts else rec.iloc[:0]
+        except QueryError as exc:
+            raise HttpError(400, str(exc)) from exc
+        waiting = rec_page[[c for c in rec_page.columns if c.endswith("supervoxel_id")]].eq(1)
+        n_waiting = int(waiting.any(axis=1).sum()) if waiting.shape[1] else 0
+        if n_waiting:
+            message = MISSING_LOOKUPS.format(n_waiting)
+            if not req.bool_arg("allow_missing_lookups"):
+                raise HttpError(406, message)
+            warnings.append(message)
+            rec_page = rec_page.loc[~waiting.any(axis=1)]
+        for part in (mat_page, rec_page):
+            if len(part) >= limit:
+                warnings.append(LIVE_LIMITED.format(len(part), limit))
+        if ts >= t_v:  # rows created since the version join the materialized rows
+            combined = pd.concat([rec_page, mat_page], ignore_index=True)
+        else:  # rows created after the query time leave the (future) version's rows
+            combined = mat_page.loc[~mat_page["id"].isin(rec_page["id"])]
+        combined = roots_of_rows(combined, ts)
+        try:
+            out = select_columns(filter_rows(combined, t, body), t, body).reset_index(drop=True)
+        except QueryError as exc:
+            raise HttpError(400, str(exc)) from exc
+        return respond(req, out, t, body, warnings)
 
     def views(req: Request) -> Response:
         version_of(req)

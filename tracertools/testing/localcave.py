@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -223,11 +224,29 @@ class LocalCave:
         """ETA (s per batch of 10 roots) that ``bulk/gen_skeletons`` reports (default 0)."""
         self._need().skeleton_eta = float(seconds)
 
+    def add_pending_annotations(self, table: str, count: int = 1) -> None:
+        """Ingest ``count`` new rows into ``table`` whose supervoxel and root lookups are not done.
+
+        As on the real engine, a live query that meets them answers 406 unless it passes
+        ``allow_missing_lookups=True`` (then they are left out, with a warning header).
+        Materialized queries never see them; :meth:`reset` removes them.
+        """
+        app = self._need()
+        if table not in self.world.tables:
+            raise ValueError(f"no table {table!r} in the world")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        known = app.pending_lookups.setdefault(table, [])
+        first = int(self.world.tables[table].data["id"].max()) + 1 + sum(n for _, n, _ in known)
+        known.append((time.time(), int(count), first))
+
     def reset(self) -> None:
-        """Reset counters, the request log, faults, latency, skeleton ETA and stored states."""
+        """Reset counters, the request log, faults, latency, skeleton ETA, stored states and
+        pending annotations."""
         app = self._need()
         app.controls.reset()
         app.reset_states()
+        app.pending_lookups = {}
         app.skeleton_eta = 0.0
 
     # -- clients and config ------------------------------------------------------------------

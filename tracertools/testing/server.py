@@ -172,6 +172,8 @@ class CaveApp:
         self.cache: dict[Any, Any] = {}
         self.cache_lock = threading.Lock()
         self.skeleton_eta = 0.0
+        #: table -> [(created, count, first_id)] of rows still waiting for their lookups
+        self.pending_lookups: dict[str, list[tuple[float, int, int]]] = {}
 
     def check_token(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._token.encode())
