@@ -21,6 +21,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,6 +115,24 @@ def _watch_server_warnings() -> Iterator[_ServerWarnings]:
                 _watcher.seen.clear()
 
 
+@dataclass(frozen=True)
+class Page:
+    """One answer of :func:`query`.
+
+    Attributes:
+        rows: the rows received.
+        truncated: the server (may have) left rows out: ask again with a larger ``offset``.
+        step: how far ``offset`` moves to the next page: the limit the server applied. A live
+            answer combines one page of materialized rows and one page of rows created since,
+            each cut at that limit and filtered afterwards, so the rows received say nothing
+            about where the next page starts.
+    """
+
+    rows: pd.DataFrame
+    truncated: bool
+    step: int
+
+
 def query(
     ds: CaveSession,
     table: str,
@@ -124,13 +143,14 @@ def query(
     limit: int | None = ROW_LIMIT,
     offset: int | None = None,
     at: datetime | None = None,
-) -> tuple[pd.DataFrame, bool]:
-    """One materialization query; returns (rows, truncated).
+) -> Page:
+    """One materialization query (see :class:`Page`).
 
     Reads at ``at`` (live) if given; else at the datastack's materialization version if it has
-    one, else live at its read time. ``truncated`` is True when the answer has exactly
-    ``limit`` rows or the server said it capped the answer. Annotations the engine has not
-    looked up yet are left out with an :class:`~tracertools.errors.IncompleteDataWarning`.
+    one, else live at its read time. The answer is truncated when it has ``limit`` rows or the
+    server said it capped it (naming the limit it applied, which may be below ``limit``).
+    Annotations the engine has not looked up yet are left out with an
+    :class:`~tracertools.errors.IncompleteDataWarning`.
     """
     mat = ds.client.materialize
     version = ds.materialization_version if at is None else None
@@ -163,7 +183,7 @@ def query(
                 allow_missing_lookups=True,
             ))
         said = watcher.take(thread)
-    capped = any(_LIMITED.search(m) for m in said)
+    applied = [int(n) for m in said for hit in _LIMITED.finditer(m) for n in hit.groups() if n]
     for message in said:
         pending = _PENDING.search(message)
         if pending:
@@ -172,8 +192,17 @@ def query(
                 "were ingested so recently that their segments are not looked up yet; they are "
                 "left out of this answer", IncompleteDataWarning, stacklevel=2,
             )
-    truncated = capped or (limit is not None and len(frame) >= limit)
-    return frame, truncated
+    truncated = bool(applied) or (limit is not None and len(frame) >= limit)
+    step = min(applied) if applied else (limit if limit is not None else len(frame))
+    return Page(frame, truncated, max(step, 1))
+
+
+def _pinned(ds: CaveSession, at: datetime | None) -> datetime | None:
+    """The moment a multi-request read uses: ``at``, else None at a materialization version,
+    else "now" taken once (so every page and chunk reads the same moment)."""
+    if at is not None or ds.materialization_version is not None:
+        return at
+    return _cave.read_time(ds)
 
 
 def _rows_for_ids(
@@ -183,19 +212,19 @@ def _rows_for_ids(
     """All rows whose ``column`` is in ``ids``, splitting the ID list when a query is capped."""
     import pandas as pd
 
-    frame, truncated = query(ds, table, filter_in={column: ids}, select=select, at=at)
-    if not truncated:
-        return frame
+    page = query(ds, table, filter_in={column: ids}, select=select, at=at)
+    if not page.truncated:
+        return page.rows
     if len(ids) > 1:
         half = len(ids) // 2
-        logger.debug("query of %s capped at %d rows; splitting %d IDs", table, len(frame), len(ids))
+        logger.debug("query of %s capped at %d rows; splitting %d IDs", table, page.step,
+                     len(ids))
         return pd.concat(
             [_rows_for_ids(ds, table, column, ids[:half], select, at),
              _rows_for_ids(ds, table, column, ids[half:], select, at)],
             ignore_index=True,
         )
-    return all_rows(ds, table, filter_in={column: ids}, select=select, first=(frame, truncated),
-                    at=at)
+    return all_rows(ds, table, filter_in={column: ids}, select=select, first=page, at=at)
 
 
 def all_rows(
@@ -205,28 +234,33 @@ def all_rows(
     filter_in: dict[str, Sequence[Any]] | None = None,
     filter_equal: dict[str, Any] | None = None,
     select: Sequence[str] | None = None,
-    first: tuple[pd.DataFrame, bool] | None = None,
+    first: Page | None = None,
     at: datetime | None = None,
 ) -> pd.DataFrame:
     """Every row of one query, paging with ``offset`` while the server caps the answer.
 
+    ``offset`` moves by the limit the server applied (:attr:`Page.step`), which is how the
+    live engine pages its materialized and recent rows.
+
     Args:
-        first: the first page and its truncation flag, when the caller already has them.
+        first: the first page, when the caller already has it.
         at: read live at this moment (see :func:`query`).
     """
     import pandas as pd
 
-    frame, truncated = first or query(
+    at = _pinned(ds, at)
+    page = first or query(
         ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select, at=at
     )
-    pages = [frame]
-    offset = len(frame)
-    while truncated and len(frame):
-        frame, truncated = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
-                                 select=select, offset=offset, at=at)
-        pages.append(frame)
-        offset += len(frame)
-    return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
+    pages = [page.rows]
+    offset = page.step
+    while page.truncated:
+        page = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
+                     select=select, offset=offset, at=at)
+        pages.append(page.rows)
+        offset += page.step
+    frames = [p for p in pages if len(p)] or pages[:1]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def rows_matching(
@@ -243,6 +277,7 @@ def rows_matching(
     """
     import pandas as pd
 
+    at = _pinned(ds, at)
     values = [int(v) for v in ids]
     if not values:
         return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))

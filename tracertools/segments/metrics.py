@@ -130,8 +130,13 @@ class MetricsListMixin:
         and the failed IDs."""
         ds = self._datastack
         failed: dict[int, BaseException] = {}
-        groups = read_moments(ds, self._ids, _cave.read_time(ds), failed)
-        return {k: np.asarray(v, dtype=np.uint64) for k, v in groups.items()}, failed
+        at = _cave.read_time(ds)
+        groups = read_moments(ds, self._ids, at, failed)
+        # the IDs current at the read time are read at it: the materialization version if the
+        # datastack has one, else the very moment their freshness was checked
+        now = None if ds.materialization_version is not None else at
+        return {(now if k is None else k): np.asarray(v, dtype=np.uint64)
+                for k, v in groups.items()}, failed
 
     def _report(self, failed: dict[int, BaseException], errors: ErrorPolicy) -> None:
         positions = {i: failed[int(r)] for i, r in enumerate(self._ids) if int(r) in failed}
