@@ -322,7 +322,8 @@ class Datastack(DatastackLinksMixin):
     ) -> pd.DataFrame:
         """Rows of a table at this datastack's time (live by default), complete.
 
-        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels. An answer
+        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels
+        (``config.resolution``; the engine converts tables stored at another resolution). An answer
         cut at the server's row limit is paged until every row is read, so nothing is silently
         missing.
 

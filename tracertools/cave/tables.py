@@ -1,5 +1,8 @@
 """Materialization queries with one time model, only the needed columns, and no silent truncation.
 
+Positions come in viewer voxels (``config.resolution``): every query asks for that
+``desired_resolution``, so a table stored at another resolution is converted by the engine.
+
 Every table read in tracertools goes through :func:`query`: live at the datastack's read time
 or at a given moment (``live_live_query``), or at its materialization version
 (``query_table``). A filter on many IDs is split into chunks; a chunk whose answer was cut at
@@ -154,6 +157,8 @@ def query(
     """
     mat = ds.client.materialize
     version = ds.materialization_version if at is None else None
+    # positions in viewer voxels whatever the table's native resolution (the engine converts)
+    viewer = [float(v) for v in ds.config.resolution]
     thread = threading.get_ident()
     with _watch_server_warnings() as watcher:
         watcher.take(thread)
@@ -167,6 +172,7 @@ def query(
                 offset=offset,
                 materialization_version=version,
                 split_positions=True,
+                desired_resolution=viewer,
             ))
         else:
             when = at if at is not None else _cave.read_time(ds)
@@ -181,6 +187,7 @@ def query(
                 offset=offset,
                 split_positions=True,
                 allow_missing_lookups=True,
+                desired_resolution=viewer,
             ))
         said = watcher.take(thread)
     applied = [int(n) for m in said for hit in _LIMITED.finditer(m) for n in hit.groups() if n]

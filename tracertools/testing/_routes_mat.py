@@ -11,10 +11,12 @@ import pandas as pd
 from tracertools.testing._tables import (
     QueryError,
     apply_query,
+    convert_positions,
     filter_rows,
     iso_us,
     map_root_filters,
     parse_time,
+    resolution_header,
     root_filter_ids,
     select_columns,
     to_arrow_stream,
@@ -102,9 +104,32 @@ def routes(app: CaveApp) -> list[Route]:
                   if lo < created <= hi]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    def native_resolution(table: str) -> tuple[float, ...]:
+        return tuple(w.tables[table].voxel_resolution or w.resolution)
+
+    def desired_resolution(body: dict[str, Any], fallback: tuple[float, ...]) -> tuple[float, ...]:
+        asked = body.get("desired_resolution")
+        if asked is None:
+            return fallback
+        try:
+            res = tuple(float(v) for v in asked)
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, "desired_resolution must be three numbers") from exc
+        if len(res) != 3 or any(v <= 0 for v in res):
+            raise HttpError(400, "desired_resolution must be three positive numbers")
+        return res
+
     def respond(req: Request, out: pd.DataFrame, table: str, body: dict[str, Any],
-                warnings: list[str]) -> Response:
+                warnings: list[str], converts: bool = True) -> Response:
+        """The answer; with ``converts`` (API v3) positions are converted from the table's
+        native resolution to ``desired_resolution`` (default: native) and the resolution is
+        sent in ``dataframe_resolution``, as the real engine does; API v2 leaves them native."""
         headers = [("column_names", ", ".join(out.columns))]
+        if converts:
+            native = native_resolution(table)
+            desired = desired_resolution(body, native)
+            out = convert_positions(out, native, desired)
+            headers.append(("dataframe_resolution", resolution_header(desired)))
         headers += [("Warning", message) for message in warnings]
         if req.bool_arg("count"):
             return json_response(len(out), headers=headers)
@@ -126,7 +151,7 @@ def routes(app: CaveApp) -> list[Route]:
         if len(out) > limit:
             out = out.iloc[:limit]
         warnings = [f'201 - "Limited query to {limit} rows'] if len(out) == limit else []
-        return respond(req, out, table, body, warnings)
+        return respond(req, out, table, body, warnings, converts="/api/v3/" in req.path)
 
     def api_versions(req: Request) -> Response:
         return json_response([2, 3])

@@ -139,7 +139,7 @@ class AnnotationTable:
         }
 
 
-TABLE_ORDER = ("cell_info", "proofreading_status", "synapses")
+TABLE_ORDER = ("cell_info", "nuclei", "proofreading_status", "synapses")
 
 
 # -- query engine ------------------------------------------------------------------------

@@ -7,6 +7,8 @@
   one whose ``proofread`` is False and rows whose ``valid_id`` is now an ancestor of the
   current root.
 * ``cell_info``: one row per neuron with a ``tag``, at the soma.
+* ``nuclei``: one row per neuron at its soma, stored at the segmentation resolution (its native
+  ``voxel_resolution`` differs from the viewer resolution), with the soma volume.
 """
 
 from __future__ import annotations
@@ -134,4 +136,22 @@ def build_tables(world: World, rng: np.random.Generator, aux: dict[str, np.ndarr
             "pt_position": soma_view,
         },
     )
-    return {t.name: t for t in (synapses, proof, cell)}
+    nuclei = AnnotationTable(
+        name="nuclei",
+        schema="nucleus_detection",
+        description="One nucleus per neuron, at its soma (positions in segmentation voxels).",
+        columns=[
+            ("id", "int"), ("created", "time"), ("valid", "bool"), ("volume", "float"),
+            ("pt_supervoxel_id", "sv"), ("pt_root_id", "root"), ("pt_position", "pos"),
+        ],
+        data={
+            "id": np.arange(1, n + 1, dtype=np.int64),
+            "created": np.full(n, world.t0 + 1 * DAY),
+            "valid": np.ones(n, dtype=bool),
+            "volume": (4 / 3 * np.pi * world.trees.radius_nm[world.trees.soma_node] ** 3) / 1e9,
+            "pt_supervoxel_id": soma_sv,
+            "pt_position": soma_vox,
+        },
+        voxel_resolution=tuple(float(v) for v in world.seg_resolution),  # type: ignore[arg-type]
+    )
+    return {t.name: t for t in (synapses, proof, cell, nuclei)}
