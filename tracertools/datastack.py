@@ -18,7 +18,7 @@ from tracertools.batch import call_with_retries
 from tracertools.cave import calls as _cave
 from tracertools.cave.calls import remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
-from tracertools.cave.tables import all_rows
+from tracertools.cave.tables import all_rows, joined_rows, reference_target
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
 from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError
 from tracertools.ids import as_segment_id, as_segment_ids
@@ -325,7 +325,11 @@ class Datastack(DatastackLinksMixin):
         Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels
         (``config.resolution``; the engine converts tables stored at another resolution). An answer
         cut at the server's row limit is paged until every row is read, so nothing is silently
-        missing.
+        missing. A *reference table* (one whose metadata names a ``reference_table``, such as
+        cell types of nuclei) comes joined to its target's rows, with the columns the
+        original's materialized query gave: its own, then the target's, ``_ref`` appended to
+        names both have (``id_ref``, ``created_ref``, ...). Filters apply to whichever of the
+        two tables has the column.
 
         Args:
             name: the table name (see :meth:`tables`).
@@ -351,6 +355,10 @@ class Datastack(DatastackLinksMixin):
             or not all(isinstance(c, str) and c for c in select_columns)
         ):
             raise InvalidInputError("select_columns must be a list of column names")
+        target = reference_target(self, name)
+        if target is not None:
+            return joined_rows(self, name, target, filter_in=filter_in,
+                               filter_equal=filter_equal, select=select_columns)
         return all_rows(self, name, filter_in=filter_in, filter_equal=filter_equal,
                         select=select_columns)
 

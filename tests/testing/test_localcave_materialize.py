@@ -28,7 +28,7 @@ def test_versions_and_metadata(client: Any, world: World) -> None:
 
 
 def test_tables_and_table_metadata(client: Any, world: World) -> None:
-    names = ["cell_info", "nuclei", "proofreading_status", "synapses"]
+    names = ["cell_info", "cell_types", "nuclei", "proofreading_status", "synapses"]
     assert client.materialize.get_tables() == names
     md = client.materialize.get_table_metadata("synapses")
     assert md["voxel_resolution"] == list(world.resolution)

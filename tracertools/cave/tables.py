@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
-from tracertools.errors import IncompleteDataWarning, ServiceError
+from tracertools.errors import IncompleteDataWarning, InvalidInputError, ServiceError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -173,6 +173,7 @@ def query(
                 materialization_version=version,
                 split_positions=True,
                 desired_resolution=viewer,
+                merge_reference=False,  # as live queries: reference tables are joined below
             ))
         else:
             when = at if at is not None else _cave.read_time(ds)
@@ -312,3 +313,132 @@ def count_matches(
     rows = rows_matching(ds, table, column, ids, select=[column], at=at)
     values, counts = np.unique(rows[column].to_numpy(dtype=np.int64), return_counts=True)
     return {int(k): int(v) for k, v in zip(values, counts, strict=True)}
+
+
+# -- reference tables ---------------------------------------------------------------------------
+
+
+def reference_target(ds: CaveSession, table: str) -> str | None:
+    """The table a reference table points at (its metadata's ``reference_table``), else None.
+
+    One metadata request per table, cached on the datastack.
+    """
+    cache = ds.cache("reference_table")
+    if table not in cache:
+        md = _cave.remote(ds, f"metadata of {table}",
+                          lambda: ds.client.materialize.get_table_metadata(table))
+        cache[table] = (md or {}).get("reference_table") or None
+    return cache[table]  # type: ignore[no-any-return]
+
+
+def _split_name(column: str, columns: Sequence[str]) -> tuple[str, str]:
+    """(base, axis suffix) of a split position column (``pt_position_x`` -> ``pt_position``,
+    ``_x``), or (column, "")."""
+    if column[-2:] in ("_x", "_y", "_z"):
+        base = column[:-2]
+        if all(f"{base}{a}" in columns for a in ("_x", "_y", "_z")):
+            return base, column[-2:]
+    return column, ""
+
+
+def _base_names(frame: pd.DataFrame) -> set[str]:
+    cols = list(frame.columns)
+    return {_split_name(c, cols)[0] for c in cols}
+
+
+def _join_reference(refs: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Reference rows joined to their target rows (inner, reference order); a target column
+    whose name the reference table also has gets ``_ref`` (before ``_x/_y/_z``), as the
+    materialization engine names the join caveclient asks for by default."""
+    shared = _base_names(refs)
+    cols = list(targets.columns)
+    rename = {}
+    for c in cols:
+        base, axis = _split_name(c, cols)
+        if base in shared:
+            rename[c] = f"{base}_ref{axis}"
+    right = targets.rename(columns=rename)
+    return refs.merge(right, left_on="target_id", right_on=rename.get("id", "id"),
+                      how="inner").reset_index(drop=True)
+
+
+def _keep(frame: pd.DataFrame, filter_in: dict[str, Any], filter_equal: dict[str, Any]
+          ) -> pd.DataFrame:
+    import numpy as np
+
+    mask = np.ones(len(frame), dtype=bool)
+    for column, values in filter_in.items():
+        mask &= frame[column].isin(list(values)).to_numpy()
+    for column, value in filter_equal.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame.loc[mask]
+
+
+def _select(frame: pd.DataFrame, select: Sequence[str] | None) -> pd.DataFrame:
+    if not select:
+        return frame
+    cols = list(frame.columns)
+    chosen: list[str] = []
+    for name in select:
+        found = [c for c in cols if _split_name(c, cols)[0] == name] or [
+            c for c in cols if _split_name(c, cols)[0] == f"{name}_ref"]
+        if not found:
+            raise InvalidInputError(f"no column {name!r} in the joined table")
+        chosen += [c for c in found if c not in chosen]
+    return frame[chosen]
+
+
+def joined_rows(
+    ds: CaveSession,
+    table: str,
+    target: str,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None = None,
+    filter_equal: dict[str, Any] | None = None,
+    select: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every row of reference table ``table`` joined to its row of ``target``.
+
+    Live queries cannot merge a reference table (caveclient sends ``merge_reference=False``),
+    so the join happens here, with the column names of the engine's join: the reference
+    table's columns, then the target's (``_ref`` on names both have). Filters go to the table
+    that has the column (the reference table first); all reads use one moment.
+    """
+    at = _pinned(ds, None)
+    wanted = {**{c: ("in", v) for c, v in (filter_in or {}).items()},
+              **{c: ("eq", v) for c, v in (filter_equal or {}).items()}}
+    own: dict[str, tuple[str, Any]] = {}
+    theirs: dict[str, tuple[str, Any]] = {}
+    probes: dict[str, pd.DataFrame] = {}
+    if wanted:
+        for name in (table, target):
+            probes[name] = query(ds, name, limit=1, at=at).rows
+        mine, other = _base_names(probes[table]), _base_names(probes[target])
+        for column, how in wanted.items():
+            if column in mine:
+                own[column] = how
+            elif column in other:
+                theirs[column] = how
+            else:
+                raise InvalidInputError(
+                    f"neither table {table!r} nor its target {target!r} has a column {column!r}")
+
+    def split(filters: dict[str, tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return ({c: v for c, (k, v) in filters.items() if k == "in"},
+                {c: v for c, (k, v) in filters.items() if k == "eq"})
+
+    own_in, own_eq = split(own)
+    if theirs:
+        their_in, their_eq = split(theirs)
+        targets = all_rows(ds, target, filter_in=their_in or None,
+                           filter_equal=their_eq or None, at=at)
+        ids = targets["id"].to_numpy(dtype="uint64")
+        refs = (rows_matching(ds, table, "target_id", ids, at=at) if len(ids)
+                else probes[table].iloc[:0])
+        refs = _keep(refs, own_in, own_eq)
+    else:
+        refs = all_rows(ds, table, filter_in=own_in or None, filter_equal=own_eq or None, at=at)
+        ids = refs["target_id"].drop_duplicates().to_numpy(dtype="uint64")
+        targets = (rows_matching(ds, target, "id", ids, at=at) if len(ids)
+                   else query(ds, target, limit=1, at=at).rows.iloc[:0])
+    return _select(_join_reference(refs, targets), select)

@@ -14,6 +14,7 @@ from tracertools.testing._tables import (
     convert_positions,
     filter_rows,
     iso_us,
+    joined_names,
     map_root_filters,
     parse_time,
     resolution_header,
@@ -120,7 +121,8 @@ def routes(app: CaveApp) -> list[Route]:
         return res
 
     def respond(req: Request, out: pd.DataFrame, table: str, body: dict[str, Any],
-                warnings: list[str], converts: bool = True) -> Response:
+                warnings: list[str], converts: bool = True,
+                extra: list[tuple[str, str]] | None = None) -> Response:
         """The answer; with ``converts`` (API v3) positions are converted from the table's
         native resolution to ``desired_resolution`` (default: native) and the resolution is
         sent in ``dataframe_resolution``, as the real engine does; API v2 leaves them native."""
@@ -130,6 +132,7 @@ def routes(app: CaveApp) -> list[Route]:
             desired = desired_resolution(body, native)
             out = convert_positions(out, native, desired)
             headers.append(("dataframe_resolution", resolution_header(desired)))
+        headers += list(extra or [])
         headers += [("Warning", message) for message in warnings]
         if req.bool_arg("count"):
             return json_response(len(out), headers=headers)
@@ -199,8 +202,67 @@ def routes(app: CaveApp) -> list[Route]:
         return answer(req, snapshot(t, w.version_timestamps[v], v), t, body)
 
     def join_query(req: Request) -> Response:
-        version_of(req)
-        raise HttpError(400, "LocalCave tables have no reference tables; join queries are not supported")
+        """A two-table join at a version, as caveclient asks for a reference table's target
+        (``tables: [[ref, "target_id"], [target, "id"]]``): an inner join; column names two
+        tables share get each table's suffix (``suffix_map``, or the older ``suffixes`` list)."""
+        v = version_of(req)
+        body = req.json()
+        spec = body.get("tables") if isinstance(body, dict) else None
+        if not (isinstance(spec, list) and len(spec) == 2
+                and all(isinstance(p, list) and len(p) == 2 for p in spec)):
+            raise HttpError(400, "tables must be two [table, column] pairs")
+        names = [table_of(req, str(p[0])) for p in spec]
+        suffix_map = body.get("suffix_map")
+        if isinstance(suffix_map, dict):
+            suffixes = [str(suffix_map.get(t, "")) for t in names]
+        elif isinstance(body.get("suffixes"), list) and len(body["suffixes"]) == 2:
+            suffixes = [str(x) for x in body["suffixes"]]
+        else:
+            suffixes = ["", "_ref"]
+        tables = [w.tables[t] for t in names]
+        renames = joined_names(tables, suffixes)
+        t_v = w.version_timestamps[v]
+        frames = [snapshot(t, t_v, ("v", v)).rename(columns=r) for t, r in zip(names, renames,
+                                                                               strict=True)]
+        keys = [r.get(str(p[1]), str(p[1])) for p, r in zip(spec, renames, strict=True)]
+        if keys[0] not in frames[0].columns or keys[1] not in frames[1].columns:
+            raise HttpError(400, f"join columns {spec} not found")
+        joined = frames[0].merge(frames[1], left_on=keys[0], right_on=keys[1], how="inner")
+        # filters and selections name each table's own columns: map them to the joined names
+        flat: dict[str, Any] = {}
+        for key, value in body.items():
+            if key.startswith("filter_") and isinstance(value, dict):
+                merged: dict[str, Any] = {}
+                for t, cols in value.items():
+                    rename = renames[names.index(t)] if t in names else {}
+                    merged.update({rename.get(c, c): x for c, x in (cols or {}).items()})
+                flat[key] = {"joined": merged}
+        selection = body.get("select_column_map")
+        if isinstance(selection, dict):
+            chosen: list[str] = []
+            for t, cols in selection.items():
+                rename = renames[names.index(t)] if t in names else {}
+                chosen += [rename.get(c, c) for c in cols]
+            flat["select_columns"] = chosen
+        elif body.get("select_columns"):
+            flat["select_columns"] = list(body["select_columns"])
+        for key in ("offset", "limit"):
+            if body.get(key) is not None:
+                flat[key] = body[key]
+        desired = desired_resolution(body, native_resolution(names[-1]))
+        for tbl, rename in zip(tables, renames, strict=True):
+            prefixes = sorted({rename[f"{n}_x"][:-2] for n, k in tbl.columns if k == "pos"})
+            joined = convert_positions(joined, native_resolution(tbl.name), desired, prefixes)
+        try:
+            out = apply_query(joined, "joined", flat)
+        except QueryError as exc:
+            raise HttpError(400, str(exc)) from exc
+        cap = app.controls.faults.row_cap
+        limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
+        out = out.iloc[:limit]
+        warnings = [f'201 - "Limited query to {limit} rows'] if len(out) == limit else []
+        return respond(req, out, names[0], body, warnings, converts=False,
+                       extra=[("dataframe_resolution", resolution_header(desired))])
 
     def roots_of_rows(frame: pd.DataFrame, t: float) -> pd.DataFrame:
         """``frame`` with every root column looked up again at ``t`` (from its supervoxels)."""

@@ -139,7 +139,7 @@ class AnnotationTable:
         }
 
 
-TABLE_ORDER = ("cell_info", "nuclei", "proofreading_status", "synapses")
+TABLE_ORDER = ("cell_info", "cell_types", "nuclei", "proofreading_status", "synapses")
 
 
 # -- query engine ------------------------------------------------------------------------
@@ -338,6 +338,29 @@ def convert_positions(
 def resolution_header(res: Sequence[float]) -> str:
     """``dataframe_resolution`` as caveclient parses it (comma and space between values)."""
     return ", ".join(str(float(v)) for v in res)
+
+
+def joined_names(
+    tables: Sequence[AnnotationTable], suffixes: Sequence[str]
+) -> list[dict[str, str]]:
+    """Per table, its output column names in a join: a column name that two tables share gets
+    the table's suffix (before ``_x/_y/_z`` for positions), as the real engine names them."""
+    counts: dict[str, int] = {}
+    for tbl in tables:
+        for name, _ in tbl.columns:
+            counts[name] = counts.get(name, 0) + 1
+    out: list[dict[str, str]] = []
+    for tbl, suffix in zip(tables, suffixes, strict=True):
+        names: dict[str, str] = {}
+        for name, kind in tbl.columns:
+            base = name + suffix if counts[name] > 1 else name
+            if kind == "pos":
+                for s in "xyz":
+                    names[f"{name}_{s}"] = f"{base}_{s}"
+            else:
+                names[name] = base
+        out.append(names)
+    return out
 
 
 def to_arrow_stream(df: pd.DataFrame) -> bytes:

@@ -9,6 +9,8 @@
 * ``cell_info``: one row per neuron with a ``tag``, at the soma.
 * ``nuclei``: one row per neuron at its soma, stored at the segmentation resolution (its native
   ``voxel_resolution`` differs from the viewer resolution), with the soma volume.
+* ``cell_types``: a *reference table* on ``nuclei`` (``target_id`` -> ``nuclei.id``): a cell type
+  for every nucleus but the last, and a second classification for the first.
 """
 
 from __future__ import annotations
@@ -154,4 +156,25 @@ def build_tables(world: World, rng: np.random.Generator, aux: dict[str, np.ndarr
         },
         voxel_resolution=tuple(float(v) for v in world.seg_resolution),  # type: ignore[arg-type]
     )
-    return {t.name: t for t in (synapses, proof, cell, nuclei)}
+    typed = list(range(max(n - 1, 1))) + [0]
+    cell_types = AnnotationTable(
+        name="cell_types",
+        schema="cell_type_reference",
+        description="Cell types of the nuclei (a reference table on 'nuclei').",
+        columns=[
+            ("id", "int"), ("created", "time"), ("valid", "bool"), ("target_id", "int"),
+            ("classification_system", "str"), ("cell_type", "str"),
+        ],
+        data={
+            "id": np.arange(1, len(typed) + 1, dtype=np.int64),
+            "created": np.full(len(typed), world.t0 + 2 * DAY),
+            "valid": np.ones(len(typed), dtype=bool),
+            "target_id": np.asarray([k + 1 for k in typed], dtype=np.int64),
+            "classification_system": np.asarray(
+                ["morphology"] * (len(typed) - 1) + ["connectivity"], dtype=object),
+            "cell_type": np.asarray([TAGS[k % len(TAGS)] for k in typed[:-1]] + ["hub"],
+                                    dtype=object),
+        },
+        reference_table="nuclei",
+    )
+    return {t.name: t for t in (synapses, proof, cell, nuclei, cell_types)}
