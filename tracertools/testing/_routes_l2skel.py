@@ -1,8 +1,19 @@
-"""L2 cache and skeleton service endpoints."""
+"""L2 cache and skeleton service endpoints.
+
+The skeleton service keeps a cache. Skeletons of roots that existed at the newest
+materialization version are in it from the start; any other root's skeleton is generated on
+first request and takes ``app.skeleton_eta`` seconds (per skeleton, generated in parallel), as
+upstream: a bulk fetch answers ``"async"`` for it and queues it, the single fetch blocks until it
+is ready, ``exists`` says False until then, and ``gen_skeletons`` queues and answers the
+upstream estimate ``ceil(n / 15) x seconds``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import threading
+import time
 from typing import Any
 
 from tracertools.testing._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
@@ -19,6 +30,8 @@ from tracertools.testing.server import (
 
 SKELETON_SERVICE_VERSION = "0.23.11"
 SKELETON_VERSIONS = [-1, 0, 1, 2, 3, 4]
+#: Skeleton workers upstream's estimate assumes (its default ``SKELETONCACHE_WORKER_MAX_REPLICAS``).
+ESTIMATE_WORKERS = 15
 
 
 def routes(app: CaveApp) -> list[Route]:
@@ -80,6 +93,31 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, f"unknown skeleton version {v}")
         return 4 if v == -1 else v
 
+    lock = threading.Lock()
+    newest_version = w.version_timestamps[w.latest_version]
+
+    def ready_at(rid: int, queue: bool) -> float | None:
+        """When ``rid``'s skeleton is (or will be) in the cache; ``queue`` starts generating it."""
+        with lock:
+            when = app.skeleton_ready.get(rid)
+            if when is None and g.roots[rid].created <= newest_version:
+                return 0.0  # skeletonized long ago
+            if when is None and queue:
+                when = app.skeleton_ready[rid] = time.time() + float(app.skeleton_eta)
+            return when
+
+    def cached_now(rid: int, queue: bool) -> bool:
+        when = ready_at(rid, queue)
+        return when is not None and when <= time.time()
+
+    def wait_for(rid: int) -> None:
+        """Block until ``rid``'s skeleton is generated (upstream polls its cache every 5 s)."""
+        when = ready_at(rid, True)
+        assert when is not None
+        delay = when - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
     def root_or_error(raw: str) -> int:
         try:
             rid = int(raw)
@@ -107,7 +145,10 @@ def routes(app: CaveApp) -> list[Route]:
         check_ds(req)
         version = skvn(req)
         rid = root_or_error(req.params["rid"])
-        body, ctype = encode(rid, req.params.get("fmt", "flatdict"), version)
+        fmt = req.params.get("fmt", "flatdict")
+        encode(rid, fmt, version)  # an unsupported format fails before any waiting
+        wait_for(rid)
+        body, ctype = encode(rid, fmt, version)
         return Response(200, body, ctype)
 
     def _rids(raw: str) -> list[str]:
@@ -130,6 +171,9 @@ def routes(app: CaveApp) -> list[Route]:
             if rid not in g.roots:
                 out[raw] = "invalid_rid"
                 continue
+            if not cached_now(rid, True):  # upstream queues it and answers "async"
+                out[str(rid)] = "async"
+                continue
             sk = w.skeleton(rid)
             if fmt == "flatdict":
                 out[str(rid)] = flatdict_gzip(sk, rid, version).hex()
@@ -139,19 +183,29 @@ def routes(app: CaveApp) -> list[Route]:
                 raise HttpError(400, f"unsupported bulk format {fmt!r}")
         return json_response(out)
 
-    def _eta(n: int) -> float:
-        return float(app.skeleton_eta) * max(1, -(-n // 10)) if n else 0.0
+    def _generate(rids: list[Any]) -> float:
+        """Queue the valid root IDs; upstream's estimate: ceil(n / workers) x seconds each."""
+        valid = 0
+        for raw in rids:
+            try:
+                rid = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if rid in g.roots and w.layout.layer_of(rid) == w.layout.n_layers:
+                ready_at(rid, True)
+                valid += 1
+        return math.ceil(valid / ESTIMATE_WORKERS) * float(app.skeleton_eta)
 
     def gen_post(req: Request) -> Response:
         check_ds(req)
         body = req.json()
         rids = body.get("root_ids", []) if isinstance(body, dict) else []
-        return json_response(_eta(len(rids)))
+        return json_response(_generate(list(rids)))
 
     def gen_get(req: Request) -> Response:
         check_ds(req)
         skvn(req)
-        return json_response(_eta(len(_rids(req.params["rids"]))))
+        return json_response(_generate(_rids(req.params["rids"])))
 
     def _exists(rids: list[Any]) -> Response:
         res = {}
@@ -161,7 +215,8 @@ def routes(app: CaveApp) -> list[Route]:
             except (TypeError, ValueError):
                 res[str(raw)] = False
                 continue
-            res[str(rid)] = rid in g.roots and w.layout.layer_of(rid) == w.layout.n_layers
+            res[str(rid)] = (rid in g.roots and w.layout.layer_of(rid) == w.layout.n_layers
+                             and cached_now(rid, False))
         if len(res) == 1:
             return json_response(next(iter(res.values())))
         return json_response(res)
@@ -179,6 +234,7 @@ def routes(app: CaveApp) -> list[Route]:
     def precomputed_skeleton(req: Request) -> Response:
         check_ds(req)
         rid = root_or_error(req.params["rid"])
+        wait_for(rid)
         body = app.cached(("skpc", rid), lambda: precomputed_bytes(w.skeleton(rid)))
         return Response(200, body, "application/octet-stream")
 

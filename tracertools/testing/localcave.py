@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 _TOKEN_RE = re.compile(r"^(?:[0-9a-f]+|[A-Za-z0-9+/]+={0,2})$")
 
+#: Seconds the skeleton service takes to generate a skeleton it has not cached.
+DEFAULT_SKELETON_SECONDS = 3.0
+
 
 class LocalCave:
     """A running (or startable) CAVE stand-in on loopback.
@@ -50,6 +53,9 @@ class LocalCave:
         world: serve this world instead of the cached one for the parameters above.
         long_history: give one otherwise unedited neuron this many extra edits after the
             scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
+        skeleton_seconds: how long the skeleton service takes to generate one skeleton it has
+            not cached (roots created after the newest materialization version, until first
+            asked for); see :meth:`set_skeleton_eta`.
 
     The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
     """
@@ -67,6 +73,7 @@ class LocalCave:
         register: bool = True,
         world: World | None = None,
         long_history: int = 0,
+        skeleton_seconds: float = DEFAULT_SKELETON_SECONDS,
     ) -> None:
         if token is not None and (not isinstance(token, str) or not _TOKEN_RE.match(token)):
             raise ValueError("token must be a non-empty string of hex or base64 characters")
@@ -76,6 +83,9 @@ class LocalCave:
         self.aligned_volume = "localcave_av"
         self._params = (int(seed), int(n_neurons), tuple(float(v) for v in resolution), bool(huge_neuron))
         self._long_history = int(long_history)
+        if not skeleton_seconds >= 0:
+            raise ValueError("skeleton_seconds must be >= 0")
+        self._skeleton_seconds = float(skeleton_seconds)
         self._world = world
         self._port = int(port)
         self._register = register
@@ -94,6 +104,7 @@ class LocalCave:
             seed, n, res, huge = self._params
             self._world = World.cached(seed, n, res, huge, self._long_history)
         app = CaveApp(self._world, self._token, self.datastack_name, self.table_name, self.aligned_volume)
+        app.skeleton_eta = self._skeleton_seconds
         self._server = CaveHTTPServer(app, self._port)
         self._app = app
         self._server.start()
@@ -221,8 +232,22 @@ class LocalCave:
         self._need().controls.set_latency(seconds, endpoints)
 
     def set_skeleton_eta(self, seconds: float) -> None:
-        """ETA (s per batch of 10 roots) that ``bulk/gen_skeletons`` reports (default 0)."""
+        """Seconds the skeleton service takes to generate one skeleton it has not cached.
+
+        Skeletons of roots that existed at the newest materialization version are cached from
+        the start; any other root's is generated when first asked for (by a bulk fetch, which
+        answers "async" meanwhile, a single fetch, which waits, or ``gen_skeletons``) and is
+        ready this many seconds later. ``gen_skeletons`` reports upstream's estimate,
+        ``ceil(n / 15)`` times this. Default: ``skeleton_seconds`` of the constructor.
+        """
+        if not seconds >= 0:
+            raise ValueError("seconds must be >= 0")
         self._need().skeleton_eta = float(seconds)
+
+    def forget_skeletons(self) -> None:
+        """Empty the skeleton cache of everything generated since start (not done by reset():
+        like the real cache, generated skeletons stay)."""
+        self._need().skeleton_ready.clear()
 
     def add_pending_annotations(self, table: str, count: int = 1) -> None:
         """Ingest ``count`` new rows into ``table`` whose supervoxel and root lookups are not done.
@@ -241,13 +266,13 @@ class LocalCave:
         known.append((time.time(), int(count), first))
 
     def reset(self) -> None:
-        """Reset counters, the request log, faults, latency, skeleton ETA, stored states and
-        pending annotations."""
+        """Reset counters, the request log, faults, latency, the skeleton generation time,
+        stored states and pending annotations (generated skeletons stay cached)."""
         app = self._need()
         app.controls.reset()
         app.reset_states()
         app.pending_lookups = {}
-        app.skeleton_eta = 0.0
+        app.skeleton_eta = self._skeleton_seconds
 
     # -- clients and config ------------------------------------------------------------------
 

@@ -171,7 +171,9 @@ class CaveApp:
         self.routes: list[Route] = []
         self.cache: dict[Any, Any] = {}
         self.cache_lock = threading.Lock()
-        self.skeleton_eta = 0.0
+        self.skeleton_eta = 0.0  # seconds to generate one skeleton not in the cache
+        #: root ID -> when its generated skeleton is (was) ready, for roots asked for so far
+        self.skeleton_ready: dict[int, float] = {}
         #: table -> [(created, count, first_id)] of rows still waiting for their lookups
         self.pending_lookups: dict[str, list[tuple[float, int, int]]] = {}
 
