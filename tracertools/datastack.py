@@ -20,7 +20,12 @@ from tracertools.cave.calls import remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
 from tracertools.cave.tables import all_rows, joined_rows, reference_target
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
-from tracertools.errors import InvalidInputError, RateLimitedError, ServiceError
+from tracertools.errors import (
+    InvalidInputError,
+    MissingFeatureError,
+    RateLimitedError,
+    ServiceError,
+)
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
 from tracertools.segments.segment import Segment, SegmentList
@@ -207,11 +212,17 @@ class Datastack(DatastackLinksMixin):
         then handshakes once on first use.
 
         Raises:
+            MissingFeatureError: the datastack is not hosted in CAVE (its config names no
+                server, no local CAVE server and no graphene segmentation, e.g. MANC), raised
+                before any request.
             ServiceError: the client could not be built (the cause is kept as ``__cause__``).
         """
         client = self._client
         if client is not None:
             return client
+        if not _hosted_in_cave(self._config, self._server_address):
+            raise MissingFeatureError(self._name, "server_address", "CAVE services: the "
+                                      "datastack is not hosted in CAVE")
         with self._lock:
             if self._client is None:
                 self._client = self._build_client()
@@ -426,6 +437,15 @@ class Datastack(DatastackLinksMixin):
         if nonzero.any():
             roots[nonzero] = _cave.roots_of(self, svs[nonzero], _cave.read_time(self))
         return roots
+
+
+def _hosted_in_cave(config: DatastackConfig, server_address: str | None) -> bool:
+    """Whether CAVE serves the datastack: a server is named, or its config has a local CAVE
+    server or a graphene (chunkedgraph) segmentation. Without any of them caveclient would ask
+    its default global server about a datastack it does not know, retrying for half a minute."""
+    segmentation = config.sources.segmentation or ""
+    return bool(server_address or config.local_server_url
+                or segmentation.startswith("graphene://"))
 
 
 def _check_table_name(name: Any) -> None:
