@@ -50,6 +50,7 @@ def test_cave_methods_raise_missing_feature_before_any_request(call, no_network)
     ("check_seg_freshness", ([720575940000000001],)),
     ("get_current_seg_ids", ([720575940000000001],)),
     ("get_cave_stack_info", ()),
+    ("get_roots_from_points", ([[1, 2, 3]],)),
 ])
 def test_legacy_shims_raise_missing_feature_before_any_request(shim, args, no_network):
     with pytest.raises(MissingFeatureError):
