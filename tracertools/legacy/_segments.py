@@ -182,12 +182,17 @@ def count_synapses(
 
 
 def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.are_proofread`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.proofreading_status`.
 
-    Reads the status column (the original tested the index by mistake). A datastack without a
-    proofreading table raises MissingFeatureError instead of printing and returning None.
+    True when a row of the proofreading table with a true status maps to the segment (the
+    original's intent, and BANC's own rule for ``backbone_proofread``), even if the segment was
+    edited after it was marked: the ``marked`` column. The strict ``are_proofread()`` says
+    False for such a segment. Reads the status column (the original tested the index by
+    mistake); a datastack without a proofreading table raises MissingFeatureError instead of
+    printing and returning None.
     """
-    return [bool(v) for v in session(datastack).segments(seg_ids).are_proofread()]
+    frame = session(datastack).segments(seg_ids).proofreading_status()
+    return [bool(v) for v in frame["marked"]]
 
 
 # --------------------------------------------------------------------------------------------

@@ -203,10 +203,18 @@ class MetricsListMixin:
                 yet at the read time; their status is ``"failed"`` under "warn"/"ignore".
 
         Returns:
-            DataFrame indexed by segment ID (input order) with ``proofread`` (bool: this exact
-            segment is marked proofread) and ``status``: ``"proofread"``, ``"not proofread"``
-            (a row says no), ``"ancestor proofread"`` (a row marks a segment this one grew out
-            of; it was edited since) or ``"no record"``.
+            DataFrame indexed by segment ID (input order) with
+
+            - ``proofread`` (bool): this exact segment is marked proofread (a row with a true
+              status was set for it: its ``valid_id`` is the segment, when the table has that
+              column). A segment edited after it was marked reads False.
+            - ``status``: ``"proofread"``, ``"not proofread"`` (a row says no), ``"ancestor
+              proofread"`` (a row marks a segment this one grew out of; it was edited since)
+              or ``"no record"``.
+            - ``marked`` (bool): some row with a true status maps to this segment (its point
+              lies in it), whenever the row was set. This is the original
+              ``check_seg_proofread_status`` rule, and the one BANC's own tools apply to
+              ``backbone_proofread``.
         """
         import pandas as pd
 
@@ -216,11 +224,14 @@ class MetricsListMixin:
         status_col = ds.config.require("proofreading_table.status_col", "proofreading status")
         groups, failed = self._by_moment()
         verdict: dict[int, str] = {}
+        marked_roots: set[int] = set()
         for moment, roots in groups.items():
             rows = _tables.rows_matching(ds, table.name, table.seg_col, roots, at=moment)
             for _, row in rows.iterrows():
                 root = int(row[table.seg_col])
                 marked = _truthy(row[status_col])
+                if marked:
+                    marked_roots.add(root)
                 valid_for = row.get("valid_id")
                 on_ancestor = valid_for is not None and valid_for == valid_for and (
                     int(valid_for) != root
@@ -235,12 +246,15 @@ class MetricsListMixin:
         statuses = [FAILED if int(i) in failed else verdict.get(int(i), NO_RECORD)
                     for i in self._ids]
         return pd.DataFrame(
-            {"proofread": [s == PROOFREAD for s in statuses], "status": statuses},
+            {"proofread": [s == PROOFREAD for s in statuses], "status": statuses,
+             "marked": [int(i) in marked_roots for i in self._ids]},
             index=pd.Index(self._ids, name="segment_id"),
         )
 
     def are_proofread(self) -> npt.NDArray[np.bool_]:
-        """Whether each segment is marked proofread (see :meth:`proofreading_status`)."""
+        """Whether each segment itself is marked proofread: the strict rule, the
+        ``proofread`` column of :meth:`proofreading_status` (a segment edited after it was
+        marked reads False). Its ``marked`` column has the original, looser rule."""
         return self.proofreading_status()["proofread"].to_numpy(dtype=bool)
 
 

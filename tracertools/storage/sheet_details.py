@@ -79,11 +79,14 @@ def add_segment_details(
     errors: ErrorPolicy = "warn",
     progress: bool | None = None,
     empty_proofread_column: bool = False,
+    proofread_rule: str = "proofread",
 ) -> FillReport:
     """Fill the details of the segment IDs in column A into the columns from B.
 
     See :meth:`tracertools.storage.sheet.Tab.add_segment_details`. ``empty_proofread_column`` (for the
-    legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty.
+    legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty;
+    ``proofread_rule`` names the column of :meth:`SegmentList.proofreading_status` written there
+    (``"proofread"``, the strict rule; the legacy shim writes ``"marked"``, the original's).
 
     Raises:
         MissingFeatureError: ``proofreading`` on a datastack without a proofreading table
@@ -99,7 +102,8 @@ def add_segment_details(
     def compute(cells: list[str]) -> list[Any]:
         return _detail_rows(ds, cells, volume=volume, cable_length=cable_length,
                             synapse_counts=synapse_counts, proofreading=proofreading,
-                            empty_proofread_column=empty_proofread_column)
+                            empty_proofread_column=empty_proofread_column,
+                            proofread_rule=proofread_rule)
 
     return tab.fill_columns(header, compute, id_column=1, start_column=2, batch_size=batch_size,
                             errors=policy, progress=progress)
@@ -114,6 +118,7 @@ def _detail_rows(
     synapse_counts: bool,
     proofreading: bool,
     empty_proofread_column: bool,
+    proofread_rule: str = "proofread",
 ) -> list[Any]:
     """One row of values (or the exception that row failed with) per ID cell."""
     parsed: list[int | BaseException] = []
@@ -138,7 +143,7 @@ def _detail_rows(
         known = np.unique(current[current != 0])
         if len(known):
             status = ds.segments(known).proofreading_status()
-            proofread = {int(i): bool(v) for i, v in zip(status.index, status["proofread"],
+            proofread = {int(i): bool(v) for i, v in zip(status.index, status[proofread_rule],
                                                          strict=True)}
     rows: list[Any] = []
     position = 0
