@@ -106,13 +106,27 @@ def calc_skeleton_mesh_intersect(
 def get_config(datastack: str) -> dict[str, Any]:
     """Legacy shim for :meth:`tracertools.config.DatastackConfig.to_legacy_dict`.
 
-    Returns a fresh dict each call (callers may mutate it). Unlike the original, an unknown name
-    raises :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of
-    printing and returning None.
+    Returns a fresh dict each call (callers may mutate it), with every key of both original
+    config dicts: the newer file's keys, ``here_be_monsters``, and the older names of the
+    stack-specific sources that the original README shows (``manc_seg`` beside
+    ``manc_seg_source_url``; ``nerve_mesh_url``, ``presyn_anno_layer``, ``postsyn_anno_layer``).
+    Unlike the original, an unknown name raises
+    :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of printing and
+    returning None.
     """
     from tracertools.config import load_config
 
-    return load_config(datastack).to_legacy_dict()
+    return _with_older_key_names(load_config(datastack).to_legacy_dict())
+
+
+def _with_older_key_names(legacy: dict[str, Any]) -> dict[str, Any]:
+    """Add the older embedded config's names of the stack-specific keys, with the same values."""
+    from tracertools.config.presets import RENAMED_KEYS
+
+    for old, new in RENAMED_KEYS.items():
+        if new in legacy:
+            legacy[old] = legacy[new]
+    return legacy
 
 
 def get_supported_configs() -> list[str]:
