@@ -102,3 +102,29 @@ def test_the_readme_keys_carry_their_sources():
 def test_the_older_names_appear_only_where_the_original_had_them():
     assert "manc_seg" not in tt.get_config("flywire_fafb_production")
     assert "nerve_mesh_url" not in tt.get_config("brain_and_nerve_cord")
+
+
+# -- get_supported_configs: real datastacks only ---------------------------------------------
+
+
+@pytest.fixture
+def user_file(tmp_path, monkeypatch):
+    path = tmp_path / "datastacks.toml"
+    monkeypatch.setenv("TRACERTOOLS_CONFIG", str(path))
+    return path
+
+
+def test_get_supported_configs_leaves_out_the_synthetic_demo(user_file):
+    assert "demo" in tt.presets()
+    assert tt.get_supported_configs() == SEVEN
+
+
+def test_get_supported_configs_leaves_out_a_running_localcave(user_file, local_cave):
+    assert local_cave.datastack_name in tt.known_datastacks()
+    assert local_cave.datastack_name not in tt.get_supported_configs()
+
+
+def test_get_supported_configs_lists_the_users_own_datastacks(user_file):
+    user_file.write_text('[datastacks.my_stack]\nresolution = [8, 8, 40]\n'
+                         'server_address = "https://cave.example.org"\n')
+    assert tt.get_supported_configs() == sorted([*SEVEN, "my_stack"])

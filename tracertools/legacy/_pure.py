@@ -129,11 +129,24 @@ def _with_older_key_names(legacy: dict[str, Any]) -> dict[str, Any]:
     return legacy
 
 
-def get_supported_configs() -> list[str]:
-    """Legacy shim for :func:`tracertools.config.known_datastacks`: every usable config name."""
-    from tracertools.config import known_datastacks
+#: Config names of synthetic worlds (the LocalCave demo), never real datastacks.
+SYNTHETIC_DATASTACKS = frozenset({"demo"})
 
-    return known_datastacks()
+
+def get_supported_configs() -> list[str]:
+    """Legacy shim for :func:`tracertools.presets`: the names of the real datastacks.
+
+    The shipped presets and the entries of your user config file, sorted; not the synthetic
+    ``demo`` world nor datastacks registered at run time (a running LocalCave's).
+    """
+    from tracertools.config import presets, user_config_path
+    from tracertools.config.presets import read_user_file
+
+    names = set(presets())
+    user_file = read_user_file(user_config_path())
+    if user_file is not None:
+        names |= set(user_file.entries)
+    return sorted(names - SYNTHETIC_DATASTACKS)
 
 
 # --------------------------------------------------------------------------------------------
