@@ -148,16 +148,53 @@ def make_mesh_from_points(
     obj_path: str | None = None,
     print_alphas: bool = False,
 ) -> str:
-    """Legacy shim for ``ds.mesh_from_points(share_url, bucket_path, ...).link``."""
+    """Legacy shim for ``ds.mesh_from_points(share_url, bucket_path, ...).link``.
+
+    With ``print_alphas=True`` each layer's alphas appear on standard output, where a notebook
+    shows them, as the original printed them: ``Submesh 1 alpha value None to 12974.6`` (the
+    alpha given, or None, then the alpha used, in nm). They go through the logger
+    ``tracertools.legacy.shown``, which writes to standard output and can be reconfigured like
+    any logger.
+    """
     obj_dir = obj_path if obj_path is not None else os.path.join(Path.home(), "Downloads")
     result = session(datastack).mesh_from_points(
         share_url, str(bucket_path).rstrip("/"), alphas=alphas, auto_grow=auto_grow,
         save_objs=bool(save_objs), obj_dir=obj_dir if save_objs else None, overwrite=True,
     )
     level = logging.INFO if print_alphas else logging.DEBUG
+    given = list(alphas) if alphas is not None else [None] * len(result.alphas)
     for i, (layer, alpha) in enumerate(zip(result.layers, result.alphas, strict=True), 1):
         logger.log(level, "Submesh %d (layer %r) alpha value %.6g nm", i, layer, alpha)
+        if print_alphas:
+            shown().info("Submesh %d alpha value %s to %s", i, given[i - 1], alpha)
     return result.link
+
+
+class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time (a notebook replaces it per cell)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import sys
+
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def shown() -> logging.Logger:
+    """The logger of what a legacy shim was explicitly asked to print (``print_alphas=True``).
+
+    ``tracertools.legacy.shown`` writes its messages, unadorned, to standard output and does
+    not pass them on to the root logger. It is set up on first use; reconfigure it like any
+    logger (e.g. ``logging.getLogger("tracertools.legacy.shown").disabled = True``).
+    """
+    shown_logger = logging.getLogger("tracertools.legacy.shown")
+    if not any(isinstance(h, _CurrentStdout) for h in shown_logger.handlers):
+        handler = _CurrentStdout()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        shown_logger.addHandler(handler)
+        shown_logger.setLevel(logging.INFO)
+        shown_logger.propagate = False
+    return shown_logger
 
 
 def _point_layers_nm(datastack: str, json_path: str) -> tuple[Any, dict[str, NDArray[Any]]]:
