@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import inspect
 import json
 import socket
 import threading
@@ -99,3 +100,21 @@ def test_host_ng_volume_locally_serves_until_ctrl_c(tmp_path):
     assert seen == {"status": 200, "cors": "*"}
     with pytest.raises(requests.ConnectionError):  # stopped after Ctrl-C
         requests.get(f"http://127.0.0.1:{port}/info", timeout=2)
+
+
+def test_host_ng_volume_locally_serves_on_the_originals_port_by_default():
+    assert inspect.signature(host_ng_volume_locally).parameters["port"].default == 1337
+    doc = inspect.getdoc(host_ng_volume_locally)
+    assert "1337" in doc and "8080" not in doc
+
+
+def test_host_ng_volume_locally_shows_the_address_to_paste(tmp_path, capsys):
+    (tmp_path / "info").write_text(json.dumps({"type": "segmentation"}))
+    port = free_port()
+    stopper = threading.Timer(0.5, _thread.interrupt_main)
+    stopper.start()
+    try:
+        host_ng_volume_locally(str(tmp_path), port=port)
+    finally:
+        stopper.cancel()
+    assert capsys.readouterr().out == f"Neuroglancer server listening to http://localhost:{port}\n"

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from tracertools.errors import InvalidInputError, InvalidStateError
 from tracertools.legacy._session import session
+from tracertools.legacy._shown import shown
 
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
@@ -168,33 +169,6 @@ def make_mesh_from_points(
         if print_alphas:
             shown().info("Submesh %d alpha value %s to %s", i, given[i - 1], alpha)
     return result.link
-
-
-class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stdout`` is at the time (a notebook replaces it per cell)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        import sys
-
-        self.stream = sys.stdout
-        super().emit(record)
-
-
-def shown() -> logging.Logger:
-    """The logger of what a legacy shim was explicitly asked to print (``print_alphas=True``).
-
-    ``tracertools.legacy.shown`` writes its messages, unadorned, to standard output and does
-    not pass them on to the root logger. It is set up on first use; reconfigure it like any
-    logger (e.g. ``logging.getLogger("tracertools.legacy.shown").disabled = True``).
-    """
-    shown_logger = logging.getLogger("tracertools.legacy.shown")
-    if not any(isinstance(h, _CurrentStdout) for h in shown_logger.handlers):
-        handler = _CurrentStdout()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        shown_logger.addHandler(handler)
-        shown_logger.setLevel(logging.INFO)
-        shown_logger.propagate = False
-    return shown_logger
 
 
 def _point_layers_nm(datastack: str, json_path: str) -> tuple[Any, dict[str, NDArray[Any]]]:
