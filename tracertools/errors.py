@@ -24,6 +24,7 @@ the builtin exception that callers of the original library already catch, so exi
 
     PartialResultWarning (UserWarning)           items of a batch failed under errors="warn"
     IncompleteDataWarning (UserWarning)          a service left data it has not processed yet out
+    ReplacedFilesWarning (UserWarning)           a write replaced existing files (overwrite="warn")
 
 Remote failures keep the original exception as ``__cause__``. Messages never contain tokens.
 """
@@ -46,6 +47,7 @@ __all__ = [
     "MissingFeatureError",
     "PartialResultWarning",
     "RateLimitedError",
+    "ReplacedFilesWarning",
     "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
@@ -184,4 +186,11 @@ class IncompleteDataWarning(UserWarning):
 
     Example: annotations ingested moments ago whose root-ID lookups are not done; the
     materialization engine cannot say which segment they belong to, so counts leave them out.
+    """
+
+
+class ReplacedFilesWarning(UserWarning):
+    """A write replaced existing files, as asked with ``overwrite="warn"``; names each one.
+
+    The legacy ``bucket_*`` shims replace files as the original did, and say so with this.
     """

@@ -5,7 +5,8 @@
 ``Bucket`` inherits them, so they are called on a Bucket as always. The no-loss rules of
 :mod:`tracertools.storage.bucket` hold here: a move copies, verifies the copy (bytes and
 Content-Encoding), and only then deletes the source; nothing is written over an existing file
-unless ``overwrite=True``; every folder copy is checked to exist afterwards.
+unless ``overwrite=True`` (or ``"warn"``: replace and name each replaced file in a
+``ReplacedFilesWarning``); every folder copy is checked to exist afterwards.
 
 Part of the bucket seam: the CloudFiles objects used here come from ``Bucket._files()``; this
 module never builds one.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tracertools.batch import check_error_policy, run_per_item
 from tracertools.errors import InvalidInputError, ServiceError
 from tracertools.storage import bucket_paths as bp
+from tracertools.storage.bucket_paths import Overwrite, check_overwrite
 
 if TYPE_CHECKING:
     from tracertools.storage.bucket import Bucket
@@ -40,18 +42,19 @@ class TransferMixin:
         def _get(self, key: str) -> tuple[bytes, str | None]: ...
         def _put(self, key: str, data: bytes, encoding: str | None) -> None: ...
         def _refuse_existing(self, keys: list[str]) -> None: ...
+        def _clear_to_write(self, keys: list[str], overwrite: Overwrite) -> None: ...
         def _delete_keys(self, keys: list[str]) -> None: ...
         def _folder_files(self, prefix: str) -> tuple[str, str, list[str]]: ...
         def _target(self, dest: str | Bucket) -> tuple[Bucket, str]: ...
 
-    def _move(self, key: str, target: TransferMixin, dest_key: str, overwrite: bool) -> None:
+    def _move(self, key: str, target: TransferMixin, dest_key: str, overwrite: Overwrite
+              ) -> None:
         self._writable("move")
         target._writable("move")
         if target.url_for(dest_key) == self.url_for(key):
             return
         data, encoding = self._get(key)
-        if not overwrite:
-            target._refuse_existing([dest_key])
+        target._clear_to_write([dest_key], overwrite)
         target._put(dest_key, data, encoding)
         copy, copy_encoding = target._get(dest_key)
         if copy != data or copy_encoding != encoding:
@@ -61,30 +64,36 @@ class TransferMixin:
             )
         self._delete_keys([key])
 
-    def move(self, path: str, dest_folder: str | Bucket, *, overwrite: bool = False) -> str:
+    def move(self, path: str, dest_folder: str | Bucket, *, overwrite: Overwrite = False) -> str:
         """Move a file into another folder: copy, verify the copy, then delete the source.
 
         Args:
             path: the file's key.
             dest_folder: a folder in this bucket, or a URL / Bucket elsewhere; the file keeps
                 its name.
-            overwrite: replace a file of that name in ``dest_folder``.
+            overwrite: replace a file of that name in ``dest_folder``; ``"warn"`` replaces it
+                with a ``ReplacedFilesWarning`` naming it.
 
         Returns:
             The URL of the moved file.
         """
+        check_overwrite(overwrite)
         key = self._file_key(path)
         target, folder = self._target(dest_folder)
         dest_key = bp.join(folder, posixpath.basename(key))
         self._move(key, target, dest_key, overwrite)
         return target.url_for(dest_key)
 
-    def rename(self, path: str, new_name: str, *, overwrite: bool = False) -> str:
+    def rename(self, path: str, new_name: str, *, overwrite: Overwrite = False) -> str:
         """Rename a file in its folder (copy, verify, delete); returns the new key.
+
+        ``overwrite``: replace a file called ``new_name``; ``"warn"`` replaces it with a
+        ``ReplacedFilesWarning`` naming it.
 
         Raises:
             InvalidInputError: ``new_name`` is empty or contains "/".
         """
+        check_overwrite(overwrite)
         key = self._file_key(path)
         if (
             not isinstance(new_name, str)
@@ -104,7 +113,7 @@ class TransferMixin:
         src_prefix: str,
         dest: str | Bucket,
         *,
-        overwrite: bool = False,
+        overwrite: Overwrite = False,
         progress: bool | None = None,
         errors: str = "raise",
     ) -> int:
@@ -116,13 +125,15 @@ class TransferMixin:
         Args:
             src_prefix: the source folder ("" is this handle's URL).
             dest: a folder in this bucket, or a URL / Bucket elsewhere; receives the contents.
-            overwrite: replace existing files; by default nothing is copied if any exists.
+            overwrite: replace existing files; by default nothing is copied if any exists;
+                ``"warn"`` replaces them with a ``ReplacedFilesWarning`` naming each.
             progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
             errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
 
         Returns:
             The number of files copied.
         """
+        check_overwrite(overwrite)
         policy = check_error_policy(errors)
         target, dest_prefix = self._target(dest)
         target._writable("copy_folder")
@@ -130,8 +141,7 @@ class TransferMixin:
             raise InvalidInputError("source and destination are the same folder")
         folder, start, keys = self._folder_files(src_prefix)
         pairs = [(key, bp.join(dest_prefix, key[len(start) :])) for key in keys]
-        if not overwrite:
-            target._refuse_existing([d for _, d in pairs])
+        target._clear_to_write([d for _, d in pairs], overwrite)
         source_cf, dest_cf = self._files(), target._files()
 
         def copy(pair: tuple[str, str]) -> str:
