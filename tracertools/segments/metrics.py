@@ -1,4 +1,5 @@
-"""Metric methods of Segment and SegmentList: supervoxels, L2 IDs, volume, synapses, proofreading.
+"""Metric methods of Segment and SegmentList: supervoxels, L2 IDs, volume, a point inside each
+segment, synapses, proofreading.
 
 Every method works on the whole list with a fixed number of batched requests: supervoxels and
 L2 IDs come from ``leaves_many`` (cached: a root's leaves never change), volumes from one L2-cache
@@ -17,7 +18,7 @@ import numpy.typing as npt
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave, tables as _tables
 from tracertools.cave.lineage import read_moments
-from tracertools.errors import ServiceError
+from tracertools.errors import InvalidInputError, ServiceError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -121,6 +122,70 @@ class MetricsListMixin:
                 continue
             out[i] = float(np.sum(np.asarray(sizes, dtype=np.float64))) / 1e9
         apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
+        return out
+
+    def representative_points(
+        self, *, units: str = "nm", errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.float64]:
+        """A point inside each segment: the L2 cache's ``rep_coord_nm`` of one of its level-2
+        nodes (a voxel of that node), for a sheet cell or a link's position.
+
+        Batched: the segments' L2 IDs (``leaves_many``, one request per 50 roots, cached), then
+        the coordinate of one L2 node per segment (one L2-cache request per ~190,000 IDs); a
+        segment whose chosen node the cache lacks gets a second try with up to
+        :data:`REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
+        point of the segment as it was).
+
+        Args:
+            units: ``"nm"``, or ``"voxels"``: the viewer voxel at ``config.resolution`` holding
+                the point (whole numbers, so still inside the segment).
+            errors: failure policy; a failed segment's row is NaN under "warn"/"ignore".
+
+        Returns:
+            ``(N, 3)`` float array in input order.
+
+        Raises:
+            InvalidInputError: an unknown ``units`` (before any request).
+        """
+        if units not in ("nm", "voxels"):
+            raise InvalidInputError(f"units must be 'nm' or 'voxels', got {units!r}")
+        policy = check_error_policy(errors)
+        ds = self._datastack
+        roots = list(dict.fromkeys(int(i) for i in self._ids))
+        lost: dict[int, BaseException] = {}
+        l2_of = _cave.leaves(ds, roots, stop_layer=2, failures=lost)
+        found: dict[int, npt.NDArray[np.float64]] = {}
+        # the middle node first (deterministic), then the nodes around it
+        order = {r: _around_middle(l2_of[r]) for r in roots if r in l2_of}
+        for attempt in (slice(0, 1), slice(1, 1 + REP_TRIES)):
+            wanted = {r: nodes[attempt] for r, nodes in order.items()
+                      if r not in found and len(nodes[attempt])}
+            if not wanted:
+                break
+            asked = np.concatenate(list(wanted.values()))
+            l2_lost: dict[int, BaseException] = {}
+            data = _cave.l2_data(ds, asked, ["rep_coord_nm"], failures=l2_lost)
+            for root, nodes in wanted.items():
+                for node in nodes.tolist():
+                    coord = data.get(int(node), {}).get("rep_coord_nm")
+                    if coord is not None:
+                        found[root] = np.asarray(coord, dtype=np.float64).reshape(3)
+                        break
+                else:
+                    broken = [n for n in nodes.tolist() if n in l2_lost]
+                    if broken:
+                        lost.setdefault(root, l2_lost[broken[0]])
+        out = np.full((len(self._ids), 3), np.nan)
+        failures: dict[int, BaseException] = {}
+        for i, root in enumerate(int(r) for r in self._ids):
+            if root in found:
+                out[i] = found[root]
+            else:
+                failures[i] = lost.get(root) or ServiceError(
+                    f"the L2 cache has no representative coordinate for segment {root}")
+        apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
+        if units == "voxels":
+            out = np.floor(out / np.asarray(ds.config.resolution, dtype=np.float64))
         return out
 
     def _by_moment(
@@ -258,6 +323,18 @@ class MetricsListMixin:
         return self.proofreading_status()["proofread"].to_numpy(dtype=bool)
 
 
+#: Further L2 nodes tried per segment when the first one's coordinate is not cached.
+REP_TRIES = 8
+
+
+def _around_middle(nodes: IdArray) -> IdArray:
+    """The sorted node IDs ordered from the middle one outwards."""
+    ordered = np.sort(np.asarray(nodes, dtype=np.uint64))
+    mid = len(ordered) // 2
+    index = sorted(range(len(ordered)), key=lambda j: (abs(j - mid), j))
+    return ordered[index] if len(ordered) else ordered
+
+
 class MetricsSegmentMixin:
     """Metric methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
 
@@ -288,6 +365,10 @@ class MetricsSegmentMixin:
         """``{"in": ..., "out": ..., "total": ...}`` for this segment."""
         row = self.as_list().synapse_counts().iloc[0]
         return {k: int(row[k]) for k in ("in", "out", "total")}
+
+    def representative_point(self, *, units: str = "nm") -> npt.NDArray[np.float64]:
+        """A point inside this segment, ``(3,)`` (see :meth:`SegmentList.representative_points`)."""
+        return self.as_list().representative_points(units=units)[0]
 
     def proofreading_status(self) -> str:
         """"proofread", "not proofread", "ancestor proofread" or "no record"."""

@@ -60,8 +60,8 @@ def routes(app: CaveApp) -> list[Route]:
                 l2 = int(raw)
             except (TypeError, ValueError) as exc:
                 raise HttpError(400, "l2_ids must be integers") from exc
-            if l2 not in g.l2_index:
-                out[str(l2)] = {}
+            if l2 not in g.l2_index or l2 in app.l2_not_cached:
+                out[str(l2)] = {}  # what the L2 cache answers for a node it has not computed
                 continue
             attrs = w.l2_attributes(l2)
             rec = {a: attrs[a] for a in wanted}

@@ -265,13 +265,23 @@ class LocalCave:
         first = int(self.world.tables[table].data["id"].max()) + 1 + sum(n for _, n, _ in known)
         known.append((time.time(), int(count), first))
 
+    def hide_l2_attributes(self, l2_ids: Iterable[int]) -> None:
+        """Answer these L2 IDs as the L2 cache answers nodes it has not computed yet: ``{}``.
+
+        Adds to those hidden before; :meth:`reset` shows them all again.
+        """
+        app = self._need()
+        app.l2_not_cached = app.l2_not_cached | frozenset(int(i) for i in l2_ids)
+
     def reset(self) -> None:
         """Reset counters, the request log, faults, latency, the skeleton generation time,
-        stored states and pending annotations (generated skeletons stay cached)."""
+        stored states, pending annotations and hidden L2 attributes (generated skeletons stay
+        cached)."""
         app = self._need()
         app.controls.reset()
         app.reset_states()
         app.pending_lookups = {}
+        app.l2_not_cached = frozenset()
         app.skeleton_eta = self._skeleton_seconds
 
     # -- clients and config ------------------------------------------------------------------

@@ -174,6 +174,8 @@ class CaveApp:
         self.skeleton_eta = 0.0  # seconds to generate one skeleton not in the cache
         #: root ID -> when its generated skeleton is (was) ready, for roots asked for so far
         self.skeleton_ready: dict[int, float] = {}
+        #: L2 IDs the L2 cache pretends not to have computed yet (they answer {})
+        self.l2_not_cached: frozenset[int] = frozenset()
         #: table -> [(created, count, first_id)] of rows still waiting for their lookups
         self.pending_lookups: dict[str, list[tuple[float, int, int]]] = {}
 
