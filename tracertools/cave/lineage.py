@@ -5,7 +5,8 @@ segment holding the largest share of its supervoxels. The work takes three depen
 whatever the number of IDs:
 
 1. ``is_latest_roots`` for all IDs (with ``valid_nodes`` alongside, to tell "stale" from
-   "never existed");
+   "never existed"; a chunk refused as bad input is halved until the IDs that are not root
+   IDs are found, and only they fail);
 2. ``leaves_many`` for all stale roots (their supervoxels; cached, they never change);
 3. ``roots_binary`` for all those supervoxels at once (chunked by bytes under the body limit).
 """
@@ -60,24 +61,27 @@ def successor_candidates(
 ) -> list[tuple[Candidate, ...] | None]:
     """For each ID, the current segments holding its supervoxels, largest share first.
 
-    A current ID gives ``(Candidate(id, 1.0),)``. An ID the chunkedgraph never knew fails with
-    :class:`SegmentNotFoundError` under ``errors``; its entry is None otherwise. Ties are
+    A current ID gives ``(Candidate(id, 1.0),)``. An ID the chunkedgraph never knew, or one that
+    is not a root ID (a supervoxel's, say), fails with :class:`SegmentNotFoundError` under
+    ``errors``; its entry is None otherwise. Ties are
     broken by the smaller segment ID, so answers are deterministic.
     """
     policy = check_error_policy(errors)
     at = _cave.read_time(ds)
     unique, inverse = np.unique(ids, return_inverse=True)
+    refused: dict[int, BaseException] = {}  # IDs is_latest_roots refuses (not root IDs)
     with ThreadPoolExecutor(max_workers=2) as pool:  # stage 1: both answers in one round trip
-        latest_f = pool.submit(_cave.is_latest, ds, unique, at)
+        latest_f = pool.submit(latest_flags, ds, unique, at, refused)
         valid_f = pool.submit(_cave.exists, ds, unique, at)
         latest, valid = latest_f.result(), valid_f.result()
     known = ds.cache(_LATEST_AT)
-    known.update({(int(r), at): bool(f) for r, f in zip(unique.tolist(), latest, strict=True)})
     per_unique: list[tuple[Candidate, ...] | None] = [None] * unique.size
     failures: dict[int, BaseException] = {}
     stale_positions = []
     for i, root in enumerate(unique.tolist()):
-        if latest[i]:
+        if root in refused:
+            failures[i] = refused[root]
+        elif latest[root]:
             per_unique[i] = (Candidate(int(root), 1.0),)
         elif not valid[i]:
             failures[i] = SegmentNotFoundError([root])
@@ -125,6 +129,18 @@ def successor_candidates(
     return [per_unique[u] for u in flat]
 
 
+#: Answers that concern the caller, not the IDs asked about: they fail the whole call.
+_DENIED = (401, 403)
+
+
+class _Denied(Exception):
+    """Carries an authentication / permission failure past the per-ID halving."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _per_id(
     ds: CaveSession,
     ids: IdArray,
@@ -135,10 +151,16 @@ def _per_id(
     """``call(chunk)`` (one value per ID) for every chunk of ``ids``, as {id: value}.
 
     A chunk the service refuses as bad input (4xx) is halved until the offending IDs are found;
-    they are recorded in ``failures`` as :class:`SegmentNotFoundError` and left out.
+    they are recorded in ``failures`` as :class:`SegmentNotFoundError` and left out. A 401 or
+    403 raises: it concerns the caller, not the IDs.
     """
     def one(group: list[int]) -> dict[int, Any]:
-        values = _cave.remote(ds, what, lambda: call(np.asarray(group, dtype=np.uint64)))
+        try:
+            values = _cave.remote(ds, what, lambda: call(np.asarray(group, dtype=np.uint64)))
+        except Exception as exc:
+            if _cave.http_status(exc) in _DENIED:  # not the IDs' fault: no halving
+                raise _Denied(exc) from None
+            raise
         return dict(zip(group, list(values), strict=True))
 
     lost: dict[int, BaseException] = {}
@@ -146,13 +168,19 @@ def _per_id(
     found: dict[int, Any] = {}
     for answer in _cave._pool(lambda c: _cave.isolate(one, c.tolist(), lost), chunks):
         found.update(answer or {})
+    for exc in lost.values():
+        if isinstance(exc, _Denied):
+            raise exc.error
     for item, exc in lost.items():
         status = _cave.http_status(exc)
-        failures[item] = (
-            SegmentNotFoundError([item], f"segment {item} is not a root ID the chunkedgraph "
-                                         f"knows ({what}: {exc})")
-            if status is not None and 400 <= status < 500 else exc
-        )
+        if status is not None and 400 <= status < 500 and status != 429:
+            refused = SegmentNotFoundError(
+                [item], f"segment {item} is not a root ID the chunkedgraph knows ({what} "
+                        f"answered {status})")
+            refused.__cause__ = exc
+            failures[item] = refused
+        else:
+            failures[item] = exc
     return found
 
 

@@ -60,29 +60,54 @@ def get_current_seg_ids(
     One entry per input ID, the same shape for fresh and stale IDs (the original gave ``[id]``
     for fresh IDs and a bare int for stale ones): an int by default; ``[id, ratio]`` with
     ``include_ratio``; with ``full_list``, the list of all candidates (ints, or ``[id, ratio]``
-    pairs), largest first. The ratio is the share of the old segment's supervoxels. A failed ID
-    gives ``"ERROR"``, or the error text with ``detailed_errors``. ``skip_fresh`` is accepted
-    for compatibility: fresh IDs always map to themselves with ratio 1.0.
+    pairs), largest first. The ratio is the share of the old segment's supervoxels. An ID that
+    cannot be a segment, one the chunkedgraph does not know, or one that is not a root ID gives
+    ``"ERROR"`` in its place (the error text with ``detailed_errors``); the other IDs are
+    answered. Service and configuration failures raise. ``skip_fresh`` is accepted for
+    compatibility: fresh IDs always map to themselves with ratio 1.0.
     """
     del skip_fresh  # fresh IDs are never recomputed; the answer would be the same
-    ids = list(seg_ids)
+    from tracertools.errors import BatchError, InvalidSegmentIdError
+    from tracertools.ids import as_segment_id
+
     ds = session(datastack)  # a config problem raises; only bad IDs become "ERROR"
-    try:
-        segs = ds.segments(ids)
-    except ValueError as exc:  # an ID that cannot be a segment: the original's "ERROR"
-        return [f"{type(exc).__name__}: {exc}" if detailed_errors else "ERROR" for _ in ids]
+
+    def error(exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {exc}" if detailed_errors else "ERROR"
+
     out: list[Any] = []
-    for seg_id, cands in zip(segs.ids, segs.current_id_candidates(errors="ignore"), strict=True):
-        if cands is None:
-            out.append(f"SegmentNotFoundError: segment {int(seg_id)} is not in the chunkedgraph"
-                       if detailed_errors else "ERROR")
+    valid: list[int] = []
+    for position, value in enumerate(seg_ids):
+        try:  # an ID that cannot be a segment: the original's "ERROR", in its place only
+            valid.append(as_segment_id(value, position))
+            out.append(None)
+        except InvalidSegmentIdError as exc:
+            out.append(error(exc))
+    if not valid:
+        return out
+    segs = ds.segments(valid)
+    lost: dict[int, BaseException] = {}
+    if detailed_errors:  # the error text of each failed ID (asked again only on failure)
+        try:
+            found = segs.current_id_candidates(errors="raise")
+        except BatchError as exc:
+            lost = {int(segs.ids[pos]): err for pos, err in exc.failures.items()}
+            found = segs.current_id_candidates(errors="ignore")
+    else:
+        found = segs.current_id_candidates(errors="ignore")
+    answers: list[Any] = []
+    for seg_id, cands in zip(segs.ids.tolist(), found, strict=True):
+        if cands is None:  # unknown or non-root IDs: "ERROR" in their places
+            answers.append(error(lost.get(int(seg_id)) or LookupError(
+                f"segment {int(seg_id)} is not in the chunkedgraph")))
             continue
         pairs = [[c.segment_id, c.fraction] for c in cands]
         if full_list:
-            out.append(pairs if include_ratio else [p[0] for p in pairs])
+            answers.append(pairs if include_ratio else [p[0] for p in pairs])
         else:
-            out.append(pairs[0] if include_ratio else pairs[0][0])
-    return out
+            answers.append(pairs[0] if include_ratio else pairs[0][0])
+    filled = iter(answers)
+    return [next(filled) if item is None else item for item in out]
 
 
 # --------------------------------------------------------------------------------------------

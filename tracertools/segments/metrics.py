@@ -268,18 +268,15 @@ class MetricsListMixin:
                 yet at the read time; their status is ``"failed"`` under "warn"/"ignore".
 
         Returns:
-            DataFrame indexed by segment ID (input order) with
-
-            - ``proofread`` (bool): this exact segment is marked proofread (a row with a true
-              status was set for it: its ``valid_id`` is the segment, when the table has that
-              column). A segment edited after it was marked reads False.
-            - ``status``: ``"proofread"``, ``"not proofread"`` (a row says no), ``"ancestor
-              proofread"`` (a row marks a segment this one grew out of; it was edited since)
-              or ``"no record"``.
-            - ``marked`` (bool): some row with a true status maps to this segment (its point
-              lies in it), whenever the row was set. This is the original
-              ``check_seg_proofread_status`` rule, and the one BANC's own tools apply to
-              ``backbone_proofread``.
+            DataFrame indexed by segment ID (input order) with ``proofread`` (bool: this exact
+            segment is marked proofread, i.e. a row with a true status was set for it, its
+            ``valid_id`` being the segment when the table has that column; a segment edited
+            after it was marked reads False), ``status`` (``"proofread"``, ``"not proofread"``
+            when a row says no, ``"ancestor proofread"`` when a row marks a segment this one
+            grew out of and it was edited since, or ``"no record"``) and ``marked`` (bool: some
+            row with a true status maps to this segment, its point lying in it, whenever the
+            row was set; the original ``check_seg_proofread_status`` rule, and the one BANC's
+            own tools apply to ``backbone_proofread``).
         """
         import pandas as pd
 
