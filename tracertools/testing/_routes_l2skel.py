@@ -100,7 +100,7 @@ def routes(app: CaveApp) -> list[Route]:
         """When ``rid``'s skeleton is (or will be) in the cache; ``queue`` starts generating it."""
         with lock:
             when = app.skeleton_ready.get(rid)
-            if when is None and g.roots[rid].created <= newest_version:
+            if when is None and w.root_timestamp(rid) <= newest_version:
                 return 0.0  # skeletonized long ago
             if when is None and queue:
                 when = app.skeleton_ready[rid] = time.time() + float(app.skeleton_eta)

@@ -271,19 +271,17 @@ def routes(app: CaveApp) -> list[Route]:
             sv_col = col[: -len("root_id")] + "supervoxel_id"
             if sv_col in frame.columns and len(frame):
                 svs = frame[sv_col].to_numpy(dtype=np.int64).astype(np.uint64)
-                out[col] = w.graph.roots_at(svs, t).astype(np.int64)
+                out[col] = w.root_of(svs, t).astype(np.int64)
         return out
 
     def roots_then(roots: list[int], t: float) -> list[int]:
         """The roots at ``t`` holding the supervoxels of ``roots`` (the engine's ID remapping)."""
         found: set[int] = set()
         for r in roots:
-            rec = w.graph.roots[r]
-            if rec.huge:
+            if r == w.huge_root:  # never edited; a million supervoxels need no lookup
                 found.add(r)
                 continue
-            svs = w.svs.ids[rec.svs].astype(np.uint64)
-            found.update(int(v) for v in np.unique(w.graph.roots_at(svs, t)))
+            found.update(int(v) for v in np.unique(w.root_of(w.supervoxels(r), t)))
         return sorted(found)
 
     def live_live(req: Request) -> Response:
