@@ -38,7 +38,7 @@ def _serve(conn: Connection) -> None:
     """Child process: run LocalCave, send its config, token and roots, wait to be told to stop."""
     from tracertools.testing import LocalCave
 
-    with LocalCave(datastack_name="soak") as cave:
+    with LocalCave(datastack_name="soak", skeleton_seconds=0) as cave:  # ready at once
         conn.send((cave.config, cave.token, [int(r) for r in cave.world.all_roots()]))
         conn.recv()
 

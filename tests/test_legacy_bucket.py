@@ -42,15 +42,15 @@ def returned(shim: Callable[..., object], *args: object) -> object:
 
 
 SIGNATURES = {
-    bucket_copy_folder: ["source_path", "destination_path"],
+    bucket_copy_folder: ["source_path", "destination_path", "overwrite=True"],
     bucket_delete_file: ["file_path"],
     bucket_delete_folder: ["folder_path"],
     bucket_download_file: ["bucket_path", "download_path=None"],
     bucket_download_folder: ["bucket_path", "download_path=None"],
-    bucket_move_file: ["file_path", "new_folder_path"],
-    bucket_rename_file: ["file_path", "new_name"],
-    bucket_upload_file: ["local_path", "bucket_path"],
-    bucket_upload_folder: ["local_path", "bucket_path"],
+    bucket_move_file: ["file_path", "new_folder_path", "overwrite=True"],
+    bucket_rename_file: ["file_path", "new_name", "overwrite=True"],
+    bucket_upload_file: ["local_path", "bucket_path", "overwrite=True"],
+    bucket_upload_folder: ["local_path", "bucket_path", "overwrite=True"],
 }
 
 
@@ -75,11 +75,12 @@ def test_upload_file_puts_the_file_in_the_folder(backend: Backend, tmp_path):
     assert backend.stored("uploads/blob.bin") == BINARY
 
 
-def test_upload_file_does_not_replace_an_existing_file(backend: Backend, tmp_path):
+def test_upload_file_with_overwrite_false_does_not_replace_an_existing_file(backend: Backend,
+                                                                            tmp_path):
     backend.seed("uploads/blob.bin", b"original")
     local = make_tree(tmp_path / "local", {"blob.bin": BINARY}) / "blob.bin"
     with pytest.raises(DestinationExistsError):
-        bucket_upload_file(str(local), backend.bucket.url_for("uploads"))
+        bucket_upload_file(str(local), backend.bucket.url_for("uploads"), overwrite=False)
     assert backend.stored("uploads/blob.bin") == b"original"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _thread
+import inspect
 import json
 import os
 import signal
@@ -154,3 +156,21 @@ def test_get_bones_of_a_skeleton_without_edges_has_shape_0():
     skeleton = osteoid.Skeleton(VERTICES_NM, np.zeros((0, 2), dtype=np.int64), space="physical")
     bones = get_bones(BANC, skeleton)
     assert bones.shape == (0,) and bones.dtype == np.float64
+
+
+def test_host_ng_volume_locally_serves_on_the_originals_port_by_default():
+    assert inspect.signature(host_ng_volume_locally).parameters["port"].default == 1337
+    doc = inspect.getdoc(host_ng_volume_locally)
+    assert "1337" in doc and "8080" not in doc
+
+
+def test_host_ng_volume_locally_shows_the_address_to_paste(tmp_path, capsys):
+    (tmp_path / "info").write_text(json.dumps({"type": "segmentation"}))
+    port = free_port()
+    stopper = threading.Timer(0.5, _thread.interrupt_main)
+    stopper.start()
+    try:
+        host_ng_volume_locally(str(tmp_path), port=port)
+    finally:
+        stopper.cancel()
+    assert capsys.readouterr().out == f"Neuroglancer server listening to http://localhost:{port}\n"

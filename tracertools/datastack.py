@@ -25,10 +25,11 @@ from tracertools.cave.access import access_error
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
 from tracertools.cave.resolve import resolve_nodes
-from tracertools.cave.tables import all_rows
+from tracertools.cave.tables import all_rows, joined_rows, reference_target
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
 from tracertools.errors import (
     InvalidInputError,
+    MissingFeatureError,
     RateLimitedError,
     ServiceError,
     UnknownTableError,
@@ -237,11 +238,17 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         then handshakes once on first use.
 
         Raises:
+            MissingFeatureError: the datastack is not hosted in CAVE (its config names no
+                server, no local CAVE server and no graphene segmentation, e.g. MANC), raised
+                before any request.
             ServiceError: the client could not be built (the cause is kept as ``__cause__``).
         """
         client = self._client
         if client is not None:
             return client
+        if not _hosted_in_cave(self._config, self._server_address):
+            raise MissingFeatureError(self._name, "server_address", "CAVE services: the "
+                                      "datastack is not hosted in CAVE")
         with self._lock:
             if self._client is None:
                 self._client = self._build_client()
@@ -371,9 +378,14 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
     ) -> pd.DataFrame:
         """Rows of a table at this datastack's time (live by default), complete.
 
-        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels. An answer
+        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels
+        (``config.resolution``; the engine converts tables stored at another resolution). An answer
         cut at the server's row limit is paged until every row is read, so nothing is silently
-        missing.
+        missing. A *reference table* (one whose metadata names a ``reference_table``, such as
+        cell types of nuclei) comes joined to its target's rows, with the columns the
+        original's materialized query gave: its own, then the target's, ``_ref`` appended to
+        names both have (``id_ref``, ``created_ref``, ...). Filters apply to whichever of the
+        two tables has the column.
 
         Args:
             name: the table name (see :meth:`tables`).
@@ -402,8 +414,15 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
             or not all(isinstance(c, str) and c for c in select_columns)
         ):
             raise InvalidInputError("select_columns must be a list of column names")
-        return self._on_table(name, lambda: all_rows(
-            self, name, filter_in=filter_in, filter_equal=filter_equal, select=select_columns))
+        def rows() -> pd.DataFrame:
+            target = reference_target(self, name)
+            if target is not None:
+                return joined_rows(self, name, target, filter_in=filter_in,
+                                   filter_equal=filter_equal, select=select_columns)
+            return all_rows(self, name, filter_in=filter_in, filter_equal=filter_equal,
+                            select=select_columns)
+
+        return self._on_table(name, rows)
 
     def _on_table(self, name: str, call: Callable[[], T]) -> T:
         """``call()``, turning the service's "no such table" (404) into :class:`UnknownTableError`."""
@@ -542,6 +561,15 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
 def _is_unknown_version(exc: BaseException) -> bool:
     """Whether building the client failed because caveclient does not list the version."""
     return isinstance(exc, ValueError) and "is not available for this datastack" in str(exc)
+
+
+def _hosted_in_cave(config: DatastackConfig, server_address: str | None) -> bool:
+    """Whether CAVE serves the datastack: a server is named, or its config has a local CAVE
+    server or a graphene (chunkedgraph) segmentation. Without any of them caveclient would ask
+    its default global server about a datastack it does not know, retrying for half a minute."""
+    segmentation = config.sources.segmentation or ""
+    return bool(server_address or config.local_server_url
+                or segmentation.startswith("graphene://"))
 
 
 def _check_table_name(name: Any) -> None:

@@ -29,6 +29,8 @@ the builtin exception that callers of the original library already catch, so exi
     └── UnsafePathError (PermissionError)        a path escaping its root, or a bucket root
 
     PartialResultWarning (UserWarning)           items of a batch failed under errors="warn"
+    IncompleteDataWarning (UserWarning)          a service left data it has not processed yet out
+    ReplacedFilesWarning (UserWarning)           a write replaced existing files (overwrite="warn")
 
 Remote failures keep the original exception as ``__cause__``. Messages never contain tokens.
 """
@@ -44,6 +46,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationRequiredError",
     "DestinationExistsError",
+    "IncompleteDataWarning",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
@@ -53,6 +56,7 @@ __all__ = [
     "NotARootError",
     "PartialResultWarning",
     "RateLimitedError",
+    "ReplacedFilesWarning",
     "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
@@ -264,3 +268,18 @@ def hint_on_call(module_name: str, hint: str) -> None:
             raise TypeError(f"{module_name} is a module, not a function. {hint}")
 
     sys.modules[module_name].__class__ = _Hinting
+
+
+class IncompleteDataWarning(UserWarning):
+    """A service left out data it has not processed yet (the answer is otherwise complete).
+
+    Example: annotations ingested moments ago whose root-ID lookups are not done; the
+    materialization engine cannot say which segment they belong to, so counts leave them out.
+    """
+
+
+class ReplacedFilesWarning(UserWarning):
+    """A write replaced existing files, as asked with ``overwrite="warn"``; names each one.
+
+    The legacy ``bucket_*`` shims replace files as the original did, and say so with this.
+    """

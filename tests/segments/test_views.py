@@ -107,6 +107,7 @@ def test_one_segment_answers_crosses_and_intersections(ds, world):
 
 def test_skeletons_for_crossings_come_ten_roots_per_request(local_cave, ds, world):
     roots = [int(r) for r in world.all_roots()]
+    local_cave.datastack().segments(roots).skeletons()  # the service has generated them all
     _ = ds.client.skeleton
     local_cave.stats.reset()
     ds.segments(roots).crosses(swamp(world, 1))

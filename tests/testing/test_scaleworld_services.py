@@ -39,6 +39,7 @@ def test_missing_skeletons_appear_after_generation(scale_cave: LocalCave, scale_
     roots = _roots(scale_world, 60, seed=22)
     missing = [r for r in roots if not scale_world.skeleton_precached(r)]
     assert len(missing) > 1
+    scale_cave.set_skeleton_eta(0)  # generation is instant here; its timing is tested elsewhere
     sk = scale_client.skeleton
     assert not any(sk.skeletons_exist(root_ids=missing).values())
     first = sk.fetch_skeletons(missing[:1], skeleton_version=4, generate_missing_skeletons=True)

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from tracertools.errors import InvalidInputError, InvalidStateError
 from tracertools.legacy._ngl_state import link_state
 from tracertools.legacy._session import session
+from tracertools.legacy._shown import shown
 
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
@@ -196,15 +197,25 @@ def make_mesh_from_points(
     obj_path: str | None = None,
     print_alphas: bool = False,
 ) -> str:
-    """Legacy shim for ``ds.mesh_from_points(share_url, bucket_path, ...).link``."""
+    """Legacy shim for ``ds.mesh_from_points(share_url, bucket_path, ...).link``.
+
+    With ``print_alphas=True`` each layer's alphas appear on standard output, where a notebook
+    shows them, as the original printed them: ``Submesh 1 alpha value None to 12974.6`` (the
+    alpha given, or None, then the alpha used, in nm). They go through the logger
+    ``tracertools.legacy.shown``, which writes to standard output and can be reconfigured like
+    any logger.
+    """
     obj_dir = obj_path if obj_path is not None else os.path.join(Path.home(), "Downloads")
     result = session(datastack).mesh_from_points(
         share_url, str(bucket_path).rstrip("/"), alphas=alphas, auto_grow=auto_grow,
         save_objs=bool(save_objs), obj_dir=obj_dir if save_objs else None, overwrite=True,
     )
     level = logging.INFO if print_alphas else logging.DEBUG
+    given = list(alphas) if alphas is not None else [None] * len(result.alphas)
     for i, (layer, alpha) in enumerate(zip(result.layers, result.alphas, strict=True), 1):
         logger.log(level, "Submesh %d (layer %r) alpha value %.6g nm", i, layer, alpha)
+        if print_alphas:
+            shown().info("Submesh %d alpha value %s to %s", i, given[i - 1], alpha)
     return result.link
 
 

@@ -150,24 +150,47 @@ def _first_of_coincident(points: NDArray[np.float64]) -> NDArray[np.float64]:
 def get_config(datastack: str) -> dict[str, Any]:
     """Legacy shim for :meth:`tracertools.config.DatastackConfig.to_legacy_dict`.
 
-    Returns a fresh dict each call (callers may mutate it). Unlike the original, an unknown name
-    raises :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of
-    printing and returning None.
+    Returns a fresh dict each call (callers may mutate it), with every key of both original
+    config dicts: the newer file's keys, ``here_be_monsters``, and the older names of the
+    stack-specific sources that the original README shows (``manc_seg`` beside
+    ``manc_seg_source_url``; ``nerve_mesh_url``, ``presyn_anno_layer``, ``postsyn_anno_layer``).
+    Unlike the original, an unknown name raises
+    :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of printing and
+    returning None.
     """
     from tracertools.config import load_config
 
-    return load_config(datastack).to_legacy_dict()
+    return _with_older_key_names(load_config(datastack).to_legacy_dict())
+
+
+def _with_older_key_names(legacy: dict[str, Any]) -> dict[str, Any]:
+    """Add the older embedded config's names of the stack-specific keys, with the same values."""
+    from tracertools.config.presets import RENAMED_KEYS
+
+    for old, new in RENAMED_KEYS.items():
+        if new in legacy:
+            legacy[old] = legacy[new]
+    return legacy
+
+
+#: Config names of synthetic worlds (the LocalCave demo), never real datastacks.
+SYNTHETIC_DATASTACKS = frozenset({"demo"})
 
 
 def get_supported_configs() -> list[str]:
-    """Legacy shim for :func:`tracertools.config.known_datastacks`: the usable datastack names.
+    """Legacy shim for :func:`tracertools.presets`: the names of the real datastacks.
 
-    Like the original's list, it names real datastacks only: the ``demo`` preset (the
-    synthetic LocalCave world) is left out, though ``get_config("demo")`` still works.
+    The shipped presets and the entries of your user config file, sorted; not the synthetic
+    ``demo`` world nor datastacks registered at run time (a running LocalCave's).
     """
-    from tracertools.config import known_datastacks
+    from tracertools.config import presets, user_config_path
+    from tracertools.config.presets import read_user_file
 
-    return [name for name in known_datastacks() if name != _DEMO]
+    names = set(presets())
+    user_file = read_user_file(user_config_path())
+    if user_file is not None:
+        names |= set(user_file.entries)
+    return sorted(names - SYNTHETIC_DATASTACKS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -140,22 +140,52 @@ def get_seg_from_sv(datastack: str, sv_id: Any) -> np.int64:
     return np.int64(int(root))
 
 
+def _legacy_points(points: Any) -> list[Any]:
+    """The points as a list; a single point may be passed bare (its first item a number)."""
+    items = list(points.tolist() if isinstance(points, np.ndarray) else points)
+    if items and isinstance(items[0], (int, float, np.number)) and not isinstance(items[0], bool):
+        return [items]
+    return items
+
+
+def _usable_point(item: Any, low: Any, high: Any) -> np.ndarray | None:
+    """``item`` as a (3,) float point inside [low, high] (viewer voxels), else None."""
+    try:
+        point = np.asarray(item, dtype=float).reshape(3)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(point).all():
+        return None
+    if low is not None and high is not None and (
+        (point < np.asarray(low)).any() or (point > np.asarray(high)).any()
+    ):
+        return None
+    return point
+
+
 def get_roots_from_points(datastack: str, points: Any, sv: bool = False) -> list[Any]:
     """Legacy shim for :meth:`tracertools.datastack.Datastack.segments_at` (``sv=True``:
     :meth:`~tracertools.datastack.Datastack.supervoxels_at`).
 
-    ``points`` are viewer voxels; a single point may be passed bare. Background gives 0. If the
-    lookup fails, every entry is ``"ERROR"`` as in the original.
+    ``points`` are viewer voxels; a single point may be passed bare. Background gives 0. As in
+    the original, a point that cannot be looked up gives ``"ERROR"`` in its place: one that is
+    not three finite numbers, or one outside the datastack's volume (``min_coord`` to
+    ``max_coord`` when the config has them). Every other failure (no CAVE for the datastack,
+    authentication, the service) raises, as it concerns every point.
     """
-    pts = np.asarray(points, dtype=float)
-    if pts.ndim == 1:
-        pts = pts.reshape(1, -1)
     ds = session(datastack)
-    try:
+    items = _legacy_points(points)
+    cfg = ds.config
+    usable = [_usable_point(item, cfg.min_coord, cfg.max_coord) for item in items]
+    where = [i for i, p in enumerate(usable) if p is not None]
+    good = [p for p in usable if p is not None]
+    out: list[Any] = ["ERROR"] * len(items)
+    if where:
+        pts = np.stack(good)
         found = ds.supervoxels_at(pts) if sv else ds.segments_at(pts)
-    except Exception:
-        return ["ERROR"] * len(pts)
-    return [int(v) for v in found]
+        for i, value in zip(where, found, strict=True):
+            out[i] = int(value)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,12 +224,17 @@ def count_synapses(
 
 
 def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.are_proofread`.
+    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.proofreading_status`.
 
-    Reads the status column (the original tested the index by mistake). A datastack without a
-    proofreading table raises MissingFeatureError instead of printing and returning None.
+    True when a row of the proofreading table with a true status maps to the segment (the
+    original's intent, and BANC's own rule for ``backbone_proofread``), even if the segment was
+    edited after it was marked: the ``marked`` column. The strict ``are_proofread()`` says
+    False for such a segment. Reads the status column (the original tested the index by
+    mistake); a datastack without a proofreading table raises MissingFeatureError instead of
+    printing and returning None.
     """
-    return [bool(v) for v in session(datastack).segments(seg_ids).are_proofread()]
+    frame = session(datastack).segments(seg_ids).proofreading_status()
+    return [bool(v) for v in frame["marked"]]
 
 
 # --------------------------------------------------------------------------------------------

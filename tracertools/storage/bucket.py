@@ -8,7 +8,9 @@ same-object, name-collision and atomic-create guards in ``tracertools.storage.bu
 
 No-loss rules: downloads never overwrite (a timestamp goes before the extension unless
 ``overwrite=True``); moves and renames verify the copy before deleting the source; nothing is
-written over an existing file unless ``overwrite=True``; uploads write whole files only and name
+written over an existing file unless ``overwrite=True`` (or ``overwrite="warn"``, which replaces
+and names every replaced file in a :class:`~tracertools.errors.ReplacedFilesWarning`, what the
+legacy shims do); uploads write whole files only and name
 every file that failed; ``delete_folder`` needs ``confirm=`` and refuses a bucket root; bytes are
 never altered (Content-Encodings are kept, shown locally as ``.gz``-style suffixes, as cloudfiles
 does). The user guide page ``docs/buckets.md`` explains each rule.
@@ -25,6 +27,7 @@ import os
 import posixpath
 import sys
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +39,7 @@ from tracertools.config import user_aliases
 from tracertools.errors import (
     ConfirmationRequiredError,
     InvalidInputError,
+    ReplacedFilesWarning,
     ServiceError,
     TracertoolsError,
     UnsafePathError,
@@ -45,7 +49,9 @@ from tracertools.storage.bucket_guards import MEM_CREATE_LOCK, GuardsMixin, s3_c
 from tracertools.storage.bucket_paths import (
     COLON_PLACEHOLDER,
     DestinationExistsError,
+    Overwrite,
     SourceNotFoundError,
+    check_overwrite,
 )
 from tracertools.storage.bucket_transfer import TransferMixin
 
@@ -319,6 +325,22 @@ class Bucket(TransferMixin, GuardsMixin):
                 "pass overwrite=True to replace them"
             )
 
+    def _clear_to_write(self, keys: list[str], overwrite: Overwrite) -> None:
+        """Refuse (False), allow (True) or allow with a warning naming each replaced file
+        ("warn") writing ``keys``."""
+        if overwrite is True:
+            return
+        if overwrite is False:
+            self._refuse_existing(keys)
+            return
+        replaced = self._existing(keys)
+        if replaced:
+            warnings.warn(
+                f"replacing {len(replaced)} existing file(s): "
+                + ", ".join(self.url_for(k) for k in replaced),
+                ReplacedFilesWarning, stacklevel=4,
+            )
+
     def _delete_keys(self, keys: list[str]) -> None:
         with self._remote(f"deleting {len(keys)} file(s)"):
             self._files().delete(keys)
@@ -385,14 +407,14 @@ class Bucket(TransferMixin, GuardsMixin):
             raise InvalidInputError(f"data must be bytes, not {type(data).__name__}")
         if not overwrite:
             self._refuse_existing([key])
-        self._put(key, bytes(data), None, create=not overwrite)
+        self._put(key, bytes(data), None, create=overwrite is False)
 
     def upload(
         self,
         local_path: str | os.PathLike[str],
         dest_path: str | None = None,
         *,
-        overwrite: bool = False,
+        overwrite: Overwrite = False,
         windows_names: bool | None = None,
     ) -> str:
         """Upload one local file under its exact name and bytes; returns the key written.
@@ -401,9 +423,11 @@ class Bucket(TransferMixin, GuardsMixin):
             local_path: the local file.
             dest_path: the destination key; None puts the file's name at this handle's URL, a
                 path ending in "/" is a folder that keeps the file's name.
-            overwrite: replace an existing file at the destination.
+            overwrite: replace an existing file at the destination; ``"warn"`` replaces it
+                with a :class:`~tracertools.errors.ReplacedFilesWarning` naming it.
             windows_names: turn ``___`` back into ``:`` in the file name (default: on Windows).
         """
+        check_overwrite(overwrite)
         self._writable("upload")
         source = Path(local_path).expanduser()
         if not source.is_file():
@@ -414,9 +438,8 @@ class Bucket(TransferMixin, GuardsMixin):
         else:
             cleaned = bp.clean_key(dest_path, "dest_path")
             key = bp.join(cleaned, name) if not cleaned or dest_path.endswith("/") else cleaned
-        if not overwrite:
-            self._refuse_existing([key])
-        self._put(key, bp.read_whole(source), None, create=not overwrite)
+        self._clear_to_write([key], overwrite)
+        self._put(key, bp.read_whole(source), None, create=overwrite is False)
         return key
 
     def upload_folder(
@@ -424,7 +447,7 @@ class Bucket(TransferMixin, GuardsMixin):
         local_dir: str | os.PathLike[str],
         dest_prefix: str,
         *,
-        overwrite: bool = False,
+        overwrite: Overwrite = False,
         progress: bool | None = None,
         errors: str = "raise",
         windows_names: bool | None = None,
@@ -438,7 +461,8 @@ class Bucket(TransferMixin, GuardsMixin):
         Args:
             local_dir: the local folder; its contents land in ``dest_prefix``.
             dest_prefix: the destination folder ("" is this handle's URL).
-            overwrite: replace existing files; by default nothing is uploaded if any exists.
+            overwrite: replace existing files; by default nothing is uploaded if any exists;
+                ``"warn"`` replaces them with a ``ReplacedFilesWarning`` naming each.
             progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
             errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
             windows_names: turn ``___`` back into ``:`` in names (default: on Windows).
@@ -446,6 +470,7 @@ class Bucket(TransferMixin, GuardsMixin):
         Returns:
             The keys written, in sorted order of the local files; failed files are left out.
         """
+        check_overwrite(overwrite)
         self._writable("upload_folder")
         policy = check_error_policy(errors)
         root = Path(local_dir).expanduser()
@@ -464,12 +489,11 @@ class Bucket(TransferMixin, GuardsMixin):
         clashes = sorted(k for k, n in Counter(keys).items() if n > 1)
         if clashes:
             raise InvalidInputError(f"several local files map to the same key: {bp.shown(clashes)}")
-        if not overwrite:
-            self._refuse_existing(keys)
+        self._clear_to_write(keys, overwrite)
 
         def send(item: tuple[Path, str, str | None]) -> str:
             path, key, encoding = item
-            self._put(key, bp.read_whole(path), encoding, create=not overwrite)
+            self._put(key, bp.read_whole(path), encoding, create=overwrite is False)
             return key
 
         done = run_per_item(send, plan, errors=policy, progress=progress, desc="Uploading",

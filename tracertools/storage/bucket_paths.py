@@ -13,7 +13,7 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tracertools.config import user_aliases
 from tracertools.errors import (
@@ -25,6 +25,17 @@ from tracertools.errors import (
 
 #: The Windows-safe stand-in for ":" in file names.
 COLON_PLACEHOLDER = "___"
+
+#: What a write may do to an existing file: refuse (False), replace (True), or replace and name
+#: it in a ReplacedFilesWarning ("warn").
+Overwrite = bool | Literal["warn"]
+
+
+def check_overwrite(value: Any) -> None:
+    """Refuse an ``overwrite=`` that is not True, False or "warn" (before any request)."""
+    if value is True or value is False or (isinstance(value, str) and value == "warn"):
+        return
+    raise InvalidInputError(f'overwrite must be True, False or "warn", got {value!r}')
 
 BASE_SCHEMES = frozenset({"gs", "s3", "http", "https", "file", "mem"})
 READ_ONLY_SCHEMES = frozenset({"http", "https"})

@@ -5,7 +5,8 @@
 ``Bucket`` inherits them, so they are called on a Bucket as always. The no-loss rules of
 :mod:`tracertools.storage.bucket` hold here: a move copies, verifies the copy (bytes and
 Content-Encoding), and only then deletes the source; nothing is written over an existing file
-unless ``overwrite=True``; every folder copy is checked to exist afterwards.
+unless ``overwrite=True`` (or ``"warn"``: replace and name each replaced file in a
+``ReplacedFilesWarning``); every folder copy is checked to exist afterwards.
 
 Part of the bucket seam: the CloudFiles objects used here come from ``Bucket._files()``; this
 module never builds one.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from tracertools.batch import check_error_policy, run_per_item
 from tracertools.errors import InvalidInputError, ServiceError
 from tracertools.storage import bucket_paths as bp
+from tracertools.storage.bucket_paths import Overwrite, check_overwrite
 
 if TYPE_CHECKING:
     from tracertools.storage.bucket import Bucket
@@ -43,6 +45,7 @@ class TransferMixin:
             self, key: str, data: bytes, encoding: str | None, *, create: bool = False
         ) -> None: ...
         def _refuse_existing(self, keys: list[str]) -> None: ...
+        def _clear_to_write(self, keys: list[str], overwrite: Overwrite) -> None: ...
         def _delete_keys(self, keys: list[str]) -> None: ...
         def _folder_files(self, prefix: str) -> tuple[str, str, list[str]]: ...
         def _target(self, dest: str | Bucket) -> tuple[Bucket, str]: ...
@@ -52,7 +55,7 @@ class TransferMixin:
         ) -> None: ...
         def _same_object(self, key: str, other: Bucket, other_key: str) -> bool: ...
 
-    def _move(self, key: str, target: Bucket, dest_key: str, overwrite: bool) -> None:
+    def _move(self, key: str, target: Bucket, dest_key: str, overwrite: Overwrite) -> None:
         self._writable("move")
         target._writable("move")
         source_url, dest_url = self.url_for(key), target.url_for(dest_key)
@@ -64,9 +67,8 @@ class TransferMixin:
                 "linked folder of the same bucket); nothing was moved"
             )
         data, encoding = self._get(key)
-        if not overwrite:
-            target._refuse_existing([dest_key])
-        target._put(dest_key, data, encoding, create=not overwrite)
+        target._clear_to_write([dest_key], overwrite)
+        target._put(dest_key, data, encoding, create=overwrite is False)
         copy, copy_encoding = target._get(dest_key)
         if copy != data or copy_encoding != encoding:
             raise ServiceError(
@@ -80,30 +82,36 @@ class TransferMixin:
                 "was written back, so nothing is lost, but it was not moved"
             )
 
-    def move(self, path: str, dest_folder: str | Bucket, *, overwrite: bool = False) -> str:
+    def move(self, path: str, dest_folder: str | Bucket, *, overwrite: Overwrite = False) -> str:
         """Move a file into another folder: copy, verify the copy, then delete the source.
 
         Args:
             path: the file's key.
             dest_folder: a folder in this bucket, or a URL / Bucket elsewhere; the file keeps
                 its name.
-            overwrite: replace a file of that name in ``dest_folder``.
+            overwrite: replace a file of that name in ``dest_folder``; ``"warn"`` replaces it
+                with a ``ReplacedFilesWarning`` naming it.
 
         Returns:
             The URL of the moved file.
         """
+        check_overwrite(overwrite)
         key = self._file_key(path)
         target, folder = self._target(dest_folder)
         dest_key = bp.join(folder, posixpath.basename(key))
         self._move(key, target, dest_key, overwrite)
         return target.url_for(dest_key)
 
-    def rename(self, path: str, new_name: str, *, overwrite: bool = False) -> str:
+    def rename(self, path: str, new_name: str, *, overwrite: Overwrite = False) -> str:
         """Rename a file in its folder (copy, verify, delete); returns the new key.
+
+        ``overwrite``: replace a file called ``new_name``; ``"warn"`` replaces it with a
+        ``ReplacedFilesWarning`` naming it.
 
         Raises:
             InvalidInputError: ``new_name`` is empty or contains "/".
         """
+        check_overwrite(overwrite)
         key = self._file_key(path)
         if (
             not isinstance(new_name, str)
@@ -123,7 +131,7 @@ class TransferMixin:
         src_prefix: str,
         dest: str | Bucket,
         *,
-        overwrite: bool = False,
+        overwrite: Overwrite = False,
         progress: bool | None = None,
         errors: str = "raise",
     ) -> int:
@@ -135,7 +143,8 @@ class TransferMixin:
         Args:
             src_prefix: the source folder ("" is this handle's URL).
             dest: a folder in this bucket, or a URL / Bucket elsewhere; receives the contents.
-            overwrite: replace existing files; by default nothing is copied if any exists.
+            overwrite: replace existing files; by default nothing is copied if any exists;
+                ``"warn"`` replaces them with a ``ReplacedFilesWarning`` naming each.
             progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
             errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
 
@@ -148,6 +157,7 @@ class TransferMixin:
                 gzip-encoded and ``y.gz`` are both the file ``y.gz``); checked before anything
                 is written.
         """
+        check_overwrite(overwrite)
         policy = check_error_policy(errors)
         target, dest_prefix = self._target(dest)
         target._writable("copy_folder")
@@ -166,8 +176,7 @@ class TransferMixin:
             keys, lambda key, enc: bp.stored_name_on(target.scheme, dest_of[key], enc),
             f"in {target.url_for(dest_prefix)}",
         )
-        if not overwrite:
-            target._refuse_existing([d for _, d in pairs])
+        target._clear_to_write([d for _, d in pairs], overwrite)
         source_cf, dest_cf = self._files(), target._files()
 
         def copy(pair: tuple[str, str]) -> str:

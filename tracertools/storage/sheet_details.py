@@ -88,11 +88,14 @@ def add_segment_details(
     errors: ErrorPolicy = "warn",
     progress: bool | None = None,
     empty_proofread_column: bool = False,
+    proofread_rule: str = "proofread",
 ) -> FillReport:
     """Fill the details of the segment IDs in column A into the columns from B.
 
     See :meth:`tracertools.storage.sheet.Tab.add_segment_details`. ``empty_proofread_column`` (for the
-    legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty.
+    legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty;
+    ``proofread_rule`` names the column of :meth:`SegmentList.proofreading_status` written there
+    (``"proofread"``, the strict rule; the legacy shim writes ``"marked"``, the original's).
     ``status`` adds the ``status`` column where rows that fail for good say why.
 
     Raises:
@@ -109,7 +112,8 @@ def add_segment_details(
     def compute(cells: list[str]) -> list[Any]:
         rows = _detail_rows(ds, cells, volume=volume, cable_length=cable_length,
                             synapse_counts=synapse_counts, proofreading=proofreading,
-                            empty_proofread_column=empty_proofread_column)
+                            empty_proofread_column=empty_proofread_column,
+                            proofread_rule=proofread_rule)
         if not status:
             return rows
         width = len(header) - 1
@@ -152,6 +156,7 @@ def _detail_rows(
     synapse_counts: bool,
     proofreading: bool,
     empty_proofread_column: bool,
+    proofread_rule: str = "proofread",
 ) -> list[Any]:
     """One row of values (or the exception that row failed with) per ID cell.
 
@@ -183,7 +188,7 @@ def _detail_rows(
         known = np.unique(current[current != 0])
         if len(known):
             status = ds.segments(known).proofreading_status()
-            proofread = {int(i): bool(v) for i, v in zip(status.index, status["proofread"],
+            proofread = {int(i): bool(v) for i, v in zip(status.index, status[proofread_rule],
                                                          strict=True)}
     no_current = _why_no_current(ds, [int(v) for v, c in zip(valid, current, strict=True)
                                       if int(c) == 0])

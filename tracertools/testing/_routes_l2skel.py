@@ -1,9 +1,21 @@
-"""L2 cache and skeleton service endpoints."""
+"""L2 cache and skeleton service endpoints.
+
+The skeleton service keeps a cache. Skeletons the world says were made long ago
+(``world.skeleton_precached``: for the small world, roots that existed at the newest
+materialization version) are in it from the start; any other root's skeleton is generated on
+first request and takes ``app.skeleton_eta`` seconds (per skeleton, generated in parallel), as
+upstream: a bulk fetch answers ``"async"`` for it and queues it, the single fetch blocks until it
+is ready, ``exists`` and the cached bulk fetch leave it out until then, and ``gen_skeletons``
+queues and answers the upstream estimate ``ceil(n / 15) x seconds``.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import threading
+import time
 from typing import Any
 
 from tracertools.testing._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
@@ -23,6 +35,8 @@ SKELETON_SERVICE_VERSION = "0.23.11"
 SKELETON_VERSIONS = [-1, 0, 1, 2, 3, 4]
 MAX_CACHED_BULK = 500
 """Most root IDs one ``bulk/get_cached_skeletons`` request may name (caveclient sends <= 500)."""
+#: Skeleton workers upstream's estimate assumes (its default ``SKELETONCACHE_WORKER_MAX_REPLICAS``).
+ESTIMATE_WORKERS = 15
 
 
 def routes(app: CaveApp) -> list[Route]:
@@ -51,8 +65,8 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, "l2_ids must be integers") from exc
         found = w.l2_data([v if 0 < v < 2**64 else 0 for v in l2s])
         for l2, attrs in zip(l2s, found, strict=True):
-            if attrs is None:
-                out[str(l2)] = {}
+            if attrs is None or l2 in app.l2_not_cached:
+                out[str(l2)] = {}  # what the L2 cache answers for a node it has not computed
                 continue
             rec = {a: attrs[a] for a in wanted}
             if as_str and "rep_coord_nm" in rec:
@@ -83,6 +97,30 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, f"unknown skeleton version {v}")
         return 4 if v == -1 else v
 
+    lock = threading.Lock()
+
+    def ready_at(rid: int, queue: bool) -> float | None:
+        """When ``rid``'s skeleton is (or will be) in the cache; ``queue`` starts generating it."""
+        with lock:
+            when = app.skeleton_ready.get(rid)
+            if when is None and w.skeleton_precached(rid):
+                return 0.0  # skeletonized long ago
+            if when is None and queue:
+                when = app.skeleton_ready[rid] = time.time() + float(app.skeleton_eta)
+            return when
+
+    def cached_now(rid: int, queue: bool) -> bool:
+        when = ready_at(rid, queue)
+        return when is not None and when <= time.time()
+
+    def wait_for(rid: int) -> None:
+        """Block until ``rid``'s skeleton is generated (upstream polls its cache every 5 s)."""
+        when = ready_at(rid, True)
+        assert when is not None
+        delay = when - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
     def root_or_error(raw: str) -> int:
         try:
             rid = int(raw)
@@ -110,8 +148,10 @@ def routes(app: CaveApp) -> list[Route]:
         check_ds(req)
         version = skvn(req)
         rid = root_or_error(req.params["rid"])
-        body, ctype = encode(rid, req.params.get("fmt", "flatdict"), version)
-        app.skeleton_generated(rid)
+        fmt = req.params.get("fmt", "flatdict")
+        encode(rid, fmt, version)  # an unsupported format fails before any waiting
+        wait_for(rid)
+        body, ctype = encode(rid, fmt, version)
         return Response(200, body, ctype)
 
     def _rids(raw: str) -> list[str]:
@@ -134,8 +174,10 @@ def routes(app: CaveApp) -> list[Route]:
             if not is_root(w, rid):
                 out[raw] = "invalid_rid"
                 continue
+            if not cached_now(rid, True):  # upstream queues it and answers "async"
+                out[str(rid)] = "async"
+                continue
             sk = w.skeleton(rid)
-            app.skeleton_generated(rid)
             if fmt == "flatdict":
                 out[str(rid)] = flatdict_gzip(sk, rid, version).hex()
             elif fmt in ("swccompressed", "swc"):
@@ -144,38 +186,35 @@ def routes(app: CaveApp) -> list[Route]:
                 raise HttpError(400, f"unsupported bulk format {fmt!r}")
         return json_response(out)
 
-    def _eta(n: int) -> float:
-        return float(app.skeleton_eta) * max(1, -(-n // 10)) if n else 0.0
-
-    def _queue(rids: list[Any]) -> None:
-        """Generation is instant here: every existing root asked for is cached afterwards."""
+    def _generate(rids: list[Any]) -> float:
+        """Queue the valid root IDs; upstream's estimate: ceil(n / workers) x seconds each."""
+        valid = 0
         for raw in rids:
             try:
                 rid = int(raw)
             except (TypeError, ValueError):
                 continue
             if is_root(w, rid):
-                app.skeleton_generated(rid)
+                ready_at(rid, True)
+                valid += 1
+        return math.ceil(valid / ESTIMATE_WORKERS) * float(app.skeleton_eta)
 
     def gen_post(req: Request) -> Response:
         check_ds(req)
         body = req.json()
         rids = body.get("root_ids", []) if isinstance(body, dict) else []
-        _queue(list(rids))
-        return json_response(_eta(len(rids)))
+        return json_response(_generate(list(rids)))
 
     def gen_get(req: Request) -> Response:
         check_ds(req)
         skvn(req)
-        rids = _rids(req.params["rids"])
-        _queue(rids)
-        return json_response(_eta(len(rids)))
+        return json_response(_generate(_rids(req.params["rids"])))
 
     def _flatdict_body(rid: int, version: int) -> bytes:
         return flatdict_gzip(w.skeleton(rid), rid, version)
 
     def cached(rid: int) -> bool:
-        return is_root(w, rid) and (app.skeleton_is_generated(rid) or w.skeleton_precached(rid))
+        return is_root(w, rid) and cached_now(rid, False)
 
     def cached_bulk(req: Request) -> Response:
         check_ds(req)
@@ -205,7 +244,7 @@ def routes(app: CaveApp) -> list[Route]:
             else:
                 out[str(rid)] = w.skeleton(rid).to_swc().encode().hex()
         if isinstance(body, dict) and body.get("generate_missing"):
-            _queue(missing)
+            _generate(missing)
         return json_response(out)
 
     def _exists(rids: list[Any]) -> Response:
@@ -234,6 +273,7 @@ def routes(app: CaveApp) -> list[Route]:
     def precomputed_skeleton(req: Request) -> Response:
         check_ds(req)
         rid = root_or_error(req.params["rid"])
+        wait_for(rid)
         body = app.cached(("skpc", rid), lambda: precomputed_bytes(w.skeleton(rid)))
         return Response(200, body, "application/octet-stream")
 

@@ -351,7 +351,10 @@ class SmallWorldApi:
         return [self.l2_attributes(int(v)) if int(v) in index else None for v in l2_ids]
 
     def skeleton_precached(self, root: int) -> bool:
-        return int(root) in self.graph.roots
+        # roots that existed at the newest materialization version were skeletonized long ago
+        world: Any = self  # the small World: its lifetimes and versions
+        return (int(root) in self.graph.roots
+                and world.root_timestamp(int(root)) <= world.version_timestamps[world.latest_version])
 
     def table_names(self) -> list[str]:
         return sorted(self.tables)

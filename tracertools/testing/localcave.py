@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _TOKEN_RE = re.compile(r"^(?:[0-9a-f]+|[A-Za-z0-9+/]+={0,2})$")
+
+#: Seconds the skeleton service takes to generate a skeleton it has not cached.
+DEFAULT_SKELETON_SECONDS = 3.0
 
 
 class LocalCave:
@@ -63,6 +67,9 @@ class LocalCave:
             names the segmentation as real datastacks do,
             ``graphene://middleauth+https://127.0.0.1:PORT/segmentation/table/<table>``;
             Python clients keep using :attr:`url`.
+        skeleton_seconds: how long the skeleton service takes to generate one skeleton it has
+            not cached (roots created after the newest materialization version, until first
+            asked for); see :meth:`set_skeleton_eta`.
 
     The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
     """
@@ -81,6 +88,7 @@ class LocalCave:
         world: CaveWorld | None = None,
         long_history: int = 0,
         https: bool = False,
+        skeleton_seconds: float = DEFAULT_SKELETON_SECONDS,
     ) -> None:
         if token is not None and (not isinstance(token, str) or not _TOKEN_RE.match(token)):
             raise ValueError("token must be a non-empty string of hex or base64 characters")
@@ -90,6 +98,9 @@ class LocalCave:
         self.aligned_volume = "localcave_av"
         self._params = (int(seed), int(n_neurons), tuple(float(v) for v in resolution), bool(huge_neuron))
         self._long_history = int(long_history)
+        if not skeleton_seconds >= 0:
+            raise ValueError("skeleton_seconds must be >= 0")
+        self._skeleton_seconds = float(skeleton_seconds)
         self._world = world
         self._port = int(port)
         self._register = register
@@ -111,6 +122,7 @@ class LocalCave:
             seed, n, res, huge = self._params
             self._world = World.cached(seed, n, res, huge, self._long_history)
         app = CaveApp(self._world, self._token, self.datastack_name, self.table_name, self.aligned_volume)
+        app.skeleton_eta = self._skeleton_seconds
         self._server = CaveHTTPServer(app, self._port)
         self._app = app
         self._server.start()
@@ -280,16 +292,57 @@ class LocalCave:
         self._need().controls.set_latency(seconds, endpoints)
 
     def set_skeleton_eta(self, seconds: float) -> None:
-        """ETA (s per batch of 10 roots) that ``bulk/gen_skeletons`` reports (default 0)."""
+        """Seconds the skeleton service takes to generate one skeleton it has not cached.
+
+        Skeletons of roots that existed at the newest materialization version are cached from
+        the start; any other root's is generated when first asked for (by a bulk fetch, which
+        answers "async" meanwhile, a single fetch, which waits, or ``gen_skeletons``) and is
+        ready this many seconds later. ``gen_skeletons`` reports upstream's estimate,
+        ``ceil(n / 15)`` times this. Default: ``skeleton_seconds`` of the constructor.
+        """
+        if not seconds >= 0:
+            raise ValueError("seconds must be >= 0")
         self._need().skeleton_eta = float(seconds)
+
+    def forget_skeletons(self) -> None:
+        """Empty the skeleton cache of everything generated since start (not done by reset():
+        like the real cache, generated skeletons stay)."""
+        self._need().skeleton_ready.clear()
+
+    def add_pending_annotations(self, table: str, count: int = 1) -> None:
+        """Ingest ``count`` new rows into ``table`` whose supervoxel and root lookups are not done.
+
+        As on the real engine, a live query that meets them answers 406 unless it passes
+        ``allow_missing_lookups=True`` (then they are left out, with a warning header).
+        Materialized queries never see them; :meth:`reset` removes them.
+        """
+        app = self._need()
+        if table not in self.world.tables:
+            raise ValueError(f"no table {table!r} in the world")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        known = app.pending_lookups.setdefault(table, [])
+        first = int(self.world.tables[table].data["id"].max()) + 1 + sum(n for _, n, _ in known)
+        known.append((time.time(), int(count), first))
+
+    def hide_l2_attributes(self, l2_ids: Iterable[int]) -> None:
+        """Answer these L2 IDs as the L2 cache answers nodes it has not computed yet: ``{}``.
+
+        Adds to those hidden before; :meth:`reset` shows them all again.
+        """
+        app = self._need()
+        app.l2_not_cached = app.l2_not_cached | frozenset(int(i) for i in l2_ids)
 
     def reset(self) -> None:
         """Reset counters, the request log, faults (to the world's service limits), latency,
-        skeleton ETA, stored states and skeletons generated while serving."""
+        the skeleton generation time, stored states, pending annotations and hidden L2
+        attributes (generated skeletons stay cached)."""
         app = self._need()
         app.controls.reset()
         app.reset_states()
-        app.skeleton_eta = 0.0
+        app.pending_lookups = {}
+        app.l2_not_cached = frozenset()
+        app.skeleton_eta = self._skeleton_seconds
 
     # -- clients and config ------------------------------------------------------------------
 

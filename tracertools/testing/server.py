@@ -188,26 +188,21 @@ class CaveApp:
         self.cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_bytes = 0
         self.cache_lock = threading.Lock()
-        self.skeleton_eta = 0.0
-        self._generated: set[int] = set()
+        self.skeleton_eta = 0.0  # seconds to generate one skeleton not in the cache
+        #: root ID -> when its generated skeleton is (was) ready, for roots asked for so far
+        self.skeleton_ready: dict[int, float] = {}
+        #: L2 IDs the L2 cache pretends not to have computed yet (they answer {})
+        self.l2_not_cached: frozenset[int] = frozenset()
+        #: table -> [(created, count, first_id)] of rows still waiting for their lookups
+        self.pending_lookups: dict[str, list[tuple[float, int, int]]] = {}
 
     def check_token(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._token.encode())
 
     def reset_states(self) -> None:
-        """Forget stored states and the skeletons generated while serving."""
+        """Forget stored states (skeletons generated while serving stay cached)."""
         with self.state_lock:
             self.states.clear()
-            self._generated.clear()
-
-    def skeleton_generated(self, root: int) -> None:
-        """Record that the skeleton service now holds ``root``'s skeleton."""
-        with self.state_lock:
-            self._generated.add(int(root))
-
-    def skeleton_is_generated(self, root: int) -> bool:
-        with self.state_lock:
-            return int(root) in self._generated
 
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
         """Memoise an immutable computed value (e.g. an encoded body), least recently used
