@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import ErrorPolicy, progress_bar
+from tracertools.batch import ErrorPolicy, check_error_policy, progress_bar
 from tracertools.cave.lineage import freshness, successor_candidates
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.segments.history import HistoryListMixin, HistorySegmentMixin
@@ -112,6 +112,9 @@ class Segment(
     def __repr__(self) -> str:
         return f"Segment({self._id}, datastack={self._datastack.name!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # the session pickles without its token
+        return (Segment, (self._datastack, self._id))
+
 
 class SegmentList(
     HistoryListMixin,
@@ -199,6 +202,8 @@ class SegmentList(
         volume: bool = True,
         cable_length: bool = True,
         synapse_counts: bool = True,
+        executor: Any = None,
+        chunk_size: int | None = None,
     ) -> pd.DataFrame:
         """Current ID, volume, cable length and synapse counts of every segment.
 
@@ -206,6 +211,11 @@ class SegmentList(
         of the current IDs, fetched concurrently. Every part reads the same moment. Turning a
         part off (``volume=False``, ``cable_length=False``, ``synapse_counts=False``) skips
         its requests and leaves its columns NaN.
+
+        With ``executor=`` (a ``concurrent.futures.Executor`` or a dask
+        ``distributed.Client``) the distinct segments go out in chunks (``chunk_size``
+        each; default about four tasks per worker thread), every task reading the same
+        moment; a failed segment is named once in the warning, its found parts kept.
 
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with columns
@@ -216,6 +226,14 @@ class SegmentList(
         from concurrent.futures import ThreadPoolExecutor
 
         import pandas as pd
+
+        if executor is not None:
+            from tracertools.segments.details import details_on_executor
+
+            return details_on_executor(
+                self, executor, chunk_size=chunk_size, errors=check_error_policy(errors),
+                progress=progress, volume=volume, cable_length=cable_length,
+                synapse_counts=synapse_counts)
 
         pinned = SegmentList(self._datastack._pinned(), self._ids)  # one moment for all parts
         parts = 1 + int(volume) + int(cable_length) + int(synapse_counts)
@@ -298,3 +316,6 @@ class SegmentList(
         shown = ", ".join(str(int(v)) for v in self._ids[:_REPR_IDS])
         more = f", … ({len(self)} IDs)" if len(self) > _REPR_IDS else ""
         return f"SegmentList([{shown}{more}], datastack={self._datastack.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # IDs read-only again; the session without token
+        return (SegmentList, (self._datastack, np.array(self._ids)))
