@@ -56,6 +56,7 @@ __all__ = [
     "call_with_retries",
     "check_error_policy",
     "chunk_by_bytes",
+    "check_executor",
     "chunk_by_count",
     "default_chunk_size",
     "executor_target",
@@ -429,6 +430,21 @@ def _is_dask_client(obj: Any) -> bool:
     return callable(getattr(obj, "get_executor", None)) and callable(getattr(obj, "nthreads", None))
 
 
+def check_executor(executor: Any) -> Any:
+    """``executor`` if it is None, a ``concurrent.futures.Executor`` or a dask
+    ``distributed.Client`` (no request made).
+
+    Raises:
+        InvalidInputError: it is none of those.
+    """
+    if executor is None or isinstance(executor, Executor) or _is_dask_client(executor):
+        return executor
+    raise InvalidInputError(
+        f"executor must be a concurrent.futures.Executor or a distributed.Client, "
+        f"got {type(executor).__name__}"
+    )
+
+
 def executor_target(executor: Any) -> ExecutorTarget:
     """Describe ``executor`` (an Executor, or a dask ``distributed.Client``) for :func:`run_chunks`.
 
@@ -448,15 +464,10 @@ def executor_target(executor: Any) -> ExecutorTarget:
         client = executor
         chosen: Executor = executor.get_executor()
         release: Callable[[], None] | None = functools.partial(chosen.shutdown, wait=False)
-    elif isinstance(executor, Executor):
-        chosen, release = executor, None
+    else:
+        chosen, release = check_executor(executor), None
         client = getattr(executor, "_client", None) if _is_dask_client(
             getattr(executor, "_client", None)) else None
-    else:
-        raise InvalidInputError(
-            f"executor must be a concurrent.futures.Executor or a distributed.Client, "
-            f"got {type(executor).__name__}"
-        )
     if client is not None:
         threads = dict(client.nthreads())
         processes = max(1, len(threads))
@@ -589,8 +600,9 @@ def run_chunks(
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):
         raise InvalidInputError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    if not (_is_dask_client(executor) or isinstance(executor, Executor)):
-        executor_target(executor)  # raises the typed error, before any task
+    if executor is None:
+        raise InvalidInputError("run_chunks needs an executor (run_per_item runs in-process)")
+    check_executor(executor)
     n = len(items)
     results: list[R | None] = [None] * n
     if n == 0:

@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 #: The environment variable holding the default budget per session (requests per second).
 RATE_ENV = "TRACERTOOLS_RATE_LIMIT"
 
+#: Tokens short of a whole one that still count as one (floating-point rounding of refills).
+_EPSILON = 1e-9
+
 _workers_lock = threading.Lock()
 _worker_count = 1
 
@@ -123,6 +126,8 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._tokens = 0.0
         self._stamp: float | None = None
+        self._acquired = 0.0
+        self._waited = 0.0
 
     @property
     def rate(self) -> float | None:
@@ -141,6 +146,16 @@ class RateLimiter:
         rate = self._rate
         return None if rate is None else rate / worker_count()
 
+    @property
+    def acquired(self) -> float:
+        """Tokens taken so far (requests sent under this budget, limited or not)."""
+        return self._acquired
+
+    @property
+    def waited_s(self) -> float:
+        """Seconds spent waiting for tokens so far, over all threads."""
+        return self._waited
+
     def acquire(self, n: float = 1.0) -> float:
         """Take ``n`` tokens, waiting until they are there; returns the seconds waited."""
         waited = 0.0
@@ -148,6 +163,7 @@ class RateLimiter:
             with self._lock:
                 share = self.share
                 if share is None:
+                    self._acquired += n
                     return waited
                 now = self._clock()
                 capacity = max(1.0, share, n)
@@ -156,8 +172,10 @@ class RateLimiter:
                 else:
                     self._tokens = min(capacity, self._tokens + (now - self._stamp) * share)
                 self._stamp = now
-                if self._tokens >= n:
-                    self._tokens -= n
+                if self._tokens >= n - _EPSILON:  # rounding must not leave a token short
+                    self._tokens = max(0.0, self._tokens - n)
+                    self._acquired += n
+                    self._waited += waited
                     return waited
                 wait_s = (n - self._tokens) / share
             self._sleep(wait_s)

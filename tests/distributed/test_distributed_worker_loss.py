@@ -8,7 +8,7 @@ import threading
 import time
 
 import pandas as pd
-from conftest import local_cluster
+from _cluster import local_cluster
 
 #: Added to every LocalCave request, so the batch is still running when a worker is killed.
 LATENCY_S = 0.05

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import run_per_item
+from tracertools.batch import check_executor, run_per_item
 from tracertools.config import user_aliases
 from tracertools.errors import (
     BatchError,
@@ -290,6 +290,7 @@ def mesh_from_points(
         volume_url,  # lazy: keeps `import tracertools` light
     )
 
+    check_executor(executor)
     cfg = ds.config
     target = volume_url(bucket_url)
     mesh_source = mesh_source_url or neuroglancer_source(target)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tracertools.batch import ErrorPolicy, ItemFailure, run_chunks
+from tracertools.batch import ErrorPolicy, ItemFailure, check_executor, run_chunks
 from tracertools.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ def details_on_executor(
     synapse_counts: bool,
 ) -> pd.DataFrame:
     """``segments.details(...)`` with one task per chunk of distinct segments on ``executor``."""
+    check_executor(executor)
     ds = segments.datastack
     if synapse_counts:  # a missing table fails here, before any task, as it does serially
         ds.config.require("synapse_table", "synapse counts")

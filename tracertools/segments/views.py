@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import ErrorPolicy, check_error_policy, run_per_item
+from tracertools.batch import ErrorPolicy, check_error_policy, check_executor, run_per_item
 from tracertools.errors import (
     InvalidGeometryError,
     InvalidInputError,
@@ -311,6 +311,7 @@ class ViewsListMixin:
         if units not in ("nm", "voxels"):
             raise InvalidInputError(f"units must be 'nm' or 'voxels', got {units!r}")
         check_error_policy(errors)
+        check_executor(executor)
         triangles = as_triangles(mesh, mesh_ids)
         scale = np.asarray(self._datastack.config.resolution, dtype=np.float64)
         if executor is not None:
@@ -388,6 +389,7 @@ class ViewsListMixin:
         import pandas as pd
 
         policy = check_error_policy(errors)
+        check_executor(executor)
         swamps = swamp_meshes(self._datastack)
         rows: list[TriageRow | None]
         if executor is not None:
