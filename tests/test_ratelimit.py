@@ -6,14 +6,9 @@ import threading
 
 import pytest
 
+from tracertools.batch import set_worker_count, worker_count
+from tracertools.cave.ratelimit import RATE_ENV, RateLimiter, rate_from_env
 from tracertools.errors import ConfigError, InvalidInputError
-from tracertools.ratelimit import (
-    RATE_ENV,
-    RateLimiter,
-    rate_from_env,
-    set_worker_count,
-    worker_count,
-)
 
 
 class FakeClock:

@@ -31,6 +31,7 @@ import os
 import pickle
 import random
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +46,6 @@ from tracertools.errors import (
     RateLimitedError,
     ServiceError,
 )
-from tracertools.ratelimit import set_worker_count
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
@@ -64,6 +64,8 @@ __all__ = [
     "progress_enabled",
     "run_chunks",
     "run_per_item",
+    "set_worker_count",
+    "worker_count",
 ]
 
 logger = logging.getLogger(__name__)
@@ -405,6 +407,31 @@ def call_with_retries(
 # --------------------------------------------------------------------------------------------
 # Work on other processes: executor=
 # --------------------------------------------------------------------------------------------
+
+_workers_lock = threading.Lock()
+_worker_count = 1
+
+
+def set_worker_count(n: int) -> None:
+    """Declare this process one of ``n`` worker processes sharing every session's request
+    budget (each then allows ``rate / n``; see :mod:`tracertools.cave.ratelimit`).
+
+    Called on worker processes before each task of :func:`run_chunks`; the process that
+    submits work stays at 1.
+    """
+    global _worker_count
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidInputError(f"worker count must be a positive int, got {n!r}")
+    with _workers_lock:
+        if n != _worker_count:
+            logger.debug("this process now spends 1/%d of each session's request budget", n)
+        _worker_count = n
+
+
+def worker_count() -> int:
+    """How many worker processes share each session's request budget (1 outside a cluster)."""
+    return _worker_count
+
 
 #: Default chunks per worker thread: enough to balance the load, few enough that the cost of
 #: scheduling a task stays small beside its work.

@@ -20,6 +20,7 @@ from tracertools.batch import call_with_retries
 from tracertools.cave import calls as _cave
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.cave.ratelimit import RateLimiter, rate_from_env
 from tracertools.cave.tables import all_rows
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
 from tracertools.errors import (
@@ -30,7 +31,6 @@ from tracertools.errors import (
 )
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl.links import DatastackLinksMixin
-from tracertools.ratelimit import RateLimiter, rate_from_env
 from tracertools.segments.segment import Segment, SegmentList
 
 if TYPE_CHECKING:
@@ -475,7 +475,7 @@ class Datastack(DatastackLinksMixin):
 
         Unlimited unless :attr:`rate_limit` or ``$TRACERTOOLS_RATE_LIMIT`` sets one. Shared by
         the session's threads; split evenly among worker processes (see
-        :mod:`tracertools.ratelimit`).
+        :mod:`tracertools.cave.ratelimit`).
         """
         found = self.__dict__.get("_rate_limiter")
         if found is None:

@@ -20,7 +20,7 @@ whole calls (as :func:`~tracertools.batch.call_with_retries` does) fails too oft
 of them may fail.
 
 Every request of such a client (and of its building) also takes a token from the session's
-request budget first, when one is given (:class:`tracertools.ratelimit.RateLimiter`; a request
+request budget first, when one is given (:class:`tracertools.cave.ratelimit.RateLimiter`; a request
 urllib3 retries on its own is not counted again).
 
 Not covered: sessions that other libraries open on the client's behalf (cloud-volume's, e.g.
@@ -47,8 +47,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from tracertools.cave.ratelimit import RateLimiter
 from tracertools.errors import ConfigError
-from tracertools.ratelimit import RateLimiter
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -7,7 +7,7 @@ set). Every HTTP request of the session's CAVE client takes one token from its
 When a batch runs on other processes (``executor=``, e.g. a dask cluster), each worker process
 rebuilds the session and gets its own limiter; the budget stays shared by splitting it evenly:
 a process that runs tasks for ``n`` worker processes spends ``rate / n`` (see
-:func:`set_worker_count`, called by :mod:`tracertools.batch` on the worker before each task).
+:func:`tracertools.batch.set_worker_count`, called on the worker before each task).
 No coordination between processes is needed, and the sum over the cluster stays at or below
 ``rate`` (plus one burst per process).
 
@@ -28,14 +28,13 @@ import threading
 import time
 from collections.abc import Callable
 
+from tracertools.batch import worker_count
 from tracertools.errors import ConfigError, InvalidInputError
 
 __all__ = [
     "RATE_ENV",
     "RateLimiter",
     "rate_from_env",
-    "set_worker_count",
-    "worker_count",
 ]
 
 logger = logging.getLogger(__name__)
@@ -45,9 +44,6 @@ RATE_ENV = "TRACERTOOLS_RATE_LIMIT"
 
 #: Tokens short of a whole one that still count as one (floating-point rounding of refills).
 _EPSILON = 1e-9
-
-_workers_lock = threading.Lock()
-_worker_count = 1
 
 
 def rate_from_env(value: str | None = None) -> float | None:
@@ -68,26 +64,6 @@ def rate_from_env(value: str | None = None) -> float | None:
     if not (rate >= 0 and math.isfinite(rate)):
         raise ConfigError(f"{RATE_ENV} must be requests per second (a number >= 0), got {text!r}")
     return rate or None
-
-
-def set_worker_count(n: int) -> None:
-    """Declare this process one of ``n`` worker processes sharing every session's budget.
-
-    Each limiter in this process then allows ``rate / n``. Called on worker processes by
-    :mod:`tracertools.batch` before each task; the process that submits work stays at 1.
-    """
-    global _worker_count
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InvalidInputError(f"worker count must be a positive int, got {n!r}")
-    with _workers_lock:
-        if n != _worker_count:
-            logger.debug("this process now spends 1/%d of each session's request budget", n)
-        _worker_count = n
-
-
-def worker_count() -> int:
-    """How many worker processes share each session's budget (1 outside a cluster)."""
-    return _worker_count
 
 
 def _check_rate(rate: float | None) -> float | None:
