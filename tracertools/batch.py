@@ -559,10 +559,14 @@ class _ChunkTask:
     """
 
     def __init__(self, func: Callable[[Sequence[Any]], Sequence[Any]], processes: int,
-                 origin_pid: int) -> None:
+                 origin_pid: int, name: str = "tracertools") -> None:
         self.func = func
         self.processes = processes
         self.origin_pid = origin_pid
+        self.__name__ = name  # how dask names the tasks (dashboards, logs)
+
+    def __repr__(self) -> str:
+        return f"<tracertools task {self.__name__!r}>"
 
     def __call__(self, chunk: Sequence[Any], attempt: int = 0) -> list[Any]:
         remote = os.getpid() != self.origin_pid
@@ -637,7 +641,8 @@ def run_chunks(
     target = executor_target(executor)
     size = chunk_size or default_chunk_size(n, target.slots, multiple=multiple)
     slices = list(chunk_by_count(n, size))
-    task = _ChunkTask(func, target.processes, os.getpid())
+    task = _ChunkTask(func, target.processes, os.getpid(),
+                      "tracertools-" + "-".join(desc.split()[:2]))
     failures: dict[int, BaseException] = {}
     names = list(labels) if labels is not None else list(items)
     pending: dict[Future[Any], tuple[int, int]] = {}

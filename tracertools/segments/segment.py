@@ -113,7 +113,7 @@ class Segment(
         return f"Segment({self._id}, datastack={self._datastack.name!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:  # the session pickles without its token
-        return (Segment, (self._datastack, self._id))
+        return (_restore_handle, (type(self), _slot_values(self)))
 
 
 class SegmentList(
@@ -318,4 +318,21 @@ class SegmentList(
         return f"SegmentList([{shown}{more}], datastack={self._datastack.name!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:  # IDs read-only again; the session without token
-        return (SegmentList, (self._datastack, np.array(self._ids)))
+        return (_restore_handle, (type(self), _slot_values(self)))
+
+
+def _slot_values(handle: Any) -> dict[str, Any]:
+    """Every slot of a handle (its session, its ID(s) and settings), for pickling."""
+    names = [n for cls in type(handle).__mro__ for n in getattr(cls, "__slots__", ())]
+    return {n: getattr(handle, n) for n in dict.fromkeys(names) if hasattr(handle, n)}
+
+
+def _restore_handle(cls: type[Any], values: dict[str, Any]) -> Any:
+    """A pickled handle: the same slots, its ID array read-only again."""
+    handle = object.__new__(cls)
+    for name, value in values.items():
+        if isinstance(value, np.ndarray):
+            value = np.array(value)
+            value.setflags(write=False)
+        object.__setattr__(handle, name, value)
+    return handle
