@@ -161,6 +161,8 @@ def report(res: dict[str, Any]) -> str:
             f"{'yes' if r['same'] else 'NO'} |"
         )
     overhead = res.get("task_overhead_ms", float("nan"))
+    spent = res["built_s"] + res["warmed_s"] + sum(r["wall_s"] + (r["start_s"] or 0) for r in rows)
+    minutes = max(1, round(spent / 60))
     projected = []
     for w in (1, 2, 4, 8, 16):
         t = a + b / w if a + b / w > 0 else float("nan")
@@ -192,8 +194,8 @@ def report(res: dict[str, Any]) -> str:
         "submitting process and the per-task overhead, while the datastack's request budget "
         "(`rate_limit`, shared by all workers) caps the request rate whatever the worker count.",
         "",
-        "Rerun: `python benchmarks/distributed.py` (about 10 minutes, most of it building the "
-        "world and its skeletons).",
+        f"Rerun: `python benchmarks/distributed.py` (here about {minutes} minutes, most of it "
+        f"building the world and its skeletons).",
     ]
     return "\n".join(lines)
 
