@@ -9,7 +9,9 @@ throttled for it). This module is the only place that builds a CAVEclient.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +26,7 @@ from tracertools.cave import calls as _cave
 from tracertools.cave.access import access_error
 from tracertools.cave.calls import http_status, remote
 from tracertools.cave.http import build_with_timeouts, request_timeout
+from tracertools.cave.ratelimit import RateLimiter, rate_from_env
 from tracertools.cave.resolve import resolve_nodes
 from tracertools.cave.tables import all_rows, joined_rows, reference_target
 from tracertools.config import DatastackConfig, latest_registration, load_config, registered_token
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
 
     from tracertools.segments.segment import Segment, SegmentList
 
-__all__ = ["Datastack", "datastacks"]
+__all__ = ["TOKEN_ENV", "Datastack", "datastacks"]
 
 T = TypeVar("T")
 
@@ -274,9 +277,8 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
             # caveclient sets no request timeout: time every request of this client, from
             # the info requests made while building it on (see cave/http.py); retry 429/5xx and
             # timeouts of those info requests like any other call
-            return call_with_retries(
-                lambda: build_with_timeouts(lambda: CAVEclient(**kwargs), timeout)
-            )
+            return call_with_retries(lambda: build_with_timeouts(
+                lambda: CAVEclient(**kwargs), timeout, limiter=self.rate_limiter))
         except RateLimitedError:
             raise
         except Exception as exc:
@@ -556,6 +558,90 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
                 apply_error_policy(failures, policy, [int(v) for v in svs.tolist()],
                                    what="supervoxel")
         return roots
+
+    # ==========================================================================================
+    # Pickling and the request budget: batch work on other processes (executor=)
+    #
+    # A pickled Datastack holds its name, config, server address, read time, materialization
+    # version and request budget; never its token, client or caches. Unpickled in another
+    # process it becomes that process's own session for the same datastack (one per process,
+    # its client built lazily on first use), with the token found there: a datastack registered
+    # in that process (LocalCave), else $TRACERTOOLS_CAVE_TOKEN, else caveclient's token files.
+    # ==========================================================================================
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_datastack, (self._portable_state(),))
+
+    def __copy__(self) -> Datastack:
+        """A shallow copy sharing the client, caches and budget (as ``_pinned`` uses)."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def _portable_state(self) -> dict[str, Any]:
+        return {
+            "name": self._name,
+            "config": self._config,
+            "server_address": self._server_address,
+            "timestamp": self._timestamp,
+            "materialization_version": self._version,
+            "write_server_cache": self._write_server_cache,
+            "rate_limit": self.rate_limiter.rate,
+        }
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """This session's request budget: every HTTP request of its CAVE client takes a token.
+
+        Unlimited unless :attr:`rate_limit` or ``$TRACERTOOLS_RATE_LIMIT`` sets one. Shared by
+        the session's threads; split evenly among worker processes (see
+        :mod:`tracertools.cave.ratelimit`).
+        """
+        found = self.__dict__.get("_rate_limiter")
+        if found is None:
+            found = self.__dict__.setdefault("_rate_limiter", RateLimiter(rate_from_env()))
+        return found  # type: ignore[no-any-return]
+
+    @property
+    def rate_limit(self) -> float | None:
+        """The session's budget in requests per second (None: unlimited), across every process
+        its batches run on."""
+        return self.rate_limiter.rate
+
+    @rate_limit.setter
+    def rate_limit(self, value: float | None) -> None:
+        self.rate_limiter.rate = value
+
+
+#: Environment variable a worker process reads its CAVE token from (see Datastack.__reduce__).
+TOKEN_ENV = "TRACERTOOLS_CAVE_TOKEN"
+#: Sessions rebuilt from pickles in this process, most recently used last.
+_RESTORED: OrderedDict[tuple[Any, ...], Datastack] = OrderedDict()
+_RESTORED_LOCK = threading.Lock()
+_RESTORED_MAX = 16
+
+
+def _restore_datastack(state: dict[str, Any]) -> Datastack:
+    """This process's session for a pickled datastack: one per (datastack, server, read time),
+    so the tasks a worker runs share one client, its caches and its budget."""
+    name = state["name"]
+    config: DatastackConfig = state["config"]
+    key = (name, config.model_dump_json(), state["server_address"], state["timestamp"],
+           state["materialization_version"], state["write_server_cache"])
+    with _RESTORED_LOCK:
+        ds = _RESTORED.get(key)
+        if ds is None:
+            token = registered_token(name) or os.environ.get(TOKEN_ENV) or None
+            ds = Datastack(name, server_address=state["server_address"], auth_token=token,
+                           timestamp=state["timestamp"],
+                           materialization_version=state["materialization_version"],
+                           config=config, write_server_cache=state["write_server_cache"])
+            _RESTORED[key] = ds
+            while len(_RESTORED) > _RESTORED_MAX:
+                _RESTORED.popitem(last=False)
+        _RESTORED.move_to_end(key)
+    if state["rate_limit"] is not None:
+        ds.rate_limit = state["rate_limit"]
+    return ds
 
 
 def _is_unknown_version(exc: BaseException) -> bool:

@@ -70,7 +70,25 @@ __all__ = [
 
 
 class TracertoolsError(Exception):
-    """Root of every error tracertools raises on purpose."""
+    """Root of every error tracertools raises on purpose.
+
+    Every subclass pickles (for results coming back from worker processes), whatever its
+    ``__init__`` takes: the message and attributes travel, ``__cause__`` (as for any pickled
+    exception) does not.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(
+    cls: type[TracertoolsError], args: tuple[Any, ...], state: dict[str, Any]
+) -> TracertoolsError:
+    """Rebuild a pickled error without calling its ``__init__`` (see TracertoolsError)."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class ConfigError(TracertoolsError, ValueError):

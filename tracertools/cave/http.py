@@ -19,6 +19,10 @@ top of caveclient's 502-504: one caveclient call may make a dozen requests, and 
 whole calls (as :func:`~tracertools.batch.call_with_retries` does) fails too often when each
 of them may fail.
 
+Every request of such a client (and of its building) also takes a token from the session's
+request budget first, when one is given (:class:`tracertools.cave.ratelimit.RateLimiter`; a request
+urllib3 retries on its own is not counted again).
+
 Not covered: sessions that other libraries open on the client's behalf (cloud-volume's, e.g.
 for ``segments_at`` and inside caveclient's skeleton calls); cloud-files applies its own.
 
@@ -43,6 +47,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from tracertools.cave.ratelimit import RateLimiter
 from tracertools.errors import ConfigError
 
 __all__ = [
@@ -82,6 +87,10 @@ _SUBCLIENTS = (
 _MARK = "_tracertools_timeout"
 #: The timeout for requests made on this thread inside :func:`scoped_timeout`.
 _SCOPED: ContextVar[Timeout | None] = ContextVar("tracertools_http_timeout", default=None)
+#: Attribute giving a session (and a client) the request budget its requests draw on.
+_BUDGET = "_tracertools_budget"
+#: The budget for requests made on this thread inside :func:`scoped_timeout`.
+_SCOPED_BUDGET: ContextVar[RateLimiter | None] = ContextVar("tracertools_budget", default=None)
 _PATCH_LOCK = threading.Lock()
 #: Statuses the sessions of a timed client retry per request (with caveclient's 502-504).
 RETRIED_STATUSES = frozenset({429, 500})
@@ -129,6 +138,9 @@ def _patch_requests() -> None:
                 chosen = getattr(self, _MARK, None) or _SCOPED.get()
                 if chosen is not None:
                     kwargs["timeout"] = chosen
+            budget = getattr(self, _BUDGET, None) or _SCOPED_BUDGET.get()
+            if budget is not None:
+                budget.acquire()
             return original(self, method, url, *args, **kwargs)
 
         request._tracertools_wrapper = True  # type: ignore[attr-defined]
@@ -136,13 +148,16 @@ def _patch_requests() -> None:
 
 
 @contextmanager
-def scoped_timeout(timeout: Timeout) -> Iterator[None]:
-    """Give requests made on this thread inside the block ``timeout`` unless they set one."""
+def scoped_timeout(timeout: Timeout, budget: RateLimiter | None = None) -> Iterator[None]:
+    """Give requests made on this thread inside the block ``timeout`` unless they set one
+    (and make them draw on ``budget``)."""
     _patch_requests()
     token = _SCOPED.set(timeout)
+    budget_token = _SCOPED_BUDGET.set(budget)
     try:
         yield
     finally:
+        _SCOPED_BUDGET.reset(budget_token)
         _SCOPED.reset(token)
 
 
@@ -165,11 +180,13 @@ def _retry_each_request(session: Any) -> None:
         adapter.max_retries = retry.new(**changes)
 
 
-def _mark_subclient(sub: Any, timeout: Timeout | None) -> Any:
+def _mark_subclient(sub: Any, timeout: Timeout | None, budget: RateLimiter | None = None) -> Any:
     session = getattr(sub, "session", None)
     if timeout is not None and session is not None and getattr(session, _MARK, None) is None:
         setattr(session, _MARK, timeout)
         _retry_each_request(session)
+    if budget is not None and session is not None:
+        setattr(session, _BUDGET, budget)
     return sub
 
 
@@ -181,8 +198,9 @@ def _timed_property(prop: property) -> property:
         timeout = getattr(self, _MARK, None)
         if timeout is None:
             return getter(self)
-        with scoped_timeout(timeout):  # the sub-client's handshake, made while it is built
-            return _mark_subclient(getter(self), timeout)
+        budget = getattr(self, _BUDGET, None)
+        with scoped_timeout(timeout, budget):  # the sub-client's handshake, made while built
+            return _mark_subclient(getter(self), timeout, budget)
 
     return property(fget, prop.fset, prop.fdel, prop.__doc__)
 
@@ -202,8 +220,10 @@ def _timed_class(base: type) -> type:
     return type(base.__name__, (base,), namespace)
 
 
-def install_timeouts(client: C, timeout: Timeout | None = None) -> C:
-    """Give every request of ``client`` (a built CAVEclient) a default timeout.
+def install_timeouts(
+    client: C, timeout: Timeout | None = None, *, limiter: RateLimiter | None = None
+) -> C:
+    """Give every request of ``client`` (a built CAVEclient) a default timeout (and a budget).
 
     Sessions of sub-clients built so far are marked at once; later sub-clients are built
     inside :func:`scoped_timeout` and marked. Returns ``client`` (the same object, now of a
@@ -212,6 +232,7 @@ def install_timeouts(client: C, timeout: Timeout | None = None) -> C:
     Args:
         client: a ``caveclient.CAVEclient`` instance.
         timeout: ``(connect, read)`` seconds; default :func:`request_timeout`.
+        limiter: the request budget every request draws a token from (None: no budget).
     """
     chosen = request_timeout() if timeout is None else timeout
     _patch_requests()
@@ -219,17 +240,22 @@ def install_timeouts(client: C, timeout: Timeout | None = None) -> C:
     if not getattr(base, "_tracertools_timed", False):
         client.__class__ = _timed_class(base)
     setattr(client, _MARK, chosen)
+    if limiter is not None:
+        setattr(client, _BUDGET, limiter)
     for name in _SUBCLIENTS:
         built = vars(client).get(f"_{name}")
         if built is not None:
-            _mark_subclient(built, chosen)
+            _mark_subclient(built, chosen, limiter)
     logger.debug("CAVE requests time out after %.3g s (connect) / %.3g s (read)", *chosen)
     return client
 
 
-def build_with_timeouts(factory: Callable[[], C], timeout: Timeout | None = None) -> C:
-    """Build a CAVEclient with ``factory()`` with every request timed, during and after."""
+def build_with_timeouts(
+    factory: Callable[[], C], timeout: Timeout | None = None, *, limiter: RateLimiter | None = None
+) -> C:
+    """Build a CAVEclient with ``factory()`` with every request timed (and drawing on
+    ``limiter``), during and after."""
     chosen = request_timeout() if timeout is None else timeout
-    with scoped_timeout(chosen):
+    with scoped_timeout(chosen, limiter):
         client = factory()
-    return install_timeouts(client, chosen)
+    return install_timeouts(client, chosen, limiter=limiter)

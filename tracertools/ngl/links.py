@@ -410,6 +410,7 @@ class DatastackLinksMixin:
         mesh_source_url: str | None = None,
         overwrite: bool = False,
         short: bool = True,
+        executor: Any = None,
     ) -> PointsMesh:
         """Mesh each point-annotation layer of a state, union them, host it, and link it.
 
@@ -422,7 +423,7 @@ class DatastackLinksMixin:
         return mesh_from_points(
             cast("MeshSession", self), source, bucket_url, alphas=alphas, auto_grow=auto_grow,
             save_objs=save_objs, obj_dir=obj_dir, mesh_source_url=mesh_source_url,
-            overwrite=overwrite, short=short,
+            overwrite=overwrite, short=short, executor=executor,
         )
 
 

@@ -154,6 +154,9 @@ class Segment(
     def __repr__(self) -> str:
         return f"Segment({self._id}, datastack={self._datastack.name!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # the session pickles without its token
+        return (_restore_handle, (type(self), _slot_values(self)))
+
 
 class SegmentList(
     HistoryListMixin,
@@ -252,6 +255,8 @@ class SegmentList(
         volume: bool = True,
         cable_length: bool = True,
         synapse_counts: bool = True,
+        executor: Any = None,
+        chunk_size: int | None = None,
     ) -> pd.DataFrame:
         """Current ID, volume, cable length and synapse counts of every segment.
 
@@ -259,6 +264,11 @@ class SegmentList(
         of the current IDs, fetched concurrently. Every part reads the same moment. Turning a
         part off (``volume=False``, ``cable_length=False``, ``synapse_counts=False``) skips
         its requests and leaves its columns NaN.
+
+        With ``executor=`` (a ``concurrent.futures.Executor`` or a dask
+        ``distributed.Client``) the distinct segments go out in chunks (``chunk_size``
+        each; default about four tasks per worker thread), every task reading the same
+        moment; a failed segment is named once in the warning, its found parts kept.
 
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with columns
@@ -269,6 +279,14 @@ class SegmentList(
         from concurrent.futures import ThreadPoolExecutor
 
         import pandas as pd
+
+        if executor is not None:
+            from tracertools.segments.details import details_on_executor
+
+            return details_on_executor(
+                self, executor, chunk_size=chunk_size, errors=check_error_policy(errors),
+                progress=progress, volume=volume, cable_length=cable_length,
+                synapse_counts=synapse_counts)
 
         pinned = SegmentList(self._datastack._pinned(), self._ids,  # one moment for all parts
                              strict=self._strict)
@@ -382,3 +400,23 @@ class SegmentList(
         shown = ", ".join(str(int(v)) for v in self._ids[:_REPR_IDS])
         more = f", … ({len(self)} IDs)" if len(self) > _REPR_IDS else ""
         return f"SegmentList([{shown}{more}], datastack={self._datastack.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # IDs read-only again; the session without token
+        return (_restore_handle, (type(self), _slot_values(self)))
+
+
+def _slot_values(handle: Any) -> dict[str, Any]:
+    """Every slot of a handle (its session, its ID(s) and settings), for pickling."""
+    names = [n for cls in type(handle).__mro__ for n in getattr(cls, "__slots__", ())]
+    return {n: getattr(handle, n) for n in dict.fromkeys(names) if hasattr(handle, n)}
+
+
+def _restore_handle(cls: type[Any], values: dict[str, Any]) -> Any:
+    """A pickled handle: the same slots, its ID array read-only again."""
+    handle = object.__new__(cls)
+    for name, value in values.items():
+        if isinstance(value, np.ndarray):
+            value = np.array(value)
+            value.setflags(write=False)
+        object.__setattr__(handle, name, value)
+    return handle

@@ -1,7 +1,8 @@
 """The world's annotation tables: synapses, proofreading status and cell info.
 
-* ``synapses``: for every ordered pair of regular neurons 0-24 synapses, plus a few autapses
-  on neurons 0 and 3; pre/post points are random voxels of the two neurons. All rows exist
+* ``synapses``: for every ordered pair of regular neurons 0-24 synapses (with
+  ``World(synapse_partners=k)``: for each neuron and k partners drawn at random, so large
+  worlds stay linear in size), plus a few autapses on neurons 0 and 3; pre/post points are random voxels of the two neurons. All rows exist
   from the start (created before version 1).
 * ``proofreading_status``: rows created at different times (so versions differ), including
   one whose ``proofread`` is False and rows whose ``valid_id`` is now an ancestor of the
@@ -44,8 +45,11 @@ def build_tables(world: World, rng: np.random.Generator, aux: dict[str, np.ndarr
     by_neuron = [np.flatnonzero(vox_neuron == k) for k in range(world.n_neurons)]
     pre: list[np.ndarray] = []
     post: list[np.ndarray] = []
+    partners = getattr(world, "synapse_partners", None)
     for a in range(world.n_neurons):
-        for b in range(world.n_neurons):
+        targets = range(world.n_neurons) if partners is None else np.sort(
+            rng.choice(world.n_neurons, size=min(partners, world.n_neurons), replace=False))
+        for b in targets:
             if a == b:
                 n = int(rng.integers(3, 7)) if a in (0, 3) else 0
             else:

@@ -81,6 +81,9 @@ class World(SmallWorldApi):
             (days 141-190, after every materialization version). Its final root
             (:attr:`long_history_root`) has N edits and a chain of N + 1 roots. The rest of the
             world is the same as with ``long_history=0`` (its own random generator).
+        synapse_partners: when set, each neuron makes synapses onto this many partners drawn
+            at random instead of onto every neuron, so the synapse table grows linearly with
+            ``n_neurons`` (for worlds of thousands of neurons, with a larger ``shape``).
     """
 
     def __init__(
@@ -95,8 +98,10 @@ class World(SmallWorldApi):
         chunk_size: Sequence[int] = (64, 64, 16),
         huge_supervoxels: int = 1_500_000,
         long_history: int = 0,
+        synapse_partners: int | None = None,
     ) -> None:
         self.seed = int(seed)
+        self.synapse_partners = None if synapse_partners is None else int(synapse_partners)
         self.n_neurons = int(n_neurons)
         self.resolution = tuple(float(v) for v in resolution)
         self.seg_resolution = tuple(float(v) for v in seg_resolution)
