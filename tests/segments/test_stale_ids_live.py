@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
+import pandas as pd
 import pytest
 
 import tracertools as tt
@@ -73,7 +73,7 @@ def test_an_unknown_id_is_nan_and_named_under_warn(ds, world, current):
     unknown = int(world.all_roots().max()) + 1000
     with pytest.warns(PartialResultWarning, match=str(unknown)):
         frame = ds.segments([current[0], unknown]).synapse_counts(errors="warn")
-    assert np.isnan(frame.loc[unknown, "total"])
+    assert pd.isna(frame.loc[unknown, "total"])
     assert frame.loc[current[0], "total"] == sum(world.synapse_counts(current[0]))
 
 
