@@ -25,3 +25,44 @@ def write_section(title: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     PERFORMANCE_DOC.write_text(text, encoding="utf-8")
+
+
+def machine() -> str:
+    """One line naming the machine: CPU, cores, OS, Python and numpy, and the load at the time."""
+    import os
+    import platform
+
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = f", load average {os.getloadavg()[0]:.1f} when the run started"
+    return (f"{cpu} ({platform.machine()}), {os.cpu_count()} cores, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, numpy {np.__version__}"
+            f"{load}")
+
+
+def request_floor_ms(url: str, headers: dict[str, str] | None = None, n: int = 50) -> float:
+    """Median wall time in ms of ``n`` GETs of ``url`` on one kept-alive ``requests`` session
+    (what caveclient uses): the per-request cost of a stand-in and the client together."""
+    import statistics
+    import time
+
+    import requests
+
+    times = []
+    with requests.Session() as session:
+        session.get(url, headers=headers).raise_for_status()  # open the connection
+        for _ in range(n):
+            start = time.perf_counter()
+            session.get(url, headers=headers).raise_for_status()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from tracertools import geometry
 from tracertools.geometry.alpha_shape import alpha_shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _perfdoc import write_section  # noqa: E402
+from _perfdoc import machine, write_section  # noqa: E402
 
 
 def _timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -109,7 +108,7 @@ def bench_intersections(rng: np.random.Generator) -> dict[str, Any]:
     triangles = perturbed_sphere(40_000.0, centre, rng)
     ours_s, points = _timed(lambda: geometry.segment_triangle_intersections(bones, triangles), 3)
     sample = bones[:: len(bones) // 10][:10]
-    python_sample_s, python_hits = _timed(lambda: python_intersections(sample, triangles))
+    python_sample_s, python_hits = _timed(lambda: python_intersections(sample, triangles), 3)
     ours_sample = len(geometry.segment_triangle_intersections(sample, triangles))
     python_s = python_sample_s * len(bones) / len(sample)
     return {
@@ -159,8 +158,11 @@ def bench_alpha_shape(rng: np.random.Generator) -> dict[str, Any]:
     except ImportError:
         row["skipped"] = "alphashape is not installed: pip install alphashape"
         return row
-    theirs_s, theirs = _timed(lambda: alphashape.alphashape(points, 1.0 / alpha))
+    theirs_s, theirs = _timed(lambda: alphashape.alphashape(points, 1.0 / alpha), 3)
+    from importlib.metadata import version
+
     row.update(
+        theirs_version=f"alphashape {version('alphashape')}, shapely {version('shapely')}",
         theirs_s=theirs_s,
         theirs_watertight=bool(theirs.is_watertight),
         theirs_faces=len(theirs.faces),
@@ -200,19 +202,19 @@ def report(inter: dict[str, Any], alpha: dict[str, Any]) -> str:
             f"| {label} | {alpha['ours_s']:.3f} s (watertight: "
             f"{_yes(alpha['ours_watertight'])}) | {alpha['theirs_s']:.2f} s, `alphashape` "
             f"package (watertight: {_yes(alpha['theirs_watertight'])}) | "
-            f"{alpha['ratio']:,.0f}x | >= 5x, watertight | {_yes(alpha['met'])} |"
+            f"{alpha['ratio']:.1f}x | >= 5x, watertight | {_yes(alpha['met'])} |"
         )
     return "\n".join(lines)
 
 
-def notes(inter: dict[str, Any], alpha: dict[str, Any]) -> str:
+def notes(inter: dict[str, Any], alpha: dict[str, Any], facts: str) -> str:
     agree = "agree" if inter["sample_agrees"] else "DISAGREE"
     return (
         f"- Both intersection methods {agree} on the sampled bones' crossings.\n"
         f"- Alpha growth from the default alpha took {alpha['attempts']} attempts, "
-        f"{alpha['grow_s']:.2f} s in all; the row above times one fixed alpha.\n"
-        f"- Machine: {platform.machine()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}."
+        f"{alpha['grow_s']:.2f} s in all; the row above times one fixed alpha"
+        + (f" ({alpha['theirs_version']})" if "theirs_version" in alpha else "") + ".\n"
+        f"- Machine: {facts}."
     )
 
 
@@ -220,19 +222,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-docs", action="store_true", help="do not update performance.md")
     args = parser.parse_args(argv)
+    facts = machine()
     rng = np.random.default_rng(7)
     inter = bench_intersections(rng)
     alpha = bench_alpha_shape(rng)
     table = report(inter, alpha)
     print(table)
-    print(notes(inter, alpha))
+    print(notes(inter, alpha, facts))
     if "skipped" in alpha:
         print(f"\nalphashape comparison skipped: {alpha['skipped']}")
     if not args.no_docs:
         write_section(
             "Geometry",
-            "Run `python benchmarks/geometry.py`. Wall times are the best of 3 runs (the "
-            "baselines run once).\n\n" + table + "\n\n" + notes(inter, alpha)
+            "Run `python benchmarks/geometry.py` (the alpha-shape baseline needs the `bench` "
+            "extra: `pip install tracertools[bench]`). Wall times are the best of 3 runs, on "
+            "both sides.\n\n" + table + "\n\n" + notes(inter, alpha, facts)
         )
         print("\nwrote the Geometry section of docs/performance.md")
     return 0 if inter["met"] and alpha.get("met", True) else 1

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing as mp
-import platform
 import resource
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _perfdoc import write_section  # noqa: E402
+from _perfdoc import machine, write_section  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -39,7 +38,7 @@ def _serve(conn: Connection) -> None:
     """Child process: run LocalCave, send its config, token and roots, wait to be told to stop."""
     from tracertools.testing import LocalCave
 
-    with LocalCave(datastack_name="soak") as cave:
+    with LocalCave(datastack_name="soak", skeleton_seconds=0) as cave:  # ready at once
         conn.send((cave.config, cave.token, [int(r) for r in cave.world.all_roots()]))
         conn.recv()
 
@@ -67,6 +66,7 @@ def soak(n_ids: int, rounds: int) -> dict[str, Any]:
     """Run the soak against a LocalCave in a child process; return the measurements."""
     from tracertools import Datastack
 
+    facts = machine()
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve, args=(child,), daemon=True)
@@ -99,7 +99,7 @@ def soak(n_ids: int, rounds: int) -> dict[str, Any]:
         if server.is_alive():
             server.terminate()
     return {"ids": n_ids, "distinct": len(set(ids)), "rounds": rounds, "times": times,
-            "peaks": peaks, "held": held, "rss": _rss_peak_mib()}
+            "peaks": peaks, "held": held, "rss": _rss_peak_mib(), "machine": facts}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -133,7 +133,7 @@ def report(result: dict[str, Any]) -> str:
         f"{held[-1] - held[min(1, len(held) - 1)]:+.2f} MiB).",
         f"- Peak resident set size of the client process: {result['rss']:.0f} MiB (Python, "
         "numpy, pandas, caveclient and cloud-volume loaded).",
-        f"- Machine: {platform.machine()}, Python {platform.python_version()}.",
+        f"- Machine: {result['machine']}.",
     ]
     return "\n".join(lines)
 

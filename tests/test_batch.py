@@ -190,3 +190,29 @@ def test_persistent_429_becomes_rate_limited_error():
 
     with pytest.raises(RateLimitedError):
         call_with_retries(always_limited, attempts=3, sleep=lambda _: None)
+
+
+def test_progress_is_off_under_continuous_integration_unless_asked(monkeypatch):
+    monkeypatch.delenv("TRACERTOOLS_PROGRESS", raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert progress_enabled(None) is False
+    monkeypatch.setenv("TRACERTOOLS_PROGRESS", "1")
+    assert progress_enabled(None) is True
+    monkeypatch.delenv("CI")
+    monkeypatch.delenv("TRACERTOOLS_PROGRESS")
+    assert progress_enabled(None) is True
+
+
+def test_a_bar_appears_for_work_that_runs_past_the_delay_whatever_its_item_count(capsys):
+    import time
+
+    from tracertools import batch
+
+    run_per_item(lambda x: time.sleep(batch.PROGRESS_DELAY_S / 2 + 0.2) or x, [1, 2, 3],
+                 max_workers=1, progress=True, desc="slow items")
+    assert "slow items" in capsys.readouterr().err
+
+
+def test_quick_work_shows_no_bar(capsys):
+    run_per_item(lambda x: x, list(range(500)), progress=True, desc="quick items")
+    assert "quick items" not in capsys.readouterr().err

@@ -560,9 +560,12 @@ def http_site(tmp_path) -> Iterator[tuple[str, list[str]]]:
     )
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def test_http_bucket_reads(http_site):
@@ -647,3 +650,10 @@ def test_local_s3_restores_the_environment(monkeypatch):
     assert "AWS_SESSION_TOKEN" not in os.environ
     with pytest.raises(InvalidInputError):
         Bucket("ttenv://tt-env-check")
+
+
+@pytest.mark.parametrize("url", ["s3://user:pw@bucket/x", "gs://token@bucket/x"])
+def test_a_url_with_credentials_is_refused_saying_why(url):
+    with pytest.raises(InvalidInputError, match="credentials never go in a URL") as info:
+        Bucket(url)
+    assert "pw" not in str(info.value) and "token@" not in str(info.value)

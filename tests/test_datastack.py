@@ -122,3 +122,42 @@ def test_cache_is_shared_per_kind():
     ds.cache("leaves")[1] = "x"
     assert ds.cache("leaves") == {1: "x"}
     assert ds.cache("l2") == {}
+
+
+@pytest.mark.parametrize(("given", "name"), [
+    ("BANC", "brain_and_nerve_cord"), ("banc", "brain_and_nerve_cord"),
+    (" brain_and_nerve_cord ", "brain_and_nerve_cord"), ("FlyWire", "flywire_fafb_production"),
+    ("MANC", "male_adult_nerve_cord"), ("MICrONS", "minnie65_phase3_v1"),
+    ("Brain_And_Nerve_Cord", "brain_and_nerve_cord"),
+])
+def test_everyday_names_and_stray_spaces_name_the_preset(given, name):
+    assert tt.Datastack(given).name == name
+
+
+def test_an_unknown_name_suggests_the_close_ones():
+    with pytest.raises(tt.UnknownDatastackError) as info:
+        tt.Datastack("brain_and_nerv_cord")
+    assert "Did you mean 'brain_and_nerve_cord'" in str(info.value)
+    assert info.value.suggestions[0] == "brain_and_nerve_cord"
+
+
+def test_calling_the_segments_module_says_which_method_to_use():
+    with pytest.raises(TypeError, match=r"tt.Datastack\(name\).segments\(ids\)"):
+        tt.segments([720575941473274509])
+
+
+def test_tt_segment_says_to_make_a_datastack_first():
+    with pytest.raises(AttributeError, match=r"tt.Datastack\(name\).segment\(segment_id\)"):
+        tt.segment(720575941473274509)
+
+
+def test_a_config_file_round_trips_the_config(tmp_path):
+    cfg = tt.load_config("brain_and_nerve_cord")
+    path = cfg.to_file(tmp_path / "banc.json")
+    assert tt.DatastackConfig.from_file(path) == cfg
+
+
+def test_a_broken_config_file_is_a_config_error(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(tt.ConfigError, match="not a JSON datastack config"):
+        tt.DatastackConfig.from_file(tmp_path / "bad.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import inspect
 import io
 import re
@@ -41,15 +42,15 @@ def returned(shim: Callable[..., object], *args: object) -> object:
 
 
 SIGNATURES = {
-    bucket_copy_folder: ["source_path", "destination_path"],
+    bucket_copy_folder: ["source_path", "destination_path", "overwrite=True"],
     bucket_delete_file: ["file_path"],
     bucket_delete_folder: ["folder_path"],
     bucket_download_file: ["bucket_path", "download_path=None"],
     bucket_download_folder: ["bucket_path", "download_path=None"],
-    bucket_move_file: ["file_path", "new_folder_path"],
-    bucket_rename_file: ["file_path", "new_name"],
-    bucket_upload_file: ["local_path", "bucket_path"],
-    bucket_upload_folder: ["local_path", "bucket_path"],
+    bucket_move_file: ["file_path", "new_folder_path", "overwrite=True"],
+    bucket_rename_file: ["file_path", "new_name", "overwrite=True"],
+    bucket_upload_file: ["local_path", "bucket_path", "overwrite=True"],
+    bucket_upload_folder: ["local_path", "bucket_path", "overwrite=True"],
 }
 
 
@@ -74,11 +75,12 @@ def test_upload_file_puts_the_file_in_the_folder(backend: Backend, tmp_path):
     assert backend.stored("uploads/blob.bin") == BINARY
 
 
-def test_upload_file_does_not_replace_an_existing_file(backend: Backend, tmp_path):
+def test_upload_file_with_overwrite_false_does_not_replace_an_existing_file(backend: Backend,
+                                                                            tmp_path):
     backend.seed("uploads/blob.bin", b"original")
     local = make_tree(tmp_path / "local", {"blob.bin": BINARY}) / "blob.bin"
     with pytest.raises(DestinationExistsError):
-        bucket_upload_file(str(local), backend.bucket.url_for("uploads"))
+        bucket_upload_file(str(local), backend.bucket.url_for("uploads"), overwrite=False)
     assert backend.stored("uploads/blob.bin") == b"original"
 
 
@@ -95,7 +97,28 @@ def test_upload_folder_then_download_folder_round_trip(backend: Backend, tmp_pat
     )
     (folder,) = downloads.iterdir()
     assert re.fullmatch(rf"image2_{STAMP}", folder.name)
-    assert read_tree(folder) == tree
+    # the fragment went up gzip-encoded as mesh/1:0:1 and comes back decoded, as the original
+    assert read_tree(folder) == {"info": b"{}", "mesh/1:0:1": gzip.decompress(GZIPPED),
+                                 "raw.bin": BINARY}
+
+
+def test_download_folder_decodes_gzip_encoded_objects_under_their_plain_names(
+    backend: Backend, tmp_path
+):
+    backend.seed("vol/mesh/1:0:1", GZIPPED, gzip_encoded=True)
+    backend.seed("vol/mesh/1:0", b'{"fragments": ["1:0:1"]}')
+    bucket_download_folder(backend.bucket.url_for("vol"), str(tmp_path / "dl"))
+    (folder,) = (tmp_path / "dl").iterdir()
+    assert read_tree(folder) == {"mesh/1:0": b'{"fragments": ["1:0:1"]}',
+                                 "mesh/1:0:1": gzip.decompress(GZIPPED)}
+
+
+def test_download_file_decodes_a_gzip_encoded_object(backend: Backend, tmp_path):
+    backend.seed("vol/mesh/1:0:1", GZIPPED, gzip_encoded=True)
+    bucket_download_file(backend.bucket.url_for("vol/mesh/1:0:1"), str(tmp_path / "dl"))
+    (path,) = (tmp_path / "dl").iterdir()
+    assert re.fullmatch(rf"1:0:1_{STAMP}", path.name)
+    assert path.read_bytes() == gzip.decompress(GZIPPED)
 
 
 def test_download_file_stamps_before_the_extension_and_returns_none(backend: Backend, tmp_path):

@@ -170,3 +170,73 @@ def test_legacy_module_has_no_heavy_module_level_imports():
                 roots.add(node.module.split(".")[0])
     third_party = roots - set(sys.stdlib_module_names) - {"__future__"}
     assert third_party <= {"numpy", "tracertools"}, third_party
+
+
+# ---------------------------------------------------------------------------------------------
+# Pinned against the original's arithmetic (issue 21)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_calc_3d_distance_keeps_python_ints_exact():
+    # float64 cannot tell 2**60 + 1 from 2**60; the original's Python int arithmetic can
+    assert calc_3d_distance([2**60 + 1, 0, 0], [2**60, 0, 0], [1, 1, 1]) == 1.0
+
+
+def test_calc_3d_distance_scales_each_point_before_subtracting():
+    # res * a - res * b, as the original: 0.1 * 0.3 - 0.1 * 0.2 is not 0.1 * (0.3 - 0.2)
+    want = ((0.1 * 0.3 - 0.1 * 0.2) ** 2) ** 0.5
+    assert want != abs(0.1 * (0.3 - 0.2))
+    assert calc_3d_distance([0.3, 0, 0], [0.2, 0, 0], [0.1, 1, 1]) == want
+
+
+def test_calc_3d_distance_of_a_nan_coordinate_is_nan():
+    assert np.isnan(calc_3d_distance([float("nan"), 2, 3], [4, 5, 6], [4, 4, 45]))
+
+
+def test_calc_avg_point_coords_exact_means_are_pandas_column_means():
+    points = [[25.1, 191.8, 784.9], [783.1, 579.4, 442.7], [489.5, 83.9, 316.0],
+              [381.1, 222.7, 275.4], [416.3, 576.4, 476.4], [244.7, 801.1, 534.0],
+              [491.2, 88.8, 775.6], [828.0, 341.9, 666.2]]
+    # the original's pandas mean sums pairwise; numpy's row-wise mean differs in the last bit
+    assert np.mean(points, axis=0)[2] == 533.9
+    assert calc_avg_point_coords(points, exact_value=True) == [457.375, 360.75, 533.9000000000001]
+
+
+def test_calc_avg_point_coords_of_no_points_is_an_empty_list():
+    assert calc_avg_point_coords([]) == []
+    assert calc_avg_point_coords([], exact_value=True) == []
+
+
+def test_calc_avg_point_coords_of_a_flat_point_is_the_mean_of_its_values():
+    # pandas reads [1, 2, 3] as one column of three rows, as the original did
+    assert calc_avg_point_coords([1, 2, 3]) == [2]
+    assert calc_avg_point_coords([1, 2, 4], exact_value=True) == [7 / 3]
+
+
+def test_calc_avg_point_coords_skips_nan_like_pandas():
+    assert calc_avg_point_coords([[1, float("nan")], [3, 4]], exact_value=True) == [2.0, 4.0]
+    with pytest.raises(ValueError):  # a column of NaN only cannot be rounded to an int
+        calc_avg_point_coords([[1, float("nan")], [3, float("nan")]])
+
+
+def test_calc_line_triangle_intersect_counts_an_endpoint_on_the_triangle():
+    # kept fix: the original's two ray tests excluded the endpoints and returned None here
+    ends_on = calc_line_triangle_intersect([[1, 1, 0], [1, 2, 5]], [[0, 0, 5], [10, 0, 5],
+                                                                    [0, 10, 5]])
+    assert ends_on is not None and ends_on.tolist() == [1.0, 2.0, 5.0]
+    starts_on = calc_line_triangle_intersect([[1, 2, 5], [1, 1, 9]], [[0, 0, 5], [10, 0, 5],
+                                                                      [0, 10, 5]])
+    assert starts_on is not None and starts_on.tolist() == [1.0, 2.0, 5.0]
+
+
+def test_calc_skeleton_mesh_intersect_reports_a_point_where_two_bones_meet_once():
+    surface = [[0, 0, 5], [10, 0, 5], [0, 10, 5]]
+    bones = [[[1, 1, 0], [1.3, 1.7, 5]], [[1.3, 1.7, 5], [2, 2, 9]]]  # meet on the surface
+    got = calc_skeleton_mesh_intersect(bones, [surface])
+    assert got is not None and [p.tolist() for p in got] == [[1.0, 2.0, 5.0]]
+
+
+def test_calc_skeleton_mesh_intersect_reports_a_shared_triangle_edge_once():
+    halves = [[[0, 0, 5], [10, 0, 5], [10, 10, 5]], [[0, 0, 5], [10, 10, 5], [0, 10, 5]]]
+    got = calc_skeleton_mesh_intersect([[[3, 3, 0], [3, 3, 9]]], halves)
+    assert got is not None and [p.tolist() for p in got] == [[3.0, 3.0, 5.0]]

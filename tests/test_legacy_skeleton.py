@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import _thread
+import inspect
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -68,9 +71,13 @@ def test_host_ng_volume_locally_missing_folder_raises_before_binding(tmp_path):
         s.bind(("127.0.0.1", port))
 
 
-def test_host_ng_volume_locally_serves_until_ctrl_c(tmp_path):
-    (tmp_path / "info").write_text(json.dumps({"type": "segmentation"}))
-    port = free_port()
+def serve_until_signalled(folder, port: int, signum: int) -> dict[str, object]:
+    """Run host_ng_volume_locally here (the main thread) until a helper thread, once the server
+    has answered ``GET /info``, sends ``signum`` to this process. Returns what the helper saw.
+
+    The helper gives up waiting for an answer after 10 s and sends the signal anyway, so a
+    server that never answers still gets stopped, and it is joined whatever happens.
+    """
     seen: dict[str, object] = {}
     returned = threading.Event()
 
@@ -82,20 +89,88 @@ def test_host_ng_volume_locally_serves_until_ctrl_c(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.05)
                 continue
-            seen["status"], seen["cors"] = response.status_code, response.headers.get(
-                "Access-Control-Allow-Origin"
-            )
+            seen["status"] = response.status_code
+            seen["cors"] = response.headers.get("Access-Control-Allow-Origin")
             break
         if not returned.is_set():
-            _thread.interrupt_main()  # Ctrl-C for the blocked main thread
+            os.kill(os.getpid(), signum)
 
-    helper = threading.Thread(target=client)
+    helper = threading.Thread(target=client, name="signal-sender")
     helper.start()
     try:
-        assert host_ng_volume_locally(str(tmp_path) + "/", port=port) is None
+        seen["returned"] = host_ng_volume_locally(str(folder) + "/", port=port)
     finally:
         returned.set()
         helper.join()
-    assert seen == {"status": 200, "cors": "*"}
-    with pytest.raises(requests.ConnectionError):  # stopped after Ctrl-C
+    return seen
+
+
+@pytest.fixture
+def volume_folder(tmp_path):
+    (tmp_path / "info").write_text(json.dumps({"type": "segmentation"}))
+    return tmp_path
+
+
+def assert_port_closed(port: int) -> None:
+    with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/info", timeout=2)
+
+
+def test_host_ng_volume_locally_serves_until_ctrl_c(volume_folder):
+    port = free_port()
+    seen = serve_until_signalled(volume_folder, port, signal.SIGINT)
+    assert seen == {"status": 200, "cors": "*", "returned": None}
+    assert_port_closed(port)
+
+
+def test_host_ng_volume_locally_stops_on_ctrl_c_when_started_with_sigint_ignored(
+    volume_folder, sigint_ignored
+):
+    port = free_port()  # as from a background job (`cmd &`, nohup, schedulers): SIGINT ignored
+    seen = serve_until_signalled(volume_folder, port, signal.SIGINT)
+    assert seen == {"status": 200, "cors": "*", "returned": None}
+    assert_port_closed(port)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # the inherited disposition is back
+
+
+def test_host_ng_volume_locally_stops_cleanly_on_sigterm(volume_folder, sigterm_fallback):
+    port = free_port()
+    seen = serve_until_signalled(volume_folder, port, signal.SIGTERM)
+    assert seen == {"status": 200, "cors": "*", "returned": None}
+    assert_port_closed(port)
+    assert signal.getsignal(signal.SIGTERM) is sigterm_fallback  # the previous handler is back
+
+
+def test_get_bones_divides_float32_vertices_in_float32():
+    vertices = np.array([[401.3, 800.7, 451.1], [440.9, 803.3, 903.7]], dtype=np.float32)
+    skeleton = osteoid.Skeleton(vertices, np.array([[0, 1]]), space="physical")
+    bones = get_bones(BANC, skeleton)
+    assert bones.dtype == np.float64 and bones.shape == (1, 2, 3)
+    # the original divided each float32 number by the config's int resolution: float32 maths
+    want = (vertices / np.array([4, 4, 45], dtype=np.float32)).astype(np.float64)
+    np.testing.assert_array_equal(bones[0], want)
+    assert not np.array_equal(bones[0], vertices.astype(np.float64) / [4, 4, 45])
+
+
+def test_get_bones_of_a_skeleton_without_edges_has_shape_0():
+    skeleton = osteoid.Skeleton(VERTICES_NM, np.zeros((0, 2), dtype=np.int64), space="physical")
+    bones = get_bones(BANC, skeleton)
+    assert bones.shape == (0,) and bones.dtype == np.float64
+
+
+def test_host_ng_volume_locally_serves_on_the_originals_port_by_default():
+    assert inspect.signature(host_ng_volume_locally).parameters["port"].default == 1337
+    doc = inspect.getdoc(host_ng_volume_locally)
+    assert "1337" in doc and "8080" not in doc
+
+
+def test_host_ng_volume_locally_shows_the_address_to_paste(tmp_path, capsys):
+    (tmp_path / "info").write_text(json.dumps({"type": "segmentation"}))
+    port = free_port()
+    stopper = threading.Timer(0.5, _thread.interrupt_main)
+    stopper.start()
+    try:
+        host_ng_volume_locally(str(tmp_path), port=port)
+    finally:
+        stopper.cancel()
+    assert capsys.readouterr().out == f"Neuroglancer server listening to http://localhost:{port}\n"

@@ -240,12 +240,13 @@ def test_fill_columns_writes_header_and_rows_in_one_request_per_batch(sheets):
     assert truth[120] == [str(10**15 + 119), str(10**15 + 119), 24]
 
 
-def test_fill_columns_reads_the_sheet_once(sheets):
+def test_fill_columns_reads_the_sheet_once_and_each_batch_s_ids_once(sheets):
     _, tab = _tab(sheets, _id_rows(10))
     tab.column(1)  # opens the spreadsheet and tab
     sheets.reset()
-    tab.fill_columns(["current_id"], lambda ids: [[i] for i in ids], progress=False)
-    assert sheets.requests["values.get"] == 1
+    tab.fill_columns(["current_id"], lambda ids: [[i] for i in ids], batch_size=4,
+                     progress=False)
+    assert sheets.requests["values.get"] == 1 + 3  # the plan, then one ID check per batch
 
 
 def test_fill_columns_skips_filled_rows_and_resumes(sheets):

@@ -63,11 +63,20 @@ def expected_row(world, seg_id: int) -> list:
 
 def test_details_land_from_column_b_under_the_original_header(sheets, ds, world, ids):
     key, tab = id_tab(sheets, [str(i) for i in ids])
-    report = tab.add_segment_details(ds)
+    report = tab.add_segment_details(ds, status=False)
     values = sheets.values(key, "T")
     assert values[0] == FULL_HEADER
     assert values[1:] == [expected_row(world, i) for i in ids]
     assert report.written == tuple(range(2, 2 + len(ids))) and report.header_written
+
+
+def test_a_status_column_follows_the_details_and_stays_empty_for_good_rows(
+        sheets, ds, world, ids):
+    key, tab = id_tab(sheets, [str(i) for i in ids])
+    tab.add_segment_details(ds)
+    values = sheets.values(key, "T")
+    assert values[0] == [*FULL_HEADER, "status"]
+    assert values[1:] == [[*expected_row(world, i), ""] for i in ids]
 
 
 def test_current_ids_are_written_as_text(sheets, ds, world, ids):
@@ -91,7 +100,7 @@ def test_a_partly_filled_sheet_gets_only_the_missing_rows(sheets, ds, world, ids
     done = [str(ids[0]), "kept", 1.0, 2.0, 3, 4, 7, False]
     rows = [FULL_HEADER, done] + [[str(i)] for i in ids[1:]]
     key = sheets.create("proofreading", tabs={"T": rows})
-    report = Sheet(key).tab("T").add_segment_details(ds)
+    report = Sheet(key).tab("T").add_segment_details(ds, status=False)
     values = sheets.values(key, "T")
     assert report.skipped == (2,) and report.written == tuple(range(3, 2 + len(ids)))
     assert values[1] == done
@@ -101,7 +110,7 @@ def test_a_partly_filled_sheet_gets_only_the_missing_rows(sheets, ds, world, ids
 def test_invalid_id_cells_fail_only_their_rows(sheets, ds, world, ids):
     key, tab = id_tab(sheets, [str(ids[0]), "7.205759e+17", "abc", str(ids[1])])
     with pytest.warns(PartialResultWarning, match=r"row 3 .*row 4 "):
-        report = tab.add_segment_details(ds)
+        report = tab.add_segment_details(ds, status=False)
     values = sheets.values(key, "T")
     assert report.failed == (3, 4) and report.written == (2, 5)
     assert values[2] == ["7.205759e+17"] + [""] * 7
@@ -110,10 +119,24 @@ def test_invalid_id_cells_fail_only_their_rows(sheets, ds, world, ids):
     assert not any(cell == "ERROR" for row in values for cell in row)
 
 
+def test_invalid_id_cells_get_their_reason_in_the_status_column(sheets, ds, world, ids):
+    key, tab = id_tab(sheets, [str(ids[0]), "7.205759e+17", "abc", str(BOGUS_ROOT)])
+    with pytest.warns(PartialResultWarning, match=r"row 3 .*row 4 .*row 5 "):
+        report = tab.add_segment_details(ds)
+    values = sheets.values(key, "T")
+    assert report.marked == (3, 4, 5) and report.failed == ()
+    assert values[1] == [*expected_row(world, ids[0]), ""]
+    assert values[2][:8] == ["7.205759e+17"] + [""] * 7
+    assert "scientific notation" in values[2][8]
+    assert "only the digits" in values[3][8] and "not found" in values[4][8]
+    again = tab.add_segment_details(ds)  # marked rows are done: nothing is asked again
+    assert again.skipped == (2, 3, 4, 5) and again.written == ()
+
+
 def test_an_unknown_id_leaves_its_row_empty_for_a_later_call(sheets, ds, ids):
     key, tab = id_tab(sheets, [str(BOGUS_ROOT), str(ids[0])])
     with pytest.warns(PartialResultWarning, match=str(BOGUS_ROOT)):
-        report = tab.add_segment_details(ds)
+        report = tab.add_segment_details(ds, status=False)
     assert report.failed == (2,) and report.written == (3,)
     assert sheets.values(key, "T")[1] == [str(BOGUS_ROOT)] + [""] * 7
 
@@ -122,12 +145,12 @@ def test_errors_raise_stops_with_a_batch_error(sheets, ds, world, ids):
     key, tab = id_tab(sheets, [str(ids[0]), "abc"])
     with pytest.raises(BatchError):
         tab.add_segment_details(ds, errors="raise")
-    assert sheets.values(key, "T")[1] == expected_row(world, ids[0])
+    assert sheets.values(key, "T")[1] == [*expected_row(world, ids[0]), ""]
 
 
 def test_only_the_selected_columns_are_written(sheets, ds, world, ids):
     key, tab = id_tab(sheets, [str(ids[2])])
-    tab.add_segment_details(ds, volume=False, synapse_counts=False)
+    tab.add_segment_details(ds, volume=False, synapse_counts=False, status=False)
     cur = world.successor(ids[2])
     assert sheets.values(key, "T") == [
         ["segment_id", "current_id", "cable_length", "proofread"],
@@ -142,7 +165,8 @@ def test_each_batch_costs_one_details_call_and_one_write(local_cave, sheets, ds,
     report = tab.add_segment_details(ds, batch_size=2)
     assert report.write_requests == 2
     assert sheets.requests["values.batchUpdate"] == 2
-    assert local_cave.stats["is_latest_roots"] == 2  # one current-ID lookup per batch
+    # per batch: the current-ID lookup, and the moments the synapse and proofreading reads use
+    assert local_cave.stats["is_latest_roots"] <= 3 * 2
     assert local_cave.stats["bulk_get_skeletons"] == 2
 
 

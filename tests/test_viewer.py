@@ -269,7 +269,6 @@ VIRIDIS_LOW, VIRIDIS_HIGH = (68, 1, 84), (253, 231, 37)
 
 
 def test_render_draws_both_skeletons_coloured_by_radius_with_a_legend(tmp_path):
-    pytest.importorskip("vtk", reason="render() needs the vtk package (the 'viewer' extra)")
     left, right = demo_neuron(1, (0, 0, 0)), demo_neuron(2, (60_000, 0, 0))
 
     out = render([left, right], tmp_path / "pics" / "two.png", size=(800, 600))
@@ -288,7 +287,6 @@ def test_render_draws_both_skeletons_coloured_by_radius_with_a_legend(tmp_path):
 
 
 def test_render_without_radii_draws_grey_bones_and_no_legend(tmp_path):
-    pytest.importorskip("vtk", reason="render() needs the vtk package (the 'viewer' extra)")
     bare = Skeleton(demo_neuron(3, (0, 0, 0)).vertices, demo_neuron(3, (0, 0, 0)).edges)
 
     pixels = read_png(render(bare, tmp_path / "bare.png", style="lines"))
@@ -299,6 +297,5 @@ def test_render_without_radii_draws_grey_bones_and_no_legend(tmp_path):
 
 
 def test_render_rejects_an_unknown_colormap(tmp_path):
-    pytest.importorskip("vtk", reason="render() needs the vtk package (the 'viewer' extra)")
     with pytest.raises(InvalidInputError, match="colormap"):
         render(demo_neuron(1, (0, 0, 0)), tmp_path / "x.png", colormap="no-such-map")

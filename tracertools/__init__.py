@@ -28,23 +28,29 @@ from .batch import ErrorPolicy
 from .config import DatastackConfig, HttpPolicy, known_datastacks, load_config, presets
 from .datastack import Datastack, datastacks
 from .errors import (
+    AuthenticationError,
     BatchError,
     ConfigError,
     ConfirmationRequiredError,
     DestinationExistsError,
+    IncompleteDataWarning,
     InvalidGeometryError,
     InvalidInputError,
     InvalidSegmentIdError,
     InvalidStateError,
     MissingFeatureError,
+    NotARootError,
     PartialResultWarning,
     RateLimitedError,
     RenderingUnavailableError,
+    ReplacedFilesWarning,
     SegmentNotFoundError,
     ServiceError,
+    ServiceUnreachableError,
     SourceNotFoundError,
     TracertoolsError,
     UnknownDatastackError,
+    UnknownTableError,
     UnsafePathError,
 )
 from .geometry.mesh import Mesh
@@ -64,6 +70,7 @@ __version__ = "2.0.0.dev0"
 #: original library's names (the legacy shims). A test keeps it equal to the package's public
 #: attributes (every name without a leading underscore).
 __all__ = [
+    "AuthenticationError",
     "BatchError",
     "Bucket",
     "Candidate",
@@ -74,24 +81,29 @@ __all__ = [
     "DestinationExistsError",
     "ErrorPolicy",
     "HttpPolicy",
+    "IncompleteDataWarning",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
     "InvalidStateError",
     "Mesh",
     "MissingFeatureError",
+    "NotARootError",
     "PartialResultWarning",
     "RateLimitedError",
     "RenderingUnavailableError",
+    "ReplacedFilesWarning",
     "Segment",
     "SegmentList",
     "SegmentNotFoundError",
     "ServiceError",
+    "ServiceUnreachableError",
     "Sheet",
     "Skeleton",
     "SourceNotFoundError",
     "TracertoolsError",
     "UnknownDatastackError",
+    "UnknownTableError",
     "UnsafePathError",
     "batch",
     "cave",
@@ -112,3 +124,12 @@ __all__ = [
 ]
 __all__ += legacy.__all__  # the original API's names
 __all__.sort()
+
+
+def __getattr__(name: str) -> object:
+    if name == "segment":  # a common first guess; the handle comes from a datastack
+        raise AttributeError(
+            "tracertools has no segment(): make a datastack first, "
+            "tt.Datastack(name).segment(segment_id)"
+        )
+    raise AttributeError(f"module 'tracertools' has no attribute {name!r}")

@@ -11,19 +11,26 @@ throttled for it). The client, its sub-clients and the session's worker budget b
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave, info as _info
-from tracertools.cave.calls import remote
+from tracertools.cave.access import TOKEN_ENV as _TOKEN_ENV
+from tracertools.cave.calls import http_status, remote
 from tracertools.cave.connection import DEFAULT_MAX_WORKERS, CaveConnection, list_datastacks
-from tracertools.cave.tables import all_rows
+from tracertools.cave.ratelimit import RateLimiter, rate_from_env
+from tracertools.cave.resolve import resolve_nodes
+from tracertools.cave.tables import all_rows, joined_rows, reference_target
 from tracertools.config import DatastackConfig, HttpPolicy, load_config
-from tracertools.errors import InvalidInputError
-from tracertools.ids import as_segment_id, as_segment_ids
+from tracertools.errors import InvalidInputError, ServiceError, UnknownTableError
+from tracertools.ids import as_segment_id, as_segment_ids, as_supervoxel_ids, refuse_lossy_floats
 from tracertools.ngl.links import DatastackLinksMixin
+from tracertools.segments.id_lists import IdListsMixin
 from tracertools.segments.segment import Segment, SegmentList
 
 if TYPE_CHECKING:
@@ -34,9 +41,14 @@ if TYPE_CHECKING:
     from tracertools.cave.connection import CAVEclient
     from tracertools.segments.segment import Segment, SegmentList
 
-__all__ = ["Datastack", "datastacks"]
+__all__ = ["TOKEN_ENV", "Datastack", "datastacks"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
+
+#: Coordinates (voxels) at or beyond this size are refused: volumes index voxels with int32.
+_MAX_COORD = 2.0**31
 
 
 def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
@@ -46,6 +58,10 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     if isinstance(value, bool):
         raise InvalidInputError(f"timestamp must be a datetime or epoch seconds, got {value!r}")
     if isinstance(value, datetime):
+        if value != value:  # pandas' NaT is a datetime that equals nothing, itself included
+            raise InvalidInputError(
+                "timestamp is NaT (a missing time); pass a datetime or epoch seconds, or None "
+                "for live data")
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
     if isinstance(value, (int, float)):
         try:
@@ -59,7 +75,7 @@ def _as_utc_datetime(value: datetime | float | int | None) -> datetime | None:
     )
 
 
-class Datastack(DatastackLinksMixin):
+class Datastack(DatastackLinksMixin, IdListsMixin):
     """A CAVE datastack: its typed config, its CAVE client and the time it reads at.
 
     Args:
@@ -127,17 +143,18 @@ class Datastack(DatastackLinksMixin):
             )
         if auth_token is not None and (not isinstance(auth_token, str) or not auth_token):
             raise InvalidInputError("auth_token must be a non-empty string")
-        self._name = name
         self._config = config if config is not None else load_config(name)
+        # "BANC" or " banc " name the preset's datastack; an explicit config keeps the given name
+        self._name = name.strip() if config is not None else self._config.name
         self._server_address = server_address or self._config.server_address
         self._token = auth_token
+        self._token_origin = "the auth_token argument" if auth_token is not None else None
         self._timestamp = _as_utc_datetime(timestamp)
         self._version = materialization_version
-        self._cave = CaveConnection(
-            name, server_address=self._server_address, auth_token=self._token,
-            materialization_version=materialization_version,
-            write_server_cache=write_server_cache, max_workers=max_workers, http=http,
-        )
+        self._write_server_cache = write_server_cache
+        self._max_workers = max_workers
+        self._http = http
+        self._cave = self._connection()
         self._lock = threading.Lock()
         self._caches: dict[str, dict[Any, Any]] = {}
 
@@ -156,6 +173,13 @@ class Datastack(DatastackLinksMixin):
     def server_address(self) -> str | None:
         """The CAVE global server URL this datastack talks to (None: caveclient's default)."""
         return self._server_address
+
+    @property
+    def token_origin(self) -> str | None:
+        """Where this datastack's token was given (``"the auth_token argument"``, or
+        ``$TRACERTOOLS_CAVE_TOKEN`` on a worker process), or None when caveclient reads it from
+        its token files. Never the token."""
+        return self._token_origin
 
     @property
     def timestamp(self) -> datetime | None:
@@ -218,9 +242,22 @@ class Datastack(DatastackLinksMixin):
         then handshakes once on first use. For caveclient features tracertools does not wrap.
 
         Raises:
+            MissingFeatureError: the datastack is not hosted in CAVE (its config names no
+                server, no local CAVE server and no graphene segmentation, e.g. MANC), raised
+                before any request.
             ServiceError: the client could not be built (the cause is kept as ``__cause__``).
         """
         return self._cave.client
+
+    def _connection(self) -> CaveConnection:
+        return CaveConnection(
+            self._name, server_address=self._server_address, auth_token=self._token,
+            materialization_version=self._version,
+            write_server_cache=self._write_server_cache, max_workers=self._max_workers,
+            http=self._http, limiter=lambda: self.rate_limiter,
+            token_origin=self._token_origin,
+            hosted=_hosted_in_cave(self._config, self._server_address),
+        )
 
     def _pinned(self) -> Datastack:
         """This session reading at one fixed time: its own, or "now" taken once.
@@ -247,21 +284,29 @@ class Datastack(DatastackLinksMixin):
             return self._caches.setdefault(kind, {})
 
     # -- handles ----------------------------------------------------------------------------
-    def segment(self, segment_id: Any) -> Segment:
+    def segment(self, segment_id: Any, *, strict: bool = False) -> Segment:
         """A handle on one segment (no network).
+
+        A supervoxel or level-2 ID stands for the segment holding it at the read time
+        (``strict=True``: methods refuse it with :class:`~tracertools.errors.NotARootError`).
 
         Raises:
             InvalidSegmentIdError: the ID is not an exact uint64 (e.g. ``7.205759e17``).
         """
-        return Segment(self, as_segment_id(segment_id))
+        return Segment(self, as_segment_id(segment_id), strict=strict)
 
-    def segments(self, segment_ids: Iterable[Any]) -> SegmentList:
+    def segments(self, segment_ids: Iterable[Any], *, strict: bool = False) -> SegmentList:
         """A handle on many segments, in input order with duplicates kept (no network).
+
+        Supervoxel and level-2 IDs stand for the segments holding them at the read time
+        (``strict=True``: they fail as items with :class:`~tracertools.errors.NotARootError`);
+        IDs of other layers and IDs that never existed fail as items. For a list as it comes
+        from a sheet (blanks, text, floats), see :meth:`classify_ids` and :meth:`update_ids`.
 
         Raises:
             InvalidSegmentIdError: naming the first invalid value and its position.
         """
-        return SegmentList(self, as_segment_ids(segment_ids))
+        return SegmentList(self, as_segment_ids(segment_ids), strict=strict)
 
     # -- datastack metadata and tables ---------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -278,7 +323,7 @@ class Datastack(DatastackLinksMixin):
     def table_info(self, name: str) -> dict[str, Any]:
         """Metadata of one table (``materialize.get_table_metadata``)."""
         _check_table_name(name)
-        return _info.table_metadata(self, name)
+        return self._on_table(name, lambda: _info.table_metadata(self, name))
 
     def table(
         self,
@@ -290,9 +335,14 @@ class Datastack(DatastackLinksMixin):
     ) -> pd.DataFrame:
         """Rows of a table at this datastack's time (live by default), complete.
 
-        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels. An answer
+        Position columns come split into ``_x``/``_y``/``_z`` columns in viewer voxels
+        (``config.resolution``; the engine converts tables stored at another resolution). An answer
         cut at the server's row limit is paged until every row is read, so nothing is silently
-        missing.
+        missing. A *reference table* (one whose metadata names a ``reference_table``, such as
+        cell types of nuclei) comes joined to its target's rows, with the columns the
+        original's materialized query gave: its own, then the target's, ``_ref`` appended to
+        names both have (``id_ref``, ``created_ref``, ...). Filters apply to whichever of the
+        two tables has the column.
 
         Args:
             name: the table name (see :meth:`tables`).
@@ -313,17 +363,39 @@ class Datastack(DatastackLinksMixin):
                     raise InvalidInputError(
                         f"filter_in[{column!r}] must be a list of values, got {values!r}"
                     )
+                refuse_lossy_floats(values, f"filter_in[{column!r}]")
+        for column, value in (filter_equal or {}).items():
+            refuse_lossy_floats([value], f"filter_equal[{column!r}]")
         if select_columns is not None and (
             isinstance(select_columns, str)
             or not all(isinstance(c, str) and c for c in select_columns)
         ):
             raise InvalidInputError("select_columns must be a list of column names")
-        return all_rows(self, name, filter_in=filter_in, filter_equal=filter_equal,
-                        select=select_columns)
+        def rows() -> pd.DataFrame:
+            target = reference_target(self, name)
+            if target is not None:
+                return joined_rows(self, name, target, filter_in=filter_in,
+                                   filter_equal=filter_equal, select=select_columns)
+            return all_rows(self, name, filter_in=filter_in, filter_equal=filter_equal,
+                            select=select_columns)
+
+        return self._on_table(name, rows)
+
+    def _on_table(self, name: str, call: Callable[[], T]) -> T:
+        """``call()``, turning the service's "no such table" (404) into :class:`UnknownTableError`."""
+        try:
+            return call()
+        except ServiceError as exc:
+            if http_status(exc) != 404:
+                raise
+            known = self.tables()
+            if name in known:
+                raise
+            raise UnknownTableError(self._name, name, known) from exc
 
     # -- points and supervoxels ------------------------------------------------------------------
     def supervoxels_at(
-        self, points: Any, *, resolution: Any = None
+        self, points: Any, *, resolution: Any = None, errors: ErrorPolicy = "raise"
     ) -> npt.NDArray[np.uint64]:
         """The supervoxel ID at each point (0 where the point is background).
 
@@ -333,9 +405,14 @@ class Datastack(DatastackLinksMixin):
         Args:
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+            errors: failure policy for points outside the segmentation volume: "raise"
+                raises :class:`~tracertools.errors.BatchError` naming each one (before any
+                chunk is read); under "warn"/"ignore" they are 0 (and named in a warning
+                under "warn"), never read as background without a word.
         """
         import numpy as np
 
+        policy = check_error_policy(errors)
         pts = _as_points(points)
         viewer_res = _as_resolution(
             resolution if resolution is not None else self.config.resolution
@@ -345,14 +422,36 @@ class Datastack(DatastackLinksMixin):
 
         cv = _info.segmentation_volume(self)
         seg_res = np.asarray(cv.meta.resolution(0), dtype=float)
-        voxels = np.floor(pts * viewer_res / seg_res).astype(np.int64)
-        keys = [tuple(int(c) for c in v) for v in voxels]
+        scaled = np.floor(pts * viewer_res / seg_res)
+        bounds = cv.meta.bounds(0)
+        lo = np.asarray(bounds.minpt, dtype=float)
+        hi = np.asarray(bounds.maxpt, dtype=float)
+        inside = np.all((scaled >= lo) & (scaled < hi), axis=1)
+        out = np.zeros(pts.shape[0], dtype=np.uint64)
+        if not inside.all():
+            view_lo = lo * seg_res / viewer_res
+            view_hi = hi * seg_res / viewer_res
+            failures: dict[int, BaseException] = {
+                int(i): InvalidInputError(
+                    f"point {i} {pts[i].tolist()} (viewer voxels) is outside the segmentation "
+                    f"volume, which spans {view_lo.tolist()} to {view_hi.tolist()} in viewer "
+                    f"voxels at {viewer_res.tolist()} nm")
+                for i in np.flatnonzero(~inside).tolist()
+            }
+            apply_error_policy(failures, policy, [f"point {i}" for i in range(len(pts))],
+                               what="point")
+        if not inside.any():
+            return out
+        keys = [tuple(int(c) for c in v) for v in scaled[inside].astype(np.int64)]
         found = remote(self, "point lookup", lambda: cv.scattered_points(keys, mip=0,
                                                                           agglomerate=False))
         lookup = {tuple(int(c) for c in k): int(v) for k, v in found.items()}
-        return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.uint64)
+        out[inside] = [lookup.get(k, 0) for k in keys]
+        return out
 
-    def segments_at(self, points: Any, *, resolution: Any = None) -> npt.NDArray[np.uint64]:
+    def segments_at(
+        self, points: Any, *, resolution: Any = None, errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.uint64]:
         """The segment (root) ID at each point at this datastack's time (0 for background).
 
         Chunk downloads grouped by chunk, then one batched root lookup for all points.
@@ -360,22 +459,150 @@ class Datastack(DatastackLinksMixin):
         Args:
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
+            errors: failure policy for points outside the segmentation volume (see
+                :meth:`supervoxels_at`).
         """
-        return self.segments_of_supervoxels(self.supervoxels_at(points, resolution=resolution))
+        return self.segments_of_supervoxels(
+            self.supervoxels_at(points, resolution=resolution, errors=errors), errors=errors)
 
-    def segments_of_supervoxels(self, supervoxel_ids: Any) -> npt.NDArray[np.uint64]:
+    def segments_of_supervoxels(
+        self, supervoxel_ids: Any, *, errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.uint64]:
         """The segment (root) ID of each supervoxel at this datastack's time (0 stays 0).
 
-        One ``roots_binary`` request per ~4 MB of IDs.
+        One ``roots_binary`` request per ~4 MB of IDs. If the service refuses it because
+        some IDs never existed, one ``valid_nodes`` request names them and one more request
+        resolves the rest.
+
+        Args:
+            supervoxel_ids: node IDs (0 for background).
+            errors: failure policy for IDs that never existed: "raise" raises
+                :class:`~tracertools.errors.BatchError` (from
+                :class:`~tracertools.errors.SegmentNotFoundError`) naming them; under
+                "warn"/"ignore" they are 0.
+
+        Raises:
+            InvalidSegmentIdError: a value that is not an exact uint64 (a float that lost
+                digits, ``-1``, ``"abc"``, NaN, a masked entry) or a single value where a list is
+                expected, naming it and its position, before any request.
         """
         import numpy as np
 
-        svs = np.asarray(supervoxel_ids, dtype=np.uint64).reshape(-1)
+        policy = check_error_policy(errors)
+        svs = as_supervoxel_ids(supervoxel_ids)
         roots = np.zeros(svs.shape, dtype=np.uint64)
-        nonzero = svs != 0
-        if nonzero.any():
-            roots[nonzero] = _cave.roots_of(self, svs[nonzero], _cave.read_time(self))
+        nonzero = np.flatnonzero(svs != 0)
+        if nonzero.size:
+            found, lost = resolve_nodes(self, svs[nonzero], _cave.read_time(self))
+            roots[nonzero] = [found.get(int(v), 0) for v in svs[nonzero].tolist()]
+            if lost:
+                failures: dict[int, BaseException] = {}
+                for pos in nonzero.tolist():
+                    exc = lost.pop(int(svs[pos]), None)  # named at its first position
+                    if exc is not None:
+                        failures[pos] = exc
+                apply_error_policy(failures, policy, [int(v) for v in svs.tolist()],
+                                   what="supervoxel")
         return roots
+
+    # ==========================================================================================
+    # Pickling and the request budget: batch work on other processes (executor=)
+    #
+    # A pickled Datastack holds its name, config, server address, read time, materialization
+    # version and request budget; never its token, client or caches. Unpickled in another
+    # process it becomes that process's own session for the same datastack (one per process,
+    # its client built lazily on first use), with the token found there: $TRACERTOOLS_CAVE_TOKEN,
+    # else caveclient's token files.
+    # ==========================================================================================
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_datastack, (self._portable_state(),))
+
+    def __copy__(self) -> Datastack:
+        """A shallow copy sharing the client, caches and budget (as ``_pinned`` uses)."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def _portable_state(self) -> dict[str, Any]:
+        return {
+            "name": self._name,
+            "config": self._config,
+            "server_address": self._server_address,
+            "timestamp": self._timestamp,
+            "materialization_version": self._version,
+            "write_server_cache": self._write_server_cache,
+            "max_workers": self._max_workers,
+            "http": self._http,
+            "rate_limit": self.rate_limiter.rate,
+        }
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """This session's request budget: every HTTP request of its CAVE client takes a token.
+
+        Unlimited unless :attr:`rate_limit` or ``$TRACERTOOLS_RATE_LIMIT`` sets one. Shared by
+        the session's threads; split evenly among worker processes (see
+        :mod:`tracertools.cave.ratelimit`).
+        """
+        found = self.__dict__.get("_rate_limiter")
+        if found is None:
+            found = self.__dict__.setdefault("_rate_limiter", RateLimiter(rate_from_env()))
+        return found  # type: ignore[no-any-return]
+
+    @property
+    def rate_limit(self) -> float | None:
+        """The session's budget in requests per second (None: unlimited), across every process
+        its batches run on."""
+        return self.rate_limiter.rate
+
+    @rate_limit.setter
+    def rate_limit(self, value: float | None) -> None:
+        self.rate_limiter.rate = value
+
+
+#: Environment variable a worker process reads its CAVE token from (see Datastack.__reduce__).
+TOKEN_ENV = _TOKEN_ENV
+#: Sessions rebuilt from pickles in this process, most recently used last.
+_RESTORED: OrderedDict[tuple[Any, ...], Datastack] = OrderedDict()
+_RESTORED_LOCK = threading.Lock()
+_RESTORED_MAX = 16
+
+
+def _restore_datastack(state: dict[str, Any]) -> Datastack:
+    """This process's session for a pickled datastack: one per (datastack, server, read time),
+    so the tasks a worker runs share one client, its caches and its budget."""
+    name = state["name"]
+    config: DatastackConfig = state["config"]
+    key = (name, config.model_dump_json(), state["server_address"], state["timestamp"],
+           state["materialization_version"], state["write_server_cache"])
+    with _RESTORED_LOCK:
+        ds = _RESTORED.get(key)
+        if ds is None:
+            token = os.environ.get(TOKEN_ENV) or None
+            ds = Datastack(name, server_address=state["server_address"], auth_token=token,
+                           timestamp=state["timestamp"],
+                           materialization_version=state["materialization_version"],
+                           config=config, write_server_cache=state["write_server_cache"],
+                           max_workers=state["max_workers"], http=state["http"])
+            if token is not None:
+                ds._token_origin = f"${TOKEN_ENV}"
+                ds._cave = ds._connection()
+            _RESTORED[key] = ds
+            while len(_RESTORED) > _RESTORED_MAX:
+                _RESTORED.popitem(last=False)
+        _RESTORED.move_to_end(key)
+    if state["rate_limit"] is not None:
+        ds.rate_limit = state["rate_limit"]
+    return ds
+
+
+def _hosted_in_cave(config: DatastackConfig, server_address: str | None) -> bool:
+    """Whether CAVE serves the datastack: a server is named, or its config has a local CAVE
+    server or a graphene (chunkedgraph) segmentation. Without any of them caveclient would ask
+    its default global server about a datastack it does not know, retrying for half a minute."""
+    segmentation = config.sources.segmentation or ""
+    return bool(server_address or config.local_server_url
+                or segmentation.startswith("graphene://"))
 
 
 def _check_table_name(name: Any) -> None:
@@ -398,6 +625,11 @@ def _as_points(points: Any) -> Any:
         raise InvalidInputError(f"points must be shaped (N, 3), got {pts.shape}")
     if not np.isfinite(pts).all():
         raise InvalidInputError("points must be finite numbers")
+    if (np.abs(pts) >= _MAX_COORD).any():
+        row = int(np.flatnonzero((np.abs(pts) >= _MAX_COORD).any(axis=1))[0])
+        raise InvalidInputError(
+            f"point {row} ({pts[row].tolist()}) is beyond ±2**31 voxels, where no volume "
+            "reaches; are these nm instead of voxels (pass resolution=)?")
     return pts
 
 

@@ -9,20 +9,28 @@ the builtin exception that callers of the original library already catch, so exi
     │   └── MissingFeatureError (LookupError)    the datastack has no such table / source
     ├── UnknownDatastackError (KeyError)         no preset, user config or running LocalCave
     ├── InvalidInputError (ValueError)           bad arguments, caught before any request
-    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64
+    │   ├── InvalidSegmentIdError                an ID that is not an exact uint64, or no segment ID
+    │   │   └── NotARootError                    a supervoxel / L2 ID where strict=True wants roots
     │   ├── InvalidStateError                    a neuroglancer state/URL we cannot read
+    │   ├── UnknownTableError (KeyError)         a table the datastack does not have
     │   └── InvalidGeometryError                 degenerate points, bad meshes, bad OBJ
     ├── ServiceError (RuntimeError)              a remote service failed (``__cause__`` kept)
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
-    │   └── RateLimitedError                     429s that outlasted our retries
+    │   ├── RateLimitedError                     429s that outlasted our retries
+    │   ├── ServiceUnreachableError (ConnectionError)  no such host / connection refused
+    │   └── AuthenticationError (PermissionError)      the service refused the token (401/403)
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
+    ├── MissingDependencyError (ImportError)     an optional extra (navis, plots) not installed
+    ├── ConcurrentChangeError (RuntimeError)     what a write was aimed at moved meanwhile
     ├── DestinationExistsError (FileExistsError) a write would replace an existing file
     ├── SourceNotFoundError (FileNotFoundError)  a file or folder to read/move/delete is missing
     ├── ConfirmationRequiredError (PermissionError)  destructive call without confirm=
     └── UnsafePathError (PermissionError)        a path escaping its root, or a bucket root
 
     PartialResultWarning (UserWarning)           items of a batch failed under errors="warn"
+    IncompleteDataWarning (UserWarning)          a service left data it has not processed yet out
+    ReplacedFilesWarning (UserWarning)           a write replaced existing files (overwrite="warn")
 
 Remote failures keep the original exception as ``__cause__`` and, when there was an answer, its
 HTTP status as ``ServiceError.status`` (:func:`http_status` finds it behind any exception).
@@ -36,29 +44,55 @@ from typing import Any
 
 __all__ = [
     "BatchError",
+    "ConcurrentChangeError",
     "ConfigError",
     "ConfirmationRequiredError",
     "DestinationExistsError",
+    "IncompleteDataWarning",
     "InvalidGeometryError",
     "InvalidInputError",
     "InvalidSegmentIdError",
     "InvalidStateError",
+    "MissingDependencyError",
     "MissingFeatureError",
+    "NotARootError",
     "PartialResultWarning",
     "RateLimitedError",
+    "ReplacedFilesWarning",
     "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
     "SourceNotFoundError",
+    "ServiceUnreachableError",
+    "AuthenticationError",
     "TracertoolsError",
     "UnknownDatastackError",
+    "UnknownTableError",
     "UnsafePathError",
     "http_status",
 ]
 
 
 class TracertoolsError(Exception):
-    """Root of every error tracertools raises on purpose."""
+    """Root of every error tracertools raises on purpose.
+
+    Every subclass pickles (for results coming back from worker processes), whatever its
+    ``__init__`` takes: the message and attributes travel, ``__cause__`` (as for any pickled
+    exception) does not.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(
+    cls: type[TracertoolsError], args: tuple[Any, ...], state: dict[str, Any]
+) -> TracertoolsError:
+    """Rebuild a pickled error without calling its ``__init__`` (see TracertoolsError)."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class ConfigError(TracertoolsError, ValueError):
@@ -85,14 +119,16 @@ class MissingFeatureError(ConfigError, LookupError):
 class UnknownDatastackError(TracertoolsError, KeyError):
     """A datastack name with no preset, user config entry or running LocalCave."""
 
-    def __init__(self, name: str, known: Iterable[str]) -> None:
+    def __init__(self, name: str, known: Iterable[str], suggestions: Iterable[str] = ()) -> None:
         self.name = name
         self.known = sorted(known)
+        self.suggestions = list(suggestions)
         super().__init__(name)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        hint = f" Did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
         return (
-            f"Unknown datastack {self.name!r}. Known datastacks: {', '.join(self.known)}. "
+            f"Unknown datastack {self.name!r}.{hint} Known datastacks: {', '.join(self.known)}. "
             f"Add others in your user config file or pass config= to Datastack."
         )
 
@@ -101,15 +137,51 @@ class InvalidInputError(TracertoolsError, ValueError):
     """An argument is malformed; raised before any request or write."""
 
 
+class UnknownTableError(InvalidInputError, KeyError):
+    """A table name the datastack does not have; the message lists its tables."""
+
+    def __init__(self, datastack: str, name: str, known: Iterable[str]) -> None:
+        import difflib
+
+        self.datastack = datastack
+        self.name = name
+        self.known = sorted(known)
+        self.suggestions = difflib.get_close_matches(name, self.known, n=3, cutoff=0.5)
+        super().__init__(name)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        hint = f" Did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
+        return (f"Datastack {self.datastack!r} has no table {self.name!r}.{hint} "
+                f"Its tables: {', '.join(self.known) or '(none)'}.")
+
+
 class InvalidSegmentIdError(InvalidInputError):
     """A value that cannot be an exact segment ID (a uint64)."""
 
     def __init__(self, value: Any, position: int | None = None, reason: str = "") -> None:
         self.value = value
         self.position = position
+        self.reason = reason
         where = f" at position {position}" if position is not None else ""
         why = f": {reason}" if reason else ""
         super().__init__(f"Invalid segment ID {value!r}{where}{why}")
+
+
+class NotARootError(InvalidSegmentIdError):
+    """A supervoxel or level-2 ID where only segment (root) IDs are accepted (``strict=True``).
+
+    Attributes:
+        kind: ``"supervoxel"`` or ``"l2"``.
+        root: the segment holding it at the read time (None if it could not be looked up).
+    """
+
+    def __init__(self, value: Any, position: int | None, reason: str, *, kind: str,
+                 root: int | None = None) -> None:
+        self.kind = kind
+        self.root = root
+        if root is not None:
+            reason += f"; it belongs to segment {root}"
+        super().__init__(value, position, reason)
 
 
 class InvalidStateError(InvalidInputError):
@@ -150,6 +222,18 @@ class RateLimitedError(ServiceError):
         super().__init__(*args, status=status)
 
 
+class ServiceUnreachableError(ServiceError, ConnectionError):
+    """A service could not be reached at all: its host name did not resolve, or it refused the
+    connection. Not retried; the message names the server, says whether a CAVE token was
+    found and where tokens are looked up."""
+
+
+class AuthenticationError(ServiceError, PermissionError):
+    """A service refused the request's token: HTTP 401 (no token, or one it does not accept)
+    or 403 (the token lacks permission). The message says where the token came from and how to
+    set one; it never contains the token."""
+
+
 class BatchError(TracertoolsError, RuntimeError):
     """Some items of a batch failed under ``errors="raise"``.
 
@@ -170,6 +254,17 @@ class BatchError(TracertoolsError, RuntimeError):
 
 class RenderingUnavailableError(TracertoolsError, RuntimeError):
     """No display and no offscreen OpenGL (EGL or OSMesa) could be found for VTK."""
+
+
+class MissingDependencyError(TracertoolsError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+class ConcurrentChangeError(TracertoolsError, RuntimeError):
+    """What a write was aimed at changed under it (e.g. sheet rows moved by another edit).
+
+    Raised before that write; whatever was written earlier was checked and stays.
+    """
 
 
 class DestinationExistsError(TracertoolsError, FileExistsError):
@@ -213,3 +308,35 @@ def http_status(exc: BaseException | None) -> int | None:
             return status
         exc = exc.__cause__
     return None
+
+
+def hint_on_call(module_name: str, hint: str) -> None:
+    """Make calling the module ``module_name`` raise a ``TypeError`` that says what to call.
+
+    For modules whose names users try as functions (``tt.segments(ids)``): instead of Python's
+    "'module' object is not callable", the error names the method to use. Only for
+    tracertools' own modules.
+    """
+    import sys
+    import types
+
+    class _Hinting(types.ModuleType):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            raise TypeError(f"{module_name} is a module, not a function. {hint}")
+
+    sys.modules[module_name].__class__ = _Hinting
+
+
+class IncompleteDataWarning(UserWarning):
+    """A service left out data it has not processed yet (the answer is otherwise complete).
+
+    Example: annotations ingested moments ago whose root-ID lookups are not done; the
+    materialization engine cannot say which segment they belong to, so counts leave them out.
+    """
+
+
+class ReplacedFilesWarning(UserWarning):
+    """A write replaced existing files, as asked with ``overwrite="warn"``; names each one.
+
+    The legacy ``bucket_*`` shims replace files as the original did, and say so with this.
+    """

@@ -12,16 +12,20 @@ failing, as a reminder to drop the mark, once the defect is fixed).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
+import pandas as pd
 
 from tracertools import Bucket, Datastack, Mesh, color_list, geometry
 from tracertools.errors import (
+    BatchError,
     ConfigError,
     ConfirmationRequiredError,
     InvalidGeometryError,
@@ -116,6 +120,27 @@ def _toml(text: str) -> Callable[[Env], Any]:
 
 _SQUARE = [[0, 0, 0], [1000, 0, 0], [0, 1000, 0], [1000, 1000, 0], [500, 300, 0]]
 
+
+def _nested(depth: int) -> dict[str, Any]:
+    data: dict[str, Any] = {"layers": []}
+    for _ in range(depth):
+        data = {"a": data}
+    return data
+
+
+def _move_through_link(env: Env) -> Any:
+    link = env.tmp / "inputs" / "link"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(env.tmp / "bucket", link)
+    return env.bucket.move("data/a.txt", f"file://{link}/data", overwrite=True)
+
+
+def _colliding_download(env: Env) -> Any:
+    env.input_file("src/vol/1:0", b"colon")
+    env.input_file("src/vol/1___0", b"placeholder")
+    source = Bucket(f"file://{env.tmp / 'inputs' / 'src'}")
+    return source.download_folder("vol", env.tmp / "down", windows_names=True)
+
 CASES: list[Case] = [
     # -- segment IDs -----------------------------------------------------------------------
     Case("id-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` (a float from a spreadsheet)",
@@ -160,6 +185,48 @@ CASES: list[Case] = [
     Case("ids-bare-string", "segment IDs", "a string of digits where a list is required",
          '`ds.segments("720575940379279359")`', InvalidSegmentIdError, "not a single value",
          lambda env: env.ds.segments(str(GOOD_ID))),
+    Case("id-string-double-minus", "segment IDs", '`"--5"`', "`ds.segments([...]).current_ids()`",
+         InvalidSegmentIdError, "only the digits 0-9",
+         lambda env: env.ds.segments(["--5"]).current_ids()),
+    Case("ids-0d-array", "segment IDs", "`np.array(720575940379279359)` (0-d)",
+         "`ds.segments(array)`", InvalidSegmentIdError, "not a single value \\(a 0-d array\\)",
+         lambda env: env.ds.segments(np.array(GOOD_ID, dtype=np.uint64))),
+    Case("ids-2d-array", "segment IDs", "`np.array([[1, 2]])`", "`ds.segments(array)`",
+         InvalidSegmentIdError, "expected a flat list of IDs",
+         lambda env: env.ds.segments(np.array([[1, 2]]))),
+    Case("ids-masked", "segment IDs", "a masked array with a masked entry",
+         "`ds.segments(masked).are_fresh()`", InvalidSegmentIdError,
+         "at position 1: a masked \\(missing\\) entry",
+         lambda env: env.ds.segments(np.ma.array([GOOD_ID, 5], mask=[False, True])).are_fresh()),
+    Case("sv-negative", "segment IDs", "`-1` as a supervoxel", "`ds.segments_of_supervoxels([...])`",
+         InvalidSegmentIdError, "not negative", lambda env: env.ds.segments_of_supervoxels([-1])),
+    Case("sv-letters", "segment IDs", '`"abc"` as a supervoxel',
+         "`ds.segments_of_supervoxels([...])`", InvalidSegmentIdError, "only the digits 0-9",
+         lambda env: env.ds.segments_of_supervoxels(["abc"])),
+    Case("sv-nan", "segment IDs", "`nan` as a supervoxel", "`ds.segments_of_supervoxels([...])`",
+         InvalidSegmentIdError, "not a number",
+         lambda env: env.ds.segments_of_supervoxels([0, float("nan")])),
+    Case("sv-masked", "segment IDs", "a masked array of supervoxels",
+         "`ds.segments_of_supervoxels(masked)`", InvalidSegmentIdError, "masked",
+         lambda env: env.ds.segments_of_supervoxels(np.ma.array([7, 8], mask=[True, False]))),
+    Case("sv-0d-array", "segment IDs", "`np.array(5)` (0-d)",
+         "`ds.segments_of_supervoxels(array)`", InvalidSegmentIdError, "not a single value",
+         lambda env: env.ds.segments_of_supervoxels(np.array(5))),
+    Case("id-no-layer", "segment IDs", "`12345` (a truncated ID: no layer bits)",
+         "`ds.segments([...]).current_ids()`", BatchError,
+         "at position 1: too small to be a node ID",
+         lambda env: env.ds.segments([GOOD_ID, 12345]).current_ids()),
+    Case("filter-in-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` in a table filter",
+         '`ds.table(name, filter_in={"pre_pt_root_id": [...]})`', InvalidSegmentIdError,
+         r"in filter_in\['pre_pt_root_id'\]: a float this large",
+         lambda env: env.ds.table("synapses", filter_in={"pre_pt_root_id": [BIG_FLOAT_ID]})),
+    Case("filter-equal-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` in a table filter",
+         '`ds.table(name, filter_equal={"pt_root_id": ...})`', InvalidSegmentIdError,
+         r"in filter_equal\['pt_root_id'\]: a float this large",
+         lambda env: env.ds.table("cell_info", filter_equal={"pt_root_id": BIG_FLOAT_ID})),
+    Case("sv-float-rounded", "segment IDs", f"`{BIG_FLOAT_ID!r}` as a supervoxel ID",
+         "`ds.segments_of_supervoxels([...])`", InvalidSegmentIdError, "cannot hold an exact",
+         lambda env: env.ds.segments_of_supervoxels([0, BIG_FLOAT_ID])),
     # -- datastacks and time -------------------------------------------------------------------
     Case("datastack-unknown", "datastacks and time", '`"no_such_stack"`', "`Datastack(name)`",
          UnknownDatastackError, "Unknown datastack 'no_such_stack'",
@@ -186,6 +253,9 @@ CASES: list[Case] = [
          lambda env: Datastack("demo", timestamp=float("nan"))),
     Case("timestamp-out-of-range", "datastacks and time", "`timestamp=1e20`", "`Datastack(...)`",
          InvalidInputError, "timestamp", lambda env: Datastack("demo", timestamp=1e20)),
+    Case("timestamp-nat", "datastacks and time", "`timestamp=pd.NaT`", "`Datastack(...)`",
+         InvalidInputError, "timestamp is NaT",
+         lambda env: Datastack("demo", timestamp=pd.NaT)),
     # -- batch options ---------------------------------------------------------------------------
     Case("errors-unknown", "batch options", '`errors="loud"`',
          "`ds.segments(ids).current_ids(errors=...)`", InvalidInputError,
@@ -225,6 +295,9 @@ CASES: list[Case] = [
     Case("points-resolution-short", "points and resolutions", "`resolution=(4, 4)`",
          "`ds.segments_at(points, resolution=...)`", InvalidInputError, "resolution",
          lambda env: env.ds.segments_at([[10, 10, 10]], resolution=(4, 4))),
+    Case("points-huge", "points and resolutions", "`[[1e300, 1, 1]]`", "`ds.segments_at(points)`",
+         InvalidInputError, "beyond ±2\\*\\*31 voxels",
+         lambda env: env.ds.segments_at([[1e300, 1, 1]])),
     Case("convert-resolution-zero", "points and resolutions", "`(0, 4, 40)` nm per voxel",
          "`geometry.convert_resolution(points, from_res, to_res)`", InvalidInputError,
          "resolutions must be > 0",
@@ -286,6 +359,12 @@ CASES: list[Case] = [
     Case("bucket-rename-slash", "URLs and buckets", '`new_name="a/b"`',
          "`bucket.rename(path, new_name)`", InvalidInputError, "plain file name",
          lambda env: env.bucket.rename("data/a.txt", "a/b")),
+    Case("bucket-move-onto-itself", "URLs and buckets", "a symlink to the bucket's own folder",
+         "`bucket.move(path, linked_folder, overwrite=True)`", InvalidInputError,
+         "same stored file", _move_through_link),
+    Case("bucket-download-collision", "URLs and buckets", "keys `1:0` and `1___0`",
+         "`bucket.download_folder(prefix, folder, windows_names=True)`", InvalidInputError,
+         "would both be '1___0'", _colliding_download),
     Case("bucket-errors-unknown", "URLs and buckets", '`errors="loud"`',
          "`bucket.upload_folder(folder, prefix, errors=...)`", InvalidInputError,
          "not a failure policy",
@@ -321,6 +400,24 @@ CASES: list[Case] = [
     Case("state-unknown-layer", "neuroglancer states", "a layer the state does not have",
          '`state.layer("x")`', InvalidStateError, "has no layer 'x'",
          lambda env: State.from_json('{"layers": []}').layer("x")),
+    Case("state-deep-json", "neuroglancer states", "JSON nested 100,000 levels deep",
+         "`ds.state(text)`", InvalidStateError, "nested too deeply",
+         lambda env: env.ds.state('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")),
+    Case("state-deep-dict", "neuroglancer states", "a dict nested 1,000 levels deep",
+         "`State(data)`", InvalidStateError, "nested deeper than 100 levels",
+         lambda env: State(_nested(1_000))),
+    Case("state-url-double-encoded", "neuroglancer states",
+         "a short link whose state URL is encoded twice (`#!middleauth%252Bhttp%253A...`)",
+         "`ds.state(url)`", InvalidStateError, "URL-encoded once too often",
+         lambda env: env.ds.state(f"{env.ds.config.viewer.site_url}#!" + quote(quote(
+             f"middleauth+{env.ds.config.server_address}/nglstate/api/v1/5", safe=""),
+             safe=""))),
+    Case("state-url-encoded-link", "neuroglancer states",
+         "a whole short link URL-encoded (`.../%23%21middleauth%2Bhttp://...`)",
+         "`ds.state(url)`", InvalidStateError, "URL-encoded once too often",
+         lambda env: env.ds.state(quote(
+             f"{env.ds.config.viewer.site_url}#!middleauth+"
+             f"{env.ds.config.server_address}/nglstate/api/v1/5", safe=":/"))),
     # -- meshes and point clouds -------------------------------------------------------------
     Case("obj-short-vertex", "meshes and point clouds", "`v 1 2` (two coordinates)",
          "`Mesh.from_obj(path)`", InvalidGeometryError, "line 1: a vertex needs 3 coordinates",
@@ -401,9 +498,31 @@ CASES: list[Case] = [
          "`tab.fill_columns(header, compute, start_column=...)`", InvalidInputError,
          "would overwrite the ID column",
          lambda env: env.tab.fill_columns(["a"], lambda batch: batch, start_column=1)),
+    Case("sheet-update-status-on-ids", "sheets", "`status_column=1` (the ID column)",
+         "`tab.update_segment_ids(ds, status_column=...)`", InvalidInputError,
+         "would overwrite the ID column",
+         lambda env: env.tab.update_segment_ids(env.ds, status_column=1)),
+    Case("sheet-update-no-header", "sheets", '`status_header=""`',
+         "`tab.update_segment_ids(ds, status_header=...)`", InvalidInputError,
+         "status_header must be a non-empty column name",
+         lambda env: env.tab.update_segment_ids(env.ds, status_header="")),
+    Case("sheet-update-batch-zero", "sheets", "`batch_size=0`",
+         "`tab.update_segment_ids(ds, batch_size=...)`", InvalidInputError,
+         "batch_size must be a whole number >= 1",
+         lambda env: env.tab.update_segment_ids(env.ds, batch_size=0)),
     Case("sheet-write-row-zero", "sheets", "`start_row=0`", "`tab.write_rows(start_row, rows)`",
          InvalidInputError, "start_row must be a whole number >= 1",
          lambda env: env.tab.write_rows(0, [[1]])),
+    Case("sheet-write-bytes", "sheets", '`b"raw"` as a cell', "`tab.write_rows(start_row, rows)`",
+         InvalidInputError, "value 1 is a bytes", lambda env: env.tab.write_rows(2, [[b"raw"]])),
+    Case("sheet-write-dict", "sheets", '`{"a": 1}` as a cell', "`tab.write_rows(start_row, rows)`",
+         InvalidInputError, "value 2 is a dict",
+         lambda env: env.tab.write_rows(2, [["ok", {"a": 1}]])),
+    Case("sheet-write-object", "sheets", "`object()` as a cell", "`tab.write_rows(start_row, rows)`",
+         InvalidInputError, "value 1 is a object", lambda env: env.tab.write_rows(2, [[object()]])),
+    Case("sheet-append-bytes", "sheets", '`b"raw"` as a cell', "`tab.append_row(values)`",
+         InvalidInputError, "append_row: value 1 is a bytes",
+         lambda env: env.tab.append_row([b"raw"])),
 ]
 
 

@@ -114,3 +114,23 @@ def test_the_reliability_doc_lists_every_bad_input_case() -> None:
     assert markdown_table() in text, "refresh it: python tests/reliability/bad_inputs.py"
     for case in CASES:
         assert case.call.replace("|", "\\|") in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Input only the service can judge: a typed error on the first answer that shows it
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_unknown_materialization_version_fails_typed_after_one_version_lookup(
+        cave_m: LocalCave) -> None:
+    from tracertools.errors import InvalidInputError, ServiceError
+
+    cave_m.stats.reset()
+    ds = cave_m.datastack(materialization_version=99)
+    with pytest.raises(InvalidInputError, match="materialization_version=99 is not available") \
+            as info:
+        _ = ds.client
+    assert not isinstance(info.value, ServiceError)
+    assert "could not connect" not in str(info.value)
+    assert cave_m.stats["versions"] == 1  # one look at the list of versions, no retries
+    assert cave_m.stats.total == 5  # info (2), materialization handshake (2), versions (1)

@@ -7,6 +7,7 @@ reprs, error messages and whole formatted tracebacks (with their chained causes)
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import socket
@@ -29,6 +30,7 @@ from tracertools.errors import (
 )
 from tracertools.geometry import precomputed as precomputed
 from tracertools.geometry.viewer import serve_precomputed
+from tracertools.ngl.urls import parse_link
 from tracertools.storage.bucket import Bucket
 from tracertools.storage.sheet import ServiceAccount, Sheet
 from tracertools.testing import LocalCave
@@ -337,3 +339,152 @@ def test_replacing_a_volume_needs_overwrite(tmp_path):
     with pytest.raises(ConfirmationRequiredError):
         precomputed.create_volume(url, resolution=(8, 8, 40), volume_size=(4, 4, 8))
     assert (tmp_path / "volume" / "info").read_bytes() == info
+
+
+# ---------------------------------------------------------------------------------------------
+# The CAVE token goes to the datastack's own services only
+# ---------------------------------------------------------------------------------------------
+
+FOREIGN_STATE = {"layers": [], "title": "served by a stranger"}
+
+
+class ForeignStateServer:
+    """A second HTTP server on 127.0.0.1 that keeps every request exactly as it arrived.
+
+    ``GET /nglstate/api/v1/<id>`` answers a state; ``/redirect/...`` redirects to
+    :attr:`redirect_to`; ``/private/...`` answers 401.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.received: list[bytes] = []
+        self.redirect_to = ""
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                owner.received.append(
+                    self.requestline.encode() + b"\r\n" + bytes(self.headers)
+                )
+                if self.path.startswith("/redirect/"):
+                    self.send_response(302)
+                    self.send_header("Location", owner.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status = 401 if self.path.startswith("/private/") else 200
+                body = json.dumps(FOREIGN_STATE if status == 200 else
+                                  {"error": "log in first"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+
+    def __enter__(self) -> ForeignStateServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+    def state_url(self, host: str = "127.0.0.1", state_id: int = 7) -> str:
+        return f"http://{host}:{self.port}/nglstate/api/v1/{state_id}"
+
+
+@pytest.fixture
+def foreign() -> Iterator[ForeignStateServer]:
+    with ForeignStateServer() as server:
+        yield server
+
+
+def _link_forms(local_cave: LocalCave, foreign: ForeignStateServer) -> dict[str, str]:
+    url = foreign.state_url()
+    return {
+        "path": url,
+        "middleauth": f"{local_cave.viewer_url}#!middleauth+{url}",
+        "json_url": f"https://ngl.flywire.ai/?json_url={url}",
+        "localhost": f"{local_cave.viewer_url}#!middleauth+{foreign.state_url('localhost')}",
+    }
+
+
+@pytest.mark.parametrize("form", ["path", "middleauth", "json_url", "localhost"])
+def test_a_link_to_another_state_server_never_receives_the_token(local_cave, foreign, form):
+    ds = local_cave.datastack()
+    _ = ds.client.state  # the token is loaded and the state client ready
+    state = ds.state(_link_forms(local_cave, foreign)[form])
+    assert state.to_dict() == FOREIGN_STATE
+    assert len(foreign.received) == 1  # the request really reached the other server
+    raw = foreign.received[0]
+    assert local_cave.token.encode() not in raw
+    assert b"authorization" not in raw.lower() and b"cookie" not in raw.lower()
+
+
+def test_a_redirect_from_another_server_to_the_own_service_sends_the_token_only_there(
+        local_cave, foreign):
+    ds = local_cave.datastack()
+    foreign.redirect_to = str(parse_link(ds.shorten({"layers": [], "title": "own"})).state_url)
+    state = ds.state(f"http://127.0.0.1:{foreign.port}/redirect/nglstate/api/v1/1")
+    assert state.to_dict()["title"] == "own"  # LocalCave requires the token: it got it
+    assert len(foreign.received) == 1 and local_cave.token.encode() not in foreign.received[0]
+
+
+def test_another_server_asking_for_credentials_is_told_why_none_were_sent(local_cave, foreign):
+    ds = local_cave.datastack()
+    error = raised(lambda: ds.state(f"http://127.0.0.1:{foreign.port}/private/nglstate/api/v1/3"))
+    assert isinstance(error, ServiceError)
+    assert "only to the services configured" in str(error)
+    assert not leaks(local_cave.token, [shown(error)] + [r.decode() for r in foreign.received])
+
+
+def test_a_token_quoted_back_by_the_state_service_is_scrubbed_from_the_error(local_cave):
+    ds = local_cave.datastack()
+    url = ds.shorten({"layers": []})
+    local_cave.fail_next("state_get", status=409, message=f"token {local_cave.token} unknown")
+    error = raised(lambda: ds.state(url))
+    assert isinstance(error, ServiceError)
+    assert "token *** unknown" in str(error)
+    assert not leaks(local_cave.token, [shown(error)])
+
+
+def test_a_refused_token_error_never_quotes_the_token(local_cave):
+    ds = local_cave.datastack()
+    url = ds.shorten({"layers": []})
+    local_cave.fail_next("state_get", status=403, message=f"token {local_cave.token} refused")
+    error = raised(lambda: ds.state(url))
+    assert isinstance(error, ServiceError)
+    assert "refused the token" in str(error)
+    assert not leaks(local_cave.token, [shown(error)])
+
+
+def test_only_the_exact_scheme_host_and_port_of_configured_services_count_as_own():
+    from tracertools.config import load_config
+    from tracertools.ngl.fetch import origin_of, own_origins
+
+    config = load_config("demo").model_copy(update={
+        "server_address": "https://cave.example.org",
+        "local_server_url": "https://local.example.org:8443",
+        "shortlink_server_url": "https://states.example.org/nglstate/post",
+    })
+    own = own_origins(Datastack("demo", config=config))
+    assert own == {("https", "cave.example.org", 443), ("https", "local.example.org", 8443),
+                   ("https", "states.example.org", 443)}
+    for stranger in ("http://cave.example.org/nglstate/api/v1/1",      # plain http
+                     "https://cave.example.org:444/nglstate/api/v1/1",  # another port
+                     "https://cave.example.org.evil.net/nglstate/1",    # another host
+                     "https://cave.example.org@evil.net/nglstate/1",    # user info
+                     "https://local.example.org/nglstate/1"):           # default port
+        assert origin_of(stranger) not in own, stranger
+    assert origin_of("HTTPS://Cave.Example.org:443/nglstate/api/v1/1") in own

@@ -14,7 +14,7 @@ def test_concurrent_first_use_builds_exactly_one_client(local_cave):
     ds = local_cave.datastack()
     local_cave.stats.reset()
     clients = []
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(8, timeout=30)  # a thread that never arrives fails the rest
 
     def grab() -> None:
         barrier.wait()

@@ -78,3 +78,22 @@ def test_segments_of_supervoxels_keep_background_zero(ds, world):
     sv = world.supervoxel_at_viewer(world.soma_position(0))
     assert ds.segments_of_supervoxels([sv, 0]).tolist() == [
         world.root_at_point(world.soma_position(0)), 0]
+
+
+def test_an_unknown_table_names_the_datastacks_tables_and_a_close_match(ds, local_cave):
+    from tracertools.errors import UnknownTableError
+
+    tables = ds.tables()
+    wrong = tables[0][:-1]  # one letter short, as a typo
+    with pytest.raises(UnknownTableError) as info:
+        ds.table(wrong)
+    message = str(info.value)
+    assert all(t in message for t in tables)
+    assert f"Did you mean {tables[0]!r}" in message
+    assert "404" not in message and "http" not in message
+
+
+def test_table_info_of_an_unknown_table_is_a_key_error_listing_the_tables(ds):
+    with pytest.raises(KeyError) as info:
+        ds.table_info("no_such_table")
+    assert sorted(info.value.known) == sorted(ds.tables())

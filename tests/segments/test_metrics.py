@@ -103,9 +103,9 @@ def test_proofreading_statuses_cover_every_case_in_the_world(ds, world):
 
 def test_synapse_counts_for_500_ids_take_a_handful_of_requests(local_cave, ds, current):
     ids = (current * (500 // len(current) + 1))[:500]
-    _ = ds.client.materialize
+    _ = ds.client.materialize, ds.client.chunkedgraph
     local_cave.stats.reset()
     ds.segments(ids).synapse_counts()
-    queries = [e for e in local_cave.request_log if e.method == "POST"]
-    assert len(queries) == 2  # incoming and outgoing, for all 500 IDs at once
-    assert local_cave.stats.total <= 8  # plus table metadata and version look-ups
+    assert local_cave.stats["live_live_query"] == 2  # incoming and outgoing, all 500 IDs at once
+    assert local_cave.stats["is_latest_roots"] == 1  # which IDs are current at the read time
+    assert local_cave.stats.total <= 9  # plus table metadata and version look-ups

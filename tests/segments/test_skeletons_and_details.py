@@ -24,6 +24,7 @@ def test_cable_lengths_equal_the_ground_truth(ds, world, current):
 
 def test_skeletons_are_fetched_ten_per_request(local_cave, ds, current):
     roots = (current * 3)[:12]
+    local_cave.datastack().segments(roots).skeletons()  # the service has generated them all
     _ = ds.client.skeleton
     local_cave.stats.reset()
     ds.segments(roots).skeletons()
@@ -86,3 +87,20 @@ def test_details_skip_the_parts_turned_off(local_cave, ds, world, current):
     assert frame["cable_length_nm"].isna().all() and frame["total_syn"].isna().all()
     assert frame["volume_um3"].tolist() == pytest.approx(
         [world.volume_nm3(r) / 1e9 for r in current[:3]])
+
+
+def test_details_shows_one_bar_when_it_takes_longer_than_the_delay(ds, current, local_cave, capsys):
+    from tracertools import batch
+
+    local_cave.set_latency(batch.PROGRESS_DELAY_S / 2)  # two dependent stages pass the delay
+    ds.segments(current[:3]).details(progress=True)
+    assert "details of 3 segments" in capsys.readouterr().err
+
+
+def test_details_bar_stays_off_when_progress_is_off(ds, current, local_cave, capsys, monkeypatch):
+    from tracertools import batch
+
+    monkeypatch.setenv("TRACERTOOLS_PROGRESS", "0")
+    local_cave.set_latency(batch.PROGRESS_DELAY_S / 2)
+    ds.segments(current[:3]).details()
+    assert "details of" not in capsys.readouterr().err

@@ -106,6 +106,7 @@ def test_one_segment_answers_crosses_and_intersections(ds, world):
 
 def test_skeletons_for_crossings_come_ten_roots_per_request(local_cave, ds, world):
     roots = [int(r) for r in world.all_roots()]
+    local_cave.datastack().segments(roots).skeletons()  # the service has generated them all
     _ = ds.client.skeleton
     local_cave.stats.reset()
     ds.segments(roots).crosses(swamp(world, 1))
@@ -256,7 +257,6 @@ def near(pixels: np.ndarray, rgb, tolerance: int = 12) -> int:
 
 
 def test_render_draws_the_skeletons_with_a_radius_colour_bar(tmp_path, ds, current):
-    pytest.importorskip("vtk", reason="render() needs the vtk package (the 'viewer' extra)")
     out = ds.segments(current[:4]).render(tmp_path / "segs.png", size=(800, 600))
     assert out == tmp_path / "segs.png"
     pixels = read_png(out)
@@ -268,7 +268,6 @@ def test_render_draws_the_skeletons_with_a_radius_colour_bar(tmp_path, ds, curre
 
 
 def test_one_segment_renders_to_a_png(tmp_path, ds, current):
-    pytest.importorskip("vtk", reason="render() needs the vtk package (the 'viewer' extra)")
     pixels = read_png(ds.segment(current[0]).render(tmp_path / "one.png"))
     drawn = ~np.all(np.abs(pixels[:, :680].astype(int) - BACKGROUND_RGB) <= 2, axis=-1)
     assert drawn.sum() > 500

@@ -28,11 +28,12 @@ def test_versions_and_metadata(client: Any, world: World) -> None:
 
 
 def test_tables_and_table_metadata(client: Any, world: World) -> None:
-    assert client.materialize.get_tables() == ["cell_info", "proofreading_status", "synapses"]
+    names = ["cell_info", "cell_types", "nuclei", "proofreading_status", "synapses"]
+    assert client.materialize.get_tables() == names
     md = client.materialize.get_table_metadata("synapses")
     assert md["voxel_resolution"] == list(world.resolution)
     assert md["reference_table"] is None
-    assert client.annotation.get_tables() == ["cell_info", "proofreading_status", "synapses"]
+    assert client.annotation.get_tables() == names
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])

@@ -1,10 +1,13 @@
 """The one seam to CAVE through caveclient: batched, chunked, retried service calls.
 
 Lives here: the request primitives (``calls``: freshness, roots, leaves, L2 data, per-item
-failure isolation), HTTP timeouts for the client's sessions (``http``), complete table reads
+failure isolation), HTTP timeouts for the client's sessions (``http``), the session's request budget
+(``ratelimit``), complete table reads
 (``tables``), current IDs by lineage (``lineage``), change-log fetching and the history
-computations over it (``history_fetch``, ``history_compute``), and the protocol by which this
-layer names a datastack session (``session``).
+computations over it (``history_fetch``, ``history_compute``), ID classing by layer and the
+resolution of supervoxel IDs to segments (``resolve``), access errors, token lookup and the
+``doctor`` checks (``access``), and the protocol by which this layer names a datastack session
+(``session``).
 
 May import: :mod:`tracertools.config`, :mod:`tracertools.ids`, :mod:`tracertools.batch`,
 :mod:`tracertools.errors`, numpy/pandas and (inside functions) caveclient. Never a handle or the

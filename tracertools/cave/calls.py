@@ -19,6 +19,11 @@ import numpy.typing as npt
 
 from tracertools.batch import chunk_by_bytes
 from tracertools.cave.http import http_status
+from tracertools.errors import (
+    AuthenticationError,
+    SegmentNotFoundError,
+    ServiceUnreachableError,
+)
 
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
@@ -34,6 +39,8 @@ BODY_BUDGET_BYTES = 4_000_000
 JSON_ID_BYTES = 21
 #: Bytes per ID in a raw uint64 body.
 RAW_ID_BYTES = 8
+#: Failures that are about access, not about any item of a batch.
+_ACCESS_ERRORS = (AuthenticationError, ServiceUnreachableError)
 
 
 def remote(ds: CaveSession, what: str, func: Callable[[], R]) -> R:
@@ -130,8 +137,8 @@ def isolate(
     try:
         return call(group)
     except Exception as exc:
-        if failures is None:
-            raise
+        if failures is None or isinstance(exc, _ACCESS_ERRORS):
+            raise  # a refused token or an unreachable server is no item's fault
         status = http_status(exc)
         if status is not None and 400 <= status < 500 and status != 429 and len(group) > 1:
             half = len(group) // 2
@@ -140,6 +147,42 @@ def isolate(
         for item in group:
             failures[item] = exc
         return {}
+
+
+def isolate_unknown(
+    ds: CaveSession,
+    call: Callable[[list[int]], dict[Any, Any]],
+    group: list[int],
+    failures: dict[int, BaseException] | None,
+) -> dict[Any, Any]:
+    """:func:`isolate`, naming first the IDs the chunkedgraph never knew.
+
+    When ``call(group)`` is refused as bad input (4xx), one ``valid_nodes`` request finds the
+    IDs that never existed (they fail with :class:`SegmentNotFoundError`, not with the raw
+    400 answer) and the rest are asked again; only if that is refused too is the group
+    narrowed down by halving.
+    """
+    try:
+        return call(group)
+    except Exception as exc:
+        if failures is None or isinstance(exc, _ACCESS_ERRORS):
+            raise  # a refused token or an unreachable server is no item's fault
+        status = http_status(exc)
+        if status is None or not 400 <= status < 500 or status == 429:
+            for item in group:
+                failures[item] = exc
+            return {}
+        try:
+            known = exists(ds, np.asarray(group, dtype=np.uint64), read_time(ds))
+        except Exception:  # the check failed too: fall back to halving
+            return isolate(call, group, failures)
+        rest = []
+        for item, ok in zip(group, known.tolist(), strict=True):
+            if ok:
+                rest.append(item)
+            else:
+                failures[item] = SegmentNotFoundError([item])
+        return isolate(call, rest, failures) if rest else {}
 
 
 def leaves(
@@ -172,7 +215,7 @@ def leaves(
                 lambda: cg.get_leaves_many(group, stop_layer=stop_layer),
             ))
 
-        answers = _pool(ds, lambda g: isolate(fetch, g, failures), groups)
+        answers = _pool(ds, lambda g: isolate_unknown(ds, fetch, g, failures), groups)
         for answer in answers:
             for key, value in (answer or {}).items():
                 cache[int(key)] = np.asarray(value, dtype=np.uint64)

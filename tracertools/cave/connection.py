@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracertools.batch import run_per_item
+from tracertools.cave.access import access_error
 from tracertools.cave.http import (
     HttpPolicy,
     attempts_made,
@@ -43,9 +44,11 @@ from tracertools.cave.http import (
     retry_wait,
     retryable,
 )
+from tracertools.cave.ratelimit import RateLimiter
 from tracertools.errors import (
     BatchError,
     InvalidInputError,
+    MissingFeatureError,
     RateLimitedError,
     ServiceError,
     TracertoolsError,
@@ -78,6 +81,11 @@ class CaveConnection:
         write_server_cache: let caveclient record the server address in its home cache.
         max_workers: how many service calls of this session may run at once (>= 1).
         http: the timeout and retry policy of its requests (default :class:`HttpPolicy()`).
+        limiter: gives the session's request budget when a session is mounted; every request
+            takes a token from it first (None: unlimited; see :mod:`tracertools.cave.ratelimit`).
+        token_origin: where ``auth_token`` came from, for access errors (never the token).
+        hosted: whether CAVE serves the datastack at all; if not, asking for the client raises
+            :class:`~tracertools.errors.MissingFeatureError` before any request.
     """
 
     def __init__(
@@ -90,6 +98,9 @@ class CaveConnection:
         write_server_cache: bool = False,
         max_workers: int = DEFAULT_MAX_WORKERS,
         http: HttpPolicy | None = None,
+        limiter: Callable[[], RateLimiter | None] | None = None,
+        token_origin: str | None = None,
+        hosted: bool = True,
     ) -> None:
         if http is not None and not isinstance(http, HttpPolicy):
             raise InvalidInputError(f"http must be an HttpPolicy, got {type(http).__name__}")
@@ -102,6 +113,9 @@ class CaveConnection:
         self._write_server_cache = write_server_cache
         self._max_workers = max_workers
         self._policy = http if http is not None else HttpPolicy()
+        self._limiter_of = limiter
+        self._token_origin = token_origin
+        self._hosted = hosted
         self._lock = threading.RLock()
         self._slots = threading.BoundedSemaphore(max_workers)
         self._client: CAVEclient | None = None
@@ -144,6 +158,9 @@ class CaveConnection:
         client = self._client
         if client is not None:
             return client
+        if not self._hosted:
+            raise MissingFeatureError(self._datastack, "server_address", "CAVE services: the "
+                                      "datastack is not hosted in CAVE")
         with self._lock:
             if self._client is None:
                 self._client = self._build()
@@ -170,15 +187,25 @@ class CaveConnection:
             client = retry_building(self._policy, lambda: CAVEclient(**kwargs),
                                     "connecting to CAVE")
         except Exception as exc:
+            if self._version is not None and _is_unknown_version(exc):
+                raise InvalidInputError(
+                    f"materialization_version={self._version} is not available for datastack "
+                    f"{self._datastack!r}: its materialization service does not list it "
+                    "(expired versions included)"
+                ) from None
             raise self._error(
                 f"could not connect to CAVE for datastack {self._datastack!r} "
                 f"(server {self._server_address or 'caveclient default'})", exc,
+                action="building the CAVE client",
             ) from exc
         for name in SERVICES:  # the ones built with the client (info, and materialize
             built = vars(client).get(f"_{name}")  # for a version): our HTTP layer from now on
             if built is not None:
-                mount(built.session, self._policy, self._max_workers)
+                mount(built.session, self._policy, self._max_workers, self._limiter())
         return client
+
+    def _limiter(self) -> RateLimiter | None:
+        return self._limiter_of() if self._limiter_of is not None else None
 
     def _hide(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
@@ -206,7 +233,7 @@ class CaveConnection:
                                       f"{self._datastack!r}", exc) from exc
                 session = getattr(found, "session", None)
                 if session is not None:
-                    mount(session, self._policy, self._max_workers)
+                    mount(session, self._policy, self._max_workers, self._limiter())
                 self._services[name] = found
             return found
 
@@ -278,19 +305,29 @@ class CaveConnection:
                     if not again or (left is not None and left <= wait):
                         tries = None if retried_here(exc) else attempt
                         raise self._error(f"{what} failed on datastack {self._datastack!r}",
-                                          exc, tries) from exc
+                                          exc, tries, action=what) from exc
                     logger.debug("%s: %s from another library's session; trying the call "
                                  "again in %.3g s", what, type(exc).__name__, wait)
                     policy.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error(self, what: str, exc: BaseException, tries: int | None = None) -> ServiceError:
+    def _error(self, what: str, exc: BaseException, tries: int | None = None, *,
+               action: str | None = None) -> ServiceError:
         """The typed error for a failed call: status, request count, message without token.
+
+        An unreachable server or a refused token becomes the access error that says what to do
+        (:func:`tracertools.cave.access.access_error`).
 
         Args:
             tries: how many times the whole call ran, when its failing request was not ours
                 (else the count of the failing request's attempts is read from the HTTP layer).
+            action: what was being done, for access errors (default ``what``).
         """
+        access = access_error(exc, what=action or what, datastack=self._datastack,
+                              server_address=self._server_address,
+                              token_given=self._token_origin)
+        if access is not None:
+            return access
         status = http_status(exc)
         if tries is not None:
             tried = f" after {tries} tr{'ies' if tries != 1 else 'y'}"
@@ -323,6 +360,11 @@ class CaveConnection:
         raise first
 
 
+def _is_unknown_version(exc: BaseException) -> bool:
+    """Whether building the client failed because caveclient does not list the version."""
+    return isinstance(exc, ValueError) and "is not available for this datastack" in str(exc)
+
+
 def list_datastacks(
     server_address: str | None, auth_token: str | None, http: HttpPolicy | None = None
 ) -> list[str]:
@@ -347,6 +389,11 @@ def list_datastacks(
         with call_deadline(policy):
             return list(client.info.get_datastacks())
     except Exception as exc:
+        access = access_error(exc, what="listing datastacks", datastack=None,
+                              server_address=server_address,
+                              token_given="the auth_token argument" if auth_token else None)
+        if access is not None:
+            raise access from exc
         status = http_status(exc)
         raise ServiceError(f"could not list datastacks at {where}: {type(exc).__name__}"
                            f"{f' (HTTP {status})' if status else ''}", status=status) from exc

@@ -65,7 +65,7 @@ LOG_COLUMNS = (
 
 def _is_input_error(exc: BaseException) -> bool:
     status = _cave.http_status(exc)
-    return status is not None and 400 <= status < 500 and status != 429
+    return status is not None and 400 <= status < 500 and status not in (401, 403, 429)
 
 
 def _capture(func: Callable[[], T]) -> T | BaseException:

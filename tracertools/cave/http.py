@@ -39,8 +39,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from tracertools.batch import is_unreachable
 from tracertools.config.http import (  # the policy value; re-exported here for the layer
     DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
     TIMEOUT_ENV as TIMEOUT_ENV,
@@ -48,6 +49,9 @@ from tracertools.config.http import (  # the policy value; re-exported here for 
     request_timeout as request_timeout,
 )
 from tracertools.errors import http_status as http_status
+
+if TYPE_CHECKING:
+    from tracertools.cave.ratelimit import RateLimiter
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -66,6 +70,7 @@ __all__ = [
     "retry_wait",
     "retryable",
     "watch_row_cap",
+    "watch_warnings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -79,7 +84,9 @@ RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: caveclient sends requests of these methods; all of them are reads or idempotent stores.
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"})
 #: The materialization service's row-cap header, e.g. ``201 - "Limited query to 200000 rows``.
-_ROW_CAP = re.compile(r"Limited query to (\d+) rows")
+#: The live engine says ``more than limit of N`` (one page of materialized rows plus one of
+#: recent rows, each cut at N).
+_ROW_CAP = re.compile(r"Limited query to (\d+) rows|more than limit of (\d+)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,6 +98,8 @@ _ATTEMPTS: ContextVar[list[int] | None] = ContextVar("tracertools_attempts", def
 _DEADLINE: ContextVar[float | None] = ContextVar("tracertools_deadline", default=None)
 #: Row caps the materialization service reported during the current query.
 _ROW_CAPS: ContextVar[list[int] | None] = ContextVar("tracertools_row_caps", default=None)
+#: ``Warning`` headers of the responses received during the current query.
+_WARNINGS: ContextVar[list[str] | None] = ContextVar("tracertools_warnings", default=None)
 
 
 def attempts_made() -> int | None:
@@ -132,14 +141,29 @@ def watch_row_cap() -> Iterator[list[int]]:
         _ROW_CAPS.reset(token)
 
 
+@contextmanager
+def watch_warnings() -> Iterator[list[str]]:
+    """Collect the ``Warning`` headers of the responses received during the block."""
+    sink: list[str] = []
+    token = _WARNINGS.set(sink)
+    try:
+        yield sink
+    finally:
+        _WARNINGS.reset(token)
+
+
 def _note_row_cap(response: Any, *args: Any, **kwargs: Any) -> None:
-    """A ``requests`` response hook: note a row-cap ``Warning`` header for :func:`watch_row_cap`."""
+    """A ``requests`` response hook: note a row-cap ``Warning`` header for :func:`watch_row_cap`
+    (and every ``Warning`` header for :func:`watch_warnings`)."""
+    header = response.headers.get("Warning") or ""
+    said = _WARNINGS.get()
+    if said is not None and header:
+        said.append(header)
     sink = _ROW_CAPS.get()
     if sink is None:
         return
-    match = _ROW_CAP.search(response.headers.get("Warning") or "")
-    if match:
-        sink.append(int(match.group(1)))
+    for match in _ROW_CAP.finditer(header):
+        sink.extend(int(n) for n in match.groups() if n)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,6 +216,9 @@ def _make_classes() -> dict[str, type]:
             return super().is_exhausted() or (left is not None and left <= 0)
 
         def increment(self, *args: Any, **kwargs: Any) -> PolicyRetry:
+            error = kwargs.get("error", args[3] if len(args) > 3 else None)
+            if error is not None and is_unreachable(error):  # no such host, refused: at once
+                return super(PolicyRetry, self.new(total=0)).increment(*args, **kwargs)
             retry = super().increment(*args, **kwargs)  # raises once no attempt is left
             holder = _ATTEMPTS.get()
             if holder is not None:
@@ -201,9 +228,11 @@ def _make_classes() -> dict[str, type]:
     class PolicyAdapter(HTTPAdapter):
         """An HTTPAdapter that times every request and retries per the session's policy."""
 
-        def __init__(self, policy: HttpPolicy, timeout: Timeout, pool_size: int) -> None:
+        def __init__(self, policy: HttpPolicy, timeout: Timeout, pool_size: int,
+                     limiter: RateLimiter | None = None) -> None:
             self.policy = policy
             self.timeout = timeout
+            self.limiter = limiter
             retry = PolicyRetry(
                 total=policy.attempts - 1,
                 connect=None, read=None, status=None, other=None, redirect=None,
@@ -226,6 +255,8 @@ def _make_classes() -> dict[str, type]:
                 connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
                 short = max(left, 0.001)
                 timeout = (min(connect, short), min(read, short))
+            if self.limiter is not None:  # one token per request; urllib3's retries are free
+                self.limiter.acquire()
             holder = [1]
             _ATTEMPTS.set(holder)
             try:
@@ -240,8 +271,13 @@ def _make_classes() -> dict[str, type]:
     return {"adapter": PolicyAdapter, "retry": PolicyRetry}
 
 
-def mount(session: Any, policy: HttpPolicy, pool_size: int) -> Any:
+def mount(session: Any, policy: HttpPolicy, pool_size: int,
+          limiter: RateLimiter | None = None) -> Any:
     """Give a ``requests.Session`` the policy's adapter (http and https) and row-cap hook.
+
+    With a ``limiter`` (the session's request budget, :mod:`tracertools.cave.ratelimit`) every
+    request takes one token from it before it is sent; retries urllib3 makes inside the
+    adapter are not counted again.
 
     Idempotent: a session that already has our adapter is left as it is. Returns ``session``.
     """
@@ -249,7 +285,7 @@ def mount(session: Any, policy: HttpPolicy, pool_size: int) -> Any:
     current = session.adapters.get("https://")
     if isinstance(current, adapter_class):
         return session
-    adapter = adapter_class(policy, policy.resolved_timeout(), pool_size)
+    adapter = adapter_class(policy, policy.resolved_timeout(), pool_size, limiter)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     hooks = session.hooks.setdefault("response", [])
@@ -336,6 +372,8 @@ def _retryable(exc: BaseException) -> bool:
     status = _status(exc)
     if status is not None:
         return status in RETRIED_STATUSES
+    if is_unreachable(exc):  # no such host, connection refused: asking again will not help
+        return False
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True
     requests_exceptions = sys.modules.get("requests.exceptions")

@@ -18,7 +18,14 @@ from tracertools.cave.calls import remote
 if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
 
-__all__ = ["fetch_state_json", "state_service_base", "store_state"]
+__all__ = [
+    "default_server_address",
+    "fetch_state_json",
+    "get_on_state_session",
+    "session_token",
+    "state_service_base",
+    "store_state",
+]
 
 TargetSite = Literal["spelunker", "seunglab"]
 
@@ -50,3 +57,22 @@ def store_state(ds: CaveSession, data: dict[str, Any], *, viewer_site: str,
     state_id = remote(ds, "uploading a state", lambda: service.upload_state_json(data))
     url = service.build_neuroglancer_url(state_id, ngl_url=viewer_site, target_site=target_site)
     return int(state_id), str(url)
+
+
+def default_server_address() -> str:
+    """caveclient's default global server (where a datastack naming none is served)."""
+    from caveclient.endpoints import default_global_server_address
+
+    return str(default_global_server_address)
+
+
+def get_on_state_session(ds: CaveSession, url: str, timeout: Any) -> Any:
+    """One GET of ``url`` on the state service's session (it carries the session's token and
+    cookie), redirects not followed: only for URLs of the datastack's own services."""
+    return ds.cave.state.session.get(url, allow_redirects=False, timeout=timeout)
+
+
+def session_token(ds: CaveSession) -> str | None:
+    """The token of the session's client (building the client if needed), or None."""
+    token = getattr(getattr(ds.cave.client, "auth", None), "token", None)
+    return token if isinstance(token, str) and token else None

@@ -1,18 +1,30 @@
 """Materialization queries with one time model, only the needed columns, and no silent truncation.
 
+Positions come in viewer voxels (``config.resolution``): every query asks for that
+``desired_resolution``, so a table stored at another resolution is converted by the engine.
+
 Every table read in tracertools goes through :func:`query`: live at the datastack's read time
-(the ``live_live_query`` request, sent here without caveclient's root-logger notice), or at
-its materialization version (``query_table``). A filter on many IDs
-is split into chunks; a chunk whose answer was cut at the server's row limit is split again
-(or paged, for a single ID) so counts are never silently short.
+(the ``live_live_query`` request, sent here without caveclient's root-logger notice) or at a
+given moment, or at its materialization version (``query_table``). A filter on many IDs is
+split into chunks; a chunk whose answer was cut at the server's row limit is split again (or
+paged, for a single ID) so counts are never silently short.
+
+Live queries pass ``allow_missing_lookups=True``: annotations ingested so recently that their
+root IDs are not looked up yet cannot belong to any segment, so they are left out, and the
+engine's warning about them (a ``Warning`` header, read by the HTTP layer's hook) becomes an
+:class:`~tracertools.errors.IncompleteDataWarning`. They keep ``allow_invalid_root_ids=False``:
+a root-ID filter must name segments current at the query's moment (callers pick that moment,
+see ``cave.lineage.read_moments``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import warnings
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,10 +32,12 @@ import numpy.typing as npt
 
 from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
-from tracertools.cave.http import watch_row_cap
-from tracertools.errors import ServiceError
+from tracertools.cave.http import watch_row_cap, watch_warnings
+from tracertools.errors import IncompleteDataWarning, InvalidInputError, ServiceError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
     from tracertools.cave.session import CaveSession
@@ -36,6 +50,27 @@ IDS_PER_QUERY = 2000
 #: read from the response by the HTTP layer's hook: see :func:`tracertools.cave.http.watch_row_cap`).
 ROW_LIMIT = 200_000
 
+#: The live engine's warning about annotations whose lookups are not done yet.
+_PENDING = re.compile(r"(\d+) annotations that need supervoxel lookups")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of :func:`query`.
+
+    Attributes:
+        rows: the rows received.
+        truncated: the server (may have) left rows out: ask again with a larger ``offset``.
+        step: how far ``offset`` moves to the next page: the limit the server applied. A live
+            answer combines one page of materialized rows and one page of rows created since,
+            each cut at that limit and filtered afterwards, so the rows received say nothing
+            about where the next page starts.
+    """
+
+    rows: pd.DataFrame
+    truncated: bool
+    step: int
+
 
 def query(
     ds: CaveSession,
@@ -46,15 +81,21 @@ def query(
     select: Sequence[str] | None = None,
     limit: int | None = ROW_LIMIT,
     offset: int | None = None,
-) -> tuple[pd.DataFrame, bool]:
-    """One materialization query at the datastack's time; returns (rows, truncated).
+    at: datetime | None = None,
+) -> Page:
+    """One materialization query (see :class:`Page`).
 
-    ``truncated`` is True when the answer has exactly ``limit`` rows or the server said it
-    capped the answer.
+    Reads at ``at`` (live) if given; else at the datastack's materialization version if it has
+    one, else live at its read time. The answer is truncated when it has ``limit`` rows or the
+    server said it capped it (naming the limit it applied, which may be below ``limit``).
+    Annotations the engine has not looked up yet are left out with an
+    :class:`~tracertools.errors.IncompleteDataWarning`.
     """
     mat = ds.cave.materialize
-    version = ds.materialization_version
-    with watch_row_cap() as caps:
+    version = ds.materialization_version if at is None else None
+    # positions in viewer voxels whatever the table's native resolution (the engine converts)
+    viewer = [float(v) for v in ds.config.resolution]
+    with watch_row_cap() as applied, watch_warnings() as said:
         if version is not None:
             frame = _cave.remote(ds, f"query {table}", lambda: mat.query_table(
                 table,
@@ -65,17 +106,35 @@ def query(
                 offset=offset,
                 materialization_version=version,
                 split_positions=True,
+                desired_resolution=viewer,
+                merge_reference=False,  # as live queries: reference tables are joined below
                 log_warning=False,
             ))
         else:
-            at = _cave.read_time(ds)
+            when = at if at is not None else _cave.read_time(ds)
             frame = _cave.remote(ds, f"live query {table}", lambda: _live_query(
-                mat, table, at, filter_in=filter_in, filter_equal=filter_equal, select=select,
-                limit=limit, offset=offset,
+                mat, table, when, filter_in=filter_in, filter_equal=filter_equal, select=select,
+                limit=limit, offset=offset, resolution=viewer,
             ))
-    capped = bool(caps)
-    truncated = capped or (limit is not None and len(frame) >= limit)
-    return frame, truncated
+    for message in said:
+        pending = _PENDING.search(message)
+        if pending:
+            warnings.warn(
+                f"{pending.group(1)} annotation(s) of table {table!r} on datastack {ds.name!r} "
+                "were ingested so recently that their segments are not looked up yet; they are "
+                "left out of this answer", IncompleteDataWarning, stacklevel=2,
+            )
+    truncated = bool(applied) or (limit is not None and len(frame) >= limit)
+    step = min(applied) if applied else (limit if limit is not None else len(frame))
+    return Page(frame, truncated, max(step, 1))
+
+
+def _pinned(ds: CaveSession, at: datetime | None) -> datetime | None:
+    """The moment a multi-request read uses: ``at``, else None at a materialization version,
+    else "now" taken once (so every page and chunk reads the same moment)."""
+    if at is not None or ds.materialization_version is not None:
+        return at
+    return _cave.read_time(ds)
 
 
 def _live_query(
@@ -88,20 +147,24 @@ def _live_query(
     select: Sequence[str] | None,
     limit: int | None,
     offset: int | None,
+    resolution: list[float],
 ) -> pd.DataFrame:
     """One ``live_live_query`` request on the materialization client's session.
 
     The request caveclient's ``live_live_query`` sends (same body, arguments and headers),
     without its call of ``logging.warning`` on the root logger at every query: that repeats a
     beta notice in every application and configures an unconfigured root logger. Positions
-    come split (``_x``/``_y``/``_z``), as the service sends them. The session's HTTP layer
-    times and retries the request and notes a row cap.
+    come split (``_x``/``_y``/``_z``), as the service sends them, in ``resolution`` (nm per
+    voxel; converted here if the service did not). The session's HTTP layer times and retries
+    the request and notes a row cap and the engine's warnings.
     """
     from caveclient.base import BaseEncoder
     from caveclient.materializationengine import (
         DEFAULT_COMPRESSION,
+        convert_position_columns,
         deserialize_query_response,
     )
+    from packaging.version import Version
 
     body: dict[str, Any] = {"table": table, "timestamp": at}
     if filter_in:
@@ -114,8 +177,11 @@ def _live_query(
         body["offset"] = offset
     if limit is not None:
         body["limit"] = limit
+    modern = Version(str(mat.api_version)) >= Version("3")
+    if modern:
+        body["desired_resolution"] = resolution
     arguments = {"return_pyarrow": True, "arrow_format": True, "merge_reference": False,
-                 "allow_missing_lookups": False, "allow_invalid_root_ids": False,
+                 "allow_missing_lookups": True, "allow_invalid_root_ids": False,
                  "direct_sql_pandas": True}
     mapping = {**mat.default_url_mapping, "datastack_name": mat.datastack_name}
     url = mat._endpoints["live_live_query"].format_map(mapping)  # caveclient's own route table
@@ -127,27 +193,33 @@ def _live_query(
         verify=mat.verify,
     )
     mat.raise_for_status(response, log_warning=False)
-    return deserialize_query_response(response)
+    frame = deserialize_query_response(response)
+    if not modern or not response.headers.get("dataframe_resolution"):
+        native = mat.get_table_metadata(table_name=table, log_warning=False)["voxel_resolution"]
+        frame = convert_position_columns(frame, native, resolution)
+    return frame
 
 
 def _rows_for_ids(
-    ds: CaveSession, table: str, column: str, ids: list[int], select: Sequence[str] | None
+    ds: CaveSession, table: str, column: str, ids: list[int], select: Sequence[str] | None,
+    at: datetime | None = None,
 ) -> pd.DataFrame:
     """All rows whose ``column`` is in ``ids``, splitting the ID list when a query is capped."""
     import pandas as pd
 
-    frame, truncated = query(ds, table, filter_in={column: ids}, select=select)
-    if not truncated:
-        return frame
+    page = query(ds, table, filter_in={column: ids}, select=select, at=at)
+    if not page.truncated:
+        return page.rows
     if len(ids) > 1:
         half = len(ids) // 2
-        logger.debug("query of %s capped at %d rows; splitting %d IDs", table, len(frame), len(ids))
+        logger.debug("query of %s capped at %d rows; splitting %d IDs", table, page.step,
+                     len(ids))
         return pd.concat(
-            [_rows_for_ids(ds, table, column, ids[:half], select),
-             _rows_for_ids(ds, table, column, ids[half:], select)],
+            [_rows_for_ids(ds, table, column, ids[:half], select, at),
+             _rows_for_ids(ds, table, column, ids[half:], select, at)],
             ignore_index=True,
         )
-    return all_rows(ds, table, filter_in={column: ids}, select=select, first=(frame, truncated))
+    return all_rows(ds, table, filter_in={column: ids}, select=select, first=page, at=at)
 
 
 def all_rows(
@@ -157,26 +229,33 @@ def all_rows(
     filter_in: dict[str, Sequence[Any]] | None = None,
     filter_equal: dict[str, Any] | None = None,
     select: Sequence[str] | None = None,
-    first: tuple[pd.DataFrame, bool] | None = None,
+    first: Page | None = None,
+    at: datetime | None = None,
 ) -> pd.DataFrame:
     """Every row of one query, paging with ``offset`` while the server caps the answer.
 
+    ``offset`` moves by the limit the server applied (:attr:`Page.step`), which is how the
+    live engine pages its materialized and recent rows.
+
     Args:
-        first: the first page and its truncation flag, when the caller already has them.
+        first: the first page, when the caller already has it.
+        at: read live at this moment (see :func:`query`).
     """
     import pandas as pd
 
-    frame, truncated = first or query(
-        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select
+    at = _pinned(ds, at)
+    page = first or query(
+        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select, at=at
     )
-    pages = [frame]
-    offset = len(frame)
-    while truncated and len(frame):
-        frame, truncated = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
-                                 select=select, offset=offset)
-        pages.append(frame)
-        offset += len(frame)
-    return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
+    pages = [page.rows]
+    offset = page.step
+    while page.truncated:
+        page = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
+                     select=select, offset=offset, at=at)
+        pages.append(page.rows)
+        offset += page.step
+    frames = [p for p in pages if len(p)] or pages[:1]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def rows_matching(
@@ -185,16 +264,21 @@ def rows_matching(
     column: str,
     ids: npt.NDArray[np.uint64],
     select: Sequence[str] | None = None,
+    at: datetime | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``table`` whose ``column`` holds one of ``ids`` (chunked, concurrent, complete)."""
+    """Rows of ``table`` whose ``column`` holds one of ``ids`` (chunked, concurrent, complete).
+
+    ``at``: read live at this moment (see :func:`query`).
+    """
     import pandas as pd
 
+    at = _pinned(ds, at)
     values = [int(v) for v in ids]
     if not values:
         return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
     chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
     parts = run_per_item(
-        lambda chunk: _rows_for_ids(ds, table, column, chunk, select),
+        lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at),
         chunks, max_workers=ds.cave.max_workers, progress=False,
     )
     frames = [p for p in parts if p is not None]
@@ -204,11 +288,144 @@ def rows_matching(
 
 
 def count_matches(
-    ds: CaveSession, table: str, column: str, ids: npt.NDArray[np.uint64]
+    ds: CaveSession, table: str, column: str, ids: npt.NDArray[np.uint64],
+    at: datetime | None = None,
 ) -> dict[int, int]:
-    """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only)."""
+    """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only).
+
+    ``at``: read live at this moment (see :func:`query`).
+    """
     if ids.size == 0:
         return {}
-    rows = rows_matching(ds, table, column, ids, select=[column])
+    rows = rows_matching(ds, table, column, ids, select=[column], at=at)
     values, counts = np.unique(rows[column].to_numpy(dtype=np.int64), return_counts=True)
     return {int(k): int(v) for k, v in zip(values, counts, strict=True)}
+
+
+# -- reference tables ---------------------------------------------------------------------------
+
+
+def reference_target(ds: CaveSession, table: str) -> str | None:
+    """The table a reference table points at (its metadata's ``reference_table``), else None.
+
+    One metadata request per table, cached on the datastack.
+    """
+    cache = ds.cache("reference_table")
+    if table not in cache:
+        md = _cave.remote(ds, f"metadata of {table}",
+                          lambda: ds.cave.materialize.get_table_metadata(table))
+        cache[table] = (md or {}).get("reference_table") or None
+    return cache[table]  # type: ignore[no-any-return]
+
+
+def _split_name(column: str, columns: Sequence[str]) -> tuple[str, str]:
+    """(base, axis suffix) of a split position column (``pt_position_x`` -> ``pt_position``,
+    ``_x``), or (column, "")."""
+    if column[-2:] in ("_x", "_y", "_z"):
+        base = column[:-2]
+        if all(f"{base}{a}" in columns for a in ("_x", "_y", "_z")):
+            return base, column[-2:]
+    return column, ""
+
+
+def _base_names(frame: pd.DataFrame) -> set[str]:
+    cols = list(frame.columns)
+    return {_split_name(c, cols)[0] for c in cols}
+
+
+def _join_reference(refs: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Reference rows joined to their target rows (inner, reference order); a target column
+    whose name the reference table also has gets ``_ref`` (before ``_x/_y/_z``), as the
+    materialization engine names the join caveclient asks for by default."""
+    shared = _base_names(refs)
+    cols = list(targets.columns)
+    rename = {}
+    for c in cols:
+        base, axis = _split_name(c, cols)
+        if base in shared:
+            rename[c] = f"{base}_ref{axis}"
+    right = targets.rename(columns=rename)
+    return refs.merge(right, left_on="target_id", right_on=rename.get("id", "id"),
+                      how="inner").reset_index(drop=True)
+
+
+def _keep(frame: pd.DataFrame, filter_in: dict[str, Any], filter_equal: dict[str, Any]
+          ) -> pd.DataFrame:
+    import numpy as np
+
+    mask = np.ones(len(frame), dtype=bool)
+    for column, values in filter_in.items():
+        mask &= frame[column].isin(list(values)).to_numpy()
+    for column, value in filter_equal.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame.loc[mask]
+
+
+def _select(frame: pd.DataFrame, select: Sequence[str] | None) -> pd.DataFrame:
+    if not select:
+        return frame
+    cols = list(frame.columns)
+    chosen: list[str] = []
+    for name in select:
+        found = [c for c in cols if _split_name(c, cols)[0] == name] or [
+            c for c in cols if _split_name(c, cols)[0] == f"{name}_ref"]
+        if not found:
+            raise InvalidInputError(f"no column {name!r} in the joined table")
+        chosen += [c for c in found if c not in chosen]
+    return frame[chosen]
+
+
+def joined_rows(
+    ds: CaveSession,
+    table: str,
+    target: str,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None = None,
+    filter_equal: dict[str, Any] | None = None,
+    select: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every row of reference table ``table`` joined to its row of ``target``.
+
+    Live queries cannot merge a reference table (caveclient sends ``merge_reference=False``),
+    so the join happens here, with the column names of the engine's join: the reference
+    table's columns, then the target's (``_ref`` on names both have). Filters go to the table
+    that has the column (the reference table first); all reads use one moment.
+    """
+    at = _pinned(ds, None)
+    wanted = {**{c: ("in", v) for c, v in (filter_in or {}).items()},
+              **{c: ("eq", v) for c, v in (filter_equal or {}).items()}}
+    own: dict[str, tuple[str, Any]] = {}
+    theirs: dict[str, tuple[str, Any]] = {}
+    probes: dict[str, pd.DataFrame] = {}
+    if wanted:
+        for name in (table, target):
+            probes[name] = query(ds, name, limit=1, at=at).rows
+        mine, other = _base_names(probes[table]), _base_names(probes[target])
+        for column, how in wanted.items():
+            if column in mine:
+                own[column] = how
+            elif column in other:
+                theirs[column] = how
+            else:
+                raise InvalidInputError(
+                    f"neither table {table!r} nor its target {target!r} has a column {column!r}")
+
+    def split(filters: dict[str, tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return ({c: v for c, (k, v) in filters.items() if k == "in"},
+                {c: v for c, (k, v) in filters.items() if k == "eq"})
+
+    own_in, own_eq = split(own)
+    if theirs:
+        their_in, their_eq = split(theirs)
+        targets = all_rows(ds, target, filter_in=their_in or None,
+                           filter_equal=their_eq or None, at=at)
+        ids = targets["id"].to_numpy(dtype="uint64")
+        refs = (rows_matching(ds, table, "target_id", ids, at=at) if len(ids)
+                else probes[table].iloc[:0])
+        refs = _keep(refs, own_in, own_eq)
+    else:
+        refs = all_rows(ds, table, filter_in=own_in or None, filter_equal=own_eq or None, at=at)
+        ids = refs["target_id"].drop_duplicates().to_numpy(dtype="uint64")
+        targets = (rows_matching(ds, target, "id", ids, at=at) if len(ids)
+                   else query(ds, target, limit=1, at=at).rows.iloc[:0])
+    return _select(_join_reference(refs, targets), select)

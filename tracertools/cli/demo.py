@@ -27,7 +27,8 @@ class _Report:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def run(self, title: str, body: Callable[[], list[str]]) -> None:
+    def run(self, title: str, body: Callable[[], list[str]], code: str = "", inputs: str = "") -> None:
+        """Run one step: print its title, the code it runs, where its inputs come from, its answer."""
         self.step += 1
         start = time.perf_counter()
         try:
@@ -38,6 +39,10 @@ class _Report:
             return
         elapsed = time.perf_counter() - start
         self.line(f"[{self.step}] {title} ({elapsed * 1000:.0f} ms)")
+        if inputs:
+            self.line(f"    inputs: {inputs}")
+        for text in code.strip("\n").splitlines():
+            self.line(f"    >>> {text}")
         for text in lines:
             self.line(f"      {text}")
 
@@ -74,9 +79,19 @@ def _offline_steps(report: _Report) -> None:
         colours = tt.color_list(5)
         return [f"distance {d:.3f} nm (legacy shim agrees)", f"5 colours: {', '.join(colours)}"]
 
-    report.run("Presets and typed config", presets)
-    report.run("Segment IDs validated before any request", ids)
-    report.run("Geometry and colours", maths)
+    report.run("Presets and typed config", presets,
+               code='tt.presets()\nbanc = tt.load_config("BANC")   # aliases and any case work',
+               inputs="the datastack presets shipped with tracertools")
+    report.run("Segment IDs validated before any request", ids,
+               code='ds = tt.Datastack("brain_and_nerve_cord")   # no network yet\n'
+                    'ds.segments(["720575941473274509", 720575941473274510])\n'
+                    'ds.segments([720575941473274509, 7.205759e17])   # InvalidSegmentIdError',
+               inputs="IDs as a spreadsheet gives them: text, ints, and a float that lost digits")
+    report.run("Geometry and colours", maths,
+               code="tt.geometry.distance([1, 2, 3], [4, 5, 6], resolution=(4, 4, 45))   # nm\n"
+                    "tt.calc_3d_distance([1, 2, 3], [4, 5, 6], [4, 4, 45])   # the legacy name\n"
+                    "tt.color_list(5)",
+               inputs="two points in voxels at 4 x 4 x 45 nm")
 
 
 def _localcave_steps(report: _Report, seed: int, n_neurons: int) -> None:
@@ -140,12 +155,39 @@ def _localcave_steps(report: _Report, seed: int, n_neurons: int) -> None:
             _agree(bool(np.allclose(lengths, truth, rtol=1e-6)), "cable lengths")
             return [f"{r}: {v / 1000:.1f} µm" for r, v in zip(fresh[:4], lengths, strict=True)]
 
-        report.run("Connect to the datastack", connect)
-        report.run("Freshness of mixed IDs", freshness)
-        report.run("Current IDs with candidates", current_ids)
-        report.run("A details table", details)
-        report.run("Edit history and per-user credit", history)
-        report.run("Cable lengths from skeletons", cable)
+        report.run("Connect to the datastack", connect,
+                   code="ds = cave.datastack()   # tt.Datastack(name) on a real CAVE\nds.info()",
+                   inputs="LocalCave's synthetic world: "
+                          f"{n_neurons} neurons (seed {seed}) and their edit history")
+        report.run("Freshness of mixed IDs", freshness,
+                   code="ds.segments(ids).are_fresh()   # one request for the whole list",
+                   inputs="3 IDs that edits have replaced and 3 current ones, from the world")
+        report.run("Current IDs with candidates", current_ids,
+                   code="segs = ds.segments(stale)\nsegs.current_ids()\n"
+                        "segs.current_id_candidates()   # every successor and its share",
+                   inputs=f"all {len(stale)} IDs the world's edits left stale (every root that "
+                          "existed once and is no longer current)")
+        report.run("A details table", details,
+                   code="ds.segments(ids).details()   # current ID, volume, cable, synapses",
+                   inputs="2 stale and 2 current IDs")
+        report.run("Edit history and per-user credit", history,
+                   code="seg = ds.segment(root)\nseg.edits()\nseg.user_contributions()",
+                   inputs="the current segment with the most edits in the world")
+        report.run("Cable lengths from skeletons", cable,
+                   code="ds.segments(ids).cable_lengths()   # nm, from the skeleton service",
+                   inputs="4 current segments")
+
+
+_NEXT_STEPS = """\
+Next steps:
+  * Read the guides: docs/getting-started.md, docs/segments.md, docs/links.md (mkdocs serve).
+  * Keep a local CAVE running for a notebook: tracertools serve  (it prints how to connect).
+  * Use a real datastack: get a CAVE token (CAVEclient().auth.get_new_token() says where),
+    save it once with CAVEclient().auth.save_token(token=...) (caveclient's token file in
+    ~/.cloudvolume/secrets/) or pass auth_token= to tt.Datastack, then
+    ds = tt.Datastack("BANC"); ds.segments(ids).current_ids()
+  * Coming from the original tracertools: every old function name still works; see
+    docs/migration.md."""
 
 
 def _agree(ok: bool, what: str) -> None:
@@ -173,4 +215,6 @@ def run_demo(seed: int = 0, n_neurons: int = 8, out: TextIO | None = None) -> in
         report.line(f"{len(report.failures)} step(s) failed: {', '.join(report.failures)}")
         return 1
     report.line(f"All {report.step} steps agreed with the ground truth.")
+    report.line()
+    report.line(_NEXT_STEPS)
     return 0

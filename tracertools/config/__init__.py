@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from tracertools.config.http import HttpPolicy
 from tracertools.config.model import (
+    DATASTACK_ALIASES,
     ENV_CONFIG,
     DatasetInfo,
     DatastackConfig,
@@ -19,6 +20,7 @@ from tracertools.config.model import (
     SourceUrls,
     SynapseTableConfig,
     ViewerDefaults,
+    canonical_name,
     known_datastacks,
     load_config,
     presets,
@@ -27,6 +29,7 @@ from tracertools.config.model import (
 )
 
 __all__ = [
+    "DATASTACK_ALIASES",
     "ENV_CONFIG",
     "DatasetInfo",
     "DatastackConfig",
@@ -35,6 +38,7 @@ __all__ = [
     "SourceUrls",
     "SynapseTableConfig",
     "ViewerDefaults",
+    "canonical_name",
     "known_datastacks",
     "load_config",
     "presets",

@@ -23,6 +23,7 @@ This module imports pydantic and the standard library only, and reads no file at
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import threading
@@ -84,7 +85,9 @@ __all__ = [
     "ProofreadingTableConfig",
     "SourceUrls",
     "SynapseTableConfig",
+    "DATASTACK_ALIASES",
     "ViewerDefaults",
+    "canonical_name",
     "known_datastacks",
     "load_config",
     "presets",
@@ -293,6 +296,35 @@ class DatastackConfig(_Frozen):
         """
         return nested_to_legacy(self.model_dump())
 
+    def to_file(self, path: str | os.PathLike[str]) -> Path:
+        """Write this config as JSON to ``path`` (no token is part of a config); returns the path.
+
+        Read it back, in any process, with :meth:`from_file`.
+        """
+        target = Path(path)
+        target.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return target
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> DatastackConfig:
+        """A config from a JSON file written by :meth:`to_file` (or by ``tracertools serve``).
+
+        Raises:
+            ConfigError: the file is missing, is not JSON, or holds an invalid config.
+        """
+        source = Path(path)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read datastack config file {source}: {exc.strerror}") from exc
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{source} is not a JSON datastack config: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source} must hold one JSON object (a datastack config)")
+        return cls.model_validate(data)
+
     @classmethod
     def from_legacy_dict(cls, name: str, data: Mapping[str, Any]) -> DatastackConfig:
         """Build a config from a tracer-format dict (either generation of the original keys).
@@ -406,18 +438,67 @@ def known_datastacks() -> list[str]:
     return sorted(names)
 
 
+#: Everyday names of the shipped datastacks (matched case-insensitively, like the names).
+DATASTACK_ALIASES: dict[str, str] = {
+    "banc": "brain_and_nerve_cord",
+    "flywire": "flywire_fafb_production",
+    "fafb": "flywire_fafb_production",
+    "manc": "male_adult_nerve_cord",
+    "microns": "minnie65_phase3_v1",
+    "minnie65": "minnie65_phase3_v1",
+    "minnie": "minnie65_phase3_v1",
+}
+
+
+def canonical_name(name: str) -> str:
+    """The datastack name ``name`` stands for: stripped, and an alias or case variant resolved.
+
+    ``"BANC"``, ``" banc "`` and ``"Brain_And_Nerve_Cord"`` all give ``"brain_and_nerve_cord"``.
+    A name that matches nothing comes back stripped but otherwise unchanged.
+    """
+    stripped = name.strip()
+    known = known_datastacks()
+    if stripped in known:
+        return stripped
+    folded = stripped.casefold()
+    for candidate in known:
+        if candidate.casefold() == folded:
+            return candidate
+    return DATASTACK_ALIASES.get(folded, stripped)
+
+
+def suggestions(name: str, known: list[str]) -> list[str]:
+    """Known names (and aliases' targets) that look like ``name``, best first (at most 3)."""
+    import difflib
+
+    folded = name.strip().casefold()
+    pool = {k.casefold(): k for k in known}
+    pool.update({alias: target for alias, target in DATASTACK_ALIASES.items() if target in known})
+    close = difflib.get_close_matches(folded, list(pool), n=3, cutoff=0.6)
+    found: list[str] = []
+    for key in close:
+        if pool[key] not in found:
+            found.append(pool[key])
+    return found
+
+
 def load_config(name: str) -> DatastackConfig:
     """The config for ``name``: the user file's (over any preset of that name), else the preset.
 
+    ``name`` is stripped and may be an everyday alias (``"BANC"``, ``"FlyWire"``, ``"MANC"``,
+    ``"MICrONS"``) or differ in case; see :data:`DATASTACK_ALIASES`.
+
     Raises:
-        UnknownDatastackError: no such name anywhere (also a KeyError).
+        UnknownDatastackError: no such name anywhere (also a KeyError); it suggests close names.
         ConfigError: the user file or its entry for ``name`` is invalid.
     """
     if not isinstance(name, str):
         raise TypeError(f"datastack name must be a str, not {type(name).__name__}")
+    name = canonical_name(name)
     uf = _user_file()
     if uf is not None and name in uf.entries:
         return _user_config(uf, name)
     if name in preset_entries():
         return _preset(name)
-    raise UnknownDatastackError(name, known_datastacks())
+    known = known_datastacks()
+    raise UnknownDatastackError(name, known, suggestions(name, known))

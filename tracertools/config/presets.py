@@ -2,7 +2,7 @@
 
 Everything here is plain dicts; :mod:`tracertools.config` validates them into models.
 
-- Presets live in ``tracertools/presets/datastacks.toml``, in the same format as the user
+- Presets live in ``tracertools/config/datastacks.toml``, in the same format as the user
   config file, and are read on first use (never at import time).
 - The user config file is read and shape-checked here (cached per path and mtime).
 - The legacy key table maps the flat keys of the original ``get_config`` dicts to nested

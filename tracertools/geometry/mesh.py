@@ -14,7 +14,8 @@ Where meshes come from and go to:
 * points: :meth:`Mesh.from_points` (alpha shape, :mod:`tracertools.geometry.alpha_shape`) and
   :meth:`Mesh.convex_hull`;
 * other meshes: :meth:`Mesh.union` (boolean union with manifold3d through trimesh);
-* trimesh: :meth:`Mesh.to_trimesh`, :meth:`Mesh.from_trimesh`.
+* trimesh: :meth:`Mesh.to_trimesh`, :meth:`Mesh.from_trimesh`;
+* navis: :meth:`Mesh.to_navis`, :meth:`Mesh.from_navis` (the optional ``navis`` extra).
 
 Viewer coordinates are voxels at a resolution (nm per voxel, e.g. a datastack's
 ``config.resolution``): :meth:`Mesh.triangles_in_voxels` divides by it.
@@ -175,6 +176,12 @@ class Mesh:
             f"bounds_nm=[{lo.tolist()}, {hi.tolist()}])"
         )
 
+    def _repr_html_(self) -> str:
+        """A compact card for notebooks (see :func:`tracertools.geometry.previews.mesh_card`)."""
+        from tracertools.geometry.previews import mesh_card
+
+        return mesh_card(self)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mesh):
             return NotImplemented
@@ -273,6 +280,19 @@ class Mesh:
     def from_trimesh(cls, mesh: trimesh.Trimesh) -> Mesh:
         """A Mesh from a ``trimesh.Trimesh`` whose vertices are in nm."""
         return cls(np.asarray(mesh.vertices), np.asarray(mesh.faces))
+
+    def to_navis(self, *, segment_id: Any = None, name: str | None = None) -> Any:
+        """A ``navis.MeshNeuron`` in nm (``id``: ``segment_id``); needs the ``navis`` extra."""
+        from tracertools.geometry.navis_interop import mesh_to_navis
+
+        return mesh_to_navis(self, segment_id=segment_id, name=name)
+
+    @classmethod
+    def from_navis(cls, neuron: Any) -> Mesh:
+        """From a ``navis.MeshNeuron``, converted to nm from its units (none: taken as nm)."""
+        from tracertools.geometry.navis_interop import mesh_from_navis
+
+        return mesh_from_navis(neuron)
 
     @overload
     def to_obj(self, path: None = None) -> str: ...

@@ -47,7 +47,7 @@ from tracertools.storage.bucket import cloudfiles_for, convert_colons
 if TYPE_CHECKING:
     from cloudfiles import CloudFiles
 
-__all__ = ["create_volume", "read_info", "read_mesh", "volume_url", "write_mesh"]
+__all__ = ["create_volume", "masked_url", "read_info", "read_mesh", "volume_url", "write_mesh"]
 
 _PIPE_SUFFIX = "|neuroglancer-precomputed:"
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -96,6 +96,11 @@ def _shown(url: object) -> str:
     """``url`` for a message: user info and query strings (where tokens travel) masked."""
     text = re.sub(r"//[^/@\s'\"]*@", "//***@", str(url))
     return re.sub(r"(://[^\s?'\"]*)\?[^\s'\"]*", r"\1?***", text)
+
+
+def masked_url(url: object) -> str:
+    """``url`` (or an error's text) for a message, user info and query strings masked."""
+    return _shown(url)
 
 
 def _scheme(url: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tracertools.errors import InvalidInputError
+from tracertools.geometry.serving import stop_signals_interrupt
 
 __all__ = ["HOST", "PrecomputedServer", "serve_precomputed"]
 
@@ -47,6 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
     server_version = "tracertools-precomputed"
+    disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
     # -- responses --------------------------------------------------------------------------
 
@@ -237,9 +239,11 @@ class PrecomputedServer:
     def _serve_blocking(self) -> None:
         self._running = True
         try:
-            self._httpd.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            logger.info("Stopped serving %s", self._root)
+            with stop_signals_interrupt():
+                self._httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt as stop:
+            signal_name = stop.args[0] if stop.args else "KeyboardInterrupt"
+            logger.info("Stopped serving %s on %s", self._root, signal_name)
         finally:
             self._running = False
             self._httpd.server_close()
@@ -281,6 +285,9 @@ def serve_precomputed(
         port: TCP port; 0 picks a free one.
         background: True serves from a daemon thread and returns at once (stop it with
             ``server.stop()`` or a ``with`` block); False blocks until KeyboardInterrupt.
+            Called from the main thread, blocking serving also stops on SIGINT and SIGTERM,
+            even when the process inherited SIGINT ignored (as background jobs do); the
+            previous handlers are restored when it returns.
 
     Returns:
         The server (already stopped when ``background`` is False).

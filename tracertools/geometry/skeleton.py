@@ -303,6 +303,27 @@ class Skeleton:
             space="physical",
         )
 
+    @classmethod
+    def from_navis(cls, neuron: Any, segment_id: Any = None) -> Skeleton:
+        """From a ``navis.TreeNeuron``, converted to nm from its units (none: taken as nm).
+
+        Vertices follow the node table; ``segment_id`` defaults to the neuron's whole-number
+        ``id``. See :mod:`tracertools.geometry.navis_interop`.
+        """
+        from tracertools.geometry.navis_interop import skeleton_from_navis
+
+        return skeleton_from_navis(neuron, segment_id=segment_id)
+
+    def to_navis(self, *, name: str | None = None) -> Any:
+        """A ``navis.TreeNeuron`` in nm (node ``i`` is vertex ``i``; ``id`` the segment ID).
+
+        Needs the ``navis`` extra. Raises
+        :class:`~tracertools.errors.InvalidGeometryError` for a skeleton with cycles.
+        """
+        from tracertools.geometry.navis_interop import skeleton_to_navis
+
+        return skeleton_to_navis(self, name=name)
+
     # ---------------------------------------------------------------------------------------
     # Data
     # ---------------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """Legacy shims: the bucket_* family (new home: :class:`tracertools.storage.bucket.Bucket`).
 
-Paths are full URLs, as in the original (``gs://bucket/folder/file``). The shims follow the new
-no-loss rules: downloads get a timestamp before the extension (the original put it after),
-uploads, moves and copies refuse to replace existing files, and nothing is decompressed.
+Paths are full URLs, as in the original (``gs://bucket/folder/file``). Downloads get a
+timestamp before the extension (the original put it after) and decode gzip-encoded objects,
+keeping their plain names, as the original (cloudfiles' ``get``) did; moves and copies keep
+every object's encoding. Uploads, moves, renames and copies onto an existing key replace it, as
+the original did, so legacy scripts keep working, but never silently: each replaced file is
+named in a :class:`~tracertools.errors.ReplacedFilesWarning`. ``overwrite=False`` refuses
+instead (:class:`~tracertools.errors.DestinationExistsError`), as the new API does by default.
 ``bucket_convert_colons`` lives with the pure shims.
 """
 
@@ -12,7 +16,7 @@ import logging
 import os
 
 from tracertools.errors import InvalidInputError, UnsafePathError
-from tracertools.storage.bucket import Bucket
+from tracertools.storage.bucket import Bucket, Overwrite
 
 __all__ = [
     "bucket_copy_folder",
@@ -32,10 +36,18 @@ logger = logging.getLogger(__name__)
 CONFIRM_WORD = "delete"
 
 
-def bucket_copy_folder(source_path: str, destination_path: str) -> None:
-    """Legacy shim for :meth:`Bucket.copy_folder` (the source's contents go into destination)."""
+def _mode(overwrite: bool) -> Overwrite:
+    """The shims' ``overwrite``: True (the original's behaviour) replaces with a warning."""
+    if overwrite is not True and overwrite is not False:
+        raise InvalidInputError(f"overwrite must be True or False, got {overwrite!r}")
+    return "warn" if overwrite else False
+
+
+def bucket_copy_folder(source_path: str, destination_path: str, *, overwrite: bool = True) -> None:
+    """Legacy shim for :meth:`Bucket.copy_folder` (into destination; replaced files are warned about)."""
+    mode = _mode(overwrite)
     bucket, prefix = Bucket.split(source_path)
-    bucket.copy_folder(prefix, destination_path)
+    bucket.copy_folder(prefix, destination_path, overwrite=mode)
 
 
 def bucket_delete_file(file_path: str) -> None:
@@ -65,36 +77,40 @@ def bucket_delete_folder(folder_path: str) -> None:
 
 
 def bucket_download_file(bucket_path: str, download_path: str | None = None) -> None:
-    """Legacy shim for :meth:`Bucket.download` (default folder ``~/Downloads``)."""
+    """Legacy shim for :meth:`Bucket.download` (``~/Downloads`` by default; contents decoded)."""
     bucket, key = Bucket.split(bucket_path)
-    bucket.download(key, download_path)
+    bucket.download(key, download_path, decompress=True)
 
 
 def bucket_download_folder(bucket_path: str, download_path: str | None = None) -> None:
-    """Legacy shim for :meth:`Bucket.download_folder` (default folder ``~/Downloads``)."""
+    """Legacy shim for :meth:`Bucket.download_folder` (``~/Downloads`` by default; decoded)."""
     bucket, prefix = Bucket.split(bucket_path)
-    bucket.download_folder(prefix, download_path)
+    bucket.download_folder(prefix, download_path, decompress=True)
 
 
-def bucket_move_file(file_path: str, new_folder_path: str) -> None:
-    """Legacy shim for :meth:`Bucket.move`."""
+def bucket_move_file(file_path: str, new_folder_path: str, *, overwrite: bool = True) -> None:
+    """Legacy shim for :meth:`Bucket.move` (a replaced file is warned about; overwrite=False refuses)."""
+    mode = _mode(overwrite)
     bucket, key = Bucket.split(file_path)
-    bucket.move(key, new_folder_path)
+    bucket.move(key, new_folder_path, overwrite=mode)
 
 
-def bucket_rename_file(file_path: str, new_name: str) -> None:
-    """Legacy shim for :meth:`Bucket.rename`."""
+def bucket_rename_file(file_path: str, new_name: str, *, overwrite: bool = True) -> None:
+    """Legacy shim for :meth:`Bucket.rename` (a replaced file is warned about; overwrite=False refuses)."""
+    mode = _mode(overwrite)
     bucket, key = Bucket.split(file_path)
-    bucket.rename(key, new_name)
+    bucket.rename(key, new_name, overwrite=mode)
 
 
-def bucket_upload_file(local_path: str, bucket_path: str) -> None:
-    """Legacy shim for :meth:`Bucket.upload` (into folder ``bucket_path``, keeping the name)."""
+def bucket_upload_file(local_path: str, bucket_path: str, *, overwrite: bool = True) -> None:
+    """Legacy shim for :meth:`Bucket.upload` (into folder ``bucket_path``; a replaced file is warned about)."""
+    mode = _mode(overwrite)
     bucket, prefix = Bucket.split(bucket_path)
-    bucket.upload(local_path, prefix + "/")
+    bucket.upload(local_path, prefix + "/", overwrite=mode)
 
 
-def bucket_upload_folder(local_path: str, bucket_path: str) -> None:
-    """Legacy shim for :meth:`Bucket.upload_folder` (contents go into ``bucket_path``)."""
+def bucket_upload_folder(local_path: str, bucket_path: str, *, overwrite: bool = True) -> None:
+    """Legacy shim for :meth:`Bucket.upload_folder` (into ``bucket_path``; replaced files are warned about)."""
+    mode = _mode(overwrite)
     bucket, prefix = Bucket.split(bucket_path)
-    bucket.upload_folder(local_path, prefix)
+    bucket.upload_folder(local_path, prefix, overwrite=mode)

@@ -14,6 +14,11 @@ from tracertools import geometry
 from tracertools.ngl import colors as colors
 from tracertools.storage import bucket as bucket
 
+#: The preset of the synthetic LocalCave world.
+_DEMO = "demo"
+#: Relative distance (of the largest coordinate) below which two crossing points are one.
+_SAME_POINT = 1e-9
+
 # Keep sorted; tracertools.legacy re-exports these names.
 __all__ = [
     "bucket_convert_colons",
@@ -52,13 +57,30 @@ def bucket_convert_colons(file_path: str, to_windows: Any = True) -> str:
 
 
 def calc_3d_distance(point_a: ArrayLike, point_b: ArrayLike, res: ArrayLike) -> float:
-    """Legacy shim for :func:`tracertools.geometry.distance`."""
-    return float(geometry.distance(point_a, point_b, res))
+    """Legacy shim for :func:`tracertools.geometry.distance` (the original's arithmetic).
+
+    Each axis is scaled before subtracting (``res * a - res * b``) in the inputs' own number
+    types, as the original did: Python ints stay exact however large, and a NaN coordinate
+    gives NaN (``geometry.distance`` raises instead).
+    """
+    a, b, r = cast(Any, point_a), cast(Any, point_b), cast(Any, res)
+    dx = r[0] * a[0] - r[0] * b[0]
+    dy = r[1] * a[1] - r[1] * b[1]
+    dz = r[2] * a[2] - r[2] * b[2]
+    return cast(float, (dx**2 + dy**2 + dz**2) ** 0.5)
 
 
-def calc_avg_point_coords(points: ArrayLike, exact_value: Any = False) -> list[int] | list[float]:
-    """Legacy shim for :func:`tracertools.geometry.mean_point`."""
-    means = [float(x) for x in geometry.mean_point(points)]
+def calc_avg_point_coords(points: ArrayLike, exact_value: Any = False) -> list[Any]:
+    """Legacy shim for :func:`tracertools.geometry.mean_point` (the original's pandas means).
+
+    Column means of ``pandas.DataFrame(points)``, so the numbers match the original to the
+    last bit: NaN coordinates are skipped as pandas skips them, ``[]`` gives ``[]`` and a flat
+    point ``[x, y, z]`` is one column (its mean, ``[round((x + y + z) / 3)]``). Unless
+    ``exact_value``, each mean is rounded with Python's ``round`` (half to even) to an int.
+    """
+    import pandas as pd
+
+    means: list[Any] = pd.DataFrame(cast(Any, points)).mean().to_numpy().tolist()
     if exact_value == False:  # noqa: E712  (the original compared with ==)
         return [round(x) for x in means]  # Python round: half to even
     return means
@@ -78,9 +100,13 @@ def calc_bbox_corners_from_center(
 def calc_line_triangle_intersect(
     line: ArrayLike, triangle: ArrayLike, precision: int = 0
 ) -> NDArray[np.float64] | None:
-    """Legacy shim for :func:`tracertools.geometry.segment_triangle_intersection`."""
-    # One scale-aware segment test replaces the original's two rounded ray tests, whose
-    # rounded hits could disagree and give false negatives.
+    """Legacy shim for :func:`tracertools.geometry.segment_triangle_intersection`.
+
+    The crossing point rounded to ``precision`` decimals, or None. One segment test with a
+    scale-aware tolerance replaces the original's two rounded ray tests: a segment that starts
+    or ends on the triangle touches it (the original's ray tests excluded both endpoints), and
+    rounding never turns a hit into a miss.
+    """
     hit = geometry.segment_triangle_intersection(line, triangle)
     if hit is None:
         return None
@@ -90,13 +116,31 @@ def calc_line_triangle_intersect(
 def calc_skeleton_mesh_intersect(
     bones: ArrayLike, mesh_triangles: ArrayLike
 ) -> list[NDArray[np.float64]] | None:
-    """Legacy shim for :func:`tracertools.geometry.segment_triangle_intersections`."""
-    # Same order as the original's nested loops (bone-major, then triangle), and the same
-    # rounding to whole numbers that it got from calc_line_triangle_intersect's default.
+    """Legacy shim for :func:`tracertools.geometry.segment_triangle_intersections`.
+
+    Every point where a bone crosses a triangle, rounded to whole numbers as the original's
+    default ``calc_line_triangle_intersect`` gave them, bone-major then triangle order (the
+    original's nested loops), or None when nothing crosses. Each crossing point is reported
+    once: a bone through an edge shared by two triangles, or two bones meeting on the surface
+    at their shared vertex, give one point.
+    """
     points = geometry.segment_triangle_intersections(bones, mesh_triangles)
     if len(points) == 0:
         return None
-    return [row.copy() for row in np.round(points, decimals=0)]
+    return [row.copy() for row in np.round(_first_of_coincident(points), decimals=0)]
+
+
+def _first_of_coincident(points: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``points`` without those that coincide (to ``_SAME_POINT`` relative) with an earlier one."""
+    if len(points) < 2:
+        return points
+    from scipy.spatial import cKDTree
+
+    tolerance = _SAME_POINT * max(1.0, float(np.abs(points).max()))
+    pairs = cKDTree(points).query_pairs(tolerance, output_type="ndarray")
+    later = np.zeros(len(points), dtype=bool)
+    later[pairs.max(axis=1)] = True
+    return points[~later]
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,20 +151,47 @@ def calc_skeleton_mesh_intersect(
 def get_config(datastack: str) -> dict[str, Any]:
     """Legacy shim for :meth:`tracertools.config.DatastackConfig.to_legacy_dict`.
 
-    Returns a fresh dict each call (callers may mutate it). Unlike the original, an unknown name
-    raises :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of
-    printing and returning None.
+    Returns a fresh dict each call (callers may mutate it), with every key of both original
+    config dicts: the newer file's keys, ``here_be_monsters``, and the older names of the
+    stack-specific sources that the original README shows (``manc_seg`` beside
+    ``manc_seg_source_url``; ``nerve_mesh_url``, ``presyn_anno_layer``, ``postsyn_anno_layer``).
+    Unlike the original, an unknown name raises
+    :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of printing and
+    returning None.
     """
     from tracertools.config import load_config
 
-    return load_config(datastack).to_legacy_dict()
+    return _with_older_key_names(load_config(datastack).to_legacy_dict())
+
+
+def _with_older_key_names(legacy: dict[str, Any]) -> dict[str, Any]:
+    """Add the older embedded config's names of the stack-specific keys, with the same values."""
+    from tracertools.config.presets import RENAMED_KEYS
+
+    for old, new in RENAMED_KEYS.items():
+        if new in legacy:
+            legacy[old] = legacy[new]
+    return legacy
+
+
+#: Config names of synthetic worlds (the LocalCave demo), never real datastacks.
+SYNTHETIC_DATASTACKS = frozenset({"demo"})
 
 
 def get_supported_configs() -> list[str]:
-    """Legacy shim for :func:`tracertools.config.known_datastacks`: every usable config name."""
-    from tracertools.config import known_datastacks
+    """Legacy shim for :func:`tracertools.presets`: the names of the real datastacks.
 
-    return known_datastacks()
+    The shipped presets and the entries of your user config file, sorted; not the synthetic
+    ``demo`` world nor datastacks registered at run time (a running LocalCave's).
+    """
+    from tracertools.config import presets, user_config_path
+    from tracertools.config.presets import read_user_file
+
+    names = set(presets())
+    user_file = read_user_file(user_config_path())
+    if user_file is not None:
+        names |= set(user_file.entries)
+    return sorted(names - SYNTHETIC_DATASTACKS)
 
 
 # --------------------------------------------------------------------------------------------

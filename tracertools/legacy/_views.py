@@ -154,7 +154,8 @@ def gsheet_add_seg_details(
     Fills the tab as the original did: segment IDs in column A under a header in A1; from
     column B the header ``current_id``, then ``volume_um3``, ``cable_length`` (nm),
     ``inc_syn``, ``out_syn``, ``total_syn`` and ``proofread`` as selected, one row per ID.
-    Resumable: rows already filled are skipped.
+    Resumable: rows already filled are skipped. ``proofread`` follows
+    :func:`check_seg_proofread_status` (a true row maps to the segment), as the original did.
 
     Failed rows (an invalid or unknown ID, a service failure) are left empty and named in one
     :class:`~tracertools.errors.PartialResultWarning`, so a later call fills them; the
@@ -181,5 +182,5 @@ def gsheet_add_seg_details(
     add_segment_details(
         Sheet(sheet_key).tab(tab_name), ds, volume=volume, cable_length=cable_length,
         synapse_counts=synapse_counts, proofreading=proofreading and not keep_column,
-        empty_proofread_column=keep_column, errors="warn",
+        empty_proofread_column=keep_column, errors="warn", proofread_rule="marked",
     )

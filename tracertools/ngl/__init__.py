@@ -3,6 +3,7 @@
 Lives here: the :class:`~tracertools.ngl.state.State` value and its records (``state``,
 ``records``), share-URL parsing and formatting (``urls``), layer and state building (``build``,
 ``colors``), the datastack's link methods (``links``: ``ds.link``, ``ds.state``, short links),
+fetching stored states with the token sent only to the datastack's own services (``fetch``),
 and meshes built from a state's point layers (``state_meshes``).
 
 May import: :mod:`tracertools.cave` (the state service), :mod:`tracertools.geometry`,

@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from tracertools.cave.calls import http_status
-from tracertools.cave.states import fetch_state_json, state_service_base, store_state
+from tracertools.cave.calls import http_status, remote
+from tracertools.cave.states import state_service_base, store_state
 from tracertools.errors import InvalidInputError, InvalidStateError, ServiceError
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.ngl import State
@@ -28,7 +28,16 @@ from tracertools.ngl.build import (
     link_state,
     viewer_style,
 )
-from tracertools.ngl.urls import ParsedLink, TargetSite, long_url, parse_link
+from tracertools.ngl.fetch import (
+    client_secrets,
+    get_state_text,
+    origin_of,
+    own_origins,
+    scrub,
+    shown_origin,
+    shown_url,
+)
+from tracertools.ngl.urls import ParsedLink, TargetSite, long_url, parse_link, state_from_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,14 +92,18 @@ class DatastackLinksMixin:
 
         Share URLs in every form real links take are understood (``#!{json}``,
         ``#!middleauth+https://.../nglstate/api/v1/<id>``, ``?json_url=...``, the bare
-        state-service URL); a stored state is fetched with one
-        ``client.state.get_state_json`` request (by ID from this datastack's state service,
-        or by URL from another one). Long links and files need no network.
+        state-service URL); a stored state is fetched with one GET (by ID from this
+        datastack's state service, or by URL). Long links and files need no network.
+
+        The CAVE token goes only to this datastack's configured services (exact scheme, host
+        and port of ``server_address``, ``local_server_url`` or ``shortlink_server_url``); a
+        link naming any other state server is fetched without it (see
+        :mod:`tracertools.ngl.fetch`).
 
         Raises:
             InvalidStateError: the source carries no state, the state service knows no such
-                ID, or the JSON is malformed.
-            ServiceError: the state service failed.
+                ID, or the JSON is malformed (or nested deeper than neuroglancer states go).
+            ServiceError: the state service failed, or a foreign one asked for credentials.
         """
         if isinstance(source, State):
             return source
@@ -117,27 +130,42 @@ class DatastackLinksMixin:
         return self._fetch_state(parsed)
 
     def _fetch_state(self, parsed: ParsedLink) -> State:
+        """Fetch a stored state; the CAVE token goes only to this datastack's own services.
+
+        A state URL whose exact scheme, host and port are those of a configured service
+        (``server_address``, ``local_server_url``, ``shortlink_server_url``) is fetched with
+        the datastack's client session; any other URL (another host, plain ``http://`` where
+        the service is ``https://``, ``localhost`` for ``127.0.0.1``) is fetched with a fresh
+        session that carries no token and no cookie. Redirects are followed one hop at a time
+        by the same rule.
+        """
         ds = self._ds()
-        own_base = state_service_base(ds)
-        by_url = parsed.state_base is not None and parsed.state_base != own_base
-        key: int | str = parsed.state_url if by_url and parsed.state_url else int(
-            cast(int, parsed.state_id))
-        where = parsed.state_url or f"{own_base}/{parsed.state_id}"
+        own = own_origins(ds)
+        if parsed.state_url is not None:
+            url = parsed.state_url
+        else:  # a bare ID: this datastack's state service
+            url = f"{state_service_base(ds)}/{parsed.state_id}"
+        where = shown_url(url)
+        secrets = client_secrets(ds) if origin_of(url) in own else ()
         try:
-            data = fetch_state_json(ds, key, f"fetching state {parsed.state_id}")
+            text = remote(ds, f"fetching state {parsed.state_id} from {where}",
+                          lambda: get_state_text(ds, url, own))
         except ServiceError as exc:
+            scrub(exc, secrets)
             status = http_status(exc)
             if status in (400, 404):
                 raise InvalidStateError(
                     f"the state service has no state {parsed.state_id} ({where})"
                 ) from exc
-            if isinstance(exc.__cause__, ValueError):  # json.JSONDecodeError
-                raise InvalidStateError(f"state {parsed.state_id} ({where}) is not valid JSON") \
-                    from exc
+            if status in (401, 403) and origin_of(url) not in own:
+                raise ServiceError(
+                    f"the state service at {where} asked for credentials (HTTP {status}); "
+                    f"tracertools sends your CAVE token only to the services configured for "
+                    f"datastack {ds.name!r} ({', '.join(sorted(shown_origin(o) for o in own))}), "
+                    "so fetch this state with a Datastack configured for that server"
+                ) from exc
             raise
-        if not isinstance(data, dict):
-            raise InvalidStateError(f"state {parsed.state_id} ({where}) is not a JSON object")
-        return State(data)
+        return State(state_from_text(text, f"state {parsed.state_id} ({where})"))
 
     # ---- building states and links ----------------------------------------------------------
 
@@ -383,6 +411,7 @@ class DatastackLinksMixin:
         mesh_source_url: str | None = None,
         overwrite: bool = False,
         short: bool = True,
+        executor: Any = None,
     ) -> PointsMesh:
         """Mesh each point-annotation layer of a state, union them, host it, and link it.
 
@@ -395,7 +424,7 @@ class DatastackLinksMixin:
         return mesh_from_points(
             cast("MeshSession", self), source, bucket_url, alphas=alphas, auto_grow=auto_grow,
             save_objs=save_objs, obj_dir=obj_dir, mesh_source_url=mesh_source_url,
-            overwrite=overwrite, short=short,
+            overwrite=overwrite, short=short, executor=executor,
         )
 
 

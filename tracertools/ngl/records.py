@@ -164,7 +164,8 @@ def dims_nm(dims: Any) -> tuple[float, float, float] | None:
         if not (isinstance(axis, Sequence) and len(axis) == 2 and axis[1] in _UNIT_NM):
             return None
         try:
-            out.append(float(axis[0]) * _UNIT_NM[axis[1]])
+            # 12 significant digits drop the float noise of metres * 1e9 (4.5e-08 m is 45 nm)
+            out.append(float(f"{float(axis[0]) * _UNIT_NM[axis[1]]:.12g}"))
         except (TypeError, ValueError):
             return None
     return out[0], out[1], out[2]

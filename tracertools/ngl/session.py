@@ -27,7 +27,11 @@ class _CurrentIds(Protocol):
 
 
 class LinkSession(CaveSession, Protocol):
-    """A session whose segment lists can be brought up to date (for refreshing links)."""
+    """A session whose segment lists can be brought up to date (for refreshing links), and
+    whose CAVE server address says where its token may go (for fetching stored states)."""
+
+    @property
+    def server_address(self) -> str | None: ...
 
     def segments(self, segment_ids: Iterable[Any]) -> _CurrentIds: ...
 

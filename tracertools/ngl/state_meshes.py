@@ -15,6 +15,7 @@ the layer (falling back to the datastack's ``config.resolution``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -26,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from tracertools.batch import check_executor, run_per_item
 from tracertools.config import user_aliases
 from tracertools.errors import (
+    BatchError,
     DestinationExistsError,
     InvalidGeometryError,
     InvalidInputError,
@@ -185,22 +188,37 @@ def _alphas(alphas: Sequence[float | None] | None, names: list[str]) -> list[flo
     return out
 
 
-def _shapes(
-    points: dict[str, FloatArray], alphas: list[float | None], auto_grow: bool
-) -> list[AlphaShape]:
+def _layer_shape(item: tuple[str, FloatArray, float | None], auto_grow: bool) -> AlphaShape:
+    """The alpha shape of one point layer ``(name, points in nm, alpha)``."""
     from tracertools.geometry.alpha_shape import (
         alpha_shape,  # lazy: keeps `import tracertools` light
     )
 
-    shapes = []
-    for (name, pts), alpha in zip(points.items(), alphas, strict=True):
+    name, pts, alpha = item
+    try:
+        return alpha_shape(pts, alpha=alpha, auto_grow=auto_grow)
+    except InvalidGeometryError as exc:
+        raise InvalidGeometryError(f"layer {name!r}: {exc}") from None
+
+
+def _shapes(
+    points: dict[str, FloatArray], alphas: list[float | None], auto_grow: bool,
+    executor: Any = None,
+) -> list[AlphaShape]:
+    items = [(name, pts, alpha) for (name, pts), alpha in zip(points.items(), alphas, strict=True)]
+    if executor is None:
+        shapes = [_layer_shape(item, auto_grow) for item in items]
+    else:  # one task per layer; the first failing layer's own error, as serially
         try:
-            shape = alpha_shape(pts, alpha=alpha, auto_grow=auto_grow)
-        except InvalidGeometryError as exc:
-            raise InvalidGeometryError(f"layer {name!r}: {exc}") from None
+            found = run_per_item(functools.partial(_layer_shape, auto_grow=auto_grow), items,
+                                 executor=executor, chunk_size=1, progress=False,
+                                 labels=list(points), what="point layer")
+        except BatchError as exc:
+            raise next(iter(exc.failures.values())) from None
+        shapes = [s for s in found if s is not None]
+    for (name, pts, _), shape in zip(items, shapes, strict=True):
         logger.info("layer %r: %d points, alpha %.6g nm (%d attempt(s))", name, len(pts),
                     shape.alpha, shape.attempts)
-        shapes.append(shape)
     return shapes
 
 
@@ -227,6 +245,7 @@ def mesh_from_points(
     mesh_source_url: str | None = None,
     overwrite: bool = False,
     short: bool = True,
+    executor: Any = None,
 ) -> PointsMesh:
     """Mesh each point layer of a state, union them, write the volume, and link it.
 
@@ -255,6 +274,9 @@ def mesh_from_points(
             ``neuroglancer_source``); otherwise derived from ``bucket_url``.
         overwrite: replace an existing volume at ``bucket_url``.
         short: return a short link (one state upload) rather than a long one.
+        executor: make the layers' alpha shapes on this executor (a
+            ``concurrent.futures.Executor`` or a dask ``distributed.Client``), one task per
+            layer; the union, the volume and the link are made here.
 
     Raises:
         InvalidInputError: a local volume without ``mesh_source_url``; ``save_objs`` without
@@ -268,6 +290,7 @@ def mesh_from_points(
         volume_url,  # lazy: keeps `import tracertools` light
     )
 
+    check_executor(executor)
     cfg = ds.config
     target = volume_url(bucket_url)
     mesh_source = mesh_source_url or neuroglancer_source(target)
@@ -286,7 +309,7 @@ def mesh_from_points(
             f"{state.layer_names}"
         )
     names = list(points)
-    shapes = _shapes(points, _alphas(alphas, names), auto_grow)
+    shapes = _shapes(points, _alphas(alphas, names), auto_grow, executor)
     mesh = Mesh.union([s.mesh for s in shapes])
     if not mesh.is_watertight:
         logger.warning("the union of the point meshes is not watertight")

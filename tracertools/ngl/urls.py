@@ -26,9 +26,16 @@ from tracertools.errors import InvalidStateError
 
 __all__ = ["ParsedLink", "long_url", "parse_link", "plain_json", "state_from_text"]
 
+#: Nesting levels a state may have (real states have about ten); deeper ones are refused.
+MAX_STATE_DEPTH = 100
+
 #: ``<server>/nglstate[/api/vN][/raw]/<id>``: a stored state on a CAVE JSON state service.
+#: The host is a name, IPv4 or bracketed IPv6 address with an optional port (no user info);
+#: the path before ``/nglstate`` has plain segments only (no ``:``, ``%`` or ``@``), so an
+#: encoded link (``.../%23!middleauth+https://...``) is never taken for a state URL.
 _STATE_URL = re.compile(
-    r"^(?P<base>https?://[^?#\s]+?/nglstate(?:/api/v\d+)?)/(?:raw/)?(?P<id>\d+)/?$"
+    r"^(?P<base>https?://(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::\d+)?"
+    r"(?:/[A-Za-z0-9._~\-]+)*?/nglstate(?:/api/v\d+)?)/(?:raw/)?(?P<id>\d+)/?$"
 )
 _AUTH_PREFIX = re.compile(r"^[A-Za-z0-9]+auth\+")  # middleauth+, ngauth+ ...
 
@@ -95,12 +102,17 @@ def state_from_text(text: str, where: str) -> dict[str, Any]:
     """Parse JSON text that must hold a neuroglancer state object.
 
     Raises:
-        InvalidStateError: malformed JSON, or JSON that is not an object.
+        InvalidStateError: malformed JSON, JSON that is not an object, or JSON nested deeper
+            than :data:`MAX_STATE_DEPTH` levels.
     """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidStateError(f"{where} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidStateError(
+            f"{where} is nested too deeply to be a neuroglancer state (more than "
+            f"{MAX_STATE_DEPTH} levels)") from None
     if not isinstance(data, dict):
         raise InvalidStateError(
             f"{where} holds JSON {type(data).__name__}, not a neuroglancer state object"
@@ -112,12 +124,30 @@ def parse_link(url: str) -> ParsedLink:
     """Recognise a share URL (see the module docstring for the forms understood).
 
     Raises:
-        InvalidStateError: the URL carries no state, malformed JSON, or a state kept in a
-            JSON file rather than on a state service.
+        InvalidStateError: the URL carries no state, malformed JSON, a state kept in a JSON
+            file rather than on a state service, or a link URL-encoded once too often (the
+            message says so).
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidStateError(f"a share URL must be a non-empty string, got {url!r}")
     text = url.strip()
+    try:
+        return _parse_link(text)
+    except InvalidStateError as exc:
+        decoded = unquote(text)
+        if decoded == text:
+            raise
+        try:
+            _parse_link(decoded)
+        except InvalidStateError:
+            raise exc from None
+    raise InvalidStateError(
+        f"{_shown(text)} is URL-encoded once too often (it reads as a link only after one more "
+        "decoding, e.g. '%257B' for '{'); pass urllib.parse.unquote(url) instead"
+    )
+
+
+def _parse_link(text: str) -> ParsedLink:
     if text.isdigit():
         return ParsedLink(None, None, None, int(text), None)
     marker = text.find("#!")
@@ -146,15 +176,20 @@ def parse_link(url: str) -> ParsedLink:
     )
 
 
-def plain_json(value: Any, where: str = "state") -> Any:
+def plain_json(value: Any, where: str = "state", _depth: int = 0) -> Any:
     """A deep copy of ``value`` made of JSON types only.
 
     numpy scalars and arrays become Python numbers and lists, tuples become lists, mapping
     keys become strings. Non-finite floats and other objects are refused.
 
     Raises:
-        InvalidStateError: a value JSON cannot hold (named by its path).
+        InvalidStateError: a value JSON cannot hold (named by its path), or nesting deeper
+            than :data:`MAX_STATE_DEPTH` levels.
     """
+    if _depth > MAX_STATE_DEPTH:
+        raise InvalidStateError(
+            f"{where[:80]}... is nested deeper than {MAX_STATE_DEPTH} levels, which no "
+            "neuroglancer state is")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -164,13 +199,13 @@ def plain_json(value: Any, where: str = "state") -> Any:
             raise InvalidStateError(f"{where} is {value}, which JSON cannot hold")
         return value
     if isinstance(value, Mapping):
-        return {str(k): plain_json(v, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): plain_json(v, f"{where}.{k}", _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [plain_json(v, f"{where}[{i}]", _depth + 1) for i, v in enumerate(value)]
     kind = type(value).__module__.split(".")[0]
     if kind == "numpy":
         if hasattr(value, "tolist"):
-            return plain_json(value.tolist(), where)
+            return plain_json(value.tolist(), where, _depth)
     raise InvalidStateError(f"{where} holds a {type(value).__name__}, which JSON cannot hold")
 
 

@@ -30,4 +30,5 @@ class OneSegment:
         """This segment as a one-item :class:`SegmentList` (where the work is done)."""
         from tracertools.segments.segment import SegmentList  # the class that inherits this
 
-        return SegmentList(self._datastack, np.array([self._id], dtype=np.uint64))
+        return SegmentList(self._datastack, np.array([self._id], dtype=np.uint64),
+                           strict=getattr(self, "_strict", False))

@@ -1,4 +1,5 @@
-"""Metric methods of Segment and SegmentList: supervoxels, L2 IDs, volume, synapses, proofreading.
+"""Metric methods of Segment and SegmentList: supervoxels, L2 IDs, volume, a point inside each
+segment, synapses, proofreading.
 
 Every method works on the whole list with a fixed number of batched requests: supervoxels and
 L2 IDs come from ``leaves_many`` (cached: a root's leaves never change), volumes from one L2-cache
@@ -16,10 +17,13 @@ import numpy.typing as npt
 
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave, tables as _tables
-from tracertools.errors import ServiceError
+from tracertools.cave.lineage import read_moments
+from tracertools.errors import InvalidInputError, ServiceError
 from tracertools.segments.base import OneSegment
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
     from tracertools.segments.session import SegmentSession
@@ -46,6 +50,17 @@ def _truthy(value: Any) -> bool:
         return False
 
 
+def check_synapse_counts(handle: Any, *args: Any, **kwargs: Any) -> None:
+    """What :meth:`MetricsListMixin.synapse_counts` checks before any request."""
+    handle._datastack.config.require("synapse_table", "synapse counts")
+
+
+def check_proofreading_status(handle: Any, *args: Any, **kwargs: Any) -> None:
+    """What :meth:`MetricsListMixin.proofreading_status` checks before any request."""
+    handle._datastack.config.require("proofreading_table", "proofreading status")
+    handle._datastack.config.require("proofreading_table.status_col", "proofreading status")
+
+
 class MetricsListMixin:
     """Metric methods of :class:`~tracertools.segments.segment.SegmentList`."""
 
@@ -55,7 +70,7 @@ class MetricsListMixin:
 
     def _leaves(self, stop_layer: int, errors: ErrorPolicy) -> list[IdArray | None]:
         policy = check_error_policy(errors)
-        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        lost: dict[int, BaseException] = {}  # per root, so one unknown ID fails only itself
         found = _cave.leaves(self._datastack, self._ids.tolist(), stop_layer=stop_layer,
                              failures=lost)
         if lost:
@@ -85,7 +100,7 @@ class MetricsListMixin:
         """
         policy = check_error_policy(errors)
         ds = self._datastack
-        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+        lost: dict[int, BaseException] = {}  # per root, so one unknown ID fails only itself
         found = _cave.leaves(ds, self._ids.tolist(), stop_layer=2, failures=lost)
         l2_lists = [found.get(int(i)) for i in self._ids]
         present = [x for x in l2_lists if x is not None]
@@ -118,75 +133,223 @@ class MetricsListMixin:
         apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
         return out
 
-    def synapse_counts(self) -> pd.DataFrame:
+    def representative_points(
+        self, *, units: str = "nm", errors: ErrorPolicy = "raise"
+    ) -> npt.NDArray[np.float64]:
+        """A point inside each segment: the L2 cache's ``rep_coord_nm`` of one of its level-2
+        nodes (a voxel of that node), for a sheet cell or a link's position.
+
+        Batched: the segments' L2 IDs (``leaves_many``, one request per 50 roots, cached), then
+        the coordinate of one L2 node per segment (one L2-cache request per ~190,000 IDs); a
+        segment whose chosen node the cache lacks gets a second try with up to
+        :data:`REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
+        point of the segment as it was).
+
+        Args:
+            units: ``"nm"``, or ``"voxels"``: the viewer voxel at ``config.resolution`` holding
+                the point (whole numbers, so still inside the segment).
+            errors: failure policy; a failed segment's row is NaN under "warn"/"ignore".
+
+        Returns:
+            ``(N, 3)`` float array in input order.
+
+        Raises:
+            InvalidInputError: an unknown ``units`` (before any request).
+        """
+        if units not in ("nm", "voxels"):
+            raise InvalidInputError(f"units must be 'nm' or 'voxels', got {units!r}")
+        policy = check_error_policy(errors)
+        ds = self._datastack
+        roots = list(dict.fromkeys(int(i) for i in self._ids))
+        lost: dict[int, BaseException] = {}
+        l2_of = _cave.leaves(ds, roots, stop_layer=2, failures=lost)
+        found: dict[int, npt.NDArray[np.float64]] = {}
+        # the middle node first (deterministic), then the nodes around it
+        order = {r: _around_middle(l2_of[r]) for r in roots if r in l2_of}
+        for attempt in (slice(0, 1), slice(1, 1 + REP_TRIES)):
+            wanted = {r: nodes[attempt] for r, nodes in order.items()
+                      if r not in found and len(nodes[attempt])}
+            if not wanted:
+                break
+            asked = np.concatenate(list(wanted.values()))
+            l2_lost: dict[int, BaseException] = {}
+            data = _cave.l2_data(ds, asked, ["rep_coord_nm"], failures=l2_lost)
+            for root, nodes in wanted.items():
+                for node in nodes.tolist():
+                    coord = data.get(int(node), {}).get("rep_coord_nm")
+                    if coord is not None:
+                        found[root] = np.asarray(coord, dtype=np.float64).reshape(3)
+                        break
+                else:
+                    broken = [n for n in nodes.tolist() if n in l2_lost]
+                    if broken:
+                        lost.setdefault(root, l2_lost[broken[0]])
+        out = np.full((len(self._ids), 3), np.nan)
+        failures: dict[int, BaseException] = {}
+        for i, root in enumerate(int(r) for r in self._ids):
+            if root in found:
+                out[i] = found[root]
+            else:
+                failures[i] = lost.get(root) or ServiceError(
+                    f"the L2 cache has no representative coordinate for segment {root}")
+        apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
+        if units == "voxels":
+            out = np.floor(out / np.asarray(ds.config.resolution, dtype=np.float64))
+        return out
+
+    def _by_moment(
+        self,
+    ) -> tuple[dict[datetime | None, IdArray], dict[int, BaseException]]:
+        """The distinct IDs grouped by the moment each is read at (see ``read_moments``),
+        and the failed IDs."""
+        ds = self._datastack
+        failed: dict[int, BaseException] = {}
+        at = _cave.read_time(ds)
+        groups = read_moments(ds, self._ids, at, failed)
+        # the IDs current at the read time are read at it: the materialization version if the
+        # datastack has one, else the very moment their freshness was checked
+        now = None if ds.materialization_version is not None else at
+        return {(now if k is None else k): np.asarray(v, dtype=np.uint64)
+                for k, v in groups.items()}, failed
+
+    def _report(self, failed: dict[int, BaseException], errors: ErrorPolicy) -> None:
+        positions = {i: failed[int(r)] for i, r in enumerate(self._ids) if int(r) in failed}
+        apply_error_policy(positions, errors, self._ids.tolist(), what="segment")
+
+    def synapse_counts(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
         """Incoming, outgoing and total synapse counts per segment.
 
         Reads the datastack's synapse table (``config.synapse_table``) live at the read time
         (or at ``materialization_version``), filtering on all IDs at once and fetching only the
-        pre/post root columns: two queries per ~2,000 IDs. Autapses count once as incoming and
-        once as outgoing, as in the original.
+        pre/post root columns: two queries per ~2,000 IDs, after one ``is_latest_roots``.
+        Autapses count once as incoming and once as outgoing, as in the original.
+
+        A segment ID edited before the read time is no longer a segment then (the live engine
+        refuses it), so it is counted as it was just before the edit that retired it: stale
+        IDs that existed together share one query moment. Call ``.current()`` first for the
+        counts of what those segments became. Annotations too recent to be looked up by the
+        engine are left out with an :class:`~tracertools.errors.IncompleteDataWarning`.
+
+        Args:
+            errors: failure policy for IDs the chunkedgraph does not know or that did not exist
+                yet at the read time (:class:`~tracertools.errors.SegmentNotFoundError`); their
+                counts are NaN under "warn"/"ignore".
 
         Returns:
-            DataFrame indexed by segment ID (input order, duplicates kept) with integer columns
-            ``in``, ``out`` and ``total``.
+            DataFrame indexed by segment ID (input order, duplicates kept) with columns ``in``,
+            ``out`` and ``total`` (int64; nullable ``Int64`` with ``<NA>`` for failed items).
         """
         import pandas as pd
 
+        policy = check_error_policy(errors)
         ds = self._datastack
         table = ds.config.require("synapse_table", "synapse counts")
-        unique = np.unique(self._ids)
-        incoming = _tables.count_matches(ds, table.name, table.post_seg_col, unique)
-        outgoing = _tables.count_matches(ds, table.name, table.pre_seg_col, unique)
+        groups, failed = self._by_moment()
+        incoming: dict[int, int] = {}
+        outgoing: dict[int, int] = {}
+        for moment, roots in groups.items():
+            incoming.update(_tables.count_matches(ds, table.name, table.post_seg_col, roots,
+                                                  at=moment))
+            outgoing.update(_tables.count_matches(ds, table.name, table.pre_seg_col, roots,
+                                                  at=moment))
+        self._report(failed, policy)
         ids = self._ids.tolist()
         frame = pd.DataFrame(
             {
-                "in": [incoming.get(i, 0) for i in ids],
-                "out": [outgoing.get(i, 0) for i in ids],
+                "in": [pd.NA if i in failed else incoming.get(i, 0) for i in ids],
+                "out": [pd.NA if i in failed else outgoing.get(i, 0) for i in ids],
             },
             index=pd.Index(self._ids, name="segment_id"),
+            dtype="Int64",
         )
         frame["total"] = frame["in"] + frame["out"]
-        return frame.astype("int64")
+        return frame if failed else frame.astype("int64")
 
-    def proofreading_status(self) -> pd.DataFrame:
+    def proofreading_status(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
         """Proofreading status per segment, read from the status column of the datastack's
         proofreading table (live at the read time, or at ``materialization_version``).
 
+        A segment ID edited before the read time is read as it was just before that edit (see
+        :meth:`synapse_counts`).
+
+        Args:
+            errors: failure policy for IDs the chunkedgraph does not know or that did not exist
+                yet at the read time; under "warn"/"ignore" their status is None and
+                ``proofread`` / ``marked`` are ``<NA>`` (nullable ``boolean``).
+
         Returns:
             DataFrame indexed by segment ID (input order) with ``proofread`` (bool: this exact
-            segment is marked proofread) and ``status``: ``"proofread"``, ``"not proofread"``
-            (a row says no), ``"ancestor proofread"`` (a row marks a segment this one grew out
-            of; it was edited since) or ``"no record"``.
+            segment is marked proofread, i.e. a row with a true status was set for it, its
+            ``valid_id`` being the segment when the table has that column; a segment edited
+            after it was marked reads False), ``status`` (``"proofread"``, ``"not proofread"``
+            when a row says no, ``"ancestor proofread"`` when a row marks a segment this one
+            grew out of and it was edited since, or ``"no record"``) and ``marked`` (bool: some
+            row with a true status maps to this segment, its point lying in it, whenever the
+            row was set; the original ``check_seg_proofread_status`` rule, and the one BANC's
+            own tools apply to ``backbone_proofread``).
         """
         import pandas as pd
 
+        policy = check_error_policy(errors)
         ds = self._datastack
         table = ds.config.require("proofreading_table", "proofreading status")
         status_col = ds.config.require("proofreading_table.status_col", "proofreading status")
-        rows = _tables.rows_matching(ds, table.name, table.seg_col, np.unique(self._ids))
+        groups, failed = self._by_moment()
         verdict: dict[int, str] = {}
-        for _, row in rows.iterrows():
-            root = int(row[table.seg_col])
-            marked = _truthy(row[status_col])
-            valid_for = row.get("valid_id")
-            on_ancestor = valid_for is not None and valid_for == valid_for and (
-                int(valid_for) != root
-            )
-            if marked and not on_ancestor:
-                verdict[root] = PROOFREAD
-            elif marked:
-                verdict.setdefault(root, ANCESTOR_PROOFREAD)
-            else:
-                verdict.setdefault(root, NOT_PROOFREAD)
-        statuses = [verdict.get(int(i), NO_RECORD) for i in self._ids]
+        marked_roots: set[int] = set()
+        for moment, roots in groups.items():
+            rows = _tables.rows_matching(ds, table.name, table.seg_col, roots, at=moment)
+            for _, row in rows.iterrows():
+                root = int(row[table.seg_col])
+                marked = _truthy(row[status_col])
+                if marked:
+                    marked_roots.add(root)
+                valid_for = row.get("valid_id")
+                on_ancestor = valid_for is not None and valid_for == valid_for and (
+                    int(valid_for) != root
+                )
+                if marked and not on_ancestor:
+                    verdict[root] = PROOFREAD
+                elif marked:
+                    verdict.setdefault(root, ANCESTOR_PROOFREAD)
+                else:
+                    verdict.setdefault(root, NOT_PROOFREAD)
+        self._report(failed, policy)
+        statuses = [None if int(i) in failed else verdict.get(int(i), NO_RECORD)
+                    for i in self._ids]
+        proofread: Any = [s == PROOFREAD for s in statuses]
+        marked_col: Any = [int(i) in marked_roots for i in self._ids]
+        if failed:  # failed items are <NA>, never a silent "no record"
+            proofread = pd.array([pd.NA if s is None else p for s, p in zip(statuses, proofread,
+                                                                           strict=True)],
+                                 dtype="boolean")  # type: ignore[call-overload]
+            marked_col = pd.array([pd.NA if s is None else m for s, m in zip(statuses, marked_col,
+                                                                            strict=True)],
+                                  dtype="boolean")  # type: ignore[call-overload]
         return pd.DataFrame(
-            {"proofread": [s == PROOFREAD for s in statuses], "status": statuses},
+            {"proofread": proofread, "status": statuses, "marked": marked_col},
             index=pd.Index(self._ids, name="segment_id"),
         )
 
-    def are_proofread(self) -> npt.NDArray[np.bool_]:
-        """Whether each segment is marked proofread (see :meth:`proofreading_status`)."""
-        return self.proofreading_status()["proofread"].to_numpy(dtype=bool)
+    def are_proofread(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.bool_]:
+        """Whether each segment itself is marked proofread: the strict rule, the
+        ``proofread`` column of :meth:`proofreading_status` (a segment edited after it was
+        marked reads False). Its ``marked`` column has the original, looser rule. Under
+        ``errors="warn"``/``"ignore"`` a failed item is False."""
+        status = self.proofreading_status(errors=errors)["proofread"]
+        return status.fillna(False).to_numpy(dtype=bool)
+
+
+#: Further L2 nodes tried per segment when the first one's coordinate is not cached.
+REP_TRIES = 8
+
+
+def _around_middle(nodes: IdArray) -> IdArray:
+    """The sorted node IDs ordered from the middle one outwards."""
+    ordered = np.sort(np.asarray(nodes, dtype=np.uint64))
+    mid = len(ordered) // 2
+    index = sorted(range(len(ordered)), key=lambda j: (abs(j - mid), j))
+    return ordered[index] if len(ordered) else ordered
 
 
 class MetricsSegmentMixin(OneSegment):
@@ -217,6 +380,10 @@ class MetricsSegmentMixin(OneSegment):
         """``{"in": ..., "out": ..., "total": ...}`` for this segment."""
         row = self.as_list().synapse_counts().iloc[0]
         return {k: int(row[k]) for k in ("in", "out", "total")}
+
+    def representative_point(self, *, units: str = "nm") -> npt.NDArray[np.float64]:
+        """A point inside this segment, ``(3,)`` (see :meth:`SegmentList.representative_points`)."""
+        return self.as_list().representative_points(units=units)[0]
 
     def proofreading_status(self) -> str:
         """"proofread", "not proofread", "ancestor proofread" or "no record"."""

@@ -15,13 +15,23 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import ErrorPolicy
-from tracertools.cave.lineage import freshness, successor_candidates
+from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy, progress_bar
+from tracertools.cave.lineage import freshness_with_failures, successor_candidates
 from tracertools.ids import as_segment_id, as_segment_ids
 from tracertools.segments.history import HistoryListMixin, HistorySegmentMixin
 from tracertools.segments.links import LinksListMixin, LinksSegmentMixin
-from tracertools.segments.metrics import MetricsListMixin, MetricsSegmentMixin
-from tracertools.segments.skeletons import SkeletonsListMixin, SkeletonsSegmentMixin
+from tracertools.segments.metrics import (
+    MetricsListMixin,
+    MetricsSegmentMixin,
+    check_proofreading_status,
+    check_synapse_counts,
+)
+from tracertools.segments.roots import FRAME, LIST, LONG, Fill, on_roots, plan_of
+from tracertools.segments.skeletons import (
+    SkeletonsListMixin,
+    SkeletonsSegmentMixin,
+    check_skeletons,
+)
 from tracertools.segments.views import ViewsListMixin, ViewsSegmentMixin
 
 if TYPE_CHECKING:
@@ -33,6 +43,32 @@ if TYPE_CHECKING:
 __all__ = ["Segment", "SegmentList"]
 
 _REPR_IDS = 5
+#: IDs listed by the notebook preview.
+_HTML_IDS = 10
+
+
+def _current_id_candidates(
+    self: SegmentList, *, errors: ErrorPolicy = "raise"
+) -> list[tuple[Candidate, ...] | None]:
+    """For each ID, the current segments holding its supervoxels, largest share first.
+
+    Each candidate's ``fraction`` is the share of the *old* segment's supervoxels it holds.
+    A fresh ID gives one candidate, itself, with fraction 1.0; so does a supervoxel or
+    level-2 ID, whose candidate is the segment holding it now. Three dependent requests
+    cover the whole list (freshness, supervoxels of the stale IDs, their current roots).
+
+    Args:
+        errors: failure policy; an ID the chunkedgraph never knew (or one of another layer)
+            raises :class:`~tracertools.errors.BatchError` naming it under "raise" and is
+            None otherwise.
+
+    Example:
+        ```python
+        best = ds.segments([old_id]).current_id_candidates()[0][0]
+        best.segment_id, best.fraction
+        ```
+    """
+    return successor_candidates(self._datastack, self._ids, errors)
 
 
 class Segment(
@@ -46,13 +82,18 @@ class Segment(
 
     Args:
         datastack: the session the segment belongs to.
-        segment_id: the segment (root) ID; validated as an exact uint64.
+        segment_id: the segment (root) ID; validated as an exact uint64. A supervoxel or
+            level-2 ID stands for the segment holding it at the read time.
+        strict: only a segment (root) ID is accepted: methods given a supervoxel or level-2
+            ID raise :class:`~tracertools.errors.NotARootError` (naming its segment).
     """
-    __slots__ = ("_datastack", "_id")
+    __slots__ = ("_datastack", "_id", "_strict")
 
-    def __init__(self, datastack: SegmentSession, segment_id: Any) -> None:
+    def __init__(self, datastack: SegmentSession, segment_id: Any, *,
+                 strict: bool = False) -> None:
         self._datastack = datastack
         self._id = as_segment_id(segment_id)
+        self._strict = bool(strict)
 
     @property
     def id(self) -> int:
@@ -108,6 +149,9 @@ class Segment(
     def __repr__(self) -> str:
         return f"Segment({self._id}, datastack={self._datastack.name!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # the session pickles without its token
+        return (_restore_handle, (type(self), _slot_values(self)))
+
 
 class SegmentList(
     HistoryListMixin,
@@ -119,17 +163,26 @@ class SegmentList(
 ):
     """Many segment IDs on a datastack, in input order with duplicates kept.
 
+    Every method works on segments (root IDs). The IDs are classed by their layer bits
+    first (no request): supervoxel and level-2 IDs stand for the segments holding them at the
+    read time (one request resolves them all); IDs of other layers, IDs on no layer and IDs
+    that never existed fail as items, under each method's ``errors=`` policy.
+
     Args:
         datastack: the session the segments belong to.
         segment_ids: the IDs; validated as exact uint64 values.
+        strict: only segment (root) IDs are accepted: a supervoxel or level-2 ID fails as an
+            item with :class:`~tracertools.errors.NotARootError` (naming its segment).
     """
-    __slots__ = ("_datastack", "_ids")
+    __slots__ = ("_datastack", "_ids", "_strict")
 
-    def __init__(self, datastack: SegmentSession, segment_ids: Any) -> None:
+    def __init__(self, datastack: SegmentSession, segment_ids: Any, *,
+                 strict: bool = False) -> None:
         self._datastack = datastack
         ids = as_segment_ids(segment_ids)
         ids.setflags(write=False)
         self._ids = ids
+        self._strict = bool(strict)
 
     @property
     def ids(self) -> npt.NDArray[np.uint64]:
@@ -141,36 +194,38 @@ class SegmentList(
         """The session this handle uses."""
         return self._datastack
 
+    @property
+    def strict(self) -> bool:
+        """Whether only segment (root) IDs are accepted (see the class docstring)."""
+        return self._strict
+
     # -- lineage ---------------------------------------------------------------------------
-    def are_fresh(self) -> npt.NDArray[np.bool_]:
-        """Whether each ID is current at the datastack's read time, in input order.
+    def are_fresh(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.bool_]:
+        """Whether each ID is a current segment ID at the datastack's read time, in input order.
 
-        One ``is_latest_roots`` request for up to ~190,000 IDs. An ID that never existed is
-        reported as not fresh; :meth:`current_ids` tells the two apart.
-        """
-        return freshness(self._datastack, self._ids)
-
-    def current_id_candidates(
-        self, *, errors: ErrorPolicy = "raise"
-    ) -> list[tuple[Candidate, ...] | None]:
-        """For each ID, the current segments holding its supervoxels, largest share first.
-
-        Each candidate's ``fraction`` is the share of the *old* segment's supervoxels it holds.
-        A fresh ID gives one candidate, itself, with fraction 1.0. Three dependent requests
-        cover the whole list (freshness, supervoxels of the stale IDs, their current roots).
+        One ``is_latest_roots`` request for up to ~190,000 IDs, and one ``valid_nodes``
+        request for those that are not current (to tell a stale ID from one that never
+        existed). A supervoxel or level-2 ID is not a current segment ID: False, with no
+        request (under ``strict=True`` it fails).
 
         Args:
-            errors: failure policy; an ID the chunkedgraph never knew raises
-                :class:`~tracertools.errors.SegmentNotFoundError` under "raise" and is None
-                otherwise.
-
-        Example:
-            ```python
-            best = ds.segments([old_id]).current_id_candidates()[0][0]
-            best.segment_id, best.fraction
-            ```
+            errors: failure policy: an ID that never existed, or one of another layer, raises
+                :class:`~tracertools.errors.BatchError` under "raise"; under "warn"/"ignore"
+                it is False (and named in the warning under "warn").
         """
-        return successor_candidates(self._datastack, self._ids, errors)
+        policy = check_error_policy(errors)
+        plan = plan_of(self, policy, resolve=False)
+        if plan.identity:
+            fresh, failures = freshness_with_failures(self._datastack, self._ids)
+        else:
+            roots = np.flatnonzero(plan.roots != 0)
+            fresh = np.zeros(len(self), dtype=bool)
+            part, lost = freshness_with_failures(self._datastack, self._ids[roots])
+            fresh[roots] = part
+            failures = {int(roots[k]): exc for k, exc in lost.items()}
+            failures.update(plan.failures)
+        apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
+        return fresh
 
     def current_ids(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.uint64]:
         """The current ID of each segment, in input order, as ``uint64``.
@@ -195,6 +250,8 @@ class SegmentList(
         volume: bool = True,
         cable_length: bool = True,
         synapse_counts: bool = True,
+        executor: Any = None,
+        chunk_size: int | None = None,
     ) -> pd.DataFrame:
         """Current ID, volume, cable length and synapse counts of every segment.
 
@@ -202,6 +259,11 @@ class SegmentList(
         of the current IDs, fetched concurrently. Every part reads the same moment. Turning a
         part off (``volume=False``, ``cable_length=False``, ``synapse_counts=False``) skips
         its requests and leaves its columns NaN.
+
+        With ``executor=`` (a ``concurrent.futures.Executor`` or a dask
+        ``distributed.Client``) the distinct segments go out in chunks (``chunk_size``
+        each; default about four tasks per worker thread), every task reading the same
+        moment; a failed segment is named once in the warning, its found parts kept.
 
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with columns
@@ -213,28 +275,44 @@ class SegmentList(
 
         import pandas as pd
 
-        pinned = SegmentList(self._datastack._pinned(), self._ids)  # one moment for all parts
-        current = pinned.current_ids(errors=errors)
-        found = current != 0
-        targets = SegmentList(pinned.datastack, current[found])
+        if executor is not None:
+            from tracertools.segments.details import details_on_executor
+
+            return details_on_executor(
+                self, executor, chunk_size=chunk_size, errors=check_error_policy(errors),
+                progress=progress, volume=volume, cable_length=cable_length,
+                synapse_counts=synapse_counts)
+
+        pinned = SegmentList(self._datastack._pinned(), self._ids,  # one moment for all parts
+                             strict=self._strict)
+        parts = 1 + int(volume) + int(cable_length) + int(synapse_counts)
         volumes = np.full(len(self), np.nan)
         cable = np.full(len(self), np.nan)
         syn = pd.DataFrame({"in": np.nan, "out": np.nan, "total": np.nan},
                            index=range(len(self)))
-        if len(targets):
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                vol_f = pool.submit(targets.volumes_um3, errors=errors) if volume else None
-                cab_f = (pool.submit(targets.cable_lengths, errors=errors, progress=progress)
-                         if cable_length else None)
-                syn_f = pool.submit(targets.synapse_counts) if synapse_counts else None
-                if vol_f is not None:
-                    volumes[found] = vol_f.result()
-                if cab_f is not None:
-                    cable[found] = cab_f.result()
-                if syn_f is not None:
-                    counts = syn_f.result()
-                    syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
-                        ["in", "out", "total"]].to_numpy()
+        with progress_bar(parts, f"details of {len(self)} segments", progress,
+                          unit="part") as bar:
+            current = pinned.current_ids(errors=errors)
+            bar.update()
+            found = current != 0
+            targets = SegmentList(pinned.datastack, current[found])
+            if len(targets):
+                with ThreadPoolExecutor(max_workers=3) as pool:
+                    vol_f = pool.submit(targets.volumes_um3, errors=errors) if volume else None
+                    cab_f = (pool.submit(targets.cable_lengths, errors=errors, progress=False)
+                             if cable_length else None)
+                    syn_f = pool.submit(targets.synapse_counts) if synapse_counts else None
+                    if vol_f is not None:
+                        volumes[found] = vol_f.result()
+                        bar.update()
+                    if cab_f is not None:
+                        cable[found] = cab_f.result()
+                        bar.update()
+                    if syn_f is not None:
+                        counts = syn_f.result()
+                        syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
+                            ["in", "out", "total"]].to_numpy()
+                        bar.update()
         frame = pd.DataFrame(
             {
                 "current_id": current,
@@ -253,7 +331,23 @@ class SegmentList(
     def unique(self) -> SegmentList:
         """The same IDs with duplicates removed, first occurrences kept in order."""
         _, first = np.unique(self._ids, return_index=True)
-        return SegmentList(self._datastack, self._ids[np.sort(first)])
+        return SegmentList(self._datastack, self._ids[np.sort(first)], strict=self._strict)
+
+    # -- methods that need segments: IDs of other layers are classed and resolved first ------
+    current_id_candidates = on_roots(LIST)(_current_id_candidates)
+    supervoxels = on_roots(LIST)(MetricsListMixin.supervoxels)
+    l2_ids = on_roots(LIST)(MetricsListMixin.l2_ids)
+    volumes_um3 = on_roots(Fill(np.nan))(MetricsListMixin.volumes_um3)
+    synapse_counts = on_roots(FRAME, check_synapse_counts)(MetricsListMixin.synapse_counts)
+    proofreading_status = on_roots(FRAME, check_proofreading_status)(
+        MetricsListMixin.proofreading_status)
+    changelogs = on_roots(LONG)(HistoryListMixin.changelogs)
+    edits = on_roots(LONG)(HistoryListMixin.edits)
+    original_ids = on_roots(LIST)(HistoryListMixin.original_ids)
+    largest_original_ids = on_roots(Fill(0))(HistoryListMixin.largest_original_ids)
+    user_contributions = on_roots(FRAME)(HistoryListMixin.user_contributions)
+    skeletons = on_roots(LIST, check_skeletons)(SkeletonsListMixin.skeletons)
+    edits_states = on_roots(LIST)(LinksListMixin.edits_states)
 
     def __len__(self) -> int:
         return int(self._ids.size)
@@ -266,12 +360,12 @@ class SegmentList(
 
     def __getitem__(self, index: int | slice) -> Segment | SegmentList:
         if isinstance(index, slice):
-            return SegmentList(self._datastack, self._ids[index])
-        return Segment(self._datastack, int(self._ids[index]))
+            return SegmentList(self._datastack, self._ids[index], strict=self._strict)
+        return Segment(self._datastack, int(self._ids[index]), strict=self._strict)
 
     def __iter__(self) -> Iterator[Segment]:
         for value in self._ids:
-            yield Segment(self._datastack, int(value))
+            yield Segment(self._datastack, int(value), strict=self._strict)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SegmentList):
@@ -283,7 +377,41 @@ class SegmentList(
     def __hash__(self) -> int:
         return hash((self._datastack.name, self._ids.tobytes()))
 
+    def _repr_html_(self) -> str:
+        """A compact card: datastack, counts, and the first IDs (never a request)."""
+        import html
+
+        unique = int(np.unique(self._ids).size)
+        shown = self._ids[:_HTML_IDS].tolist()
+        more = f"<tr><td colspan='2'>… {len(self) - len(shown):,} more</td></tr>" \
+            if len(self) > len(shown) else ""
+        rows = "".join(f"<tr><td style='text-align:right'>{i}</td><td><code>{v}</code></td></tr>"
+                       for i, v in enumerate(shown))
+        name = html.escape(self._datastack.name)
+        return (f"<table><caption>SegmentList · {name} · {len(self):,} IDs "
+                f"({unique:,} unique)</caption>{rows}{more}</table>")
+
     def __repr__(self) -> str:
         shown = ", ".join(str(int(v)) for v in self._ids[:_REPR_IDS])
         more = f", … ({len(self)} IDs)" if len(self) > _REPR_IDS else ""
         return f"SegmentList([{shown}{more}], datastack={self._datastack.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # IDs read-only again; the session without token
+        return (_restore_handle, (type(self), _slot_values(self)))
+
+
+def _slot_values(handle: Any) -> dict[str, Any]:
+    """Every slot of a handle (its session, its ID(s) and settings), for pickling."""
+    names = [n for cls in type(handle).__mro__ for n in getattr(cls, "__slots__", ())]
+    return {n: getattr(handle, n) for n in dict.fromkeys(names) if hasattr(handle, n)}
+
+
+def _restore_handle(cls: type[Any], values: dict[str, Any]) -> Any:
+    """A pickled handle: the same slots, its ID array read-only again."""
+    handle = object.__new__(cls)
+    for name, value in values.items():
+        if isinstance(value, np.ndarray):
+            value = np.array(value)
+            value.setflags(write=False)
+        object.__setattr__(handle, name, value)
+    return handle

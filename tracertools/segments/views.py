@@ -11,10 +11,16 @@ cached per root), then works offline:
   regions of the segmentation), read once per datastack and cached;
 * :meth:`ViewsListMixin.show` / :meth:`ViewsListMixin.render` draw them (microviewer window or
   an offscreen PNG, bones coloured by radius).
+
+Intersections, crossings and triage take ``executor=`` (any ``concurrent.futures.Executor``, or a
+dask ``distributed.Client``): the distinct segments go out in chunks, each task fetching its
+skeletons and testing them on its worker (which reads the swamp meshes once per process), and
+only the answers come back.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -27,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import ErrorPolicy, check_error_policy, run_per_item
+from tracertools.batch import ErrorPolicy, check_error_policy, check_executor, run_per_item
 from tracertools.errors import (
     InvalidGeometryError,
     InvalidInputError,
@@ -37,6 +43,11 @@ from tracertools.errors import (
 from tracertools.geometry import segment_triangle_intersections
 from tracertools.geometry.mesh import Mesh
 from tracertools.segments.base import OneSegment
+from tracertools.segments.skeletons import (
+    DEFAULT_SKELETON_VERSION,
+    per_distinct_root,
+    skeletons_chunk,
+)
 from tracertools.storage.bucket import Bucket
 
 if TYPE_CHECKING:
@@ -212,6 +223,36 @@ def swamp_hits(skeleton: Skeleton, swamps: SwampMeshes) -> tuple[FloatArray, Any
     return _merged(points, owner[pairs[:, 1]])
 
 
+TriageRow = tuple[bool, list[int], int]
+
+
+def triage_row(skeleton: Skeleton, swamps: SwampMeshes) -> TriageRow:
+    """``(crosses_swamp, sorted swamp IDs crossed, number of crossings)`` of one skeleton."""
+    _, owners = swamp_hits(skeleton, swamps)
+    return bool(len(owners)), sorted({int(o) for o in owners}), len(owners)
+
+
+def triage_chunk(ds: SegmentSession, roots: Sequence[int]) -> list[TriageRow | BaseException]:
+    """The triage row of each root, or the reason it failed (a task of ``executor=`` work)."""
+    swamps = swamp_meshes(ds)
+    return [sk if isinstance(sk, BaseException) else triage_row(sk, swamps)
+            for sk in skeletons_chunk(ds, roots, version=DEFAULT_SKELETON_VERSION)]
+
+
+def intersections_chunk(
+    ds: SegmentSession, roots: Sequence[int], *, triangles: FloatArray, scale: FloatArray | None
+) -> list[FloatArray | BaseException]:
+    """Where each root's skeleton crosses ``triangles`` (nm, or voxels with ``scale``)."""
+    out: list[FloatArray | BaseException] = []
+    for sk in skeletons_chunk(ds, roots, version=DEFAULT_SKELETON_VERSION):
+        if isinstance(sk, BaseException):
+            out.append(sk)
+            continue
+        points = sk.intersections(triangles)
+        out.append(points / scale if scale is not None else points)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # SegmentList
 # --------------------------------------------------------------------------------------------
@@ -237,6 +278,8 @@ class ViewsListMixin:
         units: Units = "nm",
         errors: ErrorPolicy = "raise",
         progress: bool | None = None,
+        executor: Any = None,
+        chunk_size: int | None = None,
     ) -> list[FloatArray | None]:
         """Where each segment's skeleton crosses a mesh, in input order.
 
@@ -253,6 +296,11 @@ class ViewsListMixin:
                 (``config.resolution``).
             errors: failure policy; a failed segment's entry is None under "warn"/"ignore".
             progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
+            executor: test on this executor (a ``concurrent.futures.Executor`` or a dask
+                ``distributed.Client``), one task per chunk of distinct segments; the
+                triangles travel with every task.
+            chunk_size: segments per task with ``executor=`` (default: about four tasks per
+                worker thread, a multiple of ten).
 
         Returns:
             One ``(K, 3)`` float64 array per segment (``K = 0`` when it does not cross),
@@ -265,8 +313,15 @@ class ViewsListMixin:
         if units not in ("nm", "voxels"):
             raise InvalidInputError(f"units must be 'nm' or 'voxels', got {units!r}")
         check_error_policy(errors)
+        check_executor(executor)
         triangles = as_triangles(mesh, mesh_ids)
         scale = np.asarray(self._datastack.config.resolution, dtype=np.float64)
+        if executor is not None:
+            chunk = functools.partial(intersections_chunk, triangles=triangles,
+                                      scale=scale if units == "voxels" else None)
+            return per_distinct_root(self._datastack, chunk, [int(i) for i in self._ids],
+                                     executor=executor, chunk_size=chunk_size, errors=errors,
+                                     progress=progress, desc="intersections")
         out: list[FloatArray | None] = []
         for sk in self.skeletons(errors=errors, progress=progress):
             if sk is None:
@@ -283,13 +338,16 @@ class ViewsListMixin:
         mesh_ids: int | Iterable[int] = 1,
         errors: ErrorPolicy = "raise",
         progress: bool | None = None,
+        executor: Any = None,
+        chunk_size: int | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Whether each segment's skeleton crosses a mesh, in input order.
 
         Same arguments and requests as :meth:`intersections`. Under ``errors="warn"`` /
         ``"ignore"`` a failed segment is False (and named in the warning under "warn").
         """
-        found = self.intersections(mesh, mesh_ids=mesh_ids, errors=errors, progress=progress)
+        found = self.intersections(mesh, mesh_ids=mesh_ids, errors=errors, progress=progress,
+                                   executor=executor, chunk_size=chunk_size)
         return np.asarray([p is not None and len(p) > 0 for p in found], dtype=bool)
 
     def swamp_crossings(
@@ -310,7 +368,12 @@ class ViewsListMixin:
                 for sk in self.skeletons(errors=errors, progress=progress)]
 
     def triage(
-        self, *, errors: ErrorPolicy = "raise", progress: bool | None = None
+        self,
+        *,
+        errors: ErrorPolicy = "raise",
+        progress: bool | None = None,
+        executor: Any = None,
+        chunk_size: int | None = None,
     ) -> pd.DataFrame:
         """Which of the datastack's swamp meshes each segment's skeleton crosses.
 
@@ -323,6 +386,13 @@ class ViewsListMixin:
             errors: failure policy; a failed segment's row is NA (``swamp_ids`` None) under
                 "warn"/"ignore".
             progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
+            executor: triage on this executor (a ``concurrent.futures.Executor`` or a dask
+                ``distributed.Client``), one task per chunk of distinct segments: each
+                worker reads the swamp meshes once, fetches its chunk's skeletons and sends
+                back only the rows. The swamp meshes are also read here first, so a missing
+                or unreadable swamp volume fails before any task.
+            chunk_size: segments per task with ``executor=`` (default: about four tasks per
+                worker thread, a multiple of ten).
 
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with
@@ -337,21 +407,20 @@ class ViewsListMixin:
         """
         import pandas as pd
 
-        check_error_policy(errors)
+        policy = check_error_policy(errors)
+        check_executor(executor)
         swamps = swamp_meshes(self._datastack)
-        crosses: list[Any] = []
-        ids: list[list[int] | None] = []
-        counts: list[Any] = []
-        for sk in self.skeletons(errors=errors, progress=progress):
-            if sk is None:
-                crosses.append(pd.NA)
-                ids.append(None)
-                counts.append(pd.NA)
-                continue
-            _, owners = swamp_hits(sk, swamps)
-            crosses.append(bool(len(owners)))
-            ids.append(sorted({int(o) for o in owners}))
-            counts.append(len(owners))
+        rows: list[TriageRow | None]
+        if executor is not None:
+            rows = per_distinct_root(self._datastack, triage_chunk, [int(i) for i in self._ids],
+                                     executor=executor, chunk_size=chunk_size, errors=policy,
+                                     progress=progress, desc="triage")
+        else:
+            rows = [None if sk is None else triage_row(sk, swamps)
+                    for sk in self.skeletons(errors=policy, progress=progress)]
+        crosses: list[Any] = [pd.NA if r is None else r[0] for r in rows]
+        ids: list[list[int] | None] = [None if r is None else r[1] for r in rows]
+        counts: list[Any] = [pd.NA if r is None else r[2] for r in rows]
         failed = any(i is None for i in ids)
         return pd.DataFrame(
             {

@@ -1,9 +1,12 @@
 """Storage backends: buckets through cloud-files and Google Sheets through gspread.
 
-Lives here: :class:`~tracertools.storage.bucket.Bucket` with its path rules (``bucket_paths``)
-and safe transfers (``bucket_transfer``); :class:`~tracertools.storage.sheet.Sheet` /
-:class:`~tracertools.storage.sheet.Tab` with credentials (``sheet_auth``), cell conversion
-(``sheet_fill``) and the resumable segment-details fill (``sheet_details``).
+Lives here: :class:`~tracertools.storage.bucket.Bucket` with its path rules (``bucket_paths``),
+safe transfers (``bucket_transfer``) and no-loss guards (``bucket_guards``: same-object moves,
+name collisions, atomic creates); :class:`~tracertools.storage.sheet.Sheet` /
+:class:`~tracertools.storage.sheet.Tab` with credentials (``sheet_auth``), single calls with
+retries and typed errors (``sheet_calls``), cell conversion (``sheet_fill``), the resumable
+segment-details fill (``sheet_details``) and the in-place update of an ID column
+(``sheet_ids``).
 
 This is the only package that builds CloudFiles (``bucket.cloudfiles_for``) or touches gspread.
 

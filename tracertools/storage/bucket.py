@@ -3,11 +3,14 @@
 :class:`Bucket` is a handle over ``cloudfiles``. This module is the only place in tracertools that
 builds a ``CloudFiles`` object (in :func:`cloudfiles_for`, which ``Bucket`` and
 :mod:`tracertools.geometry.precomputed` use), always inside a function, so ``import tracertools`` stays
-light. Bucket's move, rename and copy methods live in ``tracertools.storage.bucket_transfer``.
+light. Bucket's move, rename and copy methods live in ``tracertools.storage.bucket_transfer``, its
+same-object, name-collision and atomic-create guards in ``tracertools.storage.bucket_guards``.
 
 No-loss rules: downloads never overwrite (a timestamp goes before the extension unless
 ``overwrite=True``); moves and renames verify the copy before deleting the source; nothing is
-written over an existing file unless ``overwrite=True``; uploads write whole files only and name
+written over an existing file unless ``overwrite=True`` (or ``overwrite="warn"``, which replaces
+and names every replaced file in a :class:`~tracertools.errors.ReplacedFilesWarning`, what the
+legacy shims do); uploads write whole files only and name
 every file that failed; ``delete_folder`` needs ``confirm=`` and refuses a bucket root; bytes are
 never altered (Content-Encodings are kept, shown locally as ``.gz``-style suffixes, as cloudfiles
 does). The user guide page ``docs/buckets.md`` explains each rule.
@@ -24,6 +27,7 @@ import os
 import posixpath
 import sys
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,16 +39,20 @@ from tracertools.config import user_aliases
 from tracertools.errors import (
     ConfirmationRequiredError,
     InvalidInputError,
+    ReplacedFilesWarning,
     ServiceError,
     TracertoolsError,
     UnsafePathError,
     http_status,
 )
 from tracertools.storage import bucket_paths as bp
+from tracertools.storage.bucket_guards import MEM_CREATE_LOCK, GuardsMixin, s3_create
 from tracertools.storage.bucket_paths import (
     COLON_PLACEHOLDER,
     DestinationExistsError,
+    Overwrite,
     SourceNotFoundError,
+    check_overwrite,
 )
 from tracertools.storage.bucket_transfer import TransferMixin
 
@@ -55,6 +63,7 @@ __all__ = [
     "COLON_PLACEHOLDER",
     "Bucket",
     "DestinationExistsError",
+    "Overwrite",
     "SourceNotFoundError",
     "cloudfiles_for",
     "convert_colons",
@@ -135,7 +144,7 @@ def cloudfiles_for(url: str, *, green: bool | None = None) -> CloudFiles:
 # --------------------------------------------------------------------------------------------
 
 
-class Bucket(TransferMixin):
+class Bucket(TransferMixin, GuardsMixin):
     """A bucket (or a folder in one): list, read, write, transfer, move and delete files.
 
     ``Bucket(url)`` validates the URL and stores it; only methods do I/O. Paths given to methods
@@ -254,9 +263,49 @@ class Bucket(TransferMixin):
             raise SourceNotFoundError(f"{self.url_for(key)} does not exist")
         return bytes(found["content"]), bp.clean_encoding(found.get("compress"))
 
-    def _put(self, key: str, data: bytes, encoding: str | None) -> None:
+    def _decoded(self, key: str, data: bytes, encoding: str | None) -> bytes:
+        """``data`` with its Content-Encoding undone (as cloudfiles' ``get`` returns it)."""
+        if encoding is None:
+            return data
+        from cloudfiles import compression
+
+        with self._remote(f"decoding {key!r} ({encoding})"):
+            return bytes(compression.decompress(data, encoding, key))
+
+    def _put(self, key: str, data: bytes, encoding: str | None, *, create: bool = False) -> None:
+        """Store ``data`` at ``key``; with ``create``, only if no file is there at that moment.
+
+        ``create`` is atomic where the store allows it: ``file://`` links a fully written
+        temporary file into place (``os.link`` never replaces; ``O_EXCL`` where links are not
+        supported), S3 and its aliases send a conditional put (``If-None-Match: *``), and
+        ``mem://`` checks and writes under a lock. Elsewhere (``gs://``) the callers' check
+        just before is all there is.
+
+        Raises:
+            DestinationExistsError: ``create`` and a file appeared at ``key`` first.
+        """
         with self._remote(f"writing {key!r}"):
-            self._files().put(key, data, raw=True, compress=encoding)
+            if create and self._scheme == "file":
+                bp.create_local(self._local_path(key), data, encoding)
+                return
+            cf = self._files()
+            if create and self._scheme == "mem":
+                with MEM_CREATE_LOCK:
+                    if cf.exists(key):
+                        raise DestinationExistsError(f"{self.url_for(key)} already exists")
+                    cf.put(key, data, raw=True, compress=encoding)
+                return
+            shown = self.url_for(key)
+            if create and cf.protocol == "s3" and s3_create(cf, key, data, encoding, shown):
+                return
+            if create:
+                logger.debug("%s: no atomic create here; writing after the existence check",
+                             self._url)
+            cf.put(key, data, raw=True, compress=encoding)
+
+    def _local_path(self, key: str) -> Path:
+        """The local path of ``key`` in a ``file://`` bucket (before any encoding suffix)."""
+        return Path(self._url[len("file://"):], *key.split("/"))
 
     def _existing(self, keys: list[str]) -> list[str]:
         """Which of ``keys`` exist: a HEAD each for a few, one listing of their folder for many."""
@@ -277,6 +326,22 @@ class Bucket(TransferMixin):
             raise DestinationExistsError(
                 f"{len(taken)} file(s) already exist under {self._url}: {bp.shown(taken)}; "
                 "pass overwrite=True to replace them"
+            )
+
+    def _clear_to_write(self, keys: list[str], overwrite: Overwrite) -> None:
+        """Refuse (False), allow (True) or allow with a warning naming each replaced file
+        ("warn") writing ``keys``."""
+        if overwrite is True:
+            return
+        if overwrite is False:
+            self._refuse_existing(keys)
+            return
+        replaced = self._existing(keys)
+        if replaced:
+            warnings.warn(
+                f"replacing {len(replaced)} existing file(s): "
+                + ", ".join(self.url_for(k) for k in replaced),
+                ReplacedFilesWarning, stacklevel=4,
             )
 
     def _delete_keys(self, keys: list[str]) -> None:
@@ -345,14 +410,14 @@ class Bucket(TransferMixin):
             raise InvalidInputError(f"data must be bytes, not {type(data).__name__}")
         if not overwrite:
             self._refuse_existing([key])
-        self._put(key, bytes(data), None)
+        self._put(key, bytes(data), None, create=overwrite is False)
 
     def upload(
         self,
         local_path: str | os.PathLike[str],
         dest_path: str | None = None,
         *,
-        overwrite: bool = False,
+        overwrite: Overwrite = False,
         windows_names: bool | None = None,
     ) -> str:
         """Upload one local file under its exact name and bytes; returns the key written.
@@ -361,9 +426,11 @@ class Bucket(TransferMixin):
             local_path: the local file.
             dest_path: the destination key; None puts the file's name at this handle's URL, a
                 path ending in "/" is a folder that keeps the file's name.
-            overwrite: replace an existing file at the destination.
+            overwrite: replace an existing file at the destination; ``"warn"`` replaces it
+                with a :class:`~tracertools.errors.ReplacedFilesWarning` naming it.
             windows_names: turn ``___`` back into ``:`` in the file name (default: on Windows).
         """
+        check_overwrite(overwrite)
         self._writable("upload")
         source = Path(local_path).expanduser()
         if not source.is_file():
@@ -374,9 +441,8 @@ class Bucket(TransferMixin):
         else:
             cleaned = bp.clean_key(dest_path, "dest_path")
             key = bp.join(cleaned, name) if not cleaned or dest_path.endswith("/") else cleaned
-        if not overwrite:
-            self._refuse_existing([key])
-        self._put(key, bp.read_whole(source), None)
+        self._clear_to_write([key], overwrite)
+        self._put(key, bp.read_whole(source), None, create=overwrite is False)
         return key
 
     def upload_folder(
@@ -384,7 +450,7 @@ class Bucket(TransferMixin):
         local_dir: str | os.PathLike[str],
         dest_prefix: str,
         *,
-        overwrite: bool = False,
+        overwrite: Overwrite = False,
         progress: bool | None = None,
         errors: str = "raise",
         windows_names: bool | None = None,
@@ -398,7 +464,8 @@ class Bucket(TransferMixin):
         Args:
             local_dir: the local folder; its contents land in ``dest_prefix``.
             dest_prefix: the destination folder ("" is this handle's URL).
-            overwrite: replace existing files; by default nothing is uploaded if any exists.
+            overwrite: replace existing files; by default nothing is uploaded if any exists;
+                ``"warn"`` replaces them with a ``ReplacedFilesWarning`` naming each.
             progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
             errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
             windows_names: turn ``___`` back into ``:`` in names (default: on Windows).
@@ -406,6 +473,7 @@ class Bucket(TransferMixin):
         Returns:
             The keys written, in sorted order of the local files; failed files are left out.
         """
+        check_overwrite(overwrite)
         self._writable("upload_folder")
         policy = check_error_policy(errors)
         root = Path(local_dir).expanduser()
@@ -424,12 +492,11 @@ class Bucket(TransferMixin):
         clashes = sorted(k for k, n in Counter(keys).items() if n > 1)
         if clashes:
             raise InvalidInputError(f"several local files map to the same key: {bp.shown(clashes)}")
-        if not overwrite:
-            self._refuse_existing(keys)
+        self._clear_to_write(keys, overwrite)
 
         def send(item: tuple[Path, str, str | None]) -> str:
             path, key, encoding = item
-            self._put(key, bp.read_whole(path), encoding)
+            self._put(key, bp.read_whole(path), encoding, create=overwrite is False)
             return key
 
         done = run_per_item(send, plan, errors=policy, progress=progress, desc="Uploading",
@@ -445,6 +512,7 @@ class Bucket(TransferMixin):
         *,
         overwrite: bool = False,
         windows_names: bool | None = None,
+        decompress: bool = False,
     ) -> Path:
         """Download one file into ``local_dir`` (created if missing); returns the path written.
 
@@ -457,9 +525,13 @@ class Bucket(TransferMixin):
             local_dir: the local folder; default ``~/Downloads``.
             overwrite: write the plain name, replacing any file there.
             windows_names: write ``:`` as ``___`` in the name (default: on Windows).
+            decompress: undo the object's Content-Encoding and keep its plain name (default:
+                keep the stored bytes and add the encoding's suffix, such as ``.gz``).
         """
         key = self._file_key(path)
         data, encoding = self._get(key)
+        if decompress:
+            data, encoding = self._decoded(key, data, encoding), None
         parts = bp.local_parts(
             bp.with_encoding(posixpath.basename(key), encoding), forbids_colons(windows_names)
         )
@@ -477,6 +549,7 @@ class Bucket(TransferMixin):
         progress: bool | None = None,
         errors: str = "raise",
         windows_names: bool | None = None,
+        decompress: bool = False,
     ) -> Path:
         """Download every file in folder ``prefix``, in parallel; returns the local folder.
 
@@ -490,13 +563,24 @@ class Bucket(TransferMixin):
             progress: show a progress bar (None: ``$TRACERTOOLS_PROGRESS``).
             errors: "raise" (BatchError naming the failed files), "warn" or "ignore".
             windows_names: write ``:`` as ``___`` in names (default: on Windows).
+            decompress: undo each object's Content-Encoding and keep its plain name (default:
+                keep the stored bytes and add the encoding's suffix, such as ``.gz``).
 
         Raises:
             SourceNotFoundError: the folder holds no files.
+            InvalidInputError: two keys would land on one local file (``y`` stored
+                gzip-encoded and ``y.gz`` both become ``y.gz``; with Windows names ``1:0`` and
+                ``1___0`` both become ``1___0``); checked before anything is written.
         """
         policy = check_error_policy(errors)
         folder, start, keys = self._folder_files(prefix)
         windows = forbids_colons(windows_names)
+
+        def local_name(key: str, encoding: str | None) -> str:
+            kept = None if decompress else encoding  # decoded files keep their plain names
+            return "/".join(bp.local_parts(bp.with_encoding(key[len(start):], kept), windows))
+
+        self._refuse_collisions(keys, local_name, "in the download folder")
         name = bp.local_parts(posixpath.basename(folder) or self._leaf_name(), windows)[-1]
         parent = bp.local_dir(local_dir)
         if overwrite:
@@ -507,9 +591,9 @@ class Bucket(TransferMixin):
 
         def fetch(key: str) -> Path:
             data, encoding = self._get(key)
-            target = dest.joinpath(
-                *bp.local_parts(bp.with_encoding(key[len(start) :], encoding), windows)
-            )
+            if decompress:
+                data, encoding = self._decoded(key, data, encoding), None
+            target = dest.joinpath(*local_name(key, encoding).split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             return bp.write_whole(target, data, replace=overwrite)
 

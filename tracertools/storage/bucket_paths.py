@@ -13,7 +13,7 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tracertools.config import user_aliases
 from tracertools.errors import (
@@ -25,6 +25,17 @@ from tracertools.errors import (
 
 #: The Windows-safe stand-in for ":" in file names.
 COLON_PLACEHOLDER = "___"
+
+#: What a write may do to an existing file: refuse (False), replace (True), or replace and name
+#: it in a ReplacedFilesWarning ("warn").
+Overwrite = bool | Literal["warn"]
+
+
+def check_overwrite(value: Any) -> None:
+    """Refuse an ``overwrite=`` that is not True, False or "warn" (before any request)."""
+    if value is True or value is False or (isinstance(value, str) and value == "warn"):
+        return
+    raise InvalidInputError(f'overwrite must be True, False or "warn", got {value!r}')
 
 BASE_SCHEMES = frozenset({"gs", "s3", "http", "https", "file", "mem"})
 READ_ONLY_SCHEMES = frozenset({"http", "https"})
@@ -114,11 +125,35 @@ def normalize_url(url: Any) -> tuple[str, str]:
         if scheme in READ_ONLY_SCHEMES:
             return f"{scheme}://" + "/".join([endpoint, *_url_parts(rest, url)]), scheme
     parts = _url_parts(rest, url)
+    if parts and "@" in parts[0]:
+        raise InvalidInputError(
+            f"bucket URL {_masked(url)} holds credentials before '@'; credentials never go in a "
+            "URL (they would end up in logs and links). Remove them and let cloud-files find "
+            "them: ~/.cloudvolume/secrets/, or the AWS_* / GOOGLE_APPLICATION_CREDENTIALS "
+            "environment variables"
+        )
     if not parts or not _BUCKET_NAME_RE.match(parts[0]):
         raise InvalidInputError(
             f"bucket URL {_masked(url)} needs a bucket name (letters, digits, '.', '_', '-')"
         )
     return f"{scheme}://" + "/".join(p for p in [endpoint, *parts] if p), scheme
+
+
+def endpoint_origin(endpoint: str | None) -> str:
+    """An S3 endpoint as ``scheme://host:port`` (lower case, default port explicit).
+
+    None (cloudfiles' default, AWS) is ``https://s3.amazonaws.com:443``.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint or "https://s3.amazonaws.com")
+    scheme = (parts.scheme or "https").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").rstrip(".")
+    return f"{scheme}://{host}:{port or (80 if scheme == 'http' else 443)}"
 
 
 def register_alias(scheme: str) -> None:
@@ -190,6 +225,21 @@ def with_encoding(name: str, encoding: str | None) -> str:
     """The local name of an object: its key plus the suffix of its Content-Encoding, if any."""
     suffix = _ENCODING_SUFFIXES.get(encoding or "", "")
     return name if not suffix or name.endswith(suffix) else name + suffix
+
+
+def without_encoding_suffix(name: str) -> str:
+    """``name`` without one trailing ``.gz``/``.br``/``.zstd``/``.xz``/``.bz2`` suffix."""
+    stem, suffix = posixpath.splitext(name)
+    return stem if suffix in _SUFFIX_ENCODINGS else name
+
+
+def stored_name_on(scheme: str, key: str, encoding: str | None) -> str:
+    """The name ``key`` is stored under on a bucket of ``scheme``.
+
+    ``file://`` and ``mem://`` keep an encoding as a suffix of the name (cloudfiles' rule:
+    ``y`` gzip-encoded is the file ``y.gz``); other stores keep it beside the key.
+    """
+    return with_encoding(key, encoding) if scheme in ("file", "mem") else key
 
 
 def encoding_of(name: str) -> tuple[str, str | None]:
@@ -281,6 +331,49 @@ def write_whole(path: Path, data: bytes, *, replace: bool) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def create_local(path: Path, data: bytes, encoding: str | None) -> Path:
+    """Create the file for a bucket key at ``path`` (plus its encoding suffix), never replacing.
+
+    Atomic: the bytes go to a temporary file first, which is then hard-linked into place
+    (``os.link`` fails if the name exists, so of two racing writers exactly one wins and no
+    reader ever sees half a file); where hard links are not supported, the file is created
+    with ``O_EXCL`` and written. Any stored variant of the key (``y`` beside ``y.gz``, as
+    cloudfiles keeps encodings) counts as existing.
+
+    Raises:
+        DestinationExistsError: a file of that key exists (or appeared first).
+    """
+    final = path.with_name(with_encoding(path.name, encoding))
+    variants = [path, *(path.with_name(path.name + s) for s in _SUFFIX_ENCODINGS)]
+    taken = [v for v in dict.fromkeys([final, *variants]) if v.exists() or v.is_symlink()]
+    if taken:
+        raise DestinationExistsError(f"{taken[0]} already exists")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            raise DestinationExistsError(
+                f"{final} already exists (another writer created it first)") from None
+        except OSError:  # no hard links on this file system: exclusive create instead
+            try:
+                handle = open(final, "xb")
+            except FileExistsError:
+                raise DestinationExistsError(
+                    f"{final} already exists (another writer created it first)") from None
+            try:
+                with handle:
+                    handle.write(data)
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
 
 
 def new_folder(parent: Path, name: str, stamp: str) -> Path:

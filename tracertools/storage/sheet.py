@@ -37,28 +37,21 @@ import numbers
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from tracertools.batch import (
     ErrorPolicy,
     apply_error_policy,
-    call_with_retries,
     check_error_policy,
     progress_bar,
 )
 from tracertools.errors import (
+    ConcurrentChangeError,
     InvalidInputError,
-    RateLimitedError,
     ServiceError,
-    TracertoolsError,
-    http_status,
 )
-
-# Credentials, the client cache and local-server routing live in _sheet_auth; the public names
-# are re-exported here, their documented home.
 from tracertools.storage.sheet_auth import (
     CREDENTIALS_ENV,
     OAuth,
@@ -71,8 +64,14 @@ from tracertools.storage.sheet_auth import (
     gspread_client,
     set_default_credentials,
 )
+
+# Credentials and the client cache live in sheet_auth; the public names
+# are re-exported here, their documented home. Single calls (retries, typed errors) live in
+# sheet_calls.
+from tracertools.storage.sheet_calls import _call
 from tracertools.storage.sheet_fill import (
     ComputeRows,
+    FillReport,
     _by_columns,
     _cell,
     _col_letters,
@@ -80,17 +79,20 @@ from tracertools.storage.sheet_fill import (
     _contiguous_ranges,
     _first_row,
     _grid_size,
+    _moved_message,
+    _moved_rows,
     _plan_fill,
     _raw_input,
+    _same_row,
     _spans,
     _value_range,
 )
+from tracertools.storage.sheet_ids import SegmentColumnsMixin
 
 if TYPE_CHECKING:
     import gspread
     import pandas as pd
 
-    from tracertools.storage.sheet_details import DetailsSession
 
 __all__ = [
     "CREDENTIALS_ENV",
@@ -107,7 +109,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 _URL_KEY = re.compile(r"^https?://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
@@ -134,47 +135,6 @@ def _positive(value: Any, name: str) -> int:
         raise InvalidInputError(f"{name} must be a whole number >= 1, got {value!r}")
     return int(value)
 
-
-
-def _translate(exc: BaseException, what: str) -> BaseException:
-    """Turn a gspread / google-auth / requests failure into a tracertools error (no secrets)."""
-    if isinstance(exc, TracertoolsError):
-        return exc
-    import gspread
-    import requests
-    from google.auth.exceptions import GoogleAuthError
-
-    if isinstance(exc, gspread.exceptions.APIError):
-        message = str(exc.error.get("message", ""))[:500]
-        cls = RateLimitedError if exc.code == 429 else ServiceError
-        return cls(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}",
-                   status=exc.code if isinstance(exc.code, int) else None)
-    if isinstance(exc, gspread.exceptions.SpreadsheetNotFound):
-        return ServiceError(f"cannot {what}: the spreadsheet does not exist or is not shared with "
-                            f"these credentials")
-    if isinstance(exc, gspread.exceptions.WorksheetNotFound):
-        return ServiceError(f"cannot {what}: the spreadsheet has no tab with that name")
-    if isinstance(exc, PermissionError):
-        return ServiceError(f"cannot {what}: these credentials have no permission on the spreadsheet")
-    if isinstance(exc, GoogleAuthError):  # the token endpoint's reason, never the token
-        reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
-        return ServiceError(f"cannot {what}: Google did not accept the credentials "
-                            f"({type(exc).__name__}: {reason[:200]})")
-    if isinstance(exc, requests.RequestException):
-        return ServiceError(f"cannot {what}: Google Sheets could not be reached "
-                            f"({type(exc).__name__}: {str(exc)[:200]})", status=http_status(exc))
-    return exc
-
-
-def _call(func: Callable[[], T], what: str, *, idempotent: bool = True) -> T:
-    """Run one gspread call: retries (429 / 5xx) when repeating it is safe, typed errors."""
-    try:
-        return call_with_retries(func) if idempotent else func()
-    except Exception as exc:
-        translated = _translate(exc, what)
-        if translated is exc:
-            raise
-        raise translated from exc
 
 
 class Sheet:
@@ -232,28 +192,7 @@ class Sheet:
             return self._spreadsheet  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True)
-class FillReport:
-    """What :meth:`Tab.fill_columns` did. Row numbers are 1-based sheet rows.
-
-    Attributes:
-        written: rows that received values in this call.
-        skipped: rows that were already filled (left as they were).
-        failed: rows whose values could not be computed (left empty; filled by a later call).
-        header_written: whether the header was written into row 1.
-        write_requests: value-write requests sent (one per batch).
-    """
-
-    written: tuple[int, ...] = ()
-    skipped: tuple[int, ...] = ()
-    failed: tuple[int, ...] = ()
-    header_written: bool = False
-    write_requests: int = 0
-
-
-
-
-class Tab:
+class Tab(SegmentColumnsMixin):
     """One tab (worksheet) of a :class:`Sheet`. Cheap to create; methods do the I/O.
 
     Reads return what the sheet shows (``FORMATTED_VALUE`` strings). Writes use ``RAW`` input:
@@ -285,6 +224,17 @@ class Tab:
 
     def __repr__(self) -> str:
         return f"Tab(sheet={self._sheet.key!r}, name={self._name!r})"
+
+    def _repr_html_(self) -> str:
+        """A compact card: sheet key, tab name, grid size once the tab was opened (no request)."""
+        import html
+
+        ws = self._worksheet  # gspread keeps the grid size it read when opening the tab
+        rows = [("sheet", self._sheet.key), ("tab", self._name)] + (
+            [] if ws is None else [("grid", f"{ws.row_count:,} rows × {ws.col_count:,} columns")])
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>Tab</caption>{body}</table>"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tab) and (other._sheet.key, other._name) == (self._sheet.key, self._name)
@@ -358,8 +308,16 @@ class Tab:
         ``values.append`` on the whole tab would start in a later column). Grows the grid if
         needed. Sheets API: one ``values.get`` then one ``values.append`` anchored at that row.
 
+        The append is not retried (that could write the row twice). If it fails, the tab is
+        read back (one ``values.get``): a row that landed although the answer was an error is
+        a success; otherwise the error says the row is not there, so calling again is safe.
+
         Returns:
             The 1-based row number written.
+
+        Raises:
+            ServiceError: the row was not written (or it cannot be told; the message says
+                which row to look at before calling again).
         """
         cells = self._cells_of(values, "append_row")
         ws = self._ws()
@@ -368,11 +326,39 @@ class Tab:
         target = 1 if grid == [[]] else len(grid) + 1
         if target > n_rows:
             self._grow(ws, "ROWS", target - n_rows)
-        result = _call(
-            lambda: ws.append_row(cells, value_input_option=_raw_input(), table_range=f"A{target}"),
-            f"append a row to tab {self._name!r}", idempotent=False,
-        )
+        try:
+            result = _call(
+                lambda: ws.append_row(cells, value_input_option=_raw_input(),
+                                      table_range=f"A{target}"),
+                f"append a row to tab {self._name!r}", idempotent=False,
+            )
+        except ServiceError as exc:
+            return self._appended_after_all(ws, cells, target, exc)
         return _first_row(result["updates"]["updatedRange"], default=target)
+
+    def _appended_after_all(
+        self, ws: gspread.Worksheet, cells: list[Any], target: int, failure: ServiceError
+    ) -> int:
+        """The row a failed append landed on after all (read back), else raise ``failure``."""
+        from gspread.utils import ValueRenderOption
+
+        try:
+            rows: Any = _call(lambda: ws.get(f"A{target}:ZZZ",
+                                             value_render_option=ValueRenderOption.unformatted,
+                                             return_type=_value_range()),
+                              f"read back tab {self._name!r}")
+        except ServiceError:
+            raise type(failure)(
+                f"{failure} (whether the row landed cannot be told: the read-back failed too; "
+                f"look at row {target} before appending again)") from failure
+        for offset, row in enumerate(rows):
+            if _same_row(row, cells):
+                logger.warning("tab %r: the append answered with an error, but row %d holds the "
+                               "row: it was written (not appending again)",
+                               self._name, target + offset)
+                return target + offset
+        raise type(failure)(f"{failure} (read back: the row was not written, so appending again "
+                            "is safe)") from failure
 
     def append_column(self, values: Sequence[Any]) -> int:
         """Write ``values`` down the first empty column (no non-empty cell), from row 1.
@@ -414,11 +400,16 @@ class Tab:
         One ``values.update`` request per ``batch_size`` rows (after one ``spreadsheets.get``
         for the grid size, and one ``batchUpdate`` if the grid must grow). ``None`` cells are
         written empty.
+
+        Raises:
+            InvalidInputError: a cell value that is not text, a number, a bool, a date or
+                None (bytes, a dict, an arbitrary object), before any request.
         """
         start_row = _positive(start_row, "start_row")
         column = _positive(column, "column")
         batch_size = _positive(batch_size, "batch_size")
-        matrix = [self._cells_of(r, "write_rows", allow_empty=True) for r in rows]
+        matrix = [self._cells_of(r, f"write_rows row {i + 1}", allow_empty=True)
+                  for i, r in enumerate(rows)]
         if not matrix:
             return
         ws = self._ws(fresh=True)
@@ -453,14 +444,22 @@ class Tab:
         after an interruption (or after failures) resumes where the last one stopped.
 
         Requests: one ``values.get`` for the ID and result columns, a ``batchUpdate`` if the
-        grid must widen, then one ``values.batchUpdate`` per batch, sent before the next batch is
-        computed, so an interruption keeps every batch already written.
+        grid must widen, then per batch one ``values.get`` of its ID cells and one
+        ``values.batchUpdate``, sent before the next batch is computed, so an interruption keeps
+        every batch already written. The ID read checks that each row still holds the ID its
+        values were computed for: a colleague inserting or deleting rows meanwhile stops the
+        fill (:class:`~tracertools.errors.ConcurrentChangeError`) instead of writing values
+        beside other IDs. (The Sheets API has no conditional write, so an edit landing in the
+        one round trip between that read and the write cannot be caught.)
 
         Args:
             header: the result column names.
             compute: called with a batch of ID cell texts (stripped strings, in sheet order);
                 returns one entry per ID: a sequence of ``len(header)`` values, or ``None`` / an
-                exception instance for an ID that failed. If it raises, the whole batch failed.
+                exception instance for an ID that failed (its row is left empty), or a
+                :class:`~tracertools.storage.sheet_fill.MarkedFailure` for an ID that failed
+                for good (its row is written, e.g. with a reason, and counts as filled). If it
+                raises, the whole batch failed.
                 Values are written RAW; ints >= 2**53 as text; None and NaN as empty. Return
                 IDs as ``str`` so they always read back exactly.
             id_column: the 1-based column holding the IDs.
@@ -479,6 +478,7 @@ class Tab:
         Raises:
             InvalidInputError: bad arguments, row 1 holds a different header, or ``compute``
                 returned the wrong number of rows or values (a bug in ``compute``).
+            ConcurrentChangeError: rows moved under the fill; earlier batches stay written.
         """
         policy = check_error_policy(errors)
         names = [str(h) for h in header] if not isinstance(header, str) else []
@@ -493,17 +493,21 @@ class Tab:
         batch_size = _positive(batch_size, "batch_size")
         ws = self._ws()
         need_header, todo, skipped = self._fill_plan(ws, names, id_column, first, last)
+        idents = dict(todo)
         header_item = {"range": f"{_col_letters(first)}1:{_col_letters(last)}1", "values": [names]}
         written: list[int] = []
         failures: dict[int, BaseException] = {}
+        marked: set[int] = set()
         requests = 0
         bar = progress_bar(len(todo), f"fill {self._name}", progress)
         try:
             for start in range(0, max(len(todo), int(need_header)), batch_size):
                 batch = todo[start:start + batch_size]
-                done = _compute_batch(compute, batch, len(names), start, failures)
+                done = _compute_batch(compute, batch, len(names), start, failures, marked)
                 data = [header_item] if need_header and not requests else []
                 data += _contiguous_ranges(done, first, last)
+                if done:  # the rows still hold the IDs computed for (no insert meanwhile)?
+                    self._check_ids(ws, id_column, [(n, idents[n]) for n, _ in done], written)
                 if data:  # one request per batch, before the next batch is computed
                     try:
                         _call(partial(ws.batch_update, data, value_input_option=_raw_input()),
@@ -526,8 +530,9 @@ class Tab:
         finally:
             bar.close()
         report = FillReport(tuple(written), tuple(skipped),
-                            tuple(todo[i][0] for i in sorted(failures)), need_header and requests > 0,
-                            requests)
+                            tuple(todo[i][0] for i in sorted(failures) if i not in marked),
+                            need_header and requests > 0, requests,
+                            marked=tuple(todo[i][0] for i in sorted(marked)))
         labels = [f"row {number} (id {ident})" for number, ident in todo]
         apply_error_policy(failures, policy, labels, what="row")
         return report
@@ -547,6 +552,21 @@ class Tab:
         if last > n_cols:
             self._grow(ws, "COLUMNS", last - n_cols)
         return need_header, todo, skipped
+
+    def _check_ids(
+        self, ws: gspread.Worksheet, id_column: int, expected: list[tuple[int, str]],
+        written: list[int],
+    ) -> None:
+        """Read the ID cells of the rows about to be written (one ``values.get``); refuse if
+        any changed since the plan: :class:`~tracertools.errors.ConcurrentChangeError`."""
+        letter = _col_letters(id_column)
+        cells = f"{letter}{expected[0][0]}:{letter}{expected[-1][0]}"
+        block: Any = _call(lambda: ws.get(cells, return_type=_value_range()),
+                           f"check the IDs of tab {self._name!r}")
+        moved = _moved_rows(expected, block)
+        if moved:
+            raise ConcurrentChangeError(
+                _moved_message(self._name, moved, [n for n, _ in expected], written))
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -570,41 +590,7 @@ class Tab:
     def _cells_of(values: Any, what: str, *, allow_empty: bool = False) -> list[Any]:
         if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
             raise InvalidInputError(f"{what} takes a list of cell values, got {type(values).__name__}")
-        cells = [_cell(v) for v in values]
+        cells = [_cell(v, f"{what}: value {i + 1}") for i, v in enumerate(values)]
         if not cells and not allow_empty:
             raise InvalidInputError(f"{what} got no values to write")
         return cells
-
-    def add_segment_details(
-        self,
-        ds: DetailsSession,
-        *,
-        volume: bool = True,
-        cable_length: bool = True,
-        synapse_counts: bool = True,
-        proofreading: bool = True,
-        batch_size: int = 50,
-        errors: ErrorPolicy = "warn",
-        progress: bool | None = None,
-    ) -> FillReport:
-        """Fill details of the segment IDs in column A (header in A1) into columns B onward.
-
-        Header from B1: ``current_id`` (written as text), then as selected ``volume_um3``
-        (µm³), ``cable_length`` (nm), ``inc_syn``, ``out_syn``, ``total_syn`` and
-        ``proofread`` (bool). Built on :meth:`fill_columns`: resumable (filled rows are
-        skipped), one write per batch; each batch costs one ``SegmentList.details()`` and one
-        ``proofreading_status()`` on ``ds`` (a :class:`~tracertools.datastack.Datastack`).
-        Invalid ID cells (``7.205759e+17``, ``abc``) and unknown IDs fail only their row, which
-        is left empty (never "ERROR").
-
-        Raises:
-            MissingFeatureError: ``proofreading`` on a datastack without a proofreading table.
-        """
-        from tracertools.storage.sheet_details import (
-            add_segment_details,  # lazy: keeps `import tracertools` light
-        )
-
-        return add_segment_details(
-            self, ds, volume=volume, cable_length=cable_length, synapse_counts=synapse_counts,
-            proofreading=proofreading, batch_size=batch_size, errors=errors, progress=progress,
-        )

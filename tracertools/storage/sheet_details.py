@@ -23,7 +23,9 @@ import numpy as np
 
 from tracertools.batch import ErrorPolicy, check_error_policy
 from tracertools.errors import InvalidSegmentIdError, SegmentNotFoundError, ServiceError
-from tracertools.ids import as_segment_id
+from tracertools.storage.sheet_fill import MarkedFailure
+
+_USABLE = ("root", "supervoxel", "l2")
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -51,12 +53,17 @@ class DetailsSession(Protocol):
 
     def segments(self, segment_ids: Iterable[Any]) -> _DetailsList: ...
 
+    def classify_ids(self, values: Iterable[Any]) -> pd.DataFrame: ...
+
+    def update_ids(self, values: Iterable[Any], *, strict: bool = False,
+                   errors: ErrorPolicy = "warn") -> pd.DataFrame: ...
+
 logger = logging.getLogger(__name__)
 
 
 def detail_header(
     *, volume: bool = True, cable_length: bool = True, synapse_counts: bool = True,
-    proofreading: bool = True,
+    proofreading: bool = True, status: bool = False,
 ) -> list[str]:
     """The result column names, in sheet order, for the selected details."""
     header = ["current_id"]
@@ -64,6 +71,7 @@ def detail_header(
     header += ["cable_length"] if cable_length else []
     header += ["inc_syn", "out_syn", "total_syn"] if synapse_counts else []
     header += ["proofread"] if proofreading else []
+    header += ["status"] if status else []
     return header
 
 
@@ -75,15 +83,20 @@ def add_segment_details(
     cable_length: bool = True,
     synapse_counts: bool = True,
     proofreading: bool = True,
+    status: bool = False,
     batch_size: int = 50,
     errors: ErrorPolicy = "warn",
     progress: bool | None = None,
     empty_proofread_column: bool = False,
+    proofread_rule: str = "proofread",
 ) -> FillReport:
     """Fill the details of the segment IDs in column A into the columns from B.
 
     See :meth:`tracertools.storage.sheet.Tab.add_segment_details`. ``empty_proofread_column`` (for the
-    legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty.
+    legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty;
+    ``proofread_rule`` names the column of :meth:`SegmentList.proofreading_status` written there
+    (``"proofread"``, the strict rule; the legacy shim writes ``"marked"``, the original's).
+    ``status`` adds the ``status`` column where rows that fail for good say why.
 
     Raises:
         MissingFeatureError: ``proofreading`` on a datastack without a proofreading table
@@ -94,15 +107,44 @@ def add_segment_details(
         ds.config.require("proofreading_table", "the 'proofread' column")
     header = detail_header(volume=volume, cable_length=cable_length,
                            synapse_counts=synapse_counts,
-                           proofreading=proofreading or empty_proofread_column)
+                           proofreading=proofreading or empty_proofread_column, status=status)
 
     def compute(cells: list[str]) -> list[Any]:
-        return _detail_rows(ds, cells, volume=volume, cable_length=cable_length,
+        rows = _detail_rows(ds, cells, volume=volume, cable_length=cable_length,
                             synapse_counts=synapse_counts, proofreading=proofreading,
-                            empty_proofread_column=empty_proofread_column)
+                            empty_proofread_column=empty_proofread_column,
+                            proofread_rule=proofread_rule)
+        if not status:
+            return rows
+        width = len(header) - 1
+        return [MarkedFailure(row, [None] * width + [_reason(row)]) if _for_good(row) else
+                row if isinstance(row, BaseException) else [*row, None] for row in rows]
 
     return tab.fill_columns(header, compute, id_column=1, start_column=2, batch_size=batch_size,
                             errors=policy, progress=progress)
+
+
+def _for_good(row: Any) -> bool:
+    """Whether a row failed because of its value (asking again will not help)."""
+    return isinstance(row, (InvalidSegmentIdError, SegmentNotFoundError))
+
+
+def _reason(error: BaseException) -> str:
+    reason = getattr(error, "reason", None)
+    return f"error: {reason or error}"
+
+
+def _why_no_current(ds: DetailsSession, ids: list[int]) -> dict[int, BaseException]:
+    """Why these IDs got no current ID: asked again (one :meth:`update_ids`, only when some
+    failed), so a never-issued ID (for good) is told from a service failure (worth a retry)."""
+    if not ids:
+        return {}
+    try:
+        report = ds.update_ids(ids, errors="ignore")
+    except Exception as exc:  # the service is failing: every one is worth a retry
+        return dict.fromkeys(ids, exc)
+    return {i: e if e is not None else ServiceError(f"no current ID for {i} (it has one now)")
+            for i, e in zip(ids, report["error"], strict=True)}
 
 
 def _detail_rows(
@@ -114,14 +156,22 @@ def _detail_rows(
     synapse_counts: bool,
     proofreading: bool,
     empty_proofread_column: bool,
+    proofread_rule: str = "proofread",
 ) -> list[Any]:
-    """One row of values (or the exception that row failed with) per ID cell."""
+    """One row of values (or the exception that row failed with) per ID cell.
+
+    Cells are classed first (no request): text with spaces or a trailing ``.0`` is read as
+    its ID; supervoxel and level-2 IDs stand for their segments; malformed values and IDs of
+    other layers fail with their reason.
+    """
+    classes = ds.classify_ids(cells)
     parsed: list[int | BaseException] = []
-    for text in cells:
-        try:
-            parsed.append(as_segment_id(text))
-        except InvalidSegmentIdError as exc:
-            parsed.append(exc)
+    for text, kind, seg, why in zip(cells, classes["kind"], classes["segment_id"],
+                                    classes["reason"], strict=True):
+        if kind in _USABLE:
+            parsed.append(int(seg))
+        else:
+            parsed.append(InvalidSegmentIdError(text, None, why or "an empty cell"))
     valid = [p for p in parsed if isinstance(p, int)]
     if not valid:
         return list(parsed)
@@ -138,8 +188,10 @@ def _detail_rows(
         known = np.unique(current[current != 0])
         if len(known):
             status = ds.segments(known).proofreading_status()
-            proofread = {int(i): bool(v) for i, v in zip(status.index, status["proofread"],
+            proofread = {int(i): bool(v) for i, v in zip(status.index, status[proofread_rule],
                                                          strict=True)}
+    no_current = _why_no_current(ds, [int(v) for v, c in zip(valid, current, strict=True)
+                                      if int(c) == 0])
     rows: list[Any] = []
     position = 0
     for item in parsed:
@@ -149,8 +201,7 @@ def _detail_rows(
         j, position = position, position + 1
         cur = int(current[j])
         if cur == 0:
-            rows.append(SegmentNotFoundError([item], f"segment {item} has no current ID (the "
-                                                     f"chunkedgraph does not know it)"))
+            rows.append(no_current.get(item) or ServiceError(f"no current ID for {item}"))
             continue
         row: list[Any] = [str(cur)]
         missing: list[str] = []

@@ -1,7 +1,9 @@
 """Cell encoding and fill/write helpers behind :class:`tracertools.storage.sheet.Tab`.
 
-Pure helpers: Python values to RAW-input cells, A1 column letters and grid sizes, the batch
-bookkeeping of :meth:`~tracertools.storage.sheet.Tab.fill_columns`, and gspread's enum values. Part of
+Pure helpers: Python values to RAW-input cells (refusing values a cell cannot hold), A1 column
+letters and grid sizes, the batch bookkeeping of
+:meth:`~tracertools.storage.sheet.Tab.fill_columns` (its :class:`FillReport`, and the check that
+rows did not move under it), the read-back match of an append, and gspread's enum values. Part of
 the Sheets seam (:mod:`tracertools.storage.sheet` and its ``sheet_*`` helper modules): gspread is
 imported only inside functions, for its ``utils``.
 """
@@ -9,10 +11,12 @@ imported only inside functions, for its ``utils``.
 from __future__ import annotations
 
 import datetime as _dt
+import decimal as _decimal
 import math
 import numbers
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +28,45 @@ _EXACT_INT_LIMIT = 2**53
 
 #: ``compute`` of :meth:`~tracertools.storage.sheet.Tab.fill_columns`: ID texts in, one row each out.
 ComputeRows = Callable[[list[str]], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class FillReport:
+    """What :meth:`Tab.fill_columns` did. Row numbers are 1-based sheet rows.
+
+    Attributes:
+        written: rows that received values in this call.
+        skipped: rows that were already filled (left as they were).
+        failed: rows whose values could not be computed (left empty; filled by a later call).
+        header_written: whether the header was written into row 1.
+        write_requests: value-write requests sent (one per batch).
+        marked: rows whose value will never work (an ID that is malformed, of another layer
+            or never issued), marked with the reason in a status column (also in
+            ``written``); a later call skips them.
+    """
+
+    written: tuple[int, ...] = ()
+    skipped: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+    header_written: bool = False
+    write_requests: int = 0
+    marked: tuple[int, ...] = ()
+
+
+class MarkedFailure:
+    """A ``compute`` result for an ID that failed for good: the row still gets ``values``
+    (typically empty cells and the reason in a status column), so later calls skip it.
+
+    Attributes:
+        error: the failure, reported under the fill's ``errors=`` policy.
+        values: the row to write (as many values as the header has names).
+    """
+
+    __slots__ = ("error", "values")
+
+    def __init__(self, error: BaseException, values: Sequence[Any]) -> None:
+        self.error = error
+        self.values = list(values)
 
 
 def _col_letters(n: int) -> str:
@@ -43,8 +86,15 @@ def _grid_size(echoed_range: str) -> tuple[int, int]:
     return int(grid.get("endRowIndex", 0)), int(grid.get("endColumnIndex", 0))
 
 
-def _cell(value: Any) -> Any:
-    """A Python value as a RAW-input JSON cell: big ints as text, NaN/None as empty."""
+def _cell(value: Any, where: str = "a cell") -> Any:
+    """A Python value as a RAW-input JSON cell: big ints as text, NaN/None as empty.
+
+    Cells take text, numbers, bools, dates and times, and None / NaN / NA / NaT (empty).
+
+    Raises:
+        InvalidInputError: anything else (bytes, dicts, lists, arbitrary objects), which would
+            otherwise be stored as its ``repr``; ``where`` names the cell.
+    """
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -56,12 +106,21 @@ def _cell(value: Any) -> Any:
         real = float(value)
         return real if math.isfinite(real) else ""
     if isinstance(value, str):
-        return value
+        return str(value)
     if type(value).__name__ in ("NAType", "NaTType"):
         return ""
     if isinstance(value, (_dt.date, _dt.time)):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, _decimal.Decimal):  # exact as text; a double could round it
+        return str(value) if value.is_finite() else ""
+    if isinstance(value, np.datetime64):
+        return "" if np.isnat(value) else str(value)
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise InvalidInputError(
+        f"{where} is a {type(value).__name__} ({shown}); a cell takes text, numbers, bools, "
+        "dates or None. Convert it first (decode bytes; str() an object whose text you want)"
+    )
 
 
 def _value_range() -> Any:
@@ -89,9 +148,13 @@ def _first_row(a1: str, *, default: int) -> int:
 
 def _compute_batch(
     compute: ComputeRows, batch: list[tuple[int, str]], width: int, offset: int,
-    failures: dict[int, BaseException],
+    failures: dict[int, BaseException], marked: set[int] | None = None,
 ) -> list[tuple[int, list[Any]]]:
-    """Run ``compute`` on one batch; record failures by position; return rows to write."""
+    """Run ``compute`` on one batch; record failures by position; return rows to write.
+
+    A :class:`MarkedFailure` is recorded as a failure and its row written; its position goes
+    into ``marked``.
+    """
     if not batch:
         return []
     try:
@@ -104,13 +167,19 @@ def _compute_batch(
         raise InvalidInputError(f"compute returned {len(results)} rows for {len(batch)} IDs")
     done = []
     for i, ((number, _), result) in enumerate(zip(batch, results, strict=True)):
-        if result is None or isinstance(result, BaseException):
+        if isinstance(result, MarkedFailure):
+            failures[offset + i] = result.error
+            if marked is not None:
+                marked.add(offset + i)
+            result = result.values
+        elif result is None or isinstance(result, BaseException):
             failures[offset + i] = result or ValueError("no values computed")
             continue
         if isinstance(result, (str, bytes)) or len(result) != width:
             raise InvalidInputError(f"compute returned {result!r} for row {number}; expected "
                                     f"{width} values")
-        done.append((number, [_cell(v) for v in result]))
+        done.append((number, [_cell(v, f"compute's value {j + 1} for row {number}")
+                              for j, v in enumerate(result)]))
     return done
 
 
@@ -137,6 +206,43 @@ def _spans(numbers_: Sequence[int]) -> str:
         else:
             out.append(str(n))
     return ", ".join(out)
+
+
+def _moved_rows(
+    expected: list[tuple[int, str]], block: Sequence[Sequence[Any]]
+) -> list[tuple[int, str, str]]:
+    """``(row, planned ID, ID there now)`` for rows whose ID cell changed.
+
+    ``block`` is the ID column read from the first to the last row of ``expected`` (sorted
+    ``(row, ID)`` pairs); trailing empty rows may be missing from it.
+    """
+    lo = expected[0][0]
+    now = [str(row[0]).strip() if row else "" for row in block]
+    now += [""] * (expected[-1][0] - lo + 1 - len(now))
+    return [(n, ident, now[n - lo]) for n, ident in expected if now[n - lo] != ident]
+
+
+def _moved_message(tab: str, moved: list[tuple[int, str, str]], rows: list[int],
+                   written: list[int]) -> str:
+    """The message of a fill stopped because rows moved (see :func:`_moved_rows`)."""
+    shown = ", ".join(f"row {n} now holds {there!r}, not {ident!r}" for n, ident, there in moved[:3])
+    more = f" (and {len(moved) - 3} more)" if len(moved) > 3 else ""
+    return (f"rows of tab {tab!r} moved during fill_columns (rows inserted, deleted or sorted by "
+            f"another edit?): {shown}{more}. Nothing was written for rows {_spans(rows)}; rows "
+            f"already written, each checked against its ID just before: "
+            f"{_spans(written) or 'none'}. Call again to resume: filled rows are skipped")
+
+
+def _same_row(stored: Sequence[Any], cells: Sequence[Any]) -> bool:
+    """Whether a row read back (unformatted) holds exactly ``cells`` as written."""
+    def norm(values: Sequence[Any]) -> list[Any]:
+        out = [v if isinstance(v, (bool, str)) else float(v) if isinstance(v, (int, float))
+               else str(v) for v in values]
+        while out and out[-1] == "":
+            out.pop()
+        return out
+
+    return norm(stored) == norm(cells)
 
 
 def _plan_fill(

@@ -3,7 +3,9 @@ LocalS3, all on loopback.
 
 ``LocalCave`` serves a deterministic :class:`World` (neurons, supervoxels, a chunkedgraph
 with an edit history, materialized tables, L2 data, skeletons, meshes) over HTTP on
-127.0.0.1, so the real caveclient and cloud-volume work against it. See ``docs/testing.md``.
+127.0.0.1, so the real caveclient and cloud-volume work against it; or, with
+``LocalCave(world=ScaleWorld())``, a lazily generated BANC-sized :class:`ScaleWorld`. Both
+implement :class:`CaveWorld`, what the server asks of a world. See ``docs/testing.md``.
 
 Importing this package is light: the world and the server load on first use.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "CaveWorld",
     "FaultConfig",
     "LocalCave",
     "LocalS3",
@@ -20,6 +23,7 @@ __all__ = [
     "LogEntry",
     "Operation",
     "RequestStats",
+    "ScaleWorld",
     "Skeleton",
     "World",
 ]
@@ -28,12 +32,15 @@ if TYPE_CHECKING:
     from tracertools.testing._controls import FaultConfig, LogEntry, RequestStats
     from tracertools.testing._graph import Operation
     from tracertools.testing._skeletons import Skeleton
+    from tracertools.testing._worldapi import CaveWorld
     from tracertools.testing.localcave import LocalCave
     from tracertools.testing.s3 import LocalS3
+    from tracertools.testing.scaleworld import ScaleWorld
     from tracertools.testing.sheets import LocalSheets
     from tracertools.testing.world import World
 
 _HOMES = {
+    "CaveWorld": "._worldapi",
     "FaultConfig": "._controls",
     "LogEntry": "._controls",
     "RequestStats": "._controls",
@@ -41,6 +48,7 @@ _HOMES = {
     "Skeleton": "._skeletons",
     "LocalCave": ".localcave",
     "LocalS3": ".s3",
+    "ScaleWorld": ".scaleworld",
     "LocalSheets": ".sheets",
     "World": ".world",
 }

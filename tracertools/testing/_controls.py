@@ -104,6 +104,10 @@ class FaultConfig:
         stall_seconds: length of a stall.
         body_limit_bytes: request bodies larger than this get 413 (like CAVE's ingress).
         row_cap: materialization row limit (``QUERY_LIMIT_SIZE``).
+        rate_limit_per_s: per-token request rate (requests per second) above which service
+            requests get 429 with an integer ``Retry-After`` (seconds, at least 1); None: no
+            limit. A token bucket of ``rate_limit_burst`` requests, refilled at this rate.
+        rate_limit_burst: requests a token may send at once before the rate applies.
         endpoints: endpoint names the random faults apply to; None means every service
             endpoint (handshakes and static data excluded).
         seed: seed of the fault random generator (None: unseeded).
@@ -117,6 +121,8 @@ class FaultConfig:
     stall_seconds: float = 5.0
     body_limit_bytes: int = DEFAULT_BODY_LIMIT
     row_cap: int = DEFAULT_ROW_CAP
+    rate_limit_per_s: float | None = None
+    rate_limit_burst: int = 10
     endpoints: frozenset[str] | None = None
     seed: int | None = 0
 
@@ -145,15 +151,27 @@ class Decision:
 
 @dataclass
 class Controls:
-    """Counters, log, latency and faults of one server."""
+    """Counters, log, latency, faults and service limits of one server.
+
+    Attributes:
+        stats: requests per endpoint.
+        limit_hits: requests refused or cut by a service limit: ``rate_limited`` (429 from the
+            per-token rate limit), ``body_too_large`` (413) and ``row_capped`` (a query answer
+            truncated at the row cap).
+        defaults: the fault settings at start and after :meth:`reset`.
+    """
 
     stats: RequestStats = field(default_factory=RequestStats)
     log_size: int = 10_000
+    defaults: FaultConfig = field(default_factory=FaultConfig)
+    limit_hits: RequestStats = field(default_factory=RequestStats)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._log: deque[LogEntry] = deque(maxlen=self.log_size)
-        self._faults = FaultConfig()
+        _check(self.defaults)
+        self._faults = self.defaults
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._rng = random.Random(0)
         self._scripted: list[ScriptedFault] = []
         self._latency = 0.0
@@ -183,13 +201,14 @@ class Controls:
         unknown = set(changes) - set(FaultConfig.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        for key in ("error_rate", "rate_limit_rate", "stall_rate"):
-            if key in changes and not 0.0 <= float(changes[key]) <= 1.0:
-                raise ValueError(f"{key} must be within [0, 1]")
+        new = replace(self.faults, **changes)
+        _check(new)
         with self._lock:
             self._faults = replace(self._faults, **changes)
             if "seed" in changes:
                 self._rng = random.Random(changes["seed"])
+            if "rate_limit_per_s" in changes or "rate_limit_burst" in changes:
+                self._buckets.clear()
             return self._faults
 
     def fail_next(
@@ -215,15 +234,33 @@ class Controls:
 
     def reset(self) -> None:
         self.stats.reset()
+        self.limit_hits.reset()
         with self._lock:
             self._log.clear()
-            self._faults = FaultConfig()
+            self._faults = self.defaults
+            self._buckets.clear()
             self._rng = random.Random(0)
             self._scripted.clear()
             self._latency = 0.0
             self._latency_endpoints = None
 
     # -- per request -------------------------------------------------------------------------
+
+    def rate_limit(self, token: str) -> float | None:
+        """Take one request from ``token``'s bucket: None if allowed, else seconds to wait."""
+        with self._lock:
+            rate = self._faults.rate_limit_per_s
+            if rate is None:
+                return None
+            burst = float(self._faults.rate_limit_burst)
+            clock = time.monotonic()
+            level, last = self._buckets.get(token, (burst, clock))
+            level = min(burst, level + (clock - last) * rate)
+            if level >= 1.0:
+                self._buckets[token] = (level - 1.0, clock)
+                return None
+            self._buckets[token] = (level, clock)
+            return (1.0 - level) / rate
 
     def decide(self, endpoint: str, kind: str) -> Decision:
         """Faults and latency for one request to ``endpoint`` of route kind ``kind``."""
@@ -250,6 +287,16 @@ class Controls:
             elif f.error_rate and self._rng.random() < f.error_rate:
                 d.status, d.message = f.error_status, "Service unavailable (injected)"
         return d
+
+
+def _check(f: FaultConfig) -> None:
+    for key in ("error_rate", "rate_limit_rate", "stall_rate"):
+        if not 0.0 <= float(getattr(f, key)) <= 1.0:
+            raise ValueError(f"{key} must be within [0, 1]")
+    if f.rate_limit_per_s is not None and not f.rate_limit_per_s > 0:
+        raise ValueError("rate_limit_per_s must be > 0 (or None for no limit)")
+    if int(f.rate_limit_burst) < 1:
+        raise ValueError("rate_limit_burst must be >= 1")
 
 
 def now() -> float:

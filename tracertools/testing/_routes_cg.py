@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tracertools.testing._graph import Operation, UnknownNodeError
-from tracertools.testing._routes_info import ws_info
+from tracertools.testing._routes_info import is_root, ws_info
 from tracertools.testing.server import (
     CaveApp,
     HttpError,
@@ -99,43 +99,7 @@ def operation_details(op: Operation) -> dict[str, Any]:
 
 def tabular_change_log(app: CaveApp, root: int, filtered: bool) -> pd.DataFrame:
     """Upstream's tabular change log of a root (``in_neuron``/``is_relevant`` as upstream)."""
-    g = app.world.graph
-    rec = g.roots[root]
-    rows = []
-    for op in g.history_operations(root):
-        edited = np.array(list(op.sink_ids) + list(op.source_ids), dtype=U64)
-        cur = g.roots_at(edited, rec.created)
-        orig = g.roots_at(edited, g.t0)
-        if op.is_merge:
-            relevant = len(np.unique(orig)) != 1
-            in_neuron = bool(np.all(cur == U64(root)))
-        else:
-            relevant = len(np.unique(cur)) != 1
-            in_neuron = bool(np.any(cur == U64(root)))
-        name, aff = app.world.user_info(op.user_id)
-        rows.append(
-            {
-                "operation_id": op.operation_id,
-                "timestamp": pd.Timestamp(op.timestamp * 1e3, unit="ms"),
-                "user_id": op.user_id,
-                "before_root_ids": list(op.before_roots),
-                "after_root_ids": list(op.after_roots),
-                "is_merge": op.is_merge,
-                "in_neuron": in_neuron,
-                "is_relevant": bool(relevant),
-                "user_name": name,
-                "user_affiliation": aff,
-            }
-        )
-    cols = [
-        "operation_id", "timestamp", "user_id", "before_root_ids", "after_root_ids",
-        "is_merge", "in_neuron", "is_relevant", "user_name", "user_affiliation",
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    if filtered:
-        df = df[df["in_neuron"] & df["is_relevant"]].drop(columns=["in_neuron", "is_relevant"])
-        df = df.reset_index(drop=True)
-    return df
+    return app.world.tabular_change_log(root, filtered)
 
 
 def _tab_json(app: CaveApp, root: int, filtered: bool) -> str:
@@ -161,7 +125,6 @@ def change_log_summary(app: CaveApp, root: int, filtered: bool) -> dict[str, Any
 
 def routes(app: CaveApp) -> list[Route]:
     w = app.world
-    g = w.graph
     lay = w.layout
     P = "/segmentation/api/v1/table/{table}"
 
@@ -201,33 +164,38 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, "body must be a whole number of uint64 values")
         ids = np.frombuffer(req.body, dtype="<u8")
         stop = req.int_arg("stop_layer")
-        out = batch(lambda: g.roots_at(ids, ts(req), stop))
+        out = batch(lambda: w.node_roots(ids, ts(req), stop))
         return Response(200, np.asarray(out, dtype="<u8").tobytes(), "application/octet-stream")
 
     def roots_json(req: Request) -> Response:
         check_table(req)
         ids = _ids(req.json().get("node_ids", []))
-        out = batch(lambda: g.roots_at(ids, ts(req), req.int_arg("stop_layer")))
+        out = batch(lambda: w.node_roots(ids, ts(req), req.int_arg("stop_layer")))
         return json_response({"root_ids": out.tolist()})
 
     def node_root(req: Request) -> Response:
         check_table(req)
         nid = node_param(req, "node")
-        out = g.roots_at(np.array([nid], dtype=U64), ts(req), req.int_arg("stop_layer"))
-        return json_response({"root_id": int(out[0])})
+        out = w.node_roots(np.array([nid], dtype=U64), ts(req), req.int_arg("stop_layer"))
+        root = int(out[0])
+        return json_response({"root_id": str(root) if req.bool_arg("int64_as_str") else root})
 
-    def leaves_bytes(nid: int, stop: int, bounds: np.ndarray | None) -> bytes:
+    def leaves_bytes(nid: int, stop: int, bounds: np.ndarray | None, as_str: bool = False) -> bytes:
         def make() -> bytes:
-            leaves = g.leaves(nid, stop, bounds)
-            return ('{"leaf_ids":[' + ",".join(map(str, leaves.tolist())) + "]}").encode()
+            leaves = w.node_leaves(nid, stop, bounds)
+            items = (f'"{v}"' for v in leaves.tolist()) if as_str else map(str, leaves.tolist())
+            return ('{"leaf_ids":[' + ",".join(items) + "]}").encode()
 
-        key = ("leaves", nid, stop, None if bounds is None else bounds.tobytes())
+        key = ("leaves", nid, stop, None if bounds is None else bounds.tobytes(), as_str)
         return app.cached(key, make)  # type: ignore[no-any-return]
 
     def leaves(req: Request) -> Response:
         check_table(req)
         nid = node_param(req, "node")
-        body = leaves_bytes(nid, req.int_arg("stop_layer") or 1, _bounds(req))
+        # int64_as_str=1 (as neuroglancer asks): IDs as strings, since JSON numbers in a
+        # browser lose precision above 2**53
+        body = leaves_bytes(nid, req.int_arg("stop_layer") or 1, _bounds(req),
+                            req.bool_arg("int64_as_str"))
         return Response(200, body, "application/json")
 
     def leaves_many(req: Request) -> Response:
@@ -235,12 +203,12 @@ def routes(app: CaveApp) -> list[Route]:
         ids = _ids(req.json().get("node_ids", []))
         stop = req.int_arg("stop_layer") or 1
         bounds = _bounds(req)
-        out = batch(lambda: {str(int(n)): g.leaves(int(n), stop, bounds).tolist() for n in ids})
+        out = batch(lambda: {str(int(n)): w.node_leaves(int(n), stop, bounds).tolist() for n in ids})
         return json_response(out)
 
     def children(req: Request) -> Response:
         check_table(req)
-        return json_response({"children_ids": g.children(node_param(req, "node")).tolist()})
+        return json_response({"children_ids": w.node_children(node_param(req, "node")).tolist()})
 
     def _root_layer(ids: np.ndarray) -> None:
         if len(ids) and not np.all(lay.layers_of(ids) == lay.n_layers):
@@ -251,29 +219,24 @@ def routes(app: CaveApp) -> list[Route]:
         ids = _ids(req.json().get("node_ids", []))
         _root_layer(ids)
         t = ts(req)
-        out = [bool(g.roots[int(r)].alive_at(t)) if int(r) in g.roots else False for r in ids]
-        return json_response({"is_latest": out})
+        known, created, superseded = w.root_records(ids)
+        out = known & (created <= t) & (superseded > t)
+        return json_response({"is_latest": out.tolist()})
 
     def root_timestamps(req: Request) -> Response:
         check_table(req)
         ids = _ids(req.json().get("node_ids", []))
         _root_layer(ids)
-        missing = [int(r) for r in ids if int(r) not in g.roots]
-        if missing:
-            raise HttpError(400, f"Bad request: {UnknownNodeError(missing)}")
+        known, created, superseded = w.root_records(ids)
+        if not known.all():
+            raise HttpError(400, f"Bad request: {UnknownNodeError(ids[~known].tolist())}")
         t = ts(req)
-        out = []
-        for r in ids.tolist():
-            rec = g.roots[int(r)]
-            if not req.bool_arg("latest"):
-                out.append(rec.created)
-            elif rec.alive_at(t):
-                out.append(t)
-            elif rec.superseded is not None and rec.superseded <= t:
-                out.append(rec.superseded)
-            else:
-                out.append(0.0)
-        return json_response({"timestamp": out})
+        if not req.bool_arg("latest"):
+            out = created
+        else:
+            alive = (created <= t) & (superseded > t)
+            out = np.where(alive, t, np.where(superseded <= t, superseded, 0.0))
+        return json_response({"timestamp": out.tolist()})
 
     def lineage(req: Request) -> Response:
         check_table(req)
@@ -281,7 +244,7 @@ def routes(app: CaveApp) -> list[Route]:
         t_past = req.float_arg("timestamp_past", 0.0) or 0.0
         t_future = req.float_arg("timestamp_future")
         t_future = time.time() if t_future is None else t_future
-        nodes, links = batch(lambda: g.lineage_graph([int(r) for r in ids], t_past, t_future))
+        nodes, links = batch(lambda: w.lineage_graph([int(r) for r in ids], t_past, t_future))
         return json_response(
             {
                 "directed": True,
@@ -296,16 +259,16 @@ def routes(app: CaveApp) -> list[Route]:
         check_table(req)
         ids = _ids(req.json().get("root_ids", []), "root_ids")
         t_past = req.float_arg("timestamp_past", 0.0) or 0.0
-        out = batch(lambda: {str(int(r)): g.past_ids(int(r), t_past) for r in ids})
+        out = batch(lambda: {str(int(r)): w.past_ids(int(r), t_past) for r in ids})
         return json_response({"past_id_map": out, "future_id_map": {}})
 
     def tabular(req: Request) -> Response:
         check_table(req)
         ids = _ids(req.json().get("root_ids", []), "root_ids")
         filtered = req.bool_arg("filtered", True)
-        missing = [int(r) for r in ids if int(r) not in g.roots]
-        if missing:
-            raise HttpError(400, f"Bad request: {UnknownNodeError(missing)}")
+        known = w.root_records(ids)[0] if len(ids) else np.zeros(0, dtype=bool)
+        if not known.all():
+            raise HttpError(400, f"Bad request: {UnknownNodeError(ids[~known].tolist())}")
         out: dict[str, str] = {}
         for r in ids.tolist():
             rid = int(r)
@@ -321,12 +284,13 @@ def routes(app: CaveApp) -> list[Route]:
             ops = [int(o) for o in json.loads(raw)]
         except (ValueError, TypeError) as exc:
             raise HttpError(400, "operation_ids must be a JSON list of integers") from exc
-        return json_response({str(o): operation_details(g.op_by_id[o]) for o in ops if o in g.op_by_id})
+        found = {o: w.operation(o) for o in ops}
+        return json_response({str(o): operation_details(op) for o, op in found.items() if op is not None})
 
     def change_log(req: Request) -> Response:
         check_table(req)
         rid = node_param(req, "root")
-        if rid not in g.roots:
+        if not is_root(w, rid):
             raise UnknownNodeError([rid])
         return json_response(change_log_summary(app, rid, req.bool_arg("filtered", True)))
 
@@ -335,38 +299,22 @@ def routes(app: CaveApp) -> list[Route]:
         ids = _ids(req.json().get("node_ids", []))
         end = req.float_arg("end_timestamp")
         out = []
-        for n in ids.tolist():
-            n = int(n)
-            if not g.exists(n):
-                continue
-            if end is None or g.created(n) <= end:
-                out.append(n)
+        exists = w.node_exists(ids) if len(ids) else np.zeros(0, dtype=bool)
+        for n, ok in zip(ids.tolist(), exists.tolist(), strict=True):
+            if ok and (end is None or w.node_created(int(n)) <= end):
+                out.append(int(n))
         return json_response({"valid_roots": out})
 
     def oldest(req: Request) -> Response:
         check_table(req)
-        return json_response({"iso": dt.datetime.fromtimestamp(g.t0, dt.timezone.utc).isoformat()})
+        return json_response({"iso": dt.datetime.fromtimestamp(w.t0, dt.timezone.utc).isoformat()})
 
     def lvl2_graph(req: Request) -> Response:
         check_table(req)
         rid = node_param(req, "node")
-        if rid not in g.roots:
+        if not is_root(w, rid):
             raise UnknownNodeError([rid])
-        edges: list[list[int]] = []
-        rec = g.roots[rid]
-        if not rec.huge:
-            l2_of = {}
-            for l2 in g.root_l2[rid].values():
-                for s in g.l2_svs[g.l2_index[l2]].tolist():
-                    l2_of[s] = l2
-            st = w.stats
-            pairs = set()
-            for a, b in zip(st.pair_a.tolist(), st.pair_b.tolist(), strict=True):
-                la, lb = l2_of.get(a), l2_of.get(b)
-                if la is not None and lb is not None and la != lb:
-                    pairs.add((min(la, lb), max(la, lb)))
-            edges = [list(p) for p in sorted(pairs)]
-        return json_response({"edge_graph": edges}, headers=[("Used-Bounds", "False")])
+        return json_response({"edge_graph": w.lvl2_edges(rid)}, headers=[("Used-Bounds", "False")])
 
     return [
         route("GET", "/segmentation/api/versions", "cg_api_versions", api_versions, "handshake"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from tracertools.testing.server import (
     json_response,
     route,
 )
+
+if TYPE_CHECKING:
+    from tracertools.testing._worldapi import CaveWorld
 
 INFO_VERSION = "4.3.3"
 STATE_VERSION = "0.7.2"
@@ -42,7 +45,7 @@ def datastack_info(app: CaveApp) -> dict[str, Any]:
         "synapse_table": "synapses",
         "soma_table": None,
         "local_server": base,
-        "description": f"LocalCave synthetic world (seed {w.seed}, {w.n_neurons} neurons)",
+        "description": w.summary(),
         "viewer_resolution_x": w.resolution[0],
         "viewer_resolution_y": w.resolution[1],
         "viewer_resolution_z": w.resolution[2],
@@ -96,7 +99,7 @@ def ws_info(app: CaveApp) -> dict[str, Any]:
                 "resolution": list(w.seg_resolution),
                 "voxel_offset": [0, 0, 0],
                 "size": list(w.shape),
-                "chunk_sizes": [list(w.chunk_size)],
+                "chunk_sizes": [list(w.ws_chunk_size)],
                 "encoding": "raw",
             }
         ],
@@ -192,10 +195,12 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(404, "bad chunk name")
         x0, x1, y0, y1, z0, z1 = (int(v) for v in m.groups())
         lo, hi = np.array([x0, y0, z0]), np.array([x1, y1, z1])
-        cs, shape = np.array(w.chunk_size), np.array(w.shape)
+        cs, shape = np.array(w.ws_chunk_size), np.array(w.shape)
         if np.any(lo % cs) or np.any(hi > shape) or np.any(hi <= lo) or np.any(hi - lo > cs):
             raise HttpError(404, "chunk outside the volume")
         body = app.cached(("ws", x0, y0, z0, x1, y1, z1), lambda: w.watershed_chunk(lo.tolist(), hi.tolist()))
+        if body is None:
+            raise HttpError(404, "no data in this chunk")
         return Response(200, body, "application/octet-stream")
 
     def volume_info(kind: str) -> Any:
@@ -219,7 +224,7 @@ def routes(app: CaveApp) -> list[Route]:
             if kind == "swamp":
                 known = seg in w.swamps
             else:
-                known = seg in w.graph.roots
+                known = is_root(w, seg)
             if not known:
                 raise HttpError(404, f"no mesh for {seg}")
             if len(parts) == 2:
@@ -264,6 +269,13 @@ def routes(app: CaveApp) -> list[Route]:
         route("GET", "/static/neurons/mesh/info", "neuron_mesh_info", mesh_info, "static"),
         route("GET", "/static/neurons/mesh/{name}", "neuron_mesh", mesh_file("neurons"), "static"),
     ]
+
+
+def is_root(w: CaveWorld, node_id: int) -> bool:
+    """Whether ``node_id`` is a root the world ever created."""
+    if not 0 < node_id < 2**64 or w.layout.layer_of(node_id) != w.layout.n_layers:
+        return False
+    return bool(w.root_records(np.array([node_id], dtype=np.uint64))[0][0])
 
 
 def state_json(app: CaveApp, state_id: int) -> Any:

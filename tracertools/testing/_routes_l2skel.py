@@ -1,11 +1,25 @@
-"""L2 cache and skeleton service endpoints."""
+"""L2 cache and skeleton service endpoints.
+
+The skeleton service keeps a cache. Skeletons the world says were made long ago
+(``world.skeleton_precached``: for the small world, roots that existed at the newest
+materialization version) are in it from the start; any other root's skeleton is generated on
+first request and takes ``app.skeleton_eta`` seconds (per skeleton, generated in parallel), as
+upstream: a bulk fetch answers ``"async"`` for it and queues it, the single fetch blocks until it
+is ready, ``exists`` and the cached bulk fetch leave it out until then, and ``gen_skeletons``
+queues and answers the upstream estimate ``ceil(n / 15) x seconds``.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import threading
+import time
 from typing import Any
 
 from tracertools.testing._l2stats import ATTRIBUTE_DTYPES, ATTRIBUTES
+from tracertools.testing._routes_info import is_root
 from tracertools.testing._skeletons import flatdict_gzip, gzip_bytes, precomputed_bytes
 from tracertools.testing.server import (
     CaveApp,
@@ -19,11 +33,14 @@ from tracertools.testing.server import (
 
 SKELETON_SERVICE_VERSION = "0.23.11"
 SKELETON_VERSIONS = [-1, 0, 1, 2, 3, 4]
+MAX_CACHED_BULK = 500
+"""Most root IDs one ``bulk/get_cached_skeletons`` request may name (caveclient sends <= 500)."""
+#: Skeleton workers upstream's estimate assumes (its default ``SKELETONCACHE_WORKER_MAX_REPLICAS``).
+ESTIMATE_WORKERS = 15
 
 
 def routes(app: CaveApp) -> list[Route]:
     w = app.world
-    g = w.graph
     C = "/l2cache/api/v1"
     K = "/skeletoncache/api"
     KD = K + "/v1/{ds}"
@@ -42,15 +59,15 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, f"unknown attribute(s): {', '.join(bad)}")
         as_str = req.bool_arg("int64_as_str")
         out: dict[str, Any] = {}
-        for raw in ids:
-            try:
-                l2 = int(raw)
-            except (TypeError, ValueError) as exc:
-                raise HttpError(400, "l2_ids must be integers") from exc
-            if l2 not in g.l2_index:
-                out[str(l2)] = {}
+        try:
+            l2s = [int(raw) for raw in ids]
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, "l2_ids must be integers") from exc
+        found = w.l2_data([v if 0 < v < 2**64 else 0 for v in l2s])
+        for l2, attrs in zip(l2s, found, strict=True):
+            if attrs is None or l2 in app.l2_not_cached:
+                out[str(l2)] = {}  # what the L2 cache answers for a node it has not computed
                 continue
-            attrs = w.l2_attributes(l2)
             rec = {a: attrs[a] for a in wanted}
             if as_str and "rep_coord_nm" in rec:
                 rec["rep_coord_nm"] = [str(v) for v in rec["rep_coord_nm"]]
@@ -80,14 +97,38 @@ def routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, f"unknown skeleton version {v}")
         return 4 if v == -1 else v
 
+    lock = threading.Lock()
+
+    def ready_at(rid: int, queue: bool) -> float | None:
+        """When ``rid``'s skeleton is (or will be) in the cache; ``queue`` starts generating it."""
+        with lock:
+            when = app.skeleton_ready.get(rid)
+            if when is None and w.skeleton_precached(rid):
+                return 0.0  # skeletonized long ago
+            if when is None and queue:
+                when = app.skeleton_ready[rid] = time.time() + float(app.skeleton_eta)
+            return when
+
+    def cached_now(rid: int, queue: bool) -> bool:
+        when = ready_at(rid, queue)
+        return when is not None and when <= time.time()
+
+    def wait_for(rid: int) -> None:
+        """Block until ``rid``'s skeleton is generated (upstream polls its cache every 5 s)."""
+        when = ready_at(rid, True)
+        assert when is not None
+        delay = when - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
     def root_or_error(raw: str) -> int:
         try:
             rid = int(raw)
         except ValueError as exc:
             raise HttpError(400, "root id must be an integer") from exc
-        if w.layout.layer_of(rid) != w.layout.n_layers:
+        if not 0 < rid < 2**64 or w.layout.layer_of(rid) != w.layout.n_layers:
             raise HttpError(400, f"Invalid root id: {rid} (not a root-layer id)")
-        if rid not in g.roots:
+        if not is_root(w, rid):
             raise HttpError(400, f"Invalid root id: {rid} (it does not exist)")
         return rid
 
@@ -107,7 +148,10 @@ def routes(app: CaveApp) -> list[Route]:
         check_ds(req)
         version = skvn(req)
         rid = root_or_error(req.params["rid"])
-        body, ctype = encode(rid, req.params.get("fmt", "flatdict"), version)
+        fmt = req.params.get("fmt", "flatdict")
+        encode(rid, fmt, version)  # an unsupported format fails before any waiting
+        wait_for(rid)
+        body, ctype = encode(rid, fmt, version)
         return Response(200, body, ctype)
 
     def _rids(raw: str) -> list[str]:
@@ -124,11 +168,14 @@ def routes(app: CaveApp) -> list[Route]:
             except ValueError:
                 out[raw] = "invalid_rid"
                 continue
-            if w.layout.layer_of(rid) != w.layout.n_layers:
+            if not 0 < rid < 2**64 or w.layout.layer_of(rid) != w.layout.n_layers:
                 out[raw] = "invalid_layer_rid"
                 continue
-            if rid not in g.roots:
+            if not is_root(w, rid):
                 out[raw] = "invalid_rid"
+                continue
+            if not cached_now(rid, True):  # upstream queues it and answers "async"
+                out[str(rid)] = "async"
                 continue
             sk = w.skeleton(rid)
             if fmt == "flatdict":
@@ -139,19 +186,66 @@ def routes(app: CaveApp) -> list[Route]:
                 raise HttpError(400, f"unsupported bulk format {fmt!r}")
         return json_response(out)
 
-    def _eta(n: int) -> float:
-        return float(app.skeleton_eta) * max(1, -(-n // 10)) if n else 0.0
+    def _generate(rids: list[Any]) -> float:
+        """Queue the valid root IDs; upstream's estimate: ceil(n / workers) x seconds each."""
+        valid = 0
+        for raw in rids:
+            try:
+                rid = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if is_root(w, rid):
+                ready_at(rid, True)
+                valid += 1
+        return math.ceil(valid / ESTIMATE_WORKERS) * float(app.skeleton_eta)
 
     def gen_post(req: Request) -> Response:
         check_ds(req)
         body = req.json()
         rids = body.get("root_ids", []) if isinstance(body, dict) else []
-        return json_response(_eta(len(rids)))
+        return json_response(_generate(list(rids)))
 
     def gen_get(req: Request) -> Response:
         check_ds(req)
         skvn(req)
-        return json_response(_eta(len(_rids(req.params["rids"]))))
+        return json_response(_generate(_rids(req.params["rids"])))
+
+    def _flatdict_body(rid: int, version: int) -> bytes:
+        return flatdict_gzip(w.skeleton(rid), rid, version)
+
+    def cached(rid: int) -> bool:
+        return is_root(w, rid) and cached_now(rid, False)
+
+    def cached_bulk(req: Request) -> Response:
+        check_ds(req)
+        version = skvn(req)
+        fmt = req.params["fmt"]
+        if fmt not in ("flatdict", "swccompressed"):
+            raise HttpError(400, f"unsupported bulk format {fmt!r}")
+        body = req.json()
+        raw_ids = body.get("root_ids", []) if isinstance(body, dict) else []
+        if not isinstance(raw_ids, list):
+            raise HttpError(400, "root_ids must be a list")
+        if len(raw_ids) > MAX_CACHED_BULK:
+            raise HttpError(400, f"at most {MAX_CACHED_BULK} root ids per request")
+        out: dict[str, str] = {}
+        missing = []
+        for raw in raw_ids:
+            try:
+                rid = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if not cached(rid):
+                missing.append(rid)
+                continue
+            if fmt == "flatdict":
+                make = functools.partial(_flatdict_body, rid, version)
+                out[str(rid)] = app.cached(("skfd", rid, version), make).hex()
+            else:
+                out[str(rid)] = w.skeleton(rid).to_swc().encode().hex()
+        if isinstance(body, dict) and body.get("generate_missing"):
+            _generate(missing)
+        return json_response(out)
 
     def _exists(rids: list[Any]) -> Response:
         res = {}
@@ -161,7 +255,7 @@ def routes(app: CaveApp) -> list[Route]:
             except (TypeError, ValueError):
                 res[str(raw)] = False
                 continue
-            res[str(rid)] = rid in g.roots and w.layout.layer_of(rid) == w.layout.n_layers
+            res[str(rid)] = cached(rid)
         if len(res) == 1:
             return json_response(next(iter(res.values())))
         return json_response(res)
@@ -179,6 +273,7 @@ def routes(app: CaveApp) -> list[Route]:
     def precomputed_skeleton(req: Request) -> Response:
         check_ds(req)
         rid = root_or_error(req.params["rid"])
+        wait_for(rid)
         body = app.cached(("skpc", rid), lambda: precomputed_bytes(w.skeleton(rid)))
         return Response(200, body, "application/octet-stream")
 
@@ -216,6 +311,7 @@ def routes(app: CaveApp) -> list[Route]:
         route("GET", KD + "/precomputed/skeleton/exists/{skvn}/{rids}", "skeletons_exist", exists_get),
         route("GET", KD + "/precomputed/skeleton/{skvn}/{rid}/{fmt}", "get_skeleton", get_skeleton),
         route("GET", KD + "/bulk/get_skeletons/{skvn}/{fmt}/{gen}/{rids}", "bulk_get_skeletons", bulk_get),
+        route("POST", KD + "/bulk/get_cached_skeletons/{skvn}/{fmt}", "bulk_cached_skeletons", cached_bulk),
         route("POST", KD + "/bulk/gen_skeletons", "bulk_gen_skeletons", gen_post),
         route("GET", KD + "/bulk/gen_skeletons/{skvn}/{rids}", "bulk_gen_skeletons", gen_get),
     ]

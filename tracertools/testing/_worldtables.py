@@ -1,12 +1,17 @@
 """The world's annotation tables: synapses, proofreading status and cell info.
 
-* ``synapses``: for every ordered pair of regular neurons 0-24 synapses, plus a few autapses
-  on neurons 0 and 3; pre/post points are random voxels of the two neurons. All rows exist
+* ``synapses``: for every ordered pair of regular neurons 0-24 synapses (with
+  ``World(synapse_partners=k)``: for each neuron and k partners drawn at random, so large
+  worlds stay linear in size), plus a few autapses on neurons 0 and 3; pre/post points are random voxels of the two neurons. All rows exist
   from the start (created before version 1).
 * ``proofreading_status``: rows created at different times (so versions differ), including
   one whose ``proofread`` is False and rows whose ``valid_id`` is now an ancestor of the
   current root.
 * ``cell_info``: one row per neuron with a ``tag``, at the soma.
+* ``nuclei``: one row per neuron at its soma, stored at the segmentation resolution (its native
+  ``voxel_resolution`` differs from the viewer resolution), with the soma volume.
+* ``cell_types``: a *reference table* on ``nuclei`` (``target_id`` -> ``nuclei.id``): a cell type
+  for every nucleus but the last, and a second classification for the first.
 """
 
 from __future__ import annotations
@@ -40,8 +45,11 @@ def build_tables(world: World, rng: np.random.Generator, aux: dict[str, np.ndarr
     by_neuron = [np.flatnonzero(vox_neuron == k) for k in range(world.n_neurons)]
     pre: list[np.ndarray] = []
     post: list[np.ndarray] = []
+    partners = getattr(world, "synapse_partners", None)
     for a in range(world.n_neurons):
-        for b in range(world.n_neurons):
+        targets = range(world.n_neurons) if partners is None else np.sort(
+            rng.choice(world.n_neurons, size=min(partners, world.n_neurons), replace=False))
+        for b in targets:
             if a == b:
                 n = int(rng.integers(3, 7)) if a in (0, 3) else 0
             else:
@@ -134,4 +142,43 @@ def build_tables(world: World, rng: np.random.Generator, aux: dict[str, np.ndarr
             "pt_position": soma_view,
         },
     )
-    return {t.name: t for t in (synapses, proof, cell)}
+    nuclei = AnnotationTable(
+        name="nuclei",
+        schema="nucleus_detection",
+        description="One nucleus per neuron, at its soma (positions in segmentation voxels).",
+        columns=[
+            ("id", "int"), ("created", "time"), ("valid", "bool"), ("volume", "float"),
+            ("pt_supervoxel_id", "sv"), ("pt_root_id", "root"), ("pt_position", "pos"),
+        ],
+        data={
+            "id": np.arange(1, n + 1, dtype=np.int64),
+            "created": np.full(n, world.t0 + 1 * DAY),
+            "valid": np.ones(n, dtype=bool),
+            "volume": (4 / 3 * np.pi * world.trees.radius_nm[world.trees.soma_node] ** 3) / 1e9,
+            "pt_supervoxel_id": soma_sv,
+            "pt_position": soma_vox,
+        },
+        voxel_resolution=tuple(float(v) for v in world.seg_resolution),  # type: ignore[arg-type]
+    )
+    typed = list(range(max(n - 1, 1))) + [0]
+    cell_types = AnnotationTable(
+        name="cell_types",
+        schema="cell_type_reference",
+        description="Cell types of the nuclei (a reference table on 'nuclei').",
+        columns=[
+            ("id", "int"), ("created", "time"), ("valid", "bool"), ("target_id", "int"),
+            ("classification_system", "str"), ("cell_type", "str"),
+        ],
+        data={
+            "id": np.arange(1, len(typed) + 1, dtype=np.int64),
+            "created": np.full(len(typed), world.t0 + 2 * DAY),
+            "valid": np.ones(len(typed), dtype=bool),
+            "target_id": np.asarray([k + 1 for k in typed], dtype=np.int64),
+            "classification_system": np.asarray(
+                ["morphology"] * (len(typed) - 1) + ["connectivity"], dtype=object),
+            "cell_type": np.asarray([TAGS[k % len(TAGS)] for k in typed[:-1]] + ["hub"],
+                                    dtype=object),
+        },
+        reference_table="nuclei",
+    )
+    return {t.name: t for t in (synapses, proof, cell, nuclei, cell_types)}

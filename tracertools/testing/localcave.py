@@ -9,6 +9,9 @@ Example::
         root = cave.world.neuron_root(0)
         assert client.chunkedgraph.is_latest_roots([root])[0]
         assert cave.stats["is_latest_roots"] == 1
+
+``LocalCave(world=ScaleWorld())`` serves the lazily generated BANC-sized world instead, with
+its service limits (row cap, body limit, per-token rate limit) switched on.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,10 +31,15 @@ from tracertools.testing.world import World
 if TYPE_CHECKING:
     from tracertools.config import DatastackConfig
     from tracertools.datastack import Datastack
+    from tracertools.testing._tls import Certificate
+    from tracertools.testing._worldapi import CaveWorld
 
 logger = logging.getLogger(__name__)
 
 _TOKEN_RE = re.compile(r"^(?:[0-9a-f]+|[A-Za-z0-9+/]+={0,2})$")
+
+#: Seconds the skeleton service takes to generate a skeleton it has not cached.
+DEFAULT_SKELETON_SECONDS = 3.0
 
 
 class LocalCave:
@@ -45,9 +54,21 @@ class LocalCave:
             Must be hex or base64 characters (cloud-volume's rule).
         resolution: viewer resolution in nm per voxel.
         port: TCP port (0: an ephemeral port).
-        world: serve this world instead of the cached one for the parameters above.
+        world: serve this world instead of the cached one for the parameters above: any
+            :class:`~tracertools.testing.CaveWorld`, e.g. a
+            :class:`~tracertools.testing.ScaleWorld`, whose ``service_limits`` become the
+            server's default faults.
         long_history: give one otherwise unedited neuron this many extra edits after the
             scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
+        https: also serve over HTTPS on a second port (:attr:`https_url`, a self-signed
+            certificate made at start, needs ``cryptography``), for browsers: neuroglancer
+            sends its token only to ``middleauth+https://`` sources. Its config then
+            names the segmentation as real datastacks do,
+            ``graphene://middleauth+https://127.0.0.1:PORT/segmentation/table/<table>``;
+            Python clients keep using :attr:`url`.
+        skeleton_seconds: how long the skeleton service takes to generate one skeleton it has
+            not cached (roots created after the newest materialization version, until first
+            asked for); see :meth:`set_skeleton_eta`.
 
     The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
     Nothing is registered anywhere while it runs: :meth:`datastack` hands its config, address
@@ -64,8 +85,10 @@ class LocalCave:
         *,
         resolution: Iterable[float] = (4, 4, 45),
         port: int = 0,
-        world: World | None = None,
+        world: CaveWorld | None = None,
         long_history: int = 0,
+        https: bool = False,
+        skeleton_seconds: float = DEFAULT_SKELETON_SECONDS,
     ) -> None:
         if token is not None and (not isinstance(token, str) or not _TOKEN_RE.match(token)):
             raise ValueError("token must be a non-empty string of hex or base64 characters")
@@ -75,9 +98,15 @@ class LocalCave:
         self.aligned_volume = "localcave_av"
         self._params = (int(seed), int(n_neurons), tuple(float(v) for v in resolution), bool(huge_neuron))
         self._long_history = int(long_history)
+        if not skeleton_seconds >= 0:
+            raise ValueError("skeleton_seconds must be >= 0")
+        self._skeleton_seconds = float(skeleton_seconds)
         self._world = world
         self._port = int(port)
         self._server: CaveHTTPServer | None = None
+        self._https = bool(https)
+        self._tls_server: CaveHTTPServer | None = None
+        self._certificate: Certificate | None = None
         self._app: CaveApp | None = None
         self._config: DatastackConfig | None = None
 
@@ -91,14 +120,24 @@ class LocalCave:
             seed, n, res, huge = self._params
             self._world = World.cached(seed, n, res, huge, self._long_history)
         app = CaveApp(self._world, self._token, self.datastack_name, self.table_name, self.aligned_volume)
+        app.skeleton_eta = self._skeleton_seconds
         self._server = CaveHTTPServer(app, self._port)
         self._app = app
         self._server.start()
+        if self._https:
+            from tracertools.testing._tls import self_signed
+
+            self._certificate = self_signed()
+            self._tls_server = CaveHTTPServer(app, 0, self._certificate.server_context())
+            self._tls_server.start()
         logger.info("LocalCave %r serving at %s", self.datastack_name, app.base_url)
         return self
 
     def stop(self) -> None:
         """Stop serving. Idempotent."""
+        if self._tls_server is not None:
+            self._tls_server.stop()
+            self._tls_server = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -131,13 +170,30 @@ class LocalCave:
         return int(self._need().base_url.rsplit(":", 1)[1])
 
     @property
+    def https_url(self) -> str:
+        """``https://127.0.0.1:PORT``: the same server over TLS (only with ``https=True``)."""
+        self._need()
+        if self._tls_server is None:
+            raise RuntimeError("LocalCave was started without https=True")
+        return self._tls_server.url
+
+    @property
+    def certificate_spki(self) -> str:
+        """Base64 SHA-256 of the HTTPS certificate's public key (Chromium's
+        ``--ignore-certificate-errors-spki-list`` value); only with ``https=True``."""
+        self._need()
+        if self._certificate is None:
+            raise RuntimeError("LocalCave was started without https=True")
+        return self._certificate.spki_sha256
+
+    @property
     def token(self) -> str:
         """The auth token the server requires (keep it out of logs)."""
         return self._token
 
     @property
-    def world(self) -> World:
-        """The world being served (ground truth)."""
+    def world(self) -> Any:
+        """The world being served (ground truth): a :class:`World`, or the world passed in."""
         if self._world is None:
             seed, n, res, huge = self._params
             self._world = World.cached(seed, n, res, huge, self._long_history)
@@ -147,6 +203,14 @@ class LocalCave:
     def segmentation_source(self) -> str:
         """``graphene://http://127.0.0.1:PORT/segmentation/table/<table>``."""
         return f"graphene://{self.url}/segmentation/table/{self.table_name}"
+
+    @property
+    def browser_segmentation_source(self) -> str:
+        """The segmentation as a viewer reads it: ``graphene://middleauth+https://...`` with
+        ``https=True``, else :attr:`segmentation_source`."""
+        if not self._https:
+            return self.segmentation_source
+        return f"graphene://middleauth+{self.https_url}/segmentation/table/{self.table_name}"
 
     @property
     def swamp_url(self) -> str:
@@ -164,6 +228,8 @@ class LocalCave:
 
     def __repr__(self) -> str:
         state = f"url={self._app.base_url!r}" if self._server is not None and self._app else "stopped"
+        if self._world is not None and not isinstance(self._world, World):
+            return f"LocalCave(datastack={self.datastack_name!r}, world={self._world!r}, {state})"
         seed, n, _, huge = self._params
         long = f", long_history={self._long_history}" if self._long_history else ""
         return (
@@ -177,6 +243,12 @@ class LocalCave:
     def stats(self) -> RequestStats:
         """Per-endpoint request counters (``cave.stats["roots_binary"]``, ``.total``, ``.reset()``)."""
         return self._need().controls.stats
+
+    @property
+    def limit_hits(self) -> RequestStats:
+        """Requests refused or cut by a service limit: ``limit_hits["rate_limited"]`` (429),
+        ``["body_too_large"]`` (413), ``["row_capped"]`` (query answers truncated at the cap)."""
+        return self._need().controls.limit_hits
 
     @property
     def request_log(self) -> list[LogEntry]:
@@ -211,15 +283,57 @@ class LocalCave:
         self._need().controls.set_latency(seconds, endpoints)
 
     def set_skeleton_eta(self, seconds: float) -> None:
-        """ETA (s per batch of 10 roots) that ``bulk/gen_skeletons`` reports (default 0)."""
+        """Seconds the skeleton service takes to generate one skeleton it has not cached.
+
+        Skeletons of roots that existed at the newest materialization version are cached from
+        the start; any other root's is generated when first asked for (by a bulk fetch, which
+        answers "async" meanwhile, a single fetch, which waits, or ``gen_skeletons``) and is
+        ready this many seconds later. ``gen_skeletons`` reports upstream's estimate,
+        ``ceil(n / 15)`` times this. Default: ``skeleton_seconds`` of the constructor.
+        """
+        if not seconds >= 0:
+            raise ValueError("seconds must be >= 0")
         self._need().skeleton_eta = float(seconds)
 
+    def forget_skeletons(self) -> None:
+        """Empty the skeleton cache of everything generated since start (not done by reset():
+        like the real cache, generated skeletons stay)."""
+        self._need().skeleton_ready.clear()
+
+    def add_pending_annotations(self, table: str, count: int = 1) -> None:
+        """Ingest ``count`` new rows into ``table`` whose supervoxel and root lookups are not done.
+
+        As on the real engine, a live query that meets them answers 406 unless it passes
+        ``allow_missing_lookups=True`` (then they are left out, with a warning header).
+        Materialized queries never see them; :meth:`reset` removes them.
+        """
+        app = self._need()
+        if table not in self.world.tables:
+            raise ValueError(f"no table {table!r} in the world")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        known = app.pending_lookups.setdefault(table, [])
+        first = int(self.world.tables[table].data["id"].max()) + 1 + sum(n for _, n, _ in known)
+        known.append((time.time(), int(count), first))
+
+    def hide_l2_attributes(self, l2_ids: Iterable[int]) -> None:
+        """Answer these L2 IDs as the L2 cache answers nodes it has not computed yet: ``{}``.
+
+        Adds to those hidden before; :meth:`reset` shows them all again.
+        """
+        app = self._need()
+        app.l2_not_cached = app.l2_not_cached | frozenset(int(i) for i in l2_ids)
+
     def reset(self) -> None:
-        """Reset counters, the request log, faults, latency, skeleton ETA and stored states."""
+        """Reset counters, the request log, faults (to the world's service limits), latency,
+        the skeleton generation time, stored states, pending annotations and hidden L2
+        attributes (generated skeletons stay cached)."""
         app = self._need()
         app.controls.reset()
         app.reset_states()
-        app.skeleton_eta = 0.0
+        app.pending_lookups = {}
+        app.l2_not_cached = frozenset()
+        app.skeleton_eta = self._skeleton_seconds
 
     # -- clients and config ------------------------------------------------------------------
 
@@ -254,7 +368,7 @@ class LocalCave:
         base = load_config("demo")
         sources = base.sources.model_copy(
             update={
-                "segmentation": self.segmentation_source,
+                "segmentation": self.browser_segmentation_source,
                 "skeleton": f"precomputed://{url}/skeletoncache/api/v1/{self.datastack_name}/precomputed/skeleton",
                 "swamp": self.swamp_url,
                 "swamp_ids": tuple(sorted(w.swamps)),

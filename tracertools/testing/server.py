@@ -7,6 +7,11 @@ watershed chunks and precomputed meshes) and a handler ``Request -> Response``.
 
 Errors are JSON objects ``{"code": status, "message": text}`` with ``application/json``;
 the server never redirects and never answers ``missing_tos``.
+
+Browsers (neuroglancer) read it cross-origin, as they read the real services: every answer
+carries ``Access-Control-Allow-Origin: *``, and a CORS preflight (``OPTIONS`` naming
+``Access-Control-Request-Method``) is answered 204 without a token, allowing the
+``Authorization`` header the viewer sends its middleauth token in.
 """
 
 from __future__ import annotations
@@ -15,21 +20,24 @@ import gzip
 import hmac
 import json
 import logging
+import math
 import re
+import ssl
 import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from tracertools.testing._controls import Controls, LogEntry
+from tracertools.testing._controls import Controls, FaultConfig, LogEntry
 from tracertools.testing._graph import UnknownNodeError
 from tracertools.testing._tables import QueryError
 
 if TYPE_CHECKING:
-    from tracertools.testing.world import World
+    from tracertools.testing._worldapi import CaveWorld
 
 logger = logging.getLogger(__name__)
 
@@ -155,41 +163,63 @@ def route(method: str, path: str, name: str, handler: Handler, kind: str = "serv
 
 
 class CaveApp:
-    """Everything the route handlers share: the world, names, token, controls, state store."""
+    """Everything the route handlers share: the world, names, token, controls, state store.
 
-    def __init__(self, world: World, token: str, datastack: str, table: str, aligned_volume: str) -> None:
+    The world is anything that implements :class:`~tracertools.testing._worldapi.CaveWorld`;
+    its ``service_limits`` are the fault settings the server starts and resets with.
+    """
+
+    CACHE_ENTRIES = 4096
+    CACHE_BYTES = 256 * 2**20
+    """Bounds of the memo of computed bodies (entries, and bytes of ``bytes``/``str`` values)."""
+
+    def __init__(self, world: CaveWorld, token: str, datastack: str, table: str, aligned_volume: str) -> None:
         self.world = world
         self._token = token
         self.datastack = datastack
         self.table = table
         self.aligned_volume = aligned_volume
-        self.controls = Controls()
+        self.controls = Controls(defaults=FaultConfig(**dict(world.service_limits)))
         self.base_url = ""
         self.states: dict[int, bytes] = {}
         self.state_lock = threading.Lock()
         self.next_state_id = 5_000_000_000_000
         self.routes: list[Route] = []
-        self.cache: dict[Any, Any] = {}
+        self.cache: OrderedDict[Any, Any] = OrderedDict()
+        self._cache_bytes = 0
         self.cache_lock = threading.Lock()
-        self.skeleton_eta = 0.0
+        self.skeleton_eta = 0.0  # seconds to generate one skeleton not in the cache
+        #: root ID -> when its generated skeleton is (was) ready, for roots asked for so far
+        self.skeleton_ready: dict[int, float] = {}
+        #: L2 IDs the L2 cache pretends not to have computed yet (they answer {})
+        self.l2_not_cached: frozenset[int] = frozenset()
+        #: table -> [(created, count, first_id)] of rows still waiting for their lookups
+        self.pending_lookups: dict[str, list[tuple[float, int, int]]] = {}
 
     def check_token(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._token.encode())
 
     def reset_states(self) -> None:
+        """Forget stored states (skeletons generated while serving stay cached)."""
         with self.state_lock:
             self.states.clear()
 
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
-        """Memoise an immutable computed value (e.g. an encoded body)."""
+        """Memoise an immutable computed value (e.g. an encoded body), least recently used
+        first out once :attr:`CACHE_ENTRIES` or :attr:`CACHE_BYTES` is exceeded."""
         with self.cache_lock:
             if key in self.cache:
+                self.cache.move_to_end(key)
                 return self.cache[key]
         value = make()
+        size = len(value) if isinstance(value, (bytes, str)) else 0
         with self.cache_lock:
-            if len(self.cache) > 4096:
-                self.cache.clear()
-            self.cache[key] = value
+            if key not in self.cache:
+                self.cache[key] = value
+                self._cache_bytes += size
+            while self.cache and (len(self.cache) > self.CACHE_ENTRIES or self._cache_bytes > self.CACHE_BYTES):
+                _, old = self.cache.popitem(last=False)
+                self._cache_bytes -= len(old) if isinstance(old, (bytes, str)) else 0
         return value
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
@@ -224,6 +254,7 @@ def _bearer(headers: Any) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LocalCave/1.0"
+    disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
     app: CaveApp
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -243,6 +274,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self._serve()
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight: allowed for every path, no token needed (browsers send none)."""
+        self._read_body(self.app.controls.faults.body_limit_bytes)
+        self.app.controls.stats.hit("cors_preflight")
+        headers = [
+            ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD, OPTIONS"),
+            ("Access-Control-Allow-Headers",
+             self.headers.get("Access-Control-Request-Headers") or "Authorization, Content-Type"),
+            ("Access-Control-Max-Age", "600"),
+        ]
+        self._send(Response(204, b"", "text/plain", headers))
 
     def _read_body(self, limit: int) -> tuple[bytes, int, bool]:
         """(body, size, too_large). Oversized bodies are read and dropped."""
@@ -286,6 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
         resp: Response
         try:
             if too_big:
+                app.controls.limit_hits.hit("body_too_large")
                 resp = error_response(413, f"Request Entity Too Large: body of {size} bytes exceeds {faults.body_limit_bytes}")
             elif route_ is None:
                 resp = error_response(405 if other else 404, "method not allowed" if other else f"no such endpoint: {path}")
@@ -294,10 +338,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # pragma: no cover - defensive; _dispatch handles errors
             logger.exception("LocalCave internal error on %s %s", self.command, path)
             resp = error_response(500, "internal server error")
-        self._send(resp)
         dur = time.perf_counter() - start
+        # logged before the answer leaves, so a client that has its answer finds it in the log
         app.controls.record(LogEntry(time.time(), self.command, path, name, size, resp.status, dur))
         logger.debug("%s %s -> %d (%s, %.1f ms)", self.command, path, resp.status, name, dur * 1e3)
+        self._send(resp)
 
     def _dispatch(self, r: Route, path: str, qs: str, params: dict[str, str], body: bytes) -> Response:
         app = self.app
@@ -307,6 +352,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return error_response(401, "Unauthorized: no token provided")
             if not app.check_token(tok):
                 return error_response(403, "Forbidden: invalid token")
+            wait = app.controls.rate_limit(tok)
+            if wait is not None:
+                app.controls.limit_hits.hit("rate_limited")
+                return error_response(
+                    429, "Too Many Requests: per-token rate limit", {"Retry-After": str(max(1, math.ceil(wait)))}
+                )
         d = app.controls.decide(r.name, r.kind)
         if d.stall:
             time.sleep(d.stall)
@@ -344,6 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(resp.status)
             self.send_header("Content-Type", resp.content_type)
             self.send_header("Content-Length", str(len(resp.body)))
+            self.send_header("Access-Control-Allow-Origin", "*")
             for k, v in resp.headers:
                 self.send_header(k, v)
             self.end_headers()
@@ -366,12 +418,21 @@ class CaveHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = False
     request_queue_size = 128
 
-    def __init__(self, app: CaveApp, port: int = 0) -> None:
+    def __init__(self, app: CaveApp, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         handler = type("LocalCaveHandler", (_Handler,), {"app": app})
         super().__init__(("127.0.0.1", port), handler)
         self.app = app
         host, bound = self.server_address[:2]
-        app.base_url = f"http://127.0.0.1:{bound}"
+        self._thread: threading.Thread | None = None
+        if ssl_context is not None:
+            # A second door to an app served already: same routes, same base URL in answers.
+            # The handshake runs on the handler's first read, in its own thread.
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.url = f"https://127.0.0.1:{bound}"
+            return
+        self.url = app.base_url = f"http://127.0.0.1:{bound}"
         from tracertools.testing import _routes_cg, _routes_info, _routes_l2skel, _routes_mat
 
         app.routes = (
@@ -380,7 +441,6 @@ class CaveHTTPServer(ThreadingHTTPServer):
             + _routes_mat.routes(app)
             + _routes_l2skel.routes(app)
         )
-        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -391,7 +451,7 @@ class CaveHTTPServer(ThreadingHTTPServer):
         import sys
 
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
             logger.debug("LocalCave connection closed by client: %s", type(exc).__name__)
             return
         logger.error("LocalCave request handling failed", exc_info=exc)

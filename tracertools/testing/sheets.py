@@ -72,6 +72,17 @@ _STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DEN
 _VALUE_WRITES = ("values.update", "values.append", "values.batchUpdate")
 
 
+@dataclass
+class _Fault:
+    """A scripted failure (see :meth:`LocalSheets.fail_next`)."""
+
+    route: str | None
+    status: int
+    retry_after: float | None
+    applied: bool
+    skip: int
+
+
 @dataclass(frozen=True)
 class SheetsRequest:
     """One request as the stand-in saw it (no headers, so no tokens)."""
@@ -162,7 +173,7 @@ class LocalSheets:
         self._http_client: type | None = None
         self._lock = threading.RLock()
         self._books: dict[str, _Book] = {}
-        self._faults: deque[tuple[str | None, int, float | None]] = deque()
+        self._faults: deque[_Fault] = deque()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: Counter[str] = Counter()
@@ -322,10 +333,17 @@ class LocalSheets:
             self._faults.clear()
 
     def fail_next(self, status: int = 503, *, count: int = 1, route: str | None = None,
-                  retry_after: float | None = None) -> None:
-        """Answer the next ``count`` Sheets requests (of ``route``, if given) with ``status``."""
+                  retry_after: float | None = None, applied: bool = False,
+                  after: int = 0) -> None:
+        """Answer the next ``count`` Sheets requests (of ``route``, if given) with ``status``.
+
+        With ``applied=True`` each request is carried out first and only its answer is the
+        error: a write that landed although the client was told it failed. ``after`` lets
+        that many matching requests through first.
+        """
         with self._lock:
-            self._faults.extend([(route, status, retry_after)] * count)
+            self._faults.extend(_Fault(route, status, retry_after, applied, after)
+                                for _ in range(count))
 
     # -- request handling --------------------------------------------------------------------
 
@@ -341,16 +359,21 @@ class LocalSheets:
             raise KeyError(f"no spreadsheet {key!r} with a tab {title!r}")
         return tab
 
-    def _fault(self, route: str) -> _ApiError | None:
-        for i, (wanted, status, retry_after) in enumerate(self._faults):
-            if wanted in (None, route) and route != "token":
+    def _fault(self, route: str) -> tuple[_ApiError | None, bool]:
+        """The next fault for ``route`` (or None), and whether the request is applied first."""
+        for i, fault in enumerate(self._faults):
+            if fault.route in (None, route) and route != "token":
+                if fault.skip:
+                    fault.skip -= 1
+                    return None, False
                 del self._faults[i]
+                retry_after = fault.retry_after
                 headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
                 message = ("Quota exceeded for quota metric 'Requests' and limit 'Requests per "
                            "minute per user' of service 'sheets.googleapis.com'."
-                           if status == 429 else "The service is currently unavailable.")
-                return _ApiError(status, message, headers)
-        return None
+                           if fault.status == 429 else "The service is currently unavailable.")
+                return _ApiError(fault.status, message, headers), fault.applied
+        return None, False
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Answer one request: (status, JSON body, extra headers). Used by the HTTP handler."""
@@ -365,10 +388,12 @@ class LocalSheets:
                     raise _ApiError(401, "Request had invalid authentication credentials. Expected "
                                          "OAuth 2 access token, login cookie or other valid "
                                          "authentication credential.")
-                fault = self._fault(route)
-                if fault is not None:
+                fault, applied = self._fault(route)
+                if fault is not None and not applied:
                     raise fault
                 result = call(query, _json_body(body) if route != "token" else body)
+                if fault is not None:  # carried out; only the answer fails
+                    raise fault
             status, payload, extra = 200, result, {}
         except _ApiError as err:
             status, extra = err.status, err.headers

@@ -36,6 +36,7 @@ from tracertools.testing._meshes import box_mesh, segments_cross_triangles, tube
 from tracertools.testing._neurons import grow_neurons, make_supervoxels, voxelize
 from tracertools.testing._skeletons import Skeleton, build_skeleton, line_skeleton
 from tracertools.testing._tables import AnnotationTable
+from tracertools.testing._worldapi import SmallWorldApi
 from tracertools.testing._worldtables import build_tables
 
 IdArray = npt.NDArray[np.uint64]
@@ -61,7 +62,7 @@ def seg_to_view(
     return v.astype(np.int64)
 
 
-class World:
+class World(SmallWorldApi):
     """A deterministic synthetic connectome with its ground truth.
 
     Args:
@@ -80,6 +81,9 @@ class World:
             (days 141-190, after every materialization version). Its final root
             (:attr:`long_history_root`) has N edits and a chain of N + 1 roots. The rest of the
             world is the same as with ``long_history=0`` (its own random generator).
+        synapse_partners: when set, each neuron makes synapses onto this many partners drawn
+            at random instead of onto every neuron, so the synapse table grows linearly with
+            ``n_neurons`` (for worlds of thousands of neurons, with a larger ``shape``).
     """
 
     def __init__(
@@ -94,8 +98,10 @@ class World:
         chunk_size: Sequence[int] = (64, 64, 16),
         huge_supervoxels: int = 1_500_000,
         long_history: int = 0,
+        synapse_partners: int | None = None,
     ) -> None:
         self.seed = int(seed)
+        self.synapse_partners = None if synapse_partners is None else int(synapse_partners)
         self.n_neurons = int(n_neurons)
         self.resolution = tuple(float(v) for v in resolution)
         self.seg_resolution = tuple(float(v) for v in seg_resolution)

@@ -1,0 +1,73 @@
+"""The SDK's skeleton fetches against a skeleton service that takes time to generate.
+
+LocalCave's service has the skeletons of roots older than the newest version cached; any other
+root's skeleton takes ``set_skeleton_eta`` seconds to generate after it is first asked for. The
+bulk fetch answers "async" for those; the SDK then fetches them one by one, which waits on the
+service until each is generated (no sleeping on an estimate).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import tracertools as tt
+
+
+def _new_roots(world):
+    newest = world.version_timestamps[world.latest_version]
+    return [int(r) for r in world.latest_roots_now() if world.graph.roots[int(r)].created > newest]
+
+
+@pytest.fixture
+def cold(local_cave):
+    """The session LocalCave with nothing generated yet and one second per skeleton."""
+    local_cave.forget_skeletons()
+    local_cave.set_skeleton_eta(1.0)
+    return local_cave
+
+
+def test_skeletons_not_generated_yet_arrive_equal_to_the_ground_truth(cold, world):
+    new = _new_roots(world)
+    old = [int(world.neuron_root(6))]
+    ds = cold.datastack()
+    _ = ds.client.skeleton
+    cold.stats.reset()
+    got = ds.segments(new + old).skeletons()
+    for root, sk in zip(new + old, got, strict=True):
+        assert sk.n_vertices == len(world.skeleton(root).vertices)
+    assert cold.stats["bulk_get_skeletons"] == 1  # answered "async" for the new roots
+    assert cold.stats["get_skeleton"] == len(new)  # each waited for its generation
+    assert cold.stats["bulk_gen_skeletons"] == 0
+
+
+def test_cable_lengths_of_new_roots_equal_the_ground_truth(cold, world):
+    new = _new_roots(world)
+    got = cold.datastack().segments(new).cable_lengths()
+    assert got == pytest.approx([world.cable_length(r) for r in new], rel=1e-6)
+
+
+def test_legacy_get_seg_skeletons_waits_for_generation(cold, world):
+    new = _new_roots(world)[:2]
+    skeletons = tt.get_seg_skeletons(cold.datastack(), new)
+    assert [len(s.vertices) for s in skeletons] == [len(world.skeleton(r).vertices) for r in new]
+
+
+def test_legacy_get_cable_lengths_waits_for_generation(cold, world):
+    new = _new_roots(world)[:2]
+    got = tt.get_cable_lengths(cold.datastack(), new)
+    assert got == pytest.approx([world.cable_length(r) for r in new], rel=1e-6)
+
+
+def test_details_of_new_roots_have_their_cable_lengths(cold, world):
+    new = _new_roots(world)
+    frame = cold.datastack().segments(new).details()
+    assert frame["cable_length_nm"].tolist() == pytest.approx(
+        [world.cable_length(r) for r in new], rel=1e-6)
+
+
+def test_a_generation_longer_than_the_read_timeout_still_arrives(cold, world, monkeypatch):
+    monkeypatch.setenv("TRACERTOOLS_HTTP_TIMEOUT", "0.4")
+    cold.set_skeleton_eta(1.5)
+    root = _new_roots(world)[0]
+    sk = cold.datastack().segment(root).skeleton()
+    assert sk.cable_length() == pytest.approx(world.cable_length(root), rel=1e-6)
