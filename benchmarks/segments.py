@@ -219,7 +219,7 @@ def run(latency: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             f"synapse counts, 500 IDs ({len(set(fresh500))} distinct)",
             "`count_synapses`: 1 client, 2 materialized `query_table` calls (every column of "
             "every matching row)", mine, base, None,
-            _differ_synapses(cave, fresh500, base[2], mine[2]["total"].tolist())))
+            _differ_synapses(cave, fresh500, base[2], mine[2]["total_syn"].tolist())))
 
         # details
         mine = ours(lambda ds: ds.segments(mixed50).details(progress=False))

@@ -8,7 +8,7 @@ from tracertools.errors import BatchError, MissingFeatureError, PartialResultWar
 from tracertools.storage.sheet import Sheet
 from tracertools.testing.sheets import LocalSheets
 
-FULL_HEADER = ["segment_id", "current_id", "volume_um3", "cable_length", "inc_syn", "out_syn",
+FULL_HEADER = ["segment_id", "current_id", "volume_um3", "cable_length_nm", "in_syn", "out_syn",
                "total_syn", "proofread"]
 BOGUS_ROOT = 2**56 * 4 + 999_999  # a well-formed ID the chunkedgraph never had
 
@@ -153,7 +153,7 @@ def test_only_the_selected_columns_are_written(sheets, ds, world, ids):
     tab.add_segment_details(ds, volume=False, synapse_counts=False, status=False)
     cur = world.successor(ids[2])
     assert sheets.values(key, "T") == [
-        ["segment_id", "current_id", "cable_length", "proofread"],
+        ["segment_id", "current_id", "cable_length_nm", "proofread"],
         [str(ids[2]), str(cur), pytest.approx(world.cable_length(cur), rel=1e-6), True],
     ]
 

@@ -117,7 +117,7 @@ def test_the_fault_free_answers_are_the_ground_truth(cave_m, fault_free, ids500,
     assert fault_free["cable_lengths"] == pytest.approx([world.cable_length(r) for r in ids500])
     counts = fault_free["synapse_counts"]
     # a stale ID is counted as it was just before the edit that retired it
-    assert [tuple(row) for row in counts[["in", "out"]].to_numpy()] == [
+    assert [tuple(row) for row in counts[["in_syn", "out_syn"]].to_numpy()] == [
         world.synapse_counts(r, t=None if world.is_latest(r) else
                              world.graph.roots[r].superseded - 0.01)
         for r in ids500

@@ -52,4 +52,4 @@ def test_synapse_counts_survive_a_tiny_row_cap_between_versions(local_cave, worl
     local_cave.set_faults(row_cap=4)
     frame = ds.segments(roots).synapse_counts()
     for root in roots:
-        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(root, t=when)
+        assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root, t=when)

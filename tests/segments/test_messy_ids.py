@@ -184,8 +184,8 @@ def test_a_never_issued_id_is_a_typed_per_item_error_never_a_raw_400(ds, cast, m
 def test_never_issued_ids_have_no_synapse_count_rather_than_zero(ds, cast):
     with pytest.warns(PartialResultWarning, match="never issued"):
         counts = ds.segments([cast["fresh"], cast["never"]]).synapse_counts(errors="warn")
-    assert counts["total"].dtype == "Int64"
-    assert counts["total"].iloc[0] > 0 and counts["total"].isna().tolist() == [False, True]
+    assert counts["total_syn"].dtype == "Int64"
+    assert counts["total_syn"].iloc[0] > 0 and counts["total_syn"].isna().tolist() == [False, True]
 
 
 def test_never_issued_ids_have_no_proofreading_status_rather_than_no_record(ds, cast):

@@ -45,8 +45,8 @@ def test_synapse_counts_equal_live_ground_truth(ds, world, current):
     assert list(frame.index) == current
     for root in current:
         n_in, n_out = world.synapse_counts(root)
-        assert (frame.loc[root, "in"], frame.loc[root, "out"]) == (n_in, n_out)
-        assert frame.loc[root, "total"] == n_in + n_out
+        assert (frame.loc[root, "in_syn"], frame.loc[root, "out_syn"]) == (n_in, n_out)
+        assert frame.loc[root, "total_syn"] == n_in + n_out
 
 
 def test_synapse_counts_at_a_materialization_version_use_that_version(local_cave, world):
@@ -56,14 +56,14 @@ def test_synapse_counts_at_a_materialization_version_use_that_version(local_cave
     frame = ds.segments(roots).synapse_counts()
     for root in roots:
         n_in, n_out = world.synapse_counts(root, version=version)
-        assert (frame.loc[root, "in"], frame.loc[root, "out"]) == (n_in, n_out)
+        assert (frame.loc[root, "in_syn"], frame.loc[root, "out_syn"]) == (n_in, n_out)
 
 
 def test_synapse_counts_survive_a_server_row_cap(local_cave, ds, world, current):
     local_cave.set_faults(row_cap=5)
     frame = ds.segments(current[:3]).synapse_counts()
     for root in current[:3]:
-        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(root)
+        assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root)
 
 
 def test_synapse_counts_need_a_synapse_table(local_cave):
@@ -109,3 +109,16 @@ def test_synapse_counts_for_500_ids_take_a_handful_of_requests(local_cave, ds, c
     assert local_cave.stats["live_live_query"] == 2  # incoming and outgoing, all 500 IDs at once
     assert local_cave.stats["is_latest_roots"] == 1  # which IDs are current at the read time
     assert local_cave.stats.total <= 9  # plus table metadata and version look-ups
+
+
+def test_synapse_counts_details_and_the_sheet_header_share_one_vocabulary(ds, current):
+    from tracertools.segments.metrics import SYNAPSE_COLUMNS
+    from tracertools.storage.sheet_details import detail_header
+
+    counts = ds.segments(current[:2]).synapse_counts()
+    details = ds.segments(current[:2]).details(volume=False, cable_length=False)
+    assert tuple(counts.columns) == SYNAPSE_COLUMNS == ("in_syn", "out_syn", "total_syn")
+    assert tuple(details.columns[-3:]) == SYNAPSE_COLUMNS
+    assert details[list(SYNAPSE_COLUMNS)].equals(counts)
+    header = detail_header(volume=False, cable_length=False, proofreading=False)
+    assert tuple(header[-3:]) == SYNAPSE_COLUMNS

@@ -59,8 +59,8 @@ def test_details_gives_the_seven_fields_from_ground_truth(ds, world):
     ids = stale + fresh
     frame = ds.segments(ids).details()
     assert list(frame.index) == ids
-    assert list(frame.columns) == ["current_id", "volume_um3", "cable_length_nm", "out_syn",
-                                   "in_syn", "total_syn"]
+    assert list(frame.columns) == ["current_id", "volume_um3", "cable_length_nm", "in_syn",
+                                   "out_syn", "total_syn"]
     assert frame["current_id"].dtype == np.uint64
     for i, seg_id in enumerate(ids):
         row = frame.iloc[i]

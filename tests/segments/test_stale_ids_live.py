@@ -42,7 +42,7 @@ def test_a_stale_id_is_counted_as_it_was_just_before_it_was_retired(ds, world, s
     root = _stale_with_synapses(world, stale)
     got = ds.segment(root).synapse_counts()
     n_in, n_out = world.synapse_counts(root, t=_retired(world, root))
-    assert (got["in"], got["out"], got["total"]) == (n_in, n_out, n_in + n_out)
+    assert (got["in_syn"], got["out_syn"], got["total_syn"]) == (n_in, n_out, n_in + n_out)
 
 
 def test_fresh_and_stale_ids_mix_in_one_call(ds, world, current, stale):
@@ -50,7 +50,7 @@ def test_fresh_and_stale_ids_mix_in_one_call(ds, world, current, stale):
     frame = ds.segments(ids).synapse_counts()
     for root in ids:
         when = None if root in current else _retired(world, root)
-        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(root, t=when)
+        assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root, t=when)
 
 
 def test_stale_ids_that_existed_together_share_one_query_moment(local_cave, ds, world, stale):
@@ -73,8 +73,8 @@ def test_an_unknown_id_is_nan_and_named_under_warn(ds, world, current):
     unknown = int(world.all_roots().max()) + 1000
     with pytest.warns(PartialResultWarning, match=str(unknown)):
         frame = ds.segments([current[0], unknown]).synapse_counts(errors="warn")
-    assert pd.isna(frame.loc[unknown, "total"])
-    assert frame.loc[current[0], "total"] == sum(world.synapse_counts(current[0]))
+    assert pd.isna(frame.loc[unknown, "total_syn"])
+    assert frame.loc[current[0], "total_syn"] == sum(world.synapse_counts(current[0]))
 
 
 def test_an_id_created_after_the_read_time_fails(local_cave, world, current):
@@ -95,10 +95,10 @@ def test_a_version_read_counts_ids_stale_at_that_version_when_they_were_current(
     fresh_then = [int(r) for r in world.roots_at(v2)]
     frame = ds.segments(stale_then + fresh_then[:2]).synapse_counts()
     for root in stale_then:
-        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(
+        assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(
             root, t=_retired(world, root))
     for root in fresh_then[:2]:
-        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(root, version=2)
+        assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root, version=2)
 
 
 def test_annotations_awaiting_lookups_are_left_out_with_a_warning(local_cave, ds, world,
@@ -107,7 +107,7 @@ def test_annotations_awaiting_lookups_are_left_out_with_a_warning(local_cave, ds
     with pytest.warns(IncompleteDataWarning, match="2 annotation"):
         frame = ds.segments(current[:2]).synapse_counts()
     for root in current[:2]:
-        assert tuple(frame.loc[root, ["in", "out"]]) == world.synapse_counts(root)
+        assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root)
 
 
 def test_no_warning_when_every_annotation_is_looked_up(ds, current):

@@ -212,7 +212,7 @@ def count_synapses(
     values, good, ids = _usable(ds, seg_ids)
     frame = ds.segments(ids).synapse_counts(errors="ignore") if ids else None
     rows = [] if frame is None else list(zip(
-        frame.index, frame["in"], frame["out"], frame["total"], strict=True))
+        frame.index, frame["in_syn"], frame["out_syn"], frame["total_syn"], strict=True))
     if detailed_results:
         return {
             int(i): ({"in": ERROR, "out": ERROR, "all": ERROR} if _failed(n_all) else

@@ -183,4 +183,5 @@ def gsheet_add_seg_details(
         Sheet(sheet_key).tab(tab_name), ds, volume=volume, cable_length=cable_length,
         synapse_counts=synapse_counts, proofreading=proofreading and not keep_column,
         empty_proofread_column=keep_column, errors="warn", proofread_rule="marked",
+        original_names=True,
     )

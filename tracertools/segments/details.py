@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 __all__ = ["DETAIL_COLUMNS", "details_chunk", "details_frame", "details_on_executor"]
 
 #: The columns of ``details()`` after the index, in order.
-DETAIL_COLUMNS = ("current_id", "volume_um3", "cable_length_nm", "out_syn", "in_syn", "total_syn")
+DETAIL_COLUMNS = ("current_id", "volume_um3", "cable_length_nm", "in_syn", "out_syn", "total_syn")
 
 Row = tuple[int, float, float, float, float, float]
 
 
 def _requested(volume: bool, cable_length: bool, synapse_counts: bool) -> list[str]:
     return (["volume_um3"] * volume + ["cable_length_nm"] * cable_length
-            + ["out_syn", "in_syn", "total_syn"] * synapse_counts)
+            + ["in_syn", "out_syn", "total_syn"] * synapse_counts)
 
 
 def _rows(frame: pd.DataFrame) -> list[Row]:
@@ -97,7 +97,7 @@ def details_frame(
         index=pd.Index(ids, name="segment_id"),
     )
     if (current != 0).all() and synapse_counts:
-        frame = frame.astype({"out_syn": "int64", "in_syn": "int64", "total_syn": "int64"})
+        frame = frame.astype({"in_syn": "int64", "out_syn": "int64", "total_syn": "int64"})
     return frame
 
 

@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 IdArray = npt.NDArray[np.uint64]
 
 #: Proofreading status words, in the ``status`` column of :meth:`proofreading_status`.
+#: The synapse-count columns, named and ordered alike in ``synapse_counts()``, ``details()``
+#: and the sheet fills: incoming, outgoing, total.
+SYNAPSE_COLUMNS = ("in_syn", "out_syn", "total_syn")
+
 PROOFREAD = "proofread"
 NOT_PROOFREAD = "not proofread"
 ANCESTOR_PROOFREAD = "ancestor proofread"
@@ -236,8 +240,7 @@ class MetricsListMixin:
                 counts are NaN under "warn"/"ignore".
 
         Returns:
-            DataFrame indexed by segment ID (input order, duplicates kept) with columns ``in``,
-            ``out`` and ``total`` (int64; nullable ``Int64`` with ``<NA>`` for failed items).
+            DataFrame indexed by segment ID (input order, duplicates kept) with columns ``in_syn``, ``out_syn`` and ``total_syn`` (:data:`SYNAPSE_COLUMNS`) (int64; nullable ``Int64`` with ``<NA>`` for failed items).
         """
         import pandas as pd
 
@@ -256,13 +259,13 @@ class MetricsListMixin:
         ids = self._ids.tolist()
         frame = pd.DataFrame(
             {
-                "in": [pd.NA if i in failed else incoming.get(i, 0) for i in ids],
-                "out": [pd.NA if i in failed else outgoing.get(i, 0) for i in ids],
+                "in_syn": [pd.NA if i in failed else incoming.get(i, 0) for i in ids],
+                "out_syn": [pd.NA if i in failed else outgoing.get(i, 0) for i in ids],
             },
             index=pd.Index(self._ids, name="segment_id"),
             dtype="Int64",
         )
-        frame["total"] = frame["in"] + frame["out"]
+        frame["total_syn"] = frame["in_syn"] + frame["out_syn"]
         return frame if failed else frame.astype("int64")
 
     def proofreading_status(self, *, errors: ErrorPolicy = "raise") -> pd.DataFrame:
@@ -377,9 +380,9 @@ class MetricsSegmentMixin(OneSegment):
         return float(self.as_list().volumes_um3()[0])
 
     def synapse_counts(self) -> dict[str, int]:
-        """``{"in": ..., "out": ..., "total": ...}`` for this segment."""
+        """``{"in_syn": ..., "out_syn": ..., "total_syn": ...}`` for this segment."""
         row = self.as_list().synapse_counts().iloc[0]
-        return {k: int(row[k]) for k in ("in", "out", "total")}
+        return {k: int(row[k]) for k in SYNAPSE_COLUMNS}
 
     def representative_point(self, *, units: str = "nm") -> npt.NDArray[np.float64]:
         """A point inside this segment, ``(3,)`` (see :meth:`SegmentList.representative_points`)."""

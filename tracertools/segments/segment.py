@@ -268,7 +268,7 @@ class SegmentList(
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with columns
             ``current_id`` (uint64), ``volume_um3`` (µm³), ``cable_length_nm`` (nm),
-            ``out_syn``, ``in_syn``, ``total_syn``. Under ``errors="warn"``/``"ignore"`` a
+            ``in_syn``, ``out_syn``, ``total_syn`` (the columns of :meth:`synapse_counts`, in its order). Under ``errors="warn"``/``"ignore"`` a
             failed value is NaN (a failed current ID is 0) and named in a warning.
         """
         from concurrent.futures import ThreadPoolExecutor
@@ -311,21 +311,21 @@ class SegmentList(
                     if syn_f is not None:
                         counts = syn_f.result()
                         syn.loc[np.flatnonzero(found), ["in", "out", "total"]] = counts[
-                            ["in", "out", "total"]].to_numpy()
+                            ["in_syn", "out_syn", "total_syn"]].to_numpy()
                         bar.update()
         frame = pd.DataFrame(
             {
                 "current_id": current,
                 "volume_um3": volumes,
                 "cable_length_nm": cable,
-                "out_syn": syn["out"].to_numpy(),
                 "in_syn": syn["in"].to_numpy(),
+                "out_syn": syn["out"].to_numpy(),
                 "total_syn": syn["total"].to_numpy(),
             },
             index=pd.Index(self._ids, name="segment_id"),
         )
         if found.all() and synapse_counts:
-            frame = frame.astype({"out_syn": "int64", "in_syn": "int64", "total_syn": "int64"})
+            frame = frame.astype({"in_syn": "int64", "out_syn": "int64", "total_syn": "int64"})
         return frame
 
     def unique(self) -> SegmentList:

@@ -4,7 +4,7 @@ The layout is the original ``gsheet_add_seg_details`` one: segment IDs in column
 header in A1; from column B a header row and one row of results per ID::
 
     A            B           C           D             E        F        G          H
-    segment_id   current_id  volume_um3  cable_length  inc_syn  out_syn  total_syn  proofread
+    segment_id   current_id  volume_um3  cable_length_nm  in_syn  out_syn  total_syn  proofread
 
 (columns C-H only as selected). The work is done by :meth:`Tab.fill_columns`, which makes it
 resumable (filled rows are skipped) and writes one request per batch; each batch of IDs costs
@@ -63,13 +63,19 @@ logger = logging.getLogger(__name__)
 
 def detail_header(
     *, volume: bool = True, cable_length: bool = True, synapse_counts: bool = True,
-    proofreading: bool = True, status: bool = False,
+    proofreading: bool = True, status: bool = False, original_names: bool = False,
 ) -> list[str]:
-    """The result column names, in sheet order, for the selected details."""
+    """The result column names, in sheet order, for the selected details.
+
+    The names and order of :meth:`SegmentList.details` (``cable_length_nm``, ``in_syn``,
+    ``out_syn``, ``total_syn``); with ``original_names`` the original layout's
+    (``cable_length``, ``inc_syn``), as the legacy ``gsheet_add_seg_details`` writes.
+    """
     header = ["current_id"]
     header += ["volume_um3"] if volume else []
-    header += ["cable_length"] if cable_length else []
-    header += ["inc_syn", "out_syn", "total_syn"] if synapse_counts else []
+    header += ["cable_length" if original_names else "cable_length_nm"] if cable_length else []
+    syn = ["inc_syn" if original_names else "in_syn", "out_syn", "total_syn"]
+    header += syn if synapse_counts else []
     header += ["proofread"] if proofreading else []
     header += ["status"] if status else []
     return header
@@ -89,6 +95,7 @@ def add_segment_details(
     progress: bool | None = None,
     empty_proofread_column: bool = False,
     proofread_rule: str = "proofread",
+    original_names: bool = False,
 ) -> FillReport:
     """Fill the details of the segment IDs in column A into the columns from B.
 
@@ -96,7 +103,8 @@ def add_segment_details(
     legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty;
     ``proofread_rule`` names the column of :meth:`SegmentList.proofreading_status` written there
     (``"proofread"``, the strict rule; the legacy shim writes ``"marked"``, the original's).
-    ``status`` adds the ``status`` column where rows that fail for good say why.
+    ``status`` adds the ``status`` column where rows that fail for good say why;
+    ``original_names`` writes the original layout's header names (legacy shim).
 
     Raises:
         MissingFeatureError: ``proofreading`` on a datastack without a proofreading table
@@ -107,7 +115,8 @@ def add_segment_details(
         ds.config.require("proofreading_table", "the 'proofread' column")
     header = detail_header(volume=volume, cable_length=cable_length,
                            synapse_counts=synapse_counts,
-                           proofreading=proofreading or empty_proofread_column, status=status)
+                           proofreading=proofreading or empty_proofread_column, status=status,
+                           original_names=original_names)
 
     def compute(cells: list[str]) -> list[Any]:
         rows = _detail_rows(ds, cells, volume=volume, cable_length=cable_length,

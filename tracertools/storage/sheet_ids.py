@@ -244,7 +244,7 @@ class SegmentColumnsMixin:
         """Fill details of the segment IDs in column A (header in A1) into columns B onward.
 
         Header from B1: ``current_id`` (written as text), then as selected ``volume_um3``
-        (µm³), ``cable_length`` (nm), ``inc_syn``, ``out_syn``, ``total_syn`` and
+        (µm³), ``cable_length_nm`` (nm), ``in_syn``, ``out_syn``, ``total_syn`` and
         ``proofread`` (bool), then ``status``. Built on :meth:`fill_columns`: resumable
         (filled rows are skipped), one write per batch; each batch costs one
         ``SegmentList.details()`` and one ``proofreading_status()`` on ``ds`` (a
