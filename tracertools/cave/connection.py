@@ -276,7 +276,10 @@ class CaveConnection:
     def call(self, what: str, func: Callable[[], R]) -> R:
         """Run one service call within the worker budget and the policy's deadline.
 
-        Retries happen below, per request, in the HTTP layer; this never repeats ``func``.
+        Retries happen below, per request, in the HTTP layer. ``func`` runs again only when it
+        failed on a request another library sent on its own session (cloud-volume inside
+        caveclient's skeleton and segmentation calls), which our layer never saw: up to the
+        policy's ``attempts`` runs, waiting as the HTTP layer would.
 
         Args:
             what: a short description of the call for error messages, e.g. ``"get_roots"``.
