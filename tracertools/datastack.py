@@ -573,12 +573,14 @@ def _restore_datastack(state: dict[str, Any]) -> Datastack:
     so the tasks a worker runs share one client, its caches and its budget."""
     name = state["name"]
     config: DatastackConfig = state["config"]
+    token = os.environ.get(TOKEN_ENV) or None
+    # the token this process finds is part of the key: a session built before the environment
+    # named one is not reused after (the key stays in this process, like the session's token)
     key = (name, config.model_dump_json(), state["server_address"], state["timestamp"],
-           state["materialization_version"], state["write_server_cache"])
+           state["materialization_version"], state["write_server_cache"], token)
     with _RESTORED_LOCK:
         ds = _RESTORED.get(key)
         if ds is None:
-            token = os.environ.get(TOKEN_ENV) or None
             ds = Datastack(name, server_address=state["server_address"], auth_token=token,
                            timestamp=state["timestamp"],
                            materialization_version=state["materialization_version"],
