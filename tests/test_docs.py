@@ -21,3 +21,16 @@ def test_the_index_links_every_guide():
 def test_the_nav_lists_every_guide():
     nav = (ROOT / "mkdocs.yml").read_text()
     assert all(f" {name}" in nav for name in _guides()), [n for n in _guides() if f" {n}" not in nav]
+
+
+ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|attr|data|exc|obj):`")
+
+
+def test_docstrings_use_markdown_cross_references_not_sphinx_roles():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "tracertools").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ROLE.search(line)
+    ]
+    assert not offenders, offenders[:20]

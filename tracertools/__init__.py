@@ -6,7 +6,7 @@
 
 Importing tracertools is light: caveclient, cloud-volume, cloud-files, gspread, trimesh, nglui,
 microviewer, vtk and scipy are imported only by the methods that need them. The original flat
-API's function names are importable from here too (see :mod:`tracertools.legacy`).
+API's function names are importable from here too (see [`tracertools.legacy`][tracertools.legacy]).
 """
 
 import logging as _logging

@@ -3,18 +3,18 @@
 Every batch method in tracertools goes through this module, so ordering, concurrency limits,
 retries and the ``errors=`` policy behave the same everywhere:
 
-* :func:`run_per_item` calls a function once per item on a bounded thread pool and returns the
+* [`run_per_item()`][tracertools.batch.run_per_item] calls a function once per item on a bounded thread pool and returns the
   results in input order.
-* :func:`chunk_by_count` and :func:`chunk_by_bytes` split list payloads for services that accept
+* [`chunk_by_count()`][tracertools.batch.chunk_by_count] and [`chunk_by_bytes()`][tracertools.batch.chunk_by_bytes] split list payloads for services that accept
   lists but limit request sizes.
-* :func:`apply_error_policy` turns per-item failures into a :class:`~tracertools.errors.BatchError`
-  (``errors="raise"``), a :class:`~tracertools.errors.PartialResultWarning` naming the failed items
+* [`apply_error_policy()`][tracertools.batch.apply_error_policy] turns per-item failures into a [`BatchError`][tracertools.errors.BatchError]
+  (``errors="raise"``), a [`PartialResultWarning`][tracertools.errors.PartialResultWarning] naming the failed items
   (``errors="warn"``) or nothing (``errors="ignore"``).
-* :func:`call_with_retries` retries 429 (honouring ``Retry-After``) and 5xx answers with backoff and
+* [`call_with_retries()`][tracertools.batch.call_with_retries] retries 429 (honouring ``Retry-After``) and 5xx answers with backoff and
   never retries other 4xx answers, nor a server that cannot be reached at all
-  (:func:`is_unreachable`: its name does not resolve, or it refuses the connection).
-* :func:`run_chunks` (and ``run_per_item(..., executor=)``) sends the work to any
-  :class:`concurrent.futures.Executor` (a process pool, or a dask ``distributed.Client`` or its
+  ([`is_unreachable()`][tracertools.batch.is_unreachable]: its name does not resolve, or it refuses the connection).
+* [`run_chunks()`][tracertools.batch.run_chunks] (and ``run_per_item(..., executor=)``) sends the work to any
+  `concurrent.futures.Executor` (a process pool, or a dask ``distributed.Client`` or its
   ``get_executor()``), one task per chunk of items, with the same ordering, ``errors=`` policy
   and progress bar as the in-process path; a chunk whose task is lost (a worker died, the
   executor broke) is submitted again.
@@ -137,7 +137,7 @@ class _NoBar:
 def progress_bar(total: int, desc: str, progress: bool | None, *, unit: str = "it") -> Any:
     """A ``tqdm.auto`` bar for ``total`` steps, or a silent stand-in when progress is off.
 
-    The bar shows only once the work has taken :data:`PROGRESS_DELAY_S` seconds, so short
+    The bar shows only once the work has taken `PROGRESS_DELAY_S` seconds, so short
     calls print nothing and every long one gets a bar.
     """
     if not progress_enabled(progress) or total < 1:
@@ -196,8 +196,8 @@ def apply_error_policy(
 
     Args:
         failures: input position -> the exception that item raised.
-        errors: "raise" raises :class:`BatchError` (the first failure as ``__cause__``); "warn"
-            emits one :class:`PartialResultWarning` naming every failed item; "ignore" only logs
+        errors: "raise" raises [`BatchError`][tracertools.errors.BatchError] (the first failure as ``__cause__``); "warn"
+            emits one [`PartialResultWarning`][tracertools.errors.PartialResultWarning] naming every failed item; "ignore" only logs
             at DEBUG level.
         labels: how to name items in messages (e.g. the segment IDs); positions if omitted.
         what: the noun for an item in messages ("segment", "file", ...).
@@ -235,13 +235,13 @@ def run_per_item(
 
     Results come back in input order. Under ``errors="warn"``/``"ignore"`` a failed item's
     result is ``None``; under ``errors="raise"`` the first failure stops new submissions and a
-    :class:`BatchError` is raised once running calls finish.
+    [`BatchError`][tracertools.errors.BatchError] is raised once running calls finish.
 
     With ``executor=`` the items go to that executor in chunks instead (see
-    :func:`run_chunks`; ``func`` must then pickle, and ``max_workers`` is unused).
+    [`run_chunks()`][tracertools.batch.run_chunks]; ``func`` must then pickle, and ``max_workers`` is unused).
 
     Args:
-        func: called once per item; it should do its own retries (see :func:`call_with_retries`).
+        func: called once per item; it should do its own retries (see [`call_with_retries()`][tracertools.batch.call_with_retries]).
         items: the inputs; duplicates are called once each (callers de-duplicate when it pays).
         max_workers: the bound on concurrent calls (>= 1). 1 runs inline on this thread.
         errors: the failure policy.
@@ -251,7 +251,7 @@ def run_per_item(
         what: the noun for an item in messages.
         executor: run on this executor (a ``concurrent.futures.Executor``, or a dask
             ``distributed.Client``), one task per chunk of items.
-        chunk_size: items per task with ``executor=`` (default: see :func:`default_chunk_size`).
+        chunk_size: items per task with ``executor=`` (default: see [`default_chunk_size()`][tracertools.batch.default_chunk_size]).
     """
     policy = check_error_policy(errors)
     if executor is not None:
@@ -337,9 +337,9 @@ def is_unreachable(exc: BaseException) -> str | None:
     ``"name"``: its host name did not resolve (no network, a typo, an unknown host);
     ``"refused"``: the connection was refused or the network or host is unreachable (nothing
     listens at that address, or there is no route to it). Such failures come back at once
-    and the same way when asked again, so :func:`call_with_retries` does not retry them (a
+    and the same way when asked again, so [`call_with_retries()`][tracertools.batch.call_with_retries] does not retry them (a
     caller learns in a second rather than after a minute of retries). Timeouts are not
-    counted here (see :func:`is_timeout`).
+    counted here (see [`is_timeout()`][tracertools.batch.is_timeout]).
     """
     urllib3_exceptions = sys.modules.get("urllib3.exceptions")
     name_error = getattr(urllib3_exceptions, "NameResolutionError", None)
@@ -360,7 +360,7 @@ def is_timeout(exc: BaseException) -> bool:
     timeout errors (also inside a ``MaxRetryError`` after urllib3's own retries, which
     ``requests`` reports as a ``ConnectionError``) and the builtin ``TimeoutError``. A server
     that cannot be reached at all is not a timeout (urllib3 files a refused connection and a
-    failed name lookup under its connect timeouts; see :func:`is_unreachable`).
+    failed name lookup under its connect timeouts; see [`is_unreachable()`][tracertools.batch.is_unreachable]).
     """
     if is_unreachable(exc):
         return False
@@ -414,9 +414,9 @@ def call_with_retries(
 ) -> R:
     """Call ``func()``, retrying HTTP 429 (after ``Retry-After``), 5xx and timeouts with backoff.
 
-    A request that timed out (see :func:`is_timeout`) is retried like a 5xx.
+    A request that timed out (see [`is_timeout()`][tracertools.batch.is_timeout]) is retried like a 5xx.
     Other exceptions, including 4xx answers that mean "your input is wrong" and a server that
-    cannot be reached at all (:func:`is_unreachable`: no such host, connection refused),
+    cannot be reached at all ([`is_unreachable()`][tracertools.batch.is_unreachable]: no such host, connection refused),
     propagate at once.
 
     Args:
@@ -464,9 +464,9 @@ _worker_count = 1
 
 def set_worker_count(n: int) -> None:
     """Declare this process one of ``n`` worker processes sharing every session's request
-    budget (each then allows ``rate / n``; see :mod:`tracertools.cave.ratelimit`).
+    budget (each then allows ``rate / n``; see [`tracertools.cave.ratelimit`][tracertools.cave.ratelimit]).
 
-    Called on worker processes before each task of :func:`run_chunks`; the process that
+    Called on worker processes before each task of [`run_chunks()`][tracertools.batch.run_chunks]; the process that
     submits work stays at 1.
     """
     global _worker_count
@@ -523,7 +523,7 @@ def check_executor(executor: Any) -> Any:
 
 
 def executor_target(executor: Any) -> ExecutorTarget:
-    """Describe ``executor`` (an Executor, or a dask ``distributed.Client``) for :func:`run_chunks`.
+    """Describe ``executor`` (an Executor, or a dask ``distributed.Client``) for [`run_chunks()`][tracertools.batch.run_chunks].
 
     Worker processes are counted when the batch starts: the workers of a dask cluster (each
     a process, or a thread of this process for ``processes=False`` clusters, where the
@@ -567,8 +567,8 @@ class ItemFailure:
 
 
 def default_chunk_size(n_items: int, slots: int, *, multiple: int = 1) -> int:
-    """Items per task: about :data:`CHUNKS_PER_SLOT` tasks per worker thread, rounded up to a
-    multiple of ``multiple`` (e.g. a service's request size), at most :data:`MAX_DEFAULT_CHUNK`."""
+    """Items per task: about `CHUNKS_PER_SLOT` tasks per worker thread, rounded up to a
+    multiple of ``multiple`` (e.g. a service's request size), at most `MAX_DEFAULT_CHUNK`."""
     size = max(1, math.ceil(n_items / max(1, slots * CHUNKS_PER_SLOT)))
     size = min(size, MAX_DEFAULT_CHUNK)
     return max(multiple, math.ceil(size / multiple) * multiple)
@@ -604,7 +604,7 @@ class _ChunkTask:
     """What one task runs: the chunk function on one chunk, on whichever process gets it.
 
     On a process other than the submitting one it first declares this process one of
-    ``processes`` sharing each session's request budget (:func:`set_worker_count`), and it
+    ``processes`` sharing each session's request budget ([`set_worker_count()`][tracertools.batch.set_worker_count]), and it
     makes every failure picklable so it can come back.
     """
 
@@ -652,20 +652,20 @@ def run_chunks(
     """Run ``func`` on chunks of ``items`` as tasks of ``executor``; results in input order.
 
     ``func(chunk)`` gets a list of items and returns one result per item, in order, an
-    exception instance (or an :class:`ItemFailure` keeping a partial answer) standing for an
+    exception instance (or an [`ItemFailure`][tracertools.batch.ItemFailure] keeping a partial answer) standing for an
     item that failed; an exception raised by ``func`` fails every item of its chunk. It runs wherever the executor puts it, so it and the items must
     pickle (module-level functions, ``functools.partial`` of them, datastack handles).
 
     A task that fails as a whole (its worker died, the pool broke, the task was cancelled) is
-    submitted again up to :data:`TASK_RETRIES` times, then its items fail with that error.
+    submitted again up to `TASK_RETRIES` times, then its items fail with that error.
     The progress bar counts items as their chunks come back.
 
     Args:
         func: the chunk function.
         items: the inputs.
         executor: a ``concurrent.futures.Executor`` or a dask ``distributed.Client``.
-        chunk_size: items per task (default :func:`default_chunk_size`).
-        errors: the failure policy, applied to the items (as :func:`run_per_item` does).
+        chunk_size: items per task (default [`default_chunk_size()`][tracertools.batch.default_chunk_size]).
+        errors: the failure policy, applied to the items (as [`run_per_item()`][tracertools.batch.run_per_item] does).
         progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
         desc: progress bar label.
         labels: names for items in error messages (defaults to the items themselves).

@@ -1,11 +1,11 @@
 """The Datastack session: a validated config, one lazily built CAVEclient, and shared caches.
 
 ``Datastack(...)`` validates its arguments and stores them; it never touches the network. The
-first method that needs CAVE builds one :class:`caveclient.CAVEclient` under a lock and every later
+first method that needs CAVE builds one `caveclient.CAVEclient` under a lock and every later
 call on this datastack reuses it (the original library built a new client on every call and was
 throttled for it). The client, its sub-clients and the session's worker budget belong to a
-:class:`~tracertools.cave.connection.CaveConnection`; every CAVE request goes through
-:mod:`tracertools.cave`, and nothing here calls caveclient itself.
+[`CaveConnection`][tracertools.cave.connection.CaveConnection]; every CAVE request goes through
+`tracertools.cave`, and nothing here calls caveclient itself.
 """
 
 from __future__ import annotations
@@ -89,14 +89,14 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
             seconds). Defaults to "now" at each call (live data).
         materialization_version: read materialized tables at this version (and the chunkedgraph
             at its timestamp). Mutually exclusive with ``timestamp``.
-        config: a :class:`~tracertools.config.DatastackConfig` to use instead of a lookup (for
+        config: a [`DatastackConfig`][tracertools.config.model.DatastackConfig] to use instead of a lookup (for
             a server of your own or a stand-in: ``LocalCave.datastack()`` passes its config,
             address and token this way).
         write_server_cache: let caveclient record the server address in
             ``~/.cloudvolume/secrets`` (off by default so nothing is written to your home).
         max_workers: how many CAVE requests this session runs at once, across all its
             batches (the width of every pool and of the HTTP connection pools).
-        http: how its requests are timed and retried (:class:`~tracertools.config.HttpPolicy`:
+        http: how its requests are timed and retried ([`HttpPolicy`][tracertools.config.http.HttpPolicy]:
             attempts, timeout, backoff, ``Retry-After`` cap, a total deadline per call).
 
     Raises:
@@ -236,7 +236,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
 
     @property
     def client(self) -> CAVEclient:
-        """The shared :class:`caveclient.CAVEclient`, built on first use and then reused.
+        """The shared `caveclient.CAVEclient`, built on first use and then reused.
 
         Building it makes the info-service requests caveclient needs (2 GETs); every sub-client
         then handshakes once on first use. For caveclient features tracertools does not wrap.
@@ -288,7 +288,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         """A handle on one segment (no network).
 
         A supervoxel or level-2 ID stands for the segment holding it at the read time
-        (``strict=True``: methods refuse it with :class:`~tracertools.errors.NotARootError`).
+        (``strict=True``: methods refuse it with [`NotARootError`][tracertools.errors.NotARootError]).
 
         Raises:
             InvalidSegmentIdError: the ID is not an exact uint64 (e.g. ``7.205759e17``).
@@ -299,9 +299,9 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         """A handle on many segments, in input order with duplicates kept (no network).
 
         Supervoxel and level-2 IDs stand for the segments holding them at the read time
-        (``strict=True``: they fail as items with :class:`~tracertools.errors.NotARootError`);
+        (``strict=True``: they fail as items with [`NotARootError`][tracertools.errors.NotARootError]);
         IDs of other layers and IDs that never existed fail as items. For a list as it comes
-        from a sheet (blanks, text, floats), see :meth:`classify_ids` and :meth:`update_ids`.
+        from a sheet (blanks, text, floats), see `classify_ids()` and `update_ids()`.
 
         Raises:
             InvalidSegmentIdError: naming the first invalid value and its position.
@@ -345,7 +345,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         two tables has the column.
 
         Args:
-            name: the table name (see :meth:`tables`).
+            name: the table name (see [`tables()`][tracertools.datastack.Datastack.tables]).
             filter_in: ``{column: [values]}`` rows to keep.
             filter_equal: ``{column: value}`` rows to keep.
             select_columns: only these columns (unsplit names, e.g. ``"pre_pt_position"``).
@@ -382,7 +382,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         return self._on_table(name, rows)
 
     def _on_table(self, name: str, call: Callable[[], T]) -> T:
-        """``call()``, turning the service's "no such table" (404) into :class:`UnknownTableError`."""
+        """``call()``, turning the service's "no such table" (404) into [`UnknownTableError`][tracertools.errors.UnknownTableError]."""
         try:
             return call()
         except ServiceError as exc:
@@ -406,7 +406,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
             errors: failure policy for points outside the segmentation volume: "raise"
-                raises :class:`~tracertools.errors.BatchError` naming each one (before any
+                raises [`BatchError`][tracertools.errors.BatchError] naming each one (before any
                 chunk is read); under "warn"/"ignore" they are 0 (and named in a warning
                 under "warn"), never read as background without a word.
         """
@@ -460,7 +460,7 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
             points: (N, 3) or (3,) coordinates in viewer voxels.
             resolution: nm per voxel of ``points``; defaults to ``config.resolution``.
             errors: failure policy for points outside the segmentation volume (see
-                :meth:`supervoxels_at`).
+                [`supervoxels_at()`][tracertools.datastack.Datastack.supervoxels_at]).
         """
         return self.segments_of_supervoxels(
             self.supervoxels_at(points, resolution=resolution, errors=errors), errors=errors)
@@ -477,8 +477,8 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         Args:
             supervoxel_ids: node IDs (0 for background).
             errors: failure policy for IDs that never existed: "raise" raises
-                :class:`~tracertools.errors.BatchError` (from
-                :class:`~tracertools.errors.SegmentNotFoundError`) naming them; under
+                [`BatchError`][tracertools.errors.BatchError] (from
+                [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError]) naming them; under
                 "warn"/"ignore" they are 0.
 
         Raises:
@@ -540,9 +540,9 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
     def rate_limiter(self) -> RateLimiter:
         """This session's request budget: every HTTP request of its CAVE client takes a token.
 
-        Unlimited unless :attr:`rate_limit` or ``$TRACERTOOLS_RATE_LIMIT`` sets one. Shared by
+        Unlimited unless `rate_limit` or ``$TRACERTOOLS_RATE_LIMIT`` sets one. Shared by
         the session's threads; split evenly among worker processes (see
-        :mod:`tracertools.cave.ratelimit`).
+        [`tracertools.cave.ratelimit`][tracertools.cave.ratelimit]).
         """
         found = self.__dict__.get("_rate_limiter")
         if found is None:
@@ -658,6 +658,6 @@ def datastacks(
     Args:
         server_address: the CAVE global server; defaults to caveclient's default server.
         auth_token: a CAVE token; defaults to caveclient's token file.
-        http: how the requests are timed and retried (see :class:`Datastack`).
+        http: how the requests are timed and retried (see [`Datastack`][tracertools.datastack.Datastack]).
     """
     return list_datastacks(server_address, auth_token, http)

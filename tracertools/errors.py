@@ -1,6 +1,6 @@
 """The tracertools exception tree.
 
-Every exception the SDK raises on purpose derives from :class:`TracertoolsError`, and also from
+Every exception the SDK raises on purpose derives from [`TracertoolsError`][tracertools.errors.TracertoolsError], and also from
 the builtin exception that callers of the original library already catch, so existing
 ``except KeyError`` / ``except ValueError`` code keeps working::
 
@@ -33,7 +33,7 @@ the builtin exception that callers of the original library already catch, so exi
     ReplacedFilesWarning (UserWarning)           a write replaced existing files (overwrite="warn")
 
 Remote failures keep the original exception as ``__cause__`` and, when there was an answer, its
-HTTP status as ``ServiceError.status`` (:func:`http_status` finds it behind any exception).
+HTTP status as ``ServiceError.status`` ([`http_status()`][tracertools.errors.http_status] finds it behind any exception).
 Messages never contain tokens.
 """
 
@@ -290,7 +290,7 @@ class PartialResultWarning(UserWarning):
 def http_status(exc: BaseException | None) -> int | None:
     """The HTTP status behind an exception, if there is one.
 
-    A :class:`ServiceError`'s ``status``; else the ``response.status_code`` of a ``requests``
+    A [`ServiceError`][tracertools.errors.ServiceError]'s ``status``; else the ``response.status_code`` of a ``requests``
     error, or the ``ResponseMetadata.HTTPStatusCode`` of a botocore error; following
     ``__cause__`` until one is found.
     """

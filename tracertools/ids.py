@@ -2,16 +2,16 @@
 
 Spreadsheets and CSV readers turn 18-digit IDs into floats such as ``7.205759e17``, which no
 longer name one segment. Rather than guessing, tracertools refuses such values with an
-:class:`~tracertools.errors.InvalidSegmentIdError` naming the value and its position.
+[`InvalidSegmentIdError`][tracertools.errors.InvalidSegmentIdError] naming the value and its position.
 
 Accepted: Python and numpy integers, and strings of decimal digits (surrounding whitespace is
 ignored), in ``1 .. 2**64 - 1``; floats only when they are whole numbers below ``2**53`` (where a
 float still names exactly one integer). Refused: bools, negatives, zero (the background label),
 values ``>= 2**64``, NaN and infinities, inexact floats, empty or non-numeric strings (``"--5"``
 too), None, masked entries of masked arrays, and 0-d or multi-dimensional arrays where a list is
-expected. :func:`as_supervoxel_ids` applies the same rules but keeps 0 (a point on background).
+expected. [`as_supervoxel_ids()`][tracertools.ids.as_supervoxel_ids] applies the same rules but keeps 0 (a point on background).
 
-Also here: :class:`Candidate`, the record naming a current segment that holds part of an
+Also here: [`Candidate`][tracertools.ids.Candidate], the record naming a current segment that holds part of an
 older one (what ``SegmentList.current_id_candidates`` returns).
 """
 
@@ -139,7 +139,7 @@ def as_segment_ids(values: Iterable[Any]) -> npt.NDArray[np.uint64]:
 
 
 def as_supervoxel_ids(values: Iterable[Any]) -> npt.NDArray[np.uint64]:
-    """Like :func:`as_segment_ids`, but 0 (background, e.g. a point outside every neuron) is
+    """Like [`as_segment_ids()`][tracertools.ids.as_segment_ids], but 0 (background, e.g. a point outside every neuron) is
     kept as 0.
 
     Raises:
@@ -194,7 +194,7 @@ def _is_zero(value: Any) -> bool:
 # Messy ID lists: lenient cell parsing and graphene layer classification (issue 12)
 # --------------------------------------------------------------------------------------------
 
-#: Kinds of value in an ID list, as :func:`classify_ids` names them.
+#: Kinds of value in an ID list, as `classify_ids` names them.
 ROOT = "root"
 L2 = "l2"
 SUPERVOXEL = "supervoxel"
@@ -234,8 +234,8 @@ class IdLayout:
         return (np.asarray(ids, dtype=np.uint64) >> shift).astype(np.int64)
 
     def kinds(self, ids: npt.NDArray[np.uint64]) -> list[str]:
-        """:data:`ROOT`, :data:`L2`, :data:`SUPERVOXEL`, :data:`OTHER_LAYER` or
-        :data:`MALFORMED` (layer 0, above ``n_layers``, or the ID 0) for each ID."""
+        """`ROOT`, `L2`, `SUPERVOXEL`, `OTHER_LAYER` or
+        `MALFORMED` (layer 0, above ``n_layers``, or the ID 0) for each ID."""
         out = []
         for value, layer in zip(np.asarray(ids, dtype=np.uint64).tolist(),
                                 self.layers(ids).tolist(), strict=True):
@@ -273,10 +273,10 @@ def layer_reason(value: int, kind: str, layer: int, n_layers: int) -> str:
 def parse_id_cell(value: Any, position: int | None = None) -> int | None:
     """Read one value of a messy ID list (a sheet cell, a CSV field) as an exact segment ID.
 
-    More forgiving than :func:`as_segment_id` where nothing can be lost: text with a trailing
+    More forgiving than [`as_segment_id()`][tracertools.ids.as_segment_id] where nothing can be lost: text with a trailing
     ``.0`` (``"720575940379279359.0"``, as spreadsheets export whole numbers) is read as the
     integer it spells. Blank values (None, NaN, empty or whitespace-only text) give None.
-    Everything :func:`as_segment_id` refuses is refused here too, with a reason that says what
+    Everything [`as_segment_id()`][tracertools.ids.as_segment_id] refuses is refused here too, with a reason that says what
     went wrong (for example digits lost in a float or in scientific notation).
 
     Raises:
@@ -305,11 +305,11 @@ def parse_id_cell(value: Any, position: int | None = None) -> int | None:
 
 @dataclass(frozen=True)
 class IdClasses:
-    """The classes of a list of values, aligned with it (see :func:`classify_ids`).
+    """The classes of a list of values, aligned with it (see [`classify_ids()`][tracertools.ids.classify_ids]).
 
     Attributes:
         segment_ids: each value as a uint64 ID (0 where it is blank or malformed text).
-        kinds: one of :data:`ID_KINDS` per value.
+        kinds: one of `ID_KINDS` per value.
         layers: each ID's layer (0 where there is no ID).
         reasons: why a value is not a usable segment ID ("" for roots).
         first_positions: the position of the first value with the same ID (itself if first;
@@ -326,11 +326,11 @@ class IdClasses:
 def classify_ids(values: Iterable[Any], layout: IdLayout | None) -> IdClasses:
     """Class every value of an ID list locally, from the chunkedgraph's ID layout (no request).
 
-    Blank values are :data:`BLANK`; values that are not exact uint64 IDs (lossy floats, text
+    Blank values are `BLANK`; values that are not exact uint64 IDs (lossy floats, text
     that is not digits, negatives, 0) and IDs on no layer of ``layout`` are
-    :data:`MALFORMED`; the others are :data:`ROOT`, :data:`L2`, :data:`SUPERVOXEL` or
-    :data:`OTHER_LAYER` by their layer bits. Without a layout (a segmentation with no
-    chunkedgraph) every exact ID is a :data:`ROOT`.
+    `MALFORMED`; the others are `ROOT`, `L2`, `SUPERVOXEL` or
+    `OTHER_LAYER` by their layer bits. Without a layout (a segmentation with no
+    chunkedgraph) every exact ID is a `ROOT`.
     """
     if isinstance(values, (str, bytes)):
         raise InvalidSegmentIdError(values, None, "expected a list of IDs, not a single value")

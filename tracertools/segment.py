@@ -1,4 +1,4 @@
-"""Old import path, kept for scripts and notebooks: the handles live in :mod:`tracertools.segments`."""
+"""Old import path, kept for scripts and notebooks: the handles live in `tracertools.segments`."""
 
 from tracertools.errors import hint_on_call
 from tracertools.segments.segment import Segment, SegmentList  # noqa: F401

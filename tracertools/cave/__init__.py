@@ -9,7 +9,7 @@ resolution of supervoxel IDs to segments (``resolve``), access errors, token loo
 ``doctor`` checks (``access``), and the protocol by which this layer names a datastack session
 (``session``).
 
-May import: :mod:`tracertools.config`, :mod:`tracertools.ids`, :mod:`tracertools.batch`,
-:mod:`tracertools.errors`, numpy/pandas and (inside functions) caveclient. Never a handle or the
-:class:`~tracertools.datastack.Datastack` class itself.
+May import: `tracertools.config`, [`tracertools.ids`][tracertools.ids], [`tracertools.batch`][tracertools.batch],
+[`tracertools.errors`][tracertools.errors], numpy/pandas and (inside functions) caveclient. Never a handle or the
+[`Datastack`][tracertools.datastack.Datastack] class itself.
 """

@@ -3,15 +3,15 @@
 Two kinds of failure are about access rather than about a request:
 
 * the server cannot be reached at all (its host name does not resolve, or nothing listens):
-  :class:`~tracertools.errors.ServiceUnreachableError`, raised at once (not retried, see
-  :func:`tracertools.batch.is_unreachable`);
-* the server refuses the token (HTTP 401 or 403): :class:`~tracertools.errors.AuthenticationError`.
+  [`ServiceUnreachableError`][tracertools.errors.ServiceUnreachableError], raised at once (not retried, see
+  [`tracertools.batch.is_unreachable()`][tracertools.batch.is_unreachable]);
+* the server refuses the token (HTTP 401 or 403): [`AuthenticationError`][tracertools.errors.AuthenticationError].
 
 Both messages name the server, say whether a token was found and where caveclient looks for one
 (``~/.cloudvolume/secrets/<host>-cave-secret.json``, then
 ``~/.cloudvolume/secrets/cave-secret.json``; caveclient reads no environment variable for tokens)
-and how to set one. They never contain the token. :func:`access_error` is the one place that
-turns a failure into either; ``tracertools doctor`` (:func:`diagnose`) checks each service of a
+and how to set one. They never contain the token. `access_error()` is the one place that
+turns a failure into either; ``tracertools doctor`` (`diagnose()`) checks each service of a
 datastack the same way.
 
 This module imports neither ``requests`` nor ``caveclient`` at import time.
@@ -163,8 +163,8 @@ def access_error(
         token_given: where an explicitly given token came from, if any.
 
     Returns:
-        :class:`~tracertools.errors.ServiceUnreachableError` (no such host, connection
-        refused), :class:`~tracertools.errors.AuthenticationError` (HTTP 401/403), or None.
+        [`ServiceUnreachableError`][tracertools.errors.ServiceUnreachableError] (no such host, connection
+        refused), [`AuthenticationError`][tracertools.errors.AuthenticationError] (HTTP 401/403), or None.
     """
     failed = _host(_failed_url(exc)) or (server_address or DEFAULT_SERVER)
     of = f" for datastack {datastack!r}" if datastack else ""
@@ -202,7 +202,7 @@ def access_error(
 
 @dataclass(frozen=True)
 class Check:
-    """One line of :func:`diagnose`: a thing checked, whether it is fine, and what was seen.
+    """One line of `diagnose()`: a thing checked, whether it is fine, and what was seen.
 
     Attributes:
         name: what was checked (``"config"``, ``"token"``, ``"info service"``, ...).
@@ -272,13 +272,13 @@ def diagnose(
     token is sent only to the datastack's own servers and never shown.
 
     Args:
-        config: the datastack's :class:`~tracertools.config.DatastackConfig` (default: looked
+        config: the datastack's [`DatastackConfig`][tracertools.config.model.DatastackConfig] (default: looked
             up by ``name``), e.g. one ``tracertools serve`` wrote to a file.
         auth_token: the token (default: ``$TRACERTOOLS_CAVE_TOKEN``, else caveclient's token
             files).
 
     Returns:
-        One :class:`Check` per line, in order; later checks are ``ok=None`` when an earlier
+        One `Check` per line, in order; later checks are ``ok=None`` when an earlier
         one they need failed.
     """
     from tracertools.config import load_config

@@ -1,10 +1,10 @@
 """Batched, chunked, cached calls to CAVE services, shared by every segment method.
 
-Each function takes a session (:class:`~tracertools.cave.session.CaveSession`) and does one kind
+Each function takes a session (`CaveSession`) and does one kind
 of request for a whole batch: payloads are split by bytes under the services' body limit, chunks
 run concurrently on the session's pool (as wide as its worker budget), and results that can never
 change (a root's supervoxels, its L2 IDs, L2 attributes) are cached on the session. Every call
-goes through the session's :class:`~tracertools.cave.connection.CaveConnection`.
+goes through the session's [`CaveConnection`][tracertools.cave.connection.CaveConnection].
 """
 
 from __future__ import annotations
@@ -155,10 +155,10 @@ def isolate_unknown(
     group: list[int],
     failures: dict[int, BaseException] | None,
 ) -> dict[Any, Any]:
-    """:func:`isolate`, naming first the IDs the chunkedgraph never knew.
+    """`isolate()`, naming first the IDs the chunkedgraph never knew.
 
     When ``call(group)`` is refused as bad input (4xx), one ``valid_nodes`` request finds the
-    IDs that never existed (they fail with :class:`SegmentNotFoundError`, not with the raw
+    IDs that never existed (they fail with [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError], not with the raw
     400 answer) and the rest are asked again; only if that is refused too is the group
     narrowed down by halving.
     """

@@ -1,8 +1,8 @@
 """The one CAVE connection of a session: its CAVEclient, sub-clients, HTTP layer and worker budget.
 
-:class:`CaveConnection` is the only code in tracertools that builds a ``caveclient.CAVEclient``
-or asks it for a sub-client (the other modules of :mod:`tracertools.cave` call the sub-clients
-it hands out, and nothing outside :mod:`tracertools.cave` touches caveclient). It owns:
+[`CaveConnection`][tracertools.cave.connection.CaveConnection] is the only code in tracertools that builds a ``caveclient.CAVEclient``
+or asks it for a sub-client (the other modules of `tracertools.cave` call the sub-clients
+it hands out, and nothing outside `tracertools.cave` touches caveclient). It owns:
 
 * **the client**, built on first use under the session's lock and reused by every call;
 * **the sub-clients** (``chunkedgraph``, ``materialize``, ``l2cache``, ``skeleton``, ``state``,
@@ -13,11 +13,11 @@ it hands out, and nothing outside :mod:`tracertools.cave` touches caveclient). I
   however the batches that make them are nested (``details()`` runs volumes, skeletons and
   synapse counts side by side, each with its own pool); every pool is that wide too;
 * **one HTTP layer**: the client is built with caveclient's own retries off, and every
-  sub-client's session gets the session's :class:`~tracertools.config.HttpPolicy` mounted
+  sub-client's session gets the session's [`HttpPolicy`][tracertools.config.http.HttpPolicy] mounted
   (timeouts, retries of 429/5xx honouring ``Retry-After``, a total deadline per call); a
   request that keeps failing costs ``attempts`` requests, no more;
-* **one error translation**: :meth:`CaveConnection.call` runs a service call and turns a
-  library failure into a :class:`~tracertools.errors.ServiceError` that keeps its cause, its
+* **one error translation**: [`CaveConnection.call()`][tracertools.cave.connection.CaveConnection.call] runs a service call and turns a
+  library failure into a [`ServiceError`][tracertools.errors.ServiceError] that keeps its cause, its
   HTTP status and the number of requests it took.
 
 Construction does no I/O; nothing here imports caveclient before it is needed.
@@ -80,12 +80,12 @@ class CaveConnection:
         materialization_version: pin the client to this version (its timestamp is read once).
         write_server_cache: let caveclient record the server address in its home cache.
         max_workers: how many service calls of this session may run at once (>= 1).
-        http: the timeout and retry policy of its requests (default :class:`HttpPolicy()`).
+        http: the timeout and retry policy of its requests (default [`HttpPolicy`][tracertools.config.http.HttpPolicy]).
         limiter: gives the session's request budget when a session is mounted; every request
-            takes a token from it first (None: unlimited; see :mod:`tracertools.cave.ratelimit`).
+            takes a token from it first (None: unlimited; see [`tracertools.cave.ratelimit`][tracertools.cave.ratelimit]).
         token_origin: where ``auth_token`` came from, for access errors (never the token).
         hosted: whether CAVE serves the datastack at all; if not, asking for the client raises
-            :class:`~tracertools.errors.MissingFeatureError` before any request.
+            [`MissingFeatureError`][tracertools.errors.MissingFeatureError] before any request.
     """
 
     def __init__(
@@ -319,7 +319,7 @@ class CaveConnection:
         """The typed error for a failed call: status, request count, message without token.
 
         An unreachable server or a refused token becomes the access error that says what to do
-        (:func:`tracertools.cave.access.access_error`).
+        (`tracertools.cave.access.access_error()`).
 
         Args:
             tries: how many times the whole call ran, when its failing request was not ours
@@ -353,7 +353,7 @@ class CaveConnection:
         """``func`` over ``items`` on a pool as wide as the budget; the first failure raises.
 
         Raises the failing item's own error (with its cause chain), not a
-        :class:`~tracertools.errors.BatchError` keyed by position.
+        [`BatchError`][tracertools.errors.BatchError] keyed by position.
         """
         try:
             return run_per_item(func, items, max_workers=self._max_workers, progress=progress,

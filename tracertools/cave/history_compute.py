@@ -1,6 +1,6 @@
 """Edit tables, supervoxel credit and largest originals, computed from fetched history.
 
-Pure computation over what :mod:`._history_fetch` and :func:`._cave.leaves` return: no loop
+Pure computation over what `._history_fetch` and `._cave.leaves()` return: no loop
 here scans a table per row (joins go through pandas merges keyed by operation ID), and
 supervoxel sets are sorted numpy arrays combined with ``intersect1d``/``setdiff1d``.
 """
@@ -78,7 +78,7 @@ def edits_table(
         scale: factor from operation-detail coordinates to the output units, per axis.
 
     Returns:
-        DataFrame with :data:`EDIT_COLUMNS`: merges pair the two roots before the edit in
+        DataFrame with `EDIT_COLUMNS`: merges pair the two roots before the edit in
         ``seg_pair``; splits pair the roots the operation created (also ``after_segs``).
     """
     import pandas as pd

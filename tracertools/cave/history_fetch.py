@@ -3,17 +3,17 @@
 Everything fetched here is immutable (a root's past never changes, nor does a recorded
 operation), so results are cached on the datastack and a second question costs no request.
 
-* :func:`change_logs`: ``tabular_change_log_many`` for many roots in one request (chunked when
+* `change_logs()`: ``tabular_change_log_many`` for many roots in one request (chunked when
   the list is very long), the raw caveclient frames per root;
-* :func:`tidy_log`: a raw change log with typed columns (what the new API returns);
-* :func:`operation_details`: ``operation_details`` for many operations in one request per
+* `tidy_log()`: a raw change log with typed columns (what the new API returns);
+* `operation_details()`: ``operation_details`` for many operations in one request per
   ~250 operation IDs (they travel in the URL);
-* :func:`original_roots`: ``get_original_roots`` per root, concurrently on a bounded pool;
-* :func:`segmentation_resolution`: the segmentation's mip-0 voxel size (``base_resolution``).
+* `original_roots()`: ``get_original_roots`` per root, concurrently on a bounded pool;
+* `segmentation_resolution()`: the segmentation's mip-0 voxel size (``base_resolution``).
 
 Failures are reported per root: a request that fails with an input error (4xx) is followed by
 one ``valid_nodes`` request, so IDs the chunkedgraph never knew fail with
-:class:`~tracertools.errors.SegmentNotFoundError` and the others are retried without them.
+[`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError] and the others are retried without them.
 """
 
 from __future__ import annotations
@@ -91,9 +91,9 @@ def batch_per_root(
 ) -> tuple[dict[int, T], Failures]:
     """One batched request for ``roots``, attributing an input error to the culprits.
 
-    On a 4xx answer, roots unknown to the chunkedgraph fail with :class:`SegmentNotFoundError`
+    On a 4xx answer, roots unknown to the chunkedgraph fail with [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError]
     (one ``valid_nodes`` request) and the rest are asked again as one batch; should that be
-    refused too, it is narrowed down by halving (:func:`tracertools.cave.calls.isolate`). Other
+    refused too, it is narrowed down by halving (`tracertools.cave.calls.isolate()`). Other
     failures (5xx after retries, connection errors) fail every root of the batch.
     """
     first = _capture(lambda: request(roots))

@@ -1,28 +1,28 @@
 """The HTTP layer of a session's CAVE client: one timeout and retry policy, mounted per session.
 
 caveclient opens one ``requests.Session`` per sub-client and sets no timeout on its requests.
-:func:`mount` replaces the adapters of such a session with a :class:`requests.adapters.HTTPAdapter`
+`mount()` replaces the adapters of such a session with a `requests.adapters.HTTPAdapter`
 of ours that
 
 * gives every request the policy's ``(connect, read)`` timeout unless the call sets one;
 * retries, inside urllib3, connection failures, timeouts and the statuses in
-  :data:`RETRIED_STATUSES` (429 and 5xx) up to ``attempts`` requests in all, waiting out
+  `RETRIED_STATUSES` (429 and 5xx) up to ``attempts`` requests in all, waiting out
   ``Retry-After`` (capped at ``retry_after_max_s``) or else an exponential backoff; 4xx answers
   that mean "your input is wrong" are never retried;
 * stops retrying when a call's total ``deadline_s`` would be passed, and shortens the last
   request's timeout to what is left of it;
 * counts the requests a call made, so errors can state the real number
-  (:func:`attempts_made`).
+  (`attempts_made()`).
 
 It also adds a response hook that notes the materialization service's row-cap ``Warning``
-header (:func:`watch_row_cap`), so a capped answer is recognised from the response itself.
+header (`watch_row_cap()`), so a capped answer is recognised from the response itself.
 
 Only sessions tracertools built or was handed by caveclient for its own client are touched:
 ``requests`` itself, other sessions and the root logger are left exactly as they were. The
 sessions other libraries open (cloud-volume's, e.g. for ``segments_at``) keep their own
 policies.
 
-The policy is :class:`tracertools.config.HttpPolicy` (``Datastack(..., http=HttpPolicy(...))``). Its timeout
+The policy is [`tracertools.config.HttpPolicy`][tracertools.config.http.HttpPolicy] (``Datastack(..., http=HttpPolicy(...))``). Its timeout
 defaults to ``$TRACERTOOLS_HTTP_TIMEOUT`` (seconds: ``read`` or ``connect,read``; default 10 s
 to connect and 180 s between bytes of an answer). Its ``sleep`` is injectable, so tests and
 benchmarks can run retries without waiting.
@@ -153,8 +153,8 @@ def watch_warnings() -> Iterator[list[str]]:
 
 
 def _note_row_cap(response: Any, *args: Any, **kwargs: Any) -> None:
-    """A ``requests`` response hook: note a row-cap ``Warning`` header for :func:`watch_row_cap`
-    (and every ``Warning`` header for :func:`watch_warnings`)."""
+    """A ``requests`` response hook: note a row-cap ``Warning`` header for `watch_row_cap()`
+    (and every ``Warning`` header for `watch_warnings()`)."""
     header = response.headers.get("Warning") or ""
     said = _WARNINGS.get()
     if said is not None and header:
@@ -275,7 +275,7 @@ def mount(session: Any, policy: HttpPolicy, pool_size: int,
           limiter: RateLimiter | None = None) -> Any:
     """Give a ``requests.Session`` the policy's adapter (http and https) and row-cap hook.
 
-    With a ``limiter`` (the session's request budget, :mod:`tracertools.cave.ratelimit`) every
+    With a ``limiter`` (the session's request budget, [`tracertools.cave.ratelimit`][tracertools.cave.ratelimit]) every
     request takes one token from it before it is sent; retries urllib3 makes inside the
     adapter are not counted again.
 
@@ -302,7 +302,7 @@ def bounded(func: Callable[[], R], seconds: float, what: str) -> R:
     """``func()`` on a helper thread, given up after ``seconds`` with a ``TimeoutError``.
 
     For the handshakes caveclient makes while it builds a client or a sub-client, on sessions
-    it opens and uses before they can be handed to :func:`mount`. A helper that outlives its
+    it opens and uses before they can be handed to `mount()`. A helper that outlives its
     deadline is left to finish on its own (a daemon thread; its result is dropped).
     """
     box: dict[str, Any] = {}
@@ -334,7 +334,7 @@ def retried_here(exc: BaseException) -> bool:
 
     False for failures of requests other libraries send on their own sessions while serving a
     call (cloud-volume, inside caveclient's skeleton and segmentation calls); a call may be
-    tried again for those (see :meth:`~tracertools.cave.connection.CaveConnection.call`).
+    tried again for those (see [`call()`][tracertools.cave.connection.CaveConnection.call]).
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -382,7 +382,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def retry_building(policy: HttpPolicy, func: Callable[[], R], what: str) -> R:
-    """Build a client (or sub-client) with ``func``, under :func:`bounded`, within the policy.
+    """Build a client (or sub-client) with ``func``, under `bounded()`, within the policy.
 
     caveclient is asked not to retry (``max_retries=0``), so a failing build costs at most
     ``policy.attempts`` tries: retried on 429/5xx, timeouts and connection failures, waiting

@@ -1,12 +1,12 @@
 """Datastack metadata from CAVE: published info, table names and metadata, the segmentation.
 
-* :func:`datastack_info`: the info service's record of the datastack (read when the client
+* `datastack_info()`: the info service's record of the datastack (read when the client
   is built: no further request);
-* :func:`table_names`: ``annotation.get_tables``;
-* :func:`table_metadata`: ``materialize.get_table_metadata``;
-* :func:`version_timestamp`: the time of the session's materialization version (read when
+* `table_names()`: ``annotation.get_tables``;
+* `table_metadata()`: ``materialize.get_table_metadata``;
+* `version_timestamp()`: the time of the session's materialization version (read when
   the client is built);
-* :func:`segmentation_volume`: a cloud-volume ``CloudVolume`` of the graphene segmentation,
+* `segmentation_volume()`: a cloud-volume ``CloudVolume`` of the graphene segmentation,
   built once per session and cached (its info file is one request).
 """
 

@@ -78,7 +78,7 @@ def successor_candidates(
     """For each ID, the current segments holding its supervoxels, largest share first.
 
     A current ID gives ``(Candidate(id, 1.0),)``. An ID the chunkedgraph never knew fails with
-    :class:`SegmentNotFoundError` under ``errors``; its entry is None otherwise. Ties are
+    [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError] under ``errors``; its entry is None otherwise. Ties are
     broken by the smaller segment ID, so answers are deterministic.
     """
     policy = check_error_policy(errors)
@@ -90,7 +90,7 @@ def successor_candidates(
 def successors_with_failures(
     ds: CaveSession, ids: IdArray, *, strict_failures: bool = False
 ) -> tuple[list[tuple[Candidate, ...] | None], dict[int, BaseException]]:
-    """:func:`successor_candidates` without a policy: the answers and the failures by position.
+    """`successor_candidates()` without a policy: the answers and the failures by position.
 
     Each failure is reported at the first position of its ID. With ``strict_failures`` a
     failed leaves request raises instead of failing its roots (no partial work is needed).
@@ -169,7 +169,7 @@ def _per_id(
     """``call(chunk)`` (one value per ID) for every chunk of ``ids``, as {id: value}.
 
     A chunk the service refuses as bad input (4xx) is halved until the offending IDs are found;
-    they are recorded in ``failures`` as :class:`SegmentNotFoundError` and left out. A 401 or
+    they are recorded in ``failures`` as [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError] and left out. A 401 or
     403 raises: it concerns the caller, not the IDs.
     """
     def one(group: list[int]) -> dict[int, Any]:
@@ -234,7 +234,7 @@ def read_moments(
     stale IDs two ``root_timestamps`` per chunk.
 
     IDs the chunkedgraph does not know, and IDs created after ``at``, go to ``failures`` as
-    :class:`SegmentNotFoundError`.
+    [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError].
     """
     unique = np.unique(np.asarray(ids, dtype=np.uint64))
     latest = latest_flags(ds, unique, at, failures)

@@ -2,16 +2,16 @@
 
 A datastack session has one request budget, ``rate`` requests per second (unlimited unless
 set). Every HTTP request of the session's CAVE client takes one token from its
-:class:`RateLimiter` first, so the threads of a batch share the budget.
+[`RateLimiter`][tracertools.cave.ratelimit.RateLimiter] first, so the threads of a batch share the budget.
 
 When a batch runs on other processes (``executor=``, e.g. a dask cluster), each worker process
 rebuilds the session and gets its own limiter; the budget stays shared by splitting it evenly:
 a process that runs tasks for ``n`` worker processes spends ``rate / n`` (see
-:func:`tracertools.batch.set_worker_count`, called on the worker before each task).
+[`tracertools.batch.set_worker_count()`][tracertools.batch.set_worker_count], called on the worker before each task).
 No coordination between processes is needed, and the sum over the cluster stays at or below
 ``rate`` (plus one burst per process).
 
-The interface is :meth:`RateLimiter.acquire` (block until a token is free); anything that sends
+The interface is [`RateLimiter.acquire()`][tracertools.cave.ratelimit.RateLimiter.acquire] (block until a token is free); anything that sends
 requests for a session calls it once per request.
 
 Settings:

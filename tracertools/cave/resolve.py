@@ -3,14 +3,14 @@
 Lists of "segment IDs" from sheets and notebooks also hold supervoxel and level-2 IDs, IDs of
 other layers and numbers that name no node at all. The chunkedgraph's list endpoints refuse a
 whole request for one such ID (``is_latest_roots``: 400 "Some ids are not root ids."), so every
-list is classed first, locally, from the layer bits of each ID (:class:`~tracertools.ids.IdLayout`,
+list is classed first, locally, from the layer bits of each ID ([`IdLayout`][tracertools.ids.IdLayout],
 read once per datastack from the segmentation info):
 
 * roots are used as they are;
 * supervoxel and level-2 IDs are resolved to the segment holding them at the read time, one
   ``roots_binary`` request for all of them (if that request is refused because some never
   existed, one ``valid_nodes`` request names those and one more request resolves the rest);
-* IDs of other layers and IDs on no layer fail as items (:class:`~tracertools.errors.InvalidSegmentIdError`
+* IDs of other layers and IDs on no layer fail as items ([`InvalidSegmentIdError`][tracertools.errors.InvalidSegmentIdError]
   naming the ID, its position and what it is), before any request where the layout is known.
 
 With ``strict=True`` supervoxel and level-2 IDs fail too, the error naming the segment they
@@ -68,7 +68,7 @@ class RootPlan:
     Attributes:
         roots: the segment (root) ID to use for each position; 0 where the item failed or
             was not resolved.
-        kinds: the class of each ID (:data:`~tracertools.ids.ID_KINDS`).
+        kinds: the class of each ID (`ID_KINDS`).
         failures: the exception per failed position.
         identity: every ID is a root and nothing failed (``roots`` is the list itself).
     """
@@ -122,7 +122,7 @@ def resolve_nodes(
 
     One ``roots_binary`` request for all distinct nodes (chunked by bytes). If the service
     refuses it as bad input, one ``valid_nodes`` request finds the nodes that never existed
-    (:class:`~tracertools.errors.SegmentNotFoundError`) and one more request resolves the
+    ([`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError]) and one more request resolves the
     rest.
 
     Returns:
@@ -172,7 +172,7 @@ def plan_roots(
         ids: the IDs, in input order (validated uint64, no zeros).
         strict: supervoxel and level-2 IDs fail instead of being resolved.
         errors: under "raise", IDs that fail by their class alone raise
-            :class:`~tracertools.errors.BatchError` at once: before any request when the
+            [`BatchError`][tracertools.errors.BatchError] at once: before any request when the
             layout is already known (or the ID is on no layer).
         resolve: resolve supervoxel and level-2 IDs (False: leave them at 0, not failed).
 

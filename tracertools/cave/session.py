@@ -1,6 +1,6 @@
 """What the layers below the datastack need of a session, as a protocol.
 
-:class:`~tracertools.datastack.Datastack` implements :class:`CaveSession`; the CAVE primitives,
+[`Datastack`][tracertools.datastack.Datastack] implements `CaveSession`; the CAVE primitives,
 the neuroglancer link methods, the segment handles and the sheet fills take any object that does,
 so none of them imports the datastack module (imports run one way, downwards).
 """
@@ -20,8 +20,8 @@ __all__ = ["CaveSession"]
 class CaveSession(Protocol):
     """A datastack session: its name and config, its CAVE connection, its read time and caches.
 
-    The connection (:class:`~tracertools.cave.connection.CaveConnection`) is how the modules of
-    :mod:`tracertools.cave` reach caveclient; no layer above them touches it.
+    The connection ([`CaveConnection`][tracertools.cave.connection.CaveConnection]) is how the modules of
+    `tracertools.cave` reach caveclient; no layer above them touches it.
     """
 
     @property

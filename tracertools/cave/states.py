@@ -1,10 +1,10 @@
 """The JSON state service: fetching and storing neuroglancer states, and their short links.
 
-* :func:`state_service_base`: the base URL of the session's state service (no request beyond
+* `state_service_base()`: the base URL of the session's state service (no request beyond
   the service's handshake);
-* :func:`fetch_state_json`: one ``get_state_json`` request, by ID on the session's own service
+* `fetch_state_json()`: one ``get_state_json`` request, by ID on the session's own service
   or by full URL on another one;
-* :func:`store_state`: one ``upload_state_json`` request and the share URL for a viewer,
+* `store_state()`: one ``upload_state_json`` request and the share URL for a viewer,
   built locally (``build_neuroglancer_url`` with the target site given: the viewer is never
   probed).
 """

@@ -3,7 +3,7 @@
 Positions come in viewer voxels (``config.resolution``): every query asks for that
 ``desired_resolution``, so a table stored at another resolution is converted by the engine.
 
-Every table read in tracertools goes through :func:`query`: live at the datastack's read time
+Every table read in tracertools goes through `query()`: live at the datastack's read time
 (the ``live_live_query`` request, sent here without caveclient's root-logger notice) or at a
 given moment, or at its materialization version (``query_table``). A filter on many IDs is
 split into chunks; a chunk whose answer was cut at the server's row limit is split again (or
@@ -12,7 +12,7 @@ paged, for a single ID) so counts are never silently short.
 Live queries pass ``allow_missing_lookups=True``: annotations ingested so recently that their
 root IDs are not looked up yet cannot belong to any segment, so they are left out, and the
 engine's warning about them (a ``Warning`` header, read by the HTTP layer's hook) becomes an
-:class:`~tracertools.errors.IncompleteDataWarning`. They keep ``allow_invalid_root_ids=False``:
+[`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning]. They keep ``allow_invalid_root_ids=False``:
 a root-ID filter must name segments current at the query's moment (callers pick that moment,
 see ``cave.lineage.read_moments``).
 """
@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 #: IDs per filtered query (the JSON body stays around 40 kB).
 IDS_PER_QUERY = 2000
 #: Rows we ask for per query; the server may cap lower (it then says so in a ``Warning`` header,
-#: read from the response by the HTTP layer's hook: see :func:`tracertools.cave.http.watch_row_cap`).
+#: read from the response by the HTTP layer's hook: see `tracertools.cave.http.watch_row_cap`).
 ROW_LIMIT = 200_000
 
 #: The live engine's warning about annotations whose lookups are not done yet.
@@ -56,7 +56,7 @@ _PENDING = re.compile(r"(\d+) annotations that need supervoxel lookups")
 
 @dataclass(frozen=True)
 class Page:
-    """One answer of :func:`query`.
+    """One answer of `query()`.
 
     Attributes:
         rows: the rows received.
@@ -83,13 +83,13 @@ def query(
     offset: int | None = None,
     at: datetime | None = None,
 ) -> Page:
-    """One materialization query (see :class:`Page`).
+    """One materialization query (see `Page`).
 
     Reads at ``at`` (live) if given; else at the datastack's materialization version if it has
     one, else live at its read time. The answer is truncated when it has ``limit`` rows or the
     server said it capped it (naming the limit it applied, which may be below ``limit``).
     Annotations the engine has not looked up yet are left out with an
-    :class:`~tracertools.errors.IncompleteDataWarning`.
+    [`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning].
     """
     mat = ds.cave.materialize
     version = ds.materialization_version if at is None else None
@@ -234,12 +234,12 @@ def all_rows(
 ) -> pd.DataFrame:
     """Every row of one query, paging with ``offset`` while the server caps the answer.
 
-    ``offset`` moves by the limit the server applied (:attr:`Page.step`), which is how the
+    ``offset`` moves by the limit the server applied (`Page.step`), which is how the
     live engine pages its materialized and recent rows.
 
     Args:
         first: the first page, when the caller already has it.
-        at: read live at this moment (see :func:`query`).
+        at: read live at this moment (see `query()`).
     """
     import pandas as pd
 
@@ -268,7 +268,7 @@ def rows_matching(
 ) -> pd.DataFrame:
     """Rows of ``table`` whose ``column`` holds one of ``ids`` (chunked, concurrent, complete).
 
-    ``at``: read live at this moment (see :func:`query`).
+    ``at``: read live at this moment (see `query()`).
     """
     import pandas as pd
 
@@ -293,7 +293,7 @@ def count_matches(
 ) -> dict[int, int]:
     """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only).
 
-    ``at``: read live at this moment (see :func:`query`).
+    ``at``: read live at this moment (see `query()`).
     """
     if ids.size == 0:
         return {}

@@ -1,7 +1,7 @@
 """``tracertools demo``: an end-to-end tour of the SDK against a local synthetic CAVE.
 
 The tour starts a LocalCave in this process (a CAVE-compatible server on 127.0.0.1 with a
-synthetic world that knows its own ground truth), builds a :class:`~tracertools.Datastack` on it
+synthetic world that knows its own ground truth), builds a [`Datastack`][tracertools.datastack.Datastack] on it
 and walks through the capabilities, checking each answer against the world's ground truth. It
 needs no account and no network, and exits 0 when every step agrees.
 """

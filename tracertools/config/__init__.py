@@ -1,10 +1,10 @@
 """Datastack configuration: the typed model, shipped presets, and the user file.
 
-Lives here: :class:`DatastackConfig` and its parts (``model``), value checks shared by the models
+Lives here: [`DatastackConfig`][tracertools.config.model.DatastackConfig] and its parts (``model``), value checks shared by the models
 (``checks``), the preset table and user-file reader (``presets``, ``datastacks.toml``), and the
-HTTP timeout and retry policy of a session (``http``: :class:`HttpPolicy`).
+HTTP timeout and retry policy of a session (``http``: [`HttpPolicy`][tracertools.config.http.HttpPolicy]).
 
-May import: :mod:`tracertools.errors`, pydantic and the standard library. Nothing else of
+May import: [`tracertools.errors`][tracertools.errors], pydantic and the standard library. Nothing else of
 tracertools, so every layer above can read a config.
 """
 

@@ -1,7 +1,7 @@
 """Value checks behind the datastack config models: numbers, names, IDs and URLs.
 
 Each check raises ``ValueError`` with a message that completes "field 'x': ...";
-:mod:`tracertools.config` turns those into :class:`~tracertools.errors.ConfigError` naming the
+`tracertools.config` turns those into [`ConfigError`][tracertools.errors.ConfigError] naming the
 datastack and the field.
 """
 

@@ -1,11 +1,11 @@
-"""How a session's HTTP requests are timed and retried: :class:`HttpPolicy`.
+"""How a session's HTTP requests are timed and retried: [`HttpPolicy`][tracertools.config.http.HttpPolicy].
 
-A value, passed as ``Datastack(..., http=HttpPolicy(...))``; :mod:`tracertools.cave.http`
+A value, passed as ``Datastack(..., http=HttpPolicy(...))``; `tracertools.cave.http`
 mounts it on the sessions of the session's CAVE client. The timeout defaults to
 ``$TRACERTOOLS_HTTP_TIMEOUT`` (seconds: ``read`` or ``connect,read``; default 10 s to connect
 and 180 s between bytes of an answer).
 
-This module imports the standard library and :mod:`tracertools.errors` only.
+This module imports the standard library and [`tracertools.errors`][tracertools.errors] only.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Typed datastack configuration: the model, presets and the user config file.
 
-A :class:`DatastackConfig` is a frozen, validated description of one datastack: where its CAVE
+A [`DatastackConfig`][tracertools.config.model.DatastackConfig] is a frozen, validated description of one datastack: where its CAVE
 services, image and segmentation volumes live, which tables hold synapses and proofreading status,
 and how links to it should open in neuroglancer. Features a datastack lacks are ``None``;
-:meth:`DatastackConfig.require` turns a missing one into a clear error.
+[`DatastackConfig.require()`][tracertools.config.model.DatastackConfig.require] turns a missing one into a clear error.
 
-Where a name is looked up (:func:`load_config`), the first match wins:
+Where a name is looked up ([`load_config()`][tracertools.config.model.load_config]), the first match wins:
 
-1. an entry in the user config file (:func:`user_config_path`), merged onto the preset of the same
+1. an entry in the user config file ([`user_config_path()`][tracertools.config.model.user_config_path]), merged onto the preset of the same
    name if there is one;
-2. a shipped preset (:func:`presets`).
+2. a shipped preset ([`presets()`][tracertools.config.model.presets]).
 
 A config from anywhere else (a server you run, a stand-in such as
 ``tracertools.testing.LocalCave``) is passed to ``Datastack(name, config=...)`` directly; there is
@@ -106,7 +106,7 @@ ENV_CONFIG = "TRACERTOOLS_CONFIG"
 
 
 class _RaisesConfigError(ModelMetaclass):
-    """Metaclass: constructing a model with bad values raises :class:`ConfigError`.
+    """Metaclass: constructing a model with bad values raises [`ConfigError`][tracertools.errors.ConfigError].
 
     Only direct construction goes through here; nested validation does not, so one message
     lists every bad field with its full dotted path.
@@ -120,13 +120,13 @@ class _RaisesConfigError(ModelMetaclass):
 
 
 class _Frozen(BaseModel, metaclass=_RaisesConfigError):
-    """Frozen, closed model whose validation failures raise :class:`ConfigError`."""
+    """Frozen, closed model whose validation failures raise [`ConfigError`][tracertools.errors.ConfigError]."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
-        """Validate ``obj`` like pydantic does, raising :class:`ConfigError` on failure."""
+        """Validate ``obj`` like pydantic does, raising [`ConfigError`][tracertools.errors.ConfigError] on failure."""
         try:
             return super().model_validate(obj, **kwargs)
         except ValidationError as exc:
@@ -299,7 +299,7 @@ class DatastackConfig(_Frozen):
     def to_file(self, path: str | os.PathLike[str]) -> Path:
         """Write this config as JSON to ``path`` (no token is part of a config); returns the path.
 
-        Read it back, in any process, with :meth:`from_file`.
+        Read it back, in any process, with [`from_file()`][tracertools.config.model.DatastackConfig.from_file].
         """
         target = Path(path)
         target.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -307,7 +307,7 @@ class DatastackConfig(_Frozen):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> DatastackConfig:
-        """A config from a JSON file written by :meth:`to_file` (or by ``tracertools serve``).
+        """A config from a JSON file written by [`to_file()`][tracertools.config.model.DatastackConfig.to_file] (or by ``tracertools serve``).
 
         Raises:
             ConfigError: the file is missing, is not JSON, or holds an invalid config.
@@ -486,7 +486,7 @@ def load_config(name: str) -> DatastackConfig:
     """The config for ``name``: the user file's (over any preset of that name), else the preset.
 
     ``name`` is stripped and may be an everyday alias (``"BANC"``, ``"FlyWire"``, ``"MANC"``,
-    ``"MICrONS"``) or differ in case; see :data:`DATASTACK_ALIASES`.
+    ``"MICrONS"``) or differ in case; see `DATASTACK_ALIASES`.
 
     Raises:
         UnknownDatastackError: no such name anywhere (also a KeyError); it suggests close names.

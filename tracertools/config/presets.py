@@ -1,6 +1,6 @@
 """Raw config data: the shipped preset file, the user config file, and the tracer-format keys.
 
-Everything here is plain dicts; :mod:`tracertools.config` validates them into models.
+Everything here is plain dicts; `tracertools.config` validates them into models.
 
 - Presets live in ``tracertools/config/datastacks.toml``, in the same format as the user
   config file, and are read on first use (never at import time).
@@ -55,7 +55,7 @@ def _toml_module() -> Any:
 
 
 def parse_toml(text: str, label: str) -> dict[str, Any]:
-    """Parse TOML ``text``; a syntax error becomes a :class:`ConfigError` naming ``label``."""
+    """Parse TOML ``text``; a syntax error becomes a [`ConfigError`][tracertools.errors.ConfigError] naming ``label``."""
     toml = _toml_module()
     try:
         return toml.loads(text)  # type: ignore[no-any-return]
@@ -64,7 +64,7 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Read and parse a TOML file; failures raise :class:`ConfigError` naming the path."""
+    """Read and parse a TOML file; failures raise [`ConfigError`][tracertools.errors.ConfigError] naming the path."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

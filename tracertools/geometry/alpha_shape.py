@@ -41,7 +41,7 @@ _KEY_LIMIT = 1 << 21
 
 @dataclass(frozen=True)
 class AlphaShape:
-    """The result of :func:`alpha_shape`.
+    """The result of [`alpha_shape()`][tracertools.geometry.alpha_shape.alpha_shape].
 
     Attributes:
         mesh: the alpha shape, in nm.
@@ -80,7 +80,7 @@ def alpha_shape(
 
     Args:
         points_nm: ``(N, 3)`` points in nm; at least 4, not all in one plane.
-        alpha: circumradius threshold in nm; None uses :func:`default_alpha`.
+        alpha: circumradius threshold in nm; None uses [`default_alpha()`][tracertools.geometry.alpha_shape.default_alpha].
         auto_grow: if True, start at ``alpha`` and multiply it by ``growth`` until the shape is
             one watertight body (faces joined through shared edges), for at most
             ``max_attempts`` alphas. If none is watertight, the first single-body shape is

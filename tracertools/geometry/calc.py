@@ -13,7 +13,7 @@ The segment/triangle functions make no unit assumption beyond "both inputs use t
 their tolerances are relative, so nm at 1e6 scale and µm at 1e-3 scale behave the same.
 
 Inputs may be any array-like (lists, tuples, numpy arrays). Non-finite coordinates (NaN, inf)
-raise :class:`~tracertools.errors.InvalidGeometryError` everywhere.
+raise [`InvalidGeometryError`][tracertools.errors.InvalidGeometryError] everywhere.
 """
 
 from __future__ import annotations
@@ -363,7 +363,7 @@ def _moller_trumbore(
 def _intersect(
     segments: FloatArray, triangles: FloatArray, eps: float, method: str
 ) -> tuple[FloatArray, IntArray]:
-    """Core of :func:`segment_triangle_intersections`; ``method`` is "auto", "grid" or "all"."""
+    """Core of [`segment_triangle_intersections()`][tracertools.geometry.calc.segment_triangle_intersections]; ``method`` is "auto", "grid" or "all"."""
     empty = (np.empty((0, 3), dtype=np.float64), np.empty((0, 2), dtype=np.int64))
     n_seg, n_tri = len(segments), len(triangles)
     if n_seg == 0 or n_tri == 0:
@@ -488,7 +488,7 @@ def segment_triangle_intersection(
 ) -> FloatArray | None:
     """The point where one segment crosses one triangle, or None.
 
-    Same conventions as :func:`segment_triangle_intersections`.
+    Same conventions as [`segment_triangle_intersections()`][tracertools.geometry.calc.segment_triangle_intersections].
 
     Args:
         segment: ``(2, 3)`` endpoints.

@@ -1,4 +1,4 @@
-"""The :class:`Mesh` value object: a triangle mesh in nm, and the ways to make, read and write it.
+"""The [`Mesh`][tracertools.geometry.mesh.Mesh] value object: a triangle mesh in nm, and the ways to make, read and write it.
 
 A ``Mesh`` holds two arrays and nothing else (no session, no open file): ``vertices`` ``(V, 3)``
 float64 in **nm** and ``faces`` ``(F, 3)`` int64 indices into them. It is immutable, compares
@@ -6,19 +6,19 @@ by value and pickles, so it works offline and crosses process boundaries.
 
 Where meshes come from and go to:
 
-* OBJ text or files: :meth:`Mesh.from_obj`, :meth:`Mesh.to_obj`, :func:`point_cloud_obj`
+* OBJ text or files: [`Mesh.from_obj()`][tracertools.geometry.mesh.Mesh.from_obj], [`Mesh.to_obj()`][tracertools.geometry.mesh.Mesh.to_obj], [`point_cloud_obj()`][tracertools.geometry.mesh.point_cloud_obj]
   (OBJ coordinates are taken to be nm);
 * precomputed volumes (file://, gs://, s3://, http(s)://, mem://, cloudfiles aliases):
-  :meth:`Mesh.from_precomputed`, :meth:`Mesh.write_precomputed` (see
-  :mod:`tracertools.geometry.precomputed`);
-* points: :meth:`Mesh.from_points` (alpha shape, :mod:`tracertools.geometry.alpha_shape`) and
-  :meth:`Mesh.convex_hull`;
-* other meshes: :meth:`Mesh.union` (boolean union with manifold3d through trimesh);
-* trimesh: :meth:`Mesh.to_trimesh`, :meth:`Mesh.from_trimesh`;
-* navis: :meth:`Mesh.to_navis`, :meth:`Mesh.from_navis` (the optional ``navis`` extra).
+  [`Mesh.from_precomputed()`][tracertools.geometry.mesh.Mesh.from_precomputed], [`Mesh.write_precomputed()`][tracertools.geometry.mesh.Mesh.write_precomputed] (see
+  [`tracertools.geometry.precomputed`][tracertools.geometry.precomputed]);
+* points: [`Mesh.from_points()`][tracertools.geometry.mesh.Mesh.from_points] (alpha shape, [`tracertools.geometry.alpha_shape`][tracertools.geometry.alpha_shape]) and
+  [`Mesh.convex_hull()`][tracertools.geometry.mesh.Mesh.convex_hull];
+* other meshes: [`Mesh.union()`][tracertools.geometry.mesh.Mesh.union] (boolean union with manifold3d through trimesh);
+* trimesh: [`Mesh.to_trimesh()`][tracertools.geometry.mesh.Mesh.to_trimesh], [`Mesh.from_trimesh()`][tracertools.geometry.mesh.Mesh.from_trimesh];
+* navis: [`Mesh.to_navis()`][tracertools.geometry.mesh.Mesh.to_navis], [`Mesh.from_navis()`][tracertools.geometry.mesh.Mesh.from_navis] (the optional ``navis`` extra).
 
 Viewer coordinates are voxels at a resolution (nm per voxel, e.g. a datastack's
-``config.resolution``): :meth:`Mesh.triangles_in_voxels` divides by it.
+``config.resolution``): [`Mesh.triangles_in_voxels()`][tracertools.geometry.mesh.Mesh.triangles_in_voxels] divides by it.
 
 This module imports numpy only; trimesh, scipy and cloud-volume load inside the methods that
 need them.
@@ -177,7 +177,7 @@ class Mesh:
         )
 
     def _repr_html_(self) -> str:
-        """A compact card for notebooks (see :func:`tracertools.geometry.previews.mesh_card`)."""
+        """A compact card for notebooks (see `tracertools.geometry.previews.mesh_card()`)."""
         from tracertools.geometry.previews import mesh_card
 
         return mesh_card(self)
@@ -358,7 +358,7 @@ class Mesh:
     def from_precomputed(cls, url: str | os.PathLike[str], segment_id: int = 1) -> Mesh:
         """Read one segment's mesh from a precomputed volume (legacy or multi-resolution).
 
-        See :func:`tracertools.geometry.precomputed.read_mesh` for the URL forms understood.
+        See [`tracertools.geometry.precomputed.read_mesh()`][tracertools.geometry.precomputed.read_mesh] for the URL forms understood.
 
         Args:
             url: the volume (or its mesh folder), e.g. ``gs://bucket/vol``,
@@ -387,7 +387,7 @@ class Mesh:
     ) -> str:
         """Write this mesh as a legacy single-resolution precomputed volume.
 
-        See :func:`tracertools.geometry.precomputed.write_mesh` for the files written.
+        See [`tracertools.geometry.precomputed.write_mesh()`][tracertools.geometry.precomputed.write_mesh] for the files written.
 
         Args:
             url: the volume to create (file://, gs://, s3://, mem://, an alias, or a local path).
@@ -401,7 +401,7 @@ class Mesh:
                 on Windows.
 
         Returns:
-            The volume's URL, ready for :meth:`from_precomputed` or ``precomputed://`` + URL.
+            The volume's URL, ready for [`from_precomputed()`][tracertools.geometry.mesh.Mesh.from_precomputed] or ``precomputed://`` + URL.
         """
         from tracertools.geometry.precomputed import (
             write_mesh,  # lazy: keeps `import tracertools` light
@@ -424,7 +424,7 @@ class Mesh:
     def from_points(
         cls, points_nm: ArrayLike, *, alpha: float | None = None, auto_grow: bool = True
     ) -> Mesh:
-        """The alpha shape of points in nm (see :func:`tracertools.geometry.alpha_shape.alpha_shape`).
+        """The alpha shape of points in nm (see [`tracertools.geometry.alpha_shape.alpha_shape()`][tracertools.geometry.alpha_shape.alpha_shape]).
 
         Args:
             points_nm: ``(N, 3)`` points in nm, N ≥ 4, not coplanar.

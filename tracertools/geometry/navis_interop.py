@@ -1,8 +1,8 @@
 """Conversions between tracertools' geometry values and navis neurons (the optional ``navis`` extra).
 
-* :func:`skeleton_to_navis` / :func:`skeleton_from_navis`: :class:`Skeleton` ⇄
+* [`skeleton_to_navis()`][tracertools.geometry.navis_interop.skeleton_to_navis] / [`skeleton_from_navis()`][tracertools.geometry.navis_interop.skeleton_from_navis]: [`Skeleton`][tracertools.geometry.skeleton.Skeleton] ⇄
   ``navis.TreeNeuron``;
-* :func:`mesh_to_navis` / :func:`mesh_from_navis`: :class:`Mesh` ⇄ ``navis.MeshNeuron``.
+* [`mesh_to_navis()`][tracertools.geometry.navis_interop.mesh_to_navis] / [`mesh_from_navis()`][tracertools.geometry.navis_interop.mesh_from_navis]: [`Mesh`][tracertools.geometry.mesh.Mesh] ⇄ ``navis.MeshNeuron``.
 
 Units: tracertools works in nm, and the neurons made here say so (``units="nm"``). Neurons
 read here are converted to nm from whatever length unit they carry (``8 nm``, ``µm``, ...); a
@@ -10,13 +10,13 @@ neuron without units (navis's ``dimensionless``) is taken to be in nm. Segment I
 neuron's ``id``.
 
 A skeleton's edges are undirected; a TreeNeuron is a rooted tree, each node naming its parent.
-:func:`skeleton_to_navis` roots each connected piece at its lowest vertex index (or at the
+[`skeleton_to_navis()`][tracertools.geometry.navis_interop.skeleton_to_navis] roots each connected piece at its lowest vertex index (or at the
 skeleton service's ``root`` vertex when ``meta`` names one) and orients the bones from there.
 Vertex ``i`` becomes node ``i``, so vertex order survives the round trip.
 
 navis is imported inside these functions: it is an optional dependency
 (``pip install "tracertools[navis]"``), and a missing one raises
-:class:`~tracertools.errors.MissingDependencyError` naming the extra.
+[`MissingDependencyError`][tracertools.errors.MissingDependencyError] naming the extra.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = [
 
 
 def require_navis() -> Any:
-    """The navis module, or :class:`~tracertools.errors.MissingDependencyError` naming the extra."""
+    """The navis module, or [`MissingDependencyError`][tracertools.errors.MissingDependencyError] naming the extra."""
     try:
         import navis
     except ImportError as exc:
@@ -134,7 +134,7 @@ def skeleton_to_navis(skeleton: Skeleton, *, name: str | None = None) -> navis.T
 
 
 def skeleton_from_navis(neuron: Any, *, segment_id: Any = None) -> Skeleton:
-    """A :class:`Skeleton` in nm from a ``navis.TreeNeuron``.
+    """A [`Skeleton`][tracertools.geometry.skeleton.Skeleton] in nm from a ``navis.TreeNeuron``.
 
     Vertices follow the node table's order; each node with a parent gives the edge
     ``(node, parent)``. Radii are kept unless all are missing.
@@ -189,7 +189,7 @@ def mesh_to_navis(mesh: Mesh, *, segment_id: Any = None, name: str | None = None
 
 
 def mesh_from_navis(neuron: Any) -> Mesh:
-    """A :class:`Mesh` in nm from a ``navis.MeshNeuron`` (or anything with vertices, faces and
+    """A [`Mesh`][tracertools.geometry.mesh.Mesh] in nm from a ``navis.MeshNeuron`` (or anything with vertices, faces and
     navis units)."""
     vertices, faces = getattr(neuron, "vertices", None), getattr(neuron, "faces", None)
     if vertices is None or faces is None:

@@ -11,8 +11,8 @@ A volume written here is what neuroglancer's ``precomputed://`` source and cloud
 
 Files are written uncompressed, so any static file server (and ``http.server``) can host them.
 Windows forbids ``:`` in file names, so local volumes there name the two mesh files ``<id>___0``
-and ``<id>___0___1`` (:data:`tracertools.storage.bucket.COLON_PLACEHOLDER`); manifests keep the colon
-names inside, so uploading with names converted back gives a standard volume. :func:`read_mesh`
+and ``<id>___0___1`` (`tracertools.storage.bucket.COLON_PLACEHOLDER`); manifests keep the colon
+names inside, so uploading with names converted back gives a standard volume. [`read_mesh()`][tracertools.geometry.precomputed.read_mesh]
 reads both layouts.
 
 URLs: ``file://``, ``gs://``, ``s3://``, ``http(s)://``, ``mem://`` and cloudfiles aliases (such
@@ -20,7 +20,7 @@ as ``nokura://``), optionally wrapped as ``precomputed://...`` or followed by ne
 ``|neuroglancer-precomputed:`` suffix; a URL without a scheme is a local path.
 
 Reading goes through cloud-volume (legacy, multi-resolution and sharded meshes); writing through
-cloudfiles, whose ``CloudFiles`` objects come from :func:`tracertools.storage.bucket.cloudfiles_for`
+cloudfiles, whose ``CloudFiles`` objects come from [`tracertools.storage.bucket.cloudfiles_for()`][tracertools.storage.bucket.cloudfiles_for]
 (which also registers user-config aliases). Both are imported inside the functions.
 """
 
@@ -175,7 +175,7 @@ def create_volume(
         overwrite: replace an existing ``info`` at ``url``.
 
     Returns:
-        The volume's URL (as :func:`volume_url` gives it).
+        The volume's URL (as [`volume_url()`][tracertools.geometry.precomputed.volume_url] gives it).
 
     Raises:
         ConfirmationRequiredError: a volume exists at ``url`` and ``overwrite`` is False.
@@ -342,7 +342,7 @@ def read_mesh(url: str | os.PathLike[str], segment_id: int = 1) -> Mesh:
     ``url`` may be a segmentation volume whose info names a mesh folder, or a mesh folder
     itself (legacy or multi-resolution). Multi-resolution meshes are read at their finest
     level of detail. Fragments are concatenated and exactly coincident vertices merged,
-    keeping first-appearance order (a mesh written by :func:`write_mesh` reads back equal,
+    keeping first-appearance order (a mesh written by [`write_mesh()`][tracertools.geometry.precomputed.write_mesh] reads back equal,
     as float32 nm).
 
     Raises:

@@ -1,9 +1,9 @@
 """The local precomputed server: serve a folder to neuroglancer over HTTP on 127.0.0.1.
 
-:func:`serve_precomputed` serves a local precomputed folder (volume, meshes, skeletons) in the
-background or blocking, and returns a :class:`PrecomputedServer`. Read-only, with CORS, byte
+`serve_precomputed()` serves a local precomputed folder (volume, meshes, skeletons) in the
+background or blocking, and returns a `PrecomputedServer`. Read-only, with CORS, byte
 ranges, pre-encoded (``.gz``/``.br``) files and confinement to the folder. Both names are
-re-exported from :mod:`tracertools.geometry.viewer`, their public home.
+re-exported from [`tracertools.geometry.viewer`][tracertools.geometry.viewer], their public home.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 class PrecomputedServer:
     """A running (or stopped) local server for one precomputed folder.
 
-    Use :attr:`url` (or :attr:`neuroglancer_source`) as a layer source in neuroglancer.
+    Use `url` (or `neuroglancer_source`) as a layer source in neuroglancer.
     Works as a context manager: the server stops when the block ends.
     """
 

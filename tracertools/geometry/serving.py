@@ -3,7 +3,7 @@
 A process started from a background job (``cmd &`` in a script, ``nohup``, many schedulers)
 inherits SIGINT ignored, and Python then never raises KeyboardInterrupt: a server that waits for
 Ctrl-C would wait forever, and SIGTERM would kill it without its cleanup. While a blocking
-server runs in the main thread, :func:`stop_signals_interrupt` makes both signals raise
+server runs in the main thread, [`stop_signals_interrupt()`][tracertools.geometry.serving.stop_signals_interrupt] makes both signals raise
 KeyboardInterrupt there, so the server's own ``except KeyboardInterrupt`` / ``finally`` runs.
 """
 

@@ -1,11 +1,11 @@
 """Skeleton: a neuron's centreline graph as a value object (vertices and radii in nm).
 
-A :class:`Skeleton` holds data and no session: it pickles, compares by content and works
-offline. It is built from what CAVE's skeleton service returns (:meth:`Skeleton.from_cave_dict`
-for caveclient's ``output_format="dict"``, :meth:`Skeleton.from_swc` for ``"swc"``), or from an
-:class:`osteoid.Skeleton`, and turns back into one with :meth:`Skeleton.to_osteoid`.
+A [`Skeleton`][tracertools.geometry.skeleton.Skeleton] holds data and no session: it pickles, compares by content and works
+offline. It is built from what CAVE's skeleton service returns ([`Skeleton.from_cave_dict()`][tracertools.geometry.skeleton.Skeleton.from_cave_dict]
+for caveclient's ``output_format="dict"``, [`Skeleton.from_swc()`][tracertools.geometry.skeleton.Skeleton.from_swc] for ``"swc"``), or from an
+`osteoid.Skeleton`, and turns back into one with [`Skeleton.to_osteoid()`][tracertools.geometry.skeleton.Skeleton.to_osteoid].
 
-Units: vertices and radii are in **nm** (physical space). :meth:`Skeleton.bones` can return
+Units: vertices and radii are in **nm** (physical space). [`Skeleton.bones()`][tracertools.geometry.skeleton.Skeleton.bones] can return
 bone endpoints in viewer voxels at a resolution (nm per voxel), as neuroglancer shows them.
 
 osteoid is imported only by the methods that convert to or from it, so importing this module
@@ -173,7 +173,7 @@ class Skeleton:
         Args:
             d: a mapping with ``vertices`` (nm), ``edges`` and ``radius`` (nm); ``meta`` and
                 the other keys (``compartment``, ``root``, ``lvl2_ids``, ...) go into
-                :attr:`meta`.
+                `meta`.
             segment_id: the root ID; defaults to ``d["meta"]["root_id"]`` when present.
 
         Raises:
@@ -205,7 +205,7 @@ class Skeleton:
         (-1, "unknown") become None.
 
         Args:
-            source: SWC text (``str`` or ``bytes``), a :class:`pathlib.Path` to an SWC file, or
+            source: SWC text (``str`` or ``bytes``), a `pathlib.Path` to an SWC file, or
                 a DataFrame with columns ``id, type, x, y, z, radius, parent`` (as returned by
                 ``get_skeleton(..., output_format="swc")``).
             segment_id: the root ID, if known.
@@ -246,7 +246,7 @@ class Skeleton:
 
     @classmethod
     def from_osteoid(cls, sk: osteoid.Skeleton, segment_id: Any = None) -> Skeleton:
-        """From an :class:`osteoid.Skeleton`, converted to physical space (nm).
+        """From an `osteoid.Skeleton`, converted to physical space (nm).
 
         A skeleton in ``"voxel"`` space is mapped through its transform first. Radii of -1 (the
         value osteoid fills in when radii are unknown) become None.
@@ -279,7 +279,7 @@ class Skeleton:
         return cls(sk.vertices, sk.edges, radii, segment_id=segment_id, meta=meta)
 
     def to_osteoid(self, resolution: ArrayLike | None = None) -> osteoid.Skeleton:
-        """An :class:`osteoid.Skeleton` in physical space (vertices and radii in nm).
+        """An `osteoid.Skeleton` in physical space (vertices and radii in nm).
 
         Args:
             resolution: nm per voxel, stored as the skeleton's voxel-to-physical transform (as
@@ -308,7 +308,7 @@ class Skeleton:
         """From a ``navis.TreeNeuron``, converted to nm from its units (none: taken as nm).
 
         Vertices follow the node table; ``segment_id`` defaults to the neuron's whole-number
-        ``id``. See :mod:`tracertools.geometry.navis_interop`.
+        ``id``. See [`tracertools.geometry.navis_interop`][tracertools.geometry.navis_interop].
         """
         from tracertools.geometry.navis_interop import skeleton_from_navis
 
@@ -318,7 +318,7 @@ class Skeleton:
         """A ``navis.TreeNeuron`` in nm (node ``i`` is vertex ``i``; ``id`` the segment ID).
 
         Needs the ``navis`` extra. Raises
-        :class:`~tracertools.errors.InvalidGeometryError` for a skeleton with cycles.
+        [`InvalidGeometryError`][tracertools.errors.InvalidGeometryError] for a skeleton with cycles.
         """
         from tracertools.geometry.navis_interop import skeleton_to_navis
 
@@ -389,13 +389,13 @@ class Skeleton:
     def intersections(self, mesh: Any) -> FloatArray:
         """Points (nm) where the skeleton's bones cross a mesh's triangles.
 
-        Uses :func:`tracertools.geometry.segment_triangle_intersections` (vectorised, with a
+        Uses [`tracertools.geometry.segment_triangle_intersections()`][tracertools.geometry.calc.segment_triangle_intersections] (vectorised, with a
         grid prefilter). A bone crossing an edge shared by two triangles, or two bones meeting
         on the surface, give one point, not two: points closer than 1e-6 nm are merged.
 
         Args:
             mesh: anything with a ``triangles`` attribute of shape ``(F, 3, 3)`` in nm (such as
-                :class:`tracertools.geometry.mesh.Mesh`), or such an array itself.
+                [`tracertools.geometry.mesh.Mesh`][tracertools.geometry.mesh.Mesh]), or such an array itself.
 
         Returns:
             ``(K, 3)`` float64 points in nm, ordered by bone index.
@@ -411,7 +411,7 @@ class Skeleton:
         return points[np.sort(first)]
 
     def crosses(self, mesh: Any) -> bool:
-        """Whether any bone crosses the mesh (see :meth:`intersections`)."""
+        """Whether any bone crosses the mesh (see [`intersections()`][tracertools.geometry.skeleton.Skeleton.intersections])."""
         return len(self.intersections(mesh)) > 0
 
     # ---------------------------------------------------------------------------------------
@@ -419,13 +419,13 @@ class Skeleton:
     # ---------------------------------------------------------------------------------------
 
     def show(self, **kwargs: Any) -> None:
-        """Open a microviewer window with this skeleton (see :func:`tracertools.geometry.viewer.show`)."""
+        """Open a microviewer window with this skeleton (see [`tracertools.geometry.viewer.show()`][tracertools.geometry.viewer.show])."""
         from tracertools.geometry.viewer import show  # lazy: keeps `import tracertools` light
 
         show([self], **kwargs)
 
     def render(self, path: str | Path, **kwargs: Any) -> Path:
-        """Draw this skeleton to a PNG offscreen (see :func:`tracertools.geometry.viewer.render`)."""
+        """Draw this skeleton to a PNG offscreen (see [`tracertools.geometry.viewer.render()`][tracertools.geometry.viewer.render])."""
         from tracertools.geometry.viewer import render  # lazy: keeps `import tracertools` light
 
         return render([self], path, **kwargs)

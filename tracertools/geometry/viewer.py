@@ -1,12 +1,12 @@
 """Seeing skeletons and volumes: a microviewer window, an offscreen PNG, and a local server.
 
-* :func:`show` opens an interactive microviewer (VTK) window, bones coloured by radius.
-* :func:`render` draws the same scene offscreen to a PNG with VTK, for notebooks and headless
+* [`show()`][tracertools.geometry.viewer.show] opens an interactive microviewer (VTK) window, bones coloured by radius.
+* [`render()`][tracertools.geometry.viewer.render] draws the same scene offscreen to a PNG with VTK, for notebooks and headless
   machines. On Linux without a display it uses VTK's EGL render window (Mesa's software
   driver works), then OSMesa if installed; see ``docs/skeletons.md``.
-* :func:`serve_precomputed` serves a local precomputed folder (volume, meshes, skeletons) to
+* `serve_precomputed()` serves a local precomputed folder (volume, meshes, skeletons) to
   neuroglancer over HTTP on 127.0.0.1, in the background or blocking. It and
-  :class:`PrecomputedServer` live in :mod:`tracertools.geometry.precomputed_server` and are re-exported
+  `PrecomputedServer` live in `tracertools.geometry.precomputed_server` and are re-exported
   here.
 
 Units: skeleton vertices and radii are in nm, and so is the rendered scene; the colour bar is
@@ -45,7 +45,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Background colour of :func:`show`-like scenes (RGB in 0..1): a very dark blue.
+#: Background colour of `show`-like scenes (RGB in 0..1): a very dark blue.
 DEFAULT_BACKGROUND = (0.0, 0.063, 0.129)
 #: Colour of bones whose skeleton has no radii (RGB in 0..1).
 UNKNOWN_RADIUS_COLOR = (0.75, 0.75, 0.75)
@@ -78,13 +78,13 @@ def show(skeletons: Any, *, meshes: Sequence[Any] = (), color_by: str = "radius"
     """Open an interactive microviewer window; blocks until the window is closed.
 
     Args:
-        skeletons: a :class:`~tracertools.geometry.skeleton.Skeleton` (or osteoid skeleton), or many.
+        skeletons: a [`Skeleton`][tracertools.geometry.skeleton.Skeleton] (or osteoid skeleton), or many.
         meshes: objects with ``vertices`` and ``faces`` (e.g. ``Mesh``) drawn with them.
         color_by: microviewer's skeleton colouring: ``"radius"`` (default), ``"component"``,
             ``"cross_section"`` or ``"solid"``.
 
     Raises:
-        RenderingUnavailableError: there is no display (use :func:`render` instead).
+        RenderingUnavailableError: there is no display (use [`render()`][tracertools.geometry.viewer.render] instead).
     """
     if not _has_display():
         raise RenderingUnavailableError(

@@ -1,12 +1,12 @@
-"""Legacy shims: the bucket_* family (new home: :class:`tracertools.storage.bucket.Bucket`).
+"""Legacy shims: the bucket_* family (new home: [`tracertools.storage.bucket.Bucket`][tracertools.storage.bucket.Bucket]).
 
 Paths are full URLs, as in the original (``gs://bucket/folder/file``). Downloads get a
 timestamp before the extension (the original put it after) and decode gzip-encoded objects,
 keeping their plain names, as the original (cloudfiles' ``get``) did; moves and copies keep
 every object's encoding. Uploads, moves, renames and copies onto an existing key replace it, as
 the original did, so legacy scripts keep working, but never silently: each replaced file is
-named in a :class:`~tracertools.errors.ReplacedFilesWarning`. ``overwrite=False`` refuses
-instead (:class:`~tracertools.errors.DestinationExistsError`), as the new API does by default.
+named in a [`ReplacedFilesWarning`][tracertools.errors.ReplacedFilesWarning]. ``overwrite=False`` refuses
+instead ([`DestinationExistsError`][tracertools.errors.DestinationExistsError]), as the new API does by default.
 ``bucket_convert_colons`` lives with the pure shims.
 """
 
@@ -44,20 +44,20 @@ def _mode(overwrite: bool) -> Overwrite:
 
 
 def bucket_copy_folder(source_path: str, destination_path: str, *, overwrite: bool = True) -> None:
-    """Legacy shim for :meth:`Bucket.copy_folder` (into destination; replaced files are warned about)."""
+    """Legacy shim for `Bucket.copy_folder()` (into destination; replaced files are warned about)."""
     mode = _mode(overwrite)
     bucket, prefix = Bucket.split(source_path)
     bucket.copy_folder(prefix, destination_path, overwrite=mode)
 
 
 def bucket_delete_file(file_path: str) -> None:
-    """Legacy shim for :meth:`Bucket.delete` (a missing file is ignored, as before)."""
+    """Legacy shim for [`Bucket.delete()`][tracertools.storage.bucket.Bucket.delete] (a missing file is ignored, as before)."""
     bucket, key = Bucket.split(file_path)
     bucket.delete(key, missing_ok=True)
 
 
 def bucket_delete_folder(folder_path: str) -> None:
-    """Legacy shim for :meth:`Bucket.delete_folder`, asking for the word "delete" on stdin."""
+    """Legacy shim for [`Bucket.delete_folder()`][tracertools.storage.bucket.Bucket.delete_folder], asking for the word "delete" on stdin."""
     bucket, prefix = Bucket.split(folder_path)
     if not prefix:
         raise UnsafePathError(f"refusing to delete the bucket root {bucket.url}")
@@ -77,40 +77,40 @@ def bucket_delete_folder(folder_path: str) -> None:
 
 
 def bucket_download_file(bucket_path: str, download_path: str | None = None) -> None:
-    """Legacy shim for :meth:`Bucket.download` (``~/Downloads`` by default; contents decoded)."""
+    """Legacy shim for [`Bucket.download()`][tracertools.storage.bucket.Bucket.download] (``~/Downloads`` by default; contents decoded)."""
     bucket, key = Bucket.split(bucket_path)
     bucket.download(key, download_path, decompress=True)
 
 
 def bucket_download_folder(bucket_path: str, download_path: str | None = None) -> None:
-    """Legacy shim for :meth:`Bucket.download_folder` (``~/Downloads`` by default; decoded)."""
+    """Legacy shim for [`Bucket.download_folder()`][tracertools.storage.bucket.Bucket.download_folder] (``~/Downloads`` by default; decoded)."""
     bucket, prefix = Bucket.split(bucket_path)
     bucket.download_folder(prefix, download_path, decompress=True)
 
 
 def bucket_move_file(file_path: str, new_folder_path: str, *, overwrite: bool = True) -> None:
-    """Legacy shim for :meth:`Bucket.move` (a replaced file is warned about; overwrite=False refuses)."""
+    """Legacy shim for `Bucket.move()` (a replaced file is warned about; overwrite=False refuses)."""
     mode = _mode(overwrite)
     bucket, key = Bucket.split(file_path)
     bucket.move(key, new_folder_path, overwrite=mode)
 
 
 def bucket_rename_file(file_path: str, new_name: str, *, overwrite: bool = True) -> None:
-    """Legacy shim for :meth:`Bucket.rename` (a replaced file is warned about; overwrite=False refuses)."""
+    """Legacy shim for `Bucket.rename()` (a replaced file is warned about; overwrite=False refuses)."""
     mode = _mode(overwrite)
     bucket, key = Bucket.split(file_path)
     bucket.rename(key, new_name, overwrite=mode)
 
 
 def bucket_upload_file(local_path: str, bucket_path: str, *, overwrite: bool = True) -> None:
-    """Legacy shim for :meth:`Bucket.upload` (into folder ``bucket_path``; a replaced file is warned about)."""
+    """Legacy shim for [`Bucket.upload()`][tracertools.storage.bucket.Bucket.upload] (into folder ``bucket_path``; a replaced file is warned about)."""
     mode = _mode(overwrite)
     bucket, prefix = Bucket.split(bucket_path)
     bucket.upload(local_path, prefix + "/", overwrite=mode)
 
 
 def bucket_upload_folder(local_path: str, bucket_path: str, *, overwrite: bool = True) -> None:
-    """Legacy shim for :meth:`Bucket.upload_folder` (into ``bucket_path``; replaced files are warned about)."""
+    """Legacy shim for [`Bucket.upload_folder()`][tracertools.storage.bucket.Bucket.upload_folder] (into ``bucket_path``; replaced files are warned about)."""
     mode = _mode(overwrite)
     bucket, prefix = Bucket.split(bucket_path)
     bucket.upload_folder(local_path, prefix, overwrite=mode)

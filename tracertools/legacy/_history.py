@@ -2,8 +2,8 @@
 
 Each shim asks one segment through the shared legacy session of the datastack name (one
 client per datastack, and its caches, reused across calls). Failures raise the item's own error (e.g.
-:class:`~tracertools.errors.SegmentNotFoundError` for an ID the chunkedgraph never knew)
-rather than a :class:`~tracertools.errors.BatchError`.
+[`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError] for an ID the chunkedgraph never knew)
+rather than a [`BatchError`][tracertools.errors.BatchError].
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _one(call: Callable[[], T]) -> T:
 
 
 def get_seg_changelog(datastack: str, seg_id: int) -> pd.DataFrame:
-    """Legacy shim for :meth:`tracertools.segments.segment.Segment.changelog` (``filtered=True``).
+    """Legacy shim for `tracertools.segments.segment.Segment.changelog()` (``filtered=True``).
 
     Returns caveclient's frame for the segment unchanged, as the original did: the service's
     filtered log, ``timestamp`` in epoch milliseconds, indexed as caveclient parses it.
@@ -68,7 +68,7 @@ def get_seg_changelog(datastack: str, seg_id: int) -> pd.DataFrame:
 def get_seg_edits(
     datastack: str, seg_id: int, op_column: str = "operation_id"
 ) -> pd.DataFrame:
-    """Legacy shim for :meth:`tracertools.segments.segment.Segment.edits` (``filtered=True``).
+    """Legacy shim for `tracertools.segments.segment.Segment.edits()` (``filtered=True``).
 
     The original's seven columns on a RangeIndex, one row per operation of the filtered change
     log. ``point_coords`` stay in the service's segmentation mip-0 voxels, as the original
@@ -82,13 +82,13 @@ def get_seg_edits(
 
 
 def get_original_seg_ids(datastack: str, seg_id: int) -> list[int]:
-    """Legacy shim for :meth:`tracertools.segments.segment.Segment.original_ids` (as a sorted list)."""
+    """Legacy shim for `tracertools.segments.segment.Segment.original_ids()` (as a sorted list)."""
     seg = _segment(datastack, seg_id)
     return [int(v) for v in _one(seg.original_ids)]
 
 
 def count_user_sv_contribution(datastack: str, completed_seg_id: int) -> dict[str, int]:
-    """Legacy shim for :meth:`tracertools.segments.segment.Segment.user_contributions` (as a dict).
+    """Legacy shim for `tracertools.segments.segment.Segment.user_contributions()` (as a dict).
 
     Keys are user IDs as str, values unique supervoxel counts. Unlike the original, a split
     credits what left the lineage whichever after-root the log lists first, every operation

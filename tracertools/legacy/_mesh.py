@@ -122,8 +122,8 @@ def write_legacy_volume(url: str, resolution: Sequence[float], volume_size: Sequ
     Args:
         url: the volume's URL (its ``image`` folder for the local shims).
         resolution: nm per voxel, as the config or caller gives it (ints stay ints).
-        volume_size: voxels; empty or None uses :data:`DEFAULT_VOLUME_SIZE`.
-        mesh: a :class:`tracertools.geometry.mesh.Mesh`.
+        volume_size: voxels; empty or None uses `DEFAULT_VOLUME_SIZE`.
+        mesh: a [`tracertools.geometry.mesh.Mesh`][tracertools.geometry.mesh.Mesh].
     """
     size = volume_size if volume_size is not None and len(volume_size) else DEFAULT_VOLUME_SIZE
     _write_volume(url, resolution, size, _CHUNK_SIZE, mesh)

@@ -1,9 +1,9 @@
 """Legacy shims: neuroglancer states, links and meshes from state files (new home:
-:mod:`tracertools.ngl`, the Datastack link methods and :mod:`tracertools.ngl.state_meshes`).
+`tracertools.ngl`, the Datastack link methods and [`tracertools.ngl.state_meshes`][tracertools.ngl.state_meshes]).
 
 Each keeps the original name, arguments, defaults and return shape, and works through the
 shared legacy session of the datastack. ``make_anno_layer`` and ``make_ng_link`` build the
-original's JSON (see :mod:`tracertools.legacy._ngl_state`). Fixed on the way: unique annotation
+original's JSON (see `tracertools.legacy._ngl_state`). Fixed on the way: unique annotation
 IDs across layers, validated IDs, colours and coordinates, FlyWire links that no longer crash
 without a custom mesh (and honour ``view_coords``, with ``voxelCoordinates`` spelled right),
 legacy annotation layers for Seung-lab viewers, no viewer probe for short links, resolutions

@@ -40,7 +40,7 @@ __all__ = [
 
 
 def bucket_convert_colons(file_path: str, to_windows: Any = True) -> str:
-    """Legacy shim for :func:`tracertools.storage.bucket.convert_colons`."""
+    """Legacy shim for [`tracertools.storage.bucket.convert_colons()`][tracertools.storage.bucket.convert_colons]."""
     # The original compared with ==, so 1 and 0 work too; anything else is a TypeError.
     if to_windows == True:  # noqa: E712
         flag = True
@@ -57,7 +57,7 @@ def bucket_convert_colons(file_path: str, to_windows: Any = True) -> str:
 
 
 def calc_3d_distance(point_a: ArrayLike, point_b: ArrayLike, res: ArrayLike) -> float:
-    """Legacy shim for :func:`tracertools.geometry.distance` (the original's arithmetic).
+    """Legacy shim for [`tracertools.geometry.distance()`][tracertools.geometry.calc.distance] (the original's arithmetic).
 
     Each axis is scaled before subtracting (``res * a - res * b``) in the inputs' own number
     types, as the original did: Python ints stay exact however large, and a NaN coordinate
@@ -71,7 +71,7 @@ def calc_3d_distance(point_a: ArrayLike, point_b: ArrayLike, res: ArrayLike) -> 
 
 
 def calc_avg_point_coords(points: ArrayLike, exact_value: Any = False) -> list[Any]:
-    """Legacy shim for :func:`tracertools.geometry.mean_point` (the original's pandas means).
+    """Legacy shim for [`tracertools.geometry.mean_point()`][tracertools.geometry.calc.mean_point] (the original's pandas means).
 
     Column means of ``pandas.DataFrame(points)``, so the numbers match the original to the
     last bit: NaN coordinates are skipped as pandas skips them, ``[]`` gives ``[]`` and a flat
@@ -89,7 +89,7 @@ def calc_avg_point_coords(points: ArrayLike, exact_value: Any = False) -> list[A
 def calc_bbox_corners_from_center(
     center_point: Iterable[float], dims: Iterable[float]
 ) -> list[list[int]]:
-    """Legacy shim for :func:`tracertools.geometry.bbox_corners` (keeps int() truncation)."""
+    """Legacy shim for [`tracertools.geometry.bbox_corners()`][tracertools.geometry.calc.bbox_corners] (keeps int() truncation)."""
     # The original truncated toward zero (asymmetric for negative or half-voxel corners);
     # geometry.bbox_corners rounds outwards instead. Its "make dims even" loop had no effect.
     min_point = [int(c - d / 2) for c, d in zip(center_point, dims, strict=False)]
@@ -100,7 +100,7 @@ def calc_bbox_corners_from_center(
 def calc_line_triangle_intersect(
     line: ArrayLike, triangle: ArrayLike, precision: int = 0
 ) -> NDArray[np.float64] | None:
-    """Legacy shim for :func:`tracertools.geometry.segment_triangle_intersection`.
+    """Legacy shim for [`tracertools.geometry.segment_triangle_intersection()`][tracertools.geometry.calc.segment_triangle_intersection].
 
     The crossing point rounded to ``precision`` decimals, or None. One segment test with a
     scale-aware tolerance replaces the original's two rounded ray tests: a segment that starts
@@ -116,7 +116,7 @@ def calc_line_triangle_intersect(
 def calc_skeleton_mesh_intersect(
     bones: ArrayLike, mesh_triangles: ArrayLike
 ) -> list[NDArray[np.float64]] | None:
-    """Legacy shim for :func:`tracertools.geometry.segment_triangle_intersections`.
+    """Legacy shim for [`tracertools.geometry.segment_triangle_intersections()`][tracertools.geometry.calc.segment_triangle_intersections].
 
     Every point where a bone crosses a triangle, rounded to whole numbers as the original's
     default ``calc_line_triangle_intersect`` gave them, bone-major then triangle order (the
@@ -149,14 +149,14 @@ def _first_of_coincident(points: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def get_config(datastack: str) -> dict[str, Any]:
-    """Legacy shim for :meth:`tracertools.config.DatastackConfig.to_legacy_dict`.
+    """Legacy shim for [`tracertools.config.DatastackConfig.to_legacy_dict()`][tracertools.config.model.DatastackConfig.to_legacy_dict].
 
     Returns a fresh dict each call (callers may mutate it), with every key of both original
     config dicts: the newer file's keys, ``here_be_monsters``, and the older names of the
     stack-specific sources that the original README shows (``manc_seg`` beside
     ``manc_seg_source_url``; ``nerve_mesh_url``, ``presyn_anno_layer``, ``postsyn_anno_layer``).
     Unlike the original, an unknown name raises
-    :class:`~tracertools.errors.UnknownDatastackError` (a ``KeyError``) instead of printing and
+    [`UnknownDatastackError`][tracertools.errors.UnknownDatastackError] (a ``KeyError``) instead of printing and
     returning None.
     """
     from tracertools.config import load_config
@@ -179,7 +179,7 @@ SYNTHETIC_DATASTACKS = frozenset({"demo"})
 
 
 def get_supported_configs() -> list[str]:
-    """Legacy shim for :func:`tracertools.presets`: the names of the real datastacks.
+    """Legacy shim for [`tracertools.presets()`][tracertools.config.model.presets]: the names of the real datastacks.
 
     The shipped presets and the entries of your user config file, sorted; not the synthetic
     ``demo`` world nor datastacks registered at run time (a running LocalCave's).
@@ -204,7 +204,7 @@ def convert_coord_res(
     res_current: Iterable[float] | None = None,
     res_desired: Iterable[float] | None = None,
 ) -> list[int]:
-    """Legacy shim for :func:`tracertools.geometry.convert_resolution` (keeps truncation)."""
+    """Legacy shim for [`tracertools.geometry.convert_resolution()`][tracertools.geometry.calc.convert_resolution] (keeps truncation)."""
     # Documented defaults are [1, 1, 1] for both. The original's exact arithmetic,
     # coord / (desired / current) truncated with int(), is kept so results match it bit for bit.
     current: Iterable[float] = [1, 1, 1] if res_current is None else res_current
@@ -218,7 +218,7 @@ def convert_coord_res(
 
 
 def make_color_list(number_of_colors: float, alternate_brightness: float = 0.0) -> list[str]:
-    """Legacy shim for :func:`tracertools.ngl.colors.color_list` (the original palette, exactly)."""
+    """Legacy shim for [`tracertools.ngl.colors.color_list()`][tracertools.ngl.colors.color_list] (the original palette, exactly)."""
     return _original_color_list(number_of_colors, alternate_brightness)
 
 

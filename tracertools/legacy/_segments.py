@@ -1,7 +1,7 @@
 """Legacy shims of the segment, metrics and CAVE-info families.
 
 Each keeps the original name, arguments and return shape, and delegates to the batched methods
-of :class:`~tracertools.segments.segment.SegmentList` / :class:`~tracertools.datastack.Datastack`
+of [`SegmentList`][tracertools.segments.segment.SegmentList] / [`Datastack`][tracertools.datastack.Datastack]
 through one shared session per datastack.
 """
 
@@ -73,7 +73,7 @@ def _failed(value: Any) -> bool:
 
 
 def check_seg_freshness(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.are_fresh`.
+    """Legacy shim for [`tracertools.segments.segment.SegmentList.are_fresh()`][tracertools.segments.segment.SegmentList.are_fresh].
 
     One bool per ID (False for an ID that never existed, or for a supervoxel or level-2 ID,
     which is no current segment ID); ``"ERROR"`` only in the entry of a value that can never
@@ -93,7 +93,7 @@ def get_current_seg_ids(
     skip_fresh: bool = True,
     detailed_errors: bool = False,
 ) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.current_id_candidates`.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.current_id_candidates()`.
 
     One entry per input ID, the same shape for fresh and stale IDs (the original gave ``[id]``
     for fresh IDs and a bare int for stale ones): an int by default; ``[id, ratio]`` with
@@ -128,12 +128,12 @@ def get_current_seg_ids(
 
 
 def get_svs_from_seg(datastack: str, seg_id: Any) -> list[int]:
-    """Legacy shim for :meth:`tracertools.segments.segment.Segment.supervoxels`."""
+    """Legacy shim for `tracertools.segments.segment.Segment.supervoxels()`."""
     return [int(v) for v in session(datastack).segment(seg_id).supervoxels()]
 
 
 def get_seg_from_sv(datastack: str, sv_id: Any) -> np.int64:
-    """Legacy shim for :meth:`tracertools.datastack.Datastack.segments_of_supervoxels`."""
+    """Legacy shim for [`tracertools.datastack.Datastack.segments_of_supervoxels()`][tracertools.datastack.Datastack.segments_of_supervoxels]."""
     from tracertools.ids import as_segment_id
 
     root = session(datastack).segments_of_supervoxels([as_segment_id(sv_id)])[0]
@@ -164,8 +164,8 @@ def _usable_point(item: Any, low: Any, high: Any) -> np.ndarray | None:
 
 
 def get_roots_from_points(datastack: str, points: Any, sv: bool = False) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.datastack.Datastack.segments_at` (``sv=True``:
-    :meth:`~tracertools.datastack.Datastack.supervoxels_at`).
+    """Legacy shim for [`tracertools.datastack.Datastack.segments_at()`][tracertools.datastack.Datastack.segments_at] (``sv=True``:
+    [`supervoxels_at()`][tracertools.datastack.Datastack.supervoxels_at]).
 
     ``points`` are viewer voxels; a single point may be passed bare. Background gives 0. As in
     the original, a point that cannot be looked up gives ``"ERROR"`` in its place: one that is
@@ -194,14 +194,14 @@ def get_roots_from_points(datastack: str, points: Any, sv: bool = False) -> list
 
 
 def get_seg_3d_volume(datastack: str, seg_id: Any) -> np.float64:
-    """Legacy shim for :meth:`tracertools.segments.segment.Segment.volume_um3` (µm³)."""
+    """Legacy shim for `tracertools.segments.segment.Segment.volume_um3()` (µm³)."""
     return np.float64(session(datastack).segment(seg_id).volume_um3())
 
 
 def count_synapses(
     datastack: str, seg_ids: Iterable[Any], detailed_results: bool = False
 ) -> list[Any] | dict[int, dict[str, Any]]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.synapse_counts`.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.synapse_counts()`.
 
     Default: a list of total counts in input order. ``detailed_results``: a dict keyed by int
     ID with ``{"in", "out", "all"}``. Counts are live (the original read a lagging
@@ -224,7 +224,7 @@ def count_synapses(
 
 
 def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[bool]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.proofreading_status`.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.proofreading_status()`.
 
     True when a row of the proofreading table with a true status maps to the segment (the
     original's intent, and BANC's own rule for ``backbone_proofread``), even if the segment was
@@ -243,7 +243,7 @@ def check_seg_proofread_status(datastack: str, seg_ids: Iterable[Any]) -> list[b
 
 
 def get_seg_skeletons(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.skeletons`.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.skeletons()`.
 
     Returns osteoid Skeletons in physical (nm) space, in input order, as the original did, but
     fetches the version it asks for (4), never sleeps on an ETA and never exits the interpreter:
@@ -255,7 +255,7 @@ def get_seg_skeletons(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
 
 
 def get_cable_lengths(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.cable_lengths` (nm).
+    """Legacy shim for `tracertools.segments.segment.SegmentList.cable_lengths()` (nm).
 
     A value whose skeleton cannot be had (an ID never issued, ``"abc"``) gives ``"ERROR"`` in
     its own entry only.
@@ -268,7 +268,7 @@ def get_cable_lengths(datastack: str, seg_ids: Iterable[Any]) -> list[Any]:
 
 
 def get_seg_details(datastack: str, seg_ids: Iterable[Any]) -> list[list[Any]]:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.details`.
+    """Legacy shim for [`tracertools.segments.segment.SegmentList.details()`][tracertools.segments.segment.SegmentList.details].
 
     One row per input ID: ``[original_id, current_id, volume_um3, cable_nm, out_syn, in_syn,
     total_syn]``. Works for fresh and stale IDs alike (the original crashed on fresh ones). A
@@ -297,27 +297,27 @@ def get_seg_details(datastack: str, seg_ids: Iterable[Any]) -> list[list[Any]]:
 
 
 def get_cave_stacks() -> list[str]:
-    """Legacy shim for :func:`tracertools.datastacks` (one request, not two)."""
+    """Legacy shim for [`tracertools.datastacks()`][tracertools.datastack.datastacks] (one request, not two)."""
     from tracertools.datastack import datastacks
 
     return datastacks()
 
 
 def get_cave_stack_info(datastack: str) -> dict[str, Any]:
-    """Legacy shim for :meth:`tracertools.datastack.Datastack.info`."""
+    """Legacy shim for [`tracertools.datastack.Datastack.info()`][tracertools.datastack.Datastack.info]."""
     return session(datastack).info()
 
 
 def get_cave_stack_tables(datastack: str) -> list[str]:
-    """Legacy shim for :meth:`tracertools.datastack.Datastack.tables`."""
+    """Legacy shim for [`tracertools.datastack.Datastack.tables()`][tracertools.datastack.Datastack.tables]."""
     return session(datastack).tables()
 
 
 def get_cave_table(datastack: str, table_name: str) -> pd.DataFrame:
-    """Legacy shim for :meth:`tracertools.datastack.Datastack.table` (complete, never cut)."""
+    """Legacy shim for [`tracertools.datastack.Datastack.table()`][tracertools.datastack.Datastack.table] (complete, never cut)."""
     return session(datastack).table(table_name)
 
 
 def get_cave_table_info(datastack: str, table_name: str) -> dict[str, Any]:
-    """Legacy shim for :meth:`tracertools.datastack.Datastack.table_info`."""
+    """Legacy shim for [`tracertools.datastack.Datastack.table_info()`][tracertools.datastack.Datastack.table_info]."""
     return session(datastack).table_info(table_name)

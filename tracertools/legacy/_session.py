@@ -1,7 +1,7 @@
 """One shared Datastack per datastack name for the legacy shims.
 
 The original built a new CAVEclient on every call (3-5 requests each) and was throttled for it.
-The shims reuse one :class:`~tracertools.datastack.Datastack` per name and config instead; a
+The shims reuse one [`Datastack`][tracertools.datastack.Datastack] per name and config instead; a
 changed config (an edited user file) gets a new session.
 
 A shim's ``datastack`` argument may also be a ``Datastack`` itself (a session on a server of

@@ -1,4 +1,4 @@
-"""Legacy shims: the original ``gsheet_*`` functions over :mod:`tracertools.storage.sheet`.
+"""Legacy shims: the original ``gsheet_*`` functions over [`tracertools.storage.sheet`][tracertools.storage.sheet].
 
 Each keeps the original name, arguments, defaults and return shape. Unlike the original, they
 do not run ``gspread.oauth()`` on every call: they share the cached default client (the OAuth
@@ -27,7 +27,7 @@ __all__ = [
 
 
 def gsheet_add_column(sheet_key: str, tab_name: str, col_data: Sequence[Any]) -> None:
-    """Legacy shim for :meth:`tracertools.storage.sheet.Tab.append_column`.
+    """Legacy shim for [`tracertools.storage.sheet.Tab.append_column()`][tracertools.storage.sheet.Tab.append_column].
 
     Writes ``col_data`` down the first empty column of the tab, from row 1.
 
@@ -39,7 +39,7 @@ def gsheet_add_column(sheet_key: str, tab_name: str, col_data: Sequence[Any]) ->
 
 
 def gsheet_add_row(sheet_key: str, tab_name: str, row_data: Sequence[Any]) -> None:
-    """Legacy shim for :meth:`tracertools.storage.sheet.Tab.append_row`.
+    """Legacy shim for [`tracertools.storage.sheet.Tab.append_row()`][tracertools.storage.sheet.Tab.append_row].
 
     Appends ``row_data`` below the last non-empty row, from column A.
 
@@ -51,7 +51,7 @@ def gsheet_add_row(sheet_key: str, tab_name: str, row_data: Sequence[Any]) -> No
 def gsheet_get_col_as_list(
     sheet_key: str, tab_name: str, col_num: int = 1, ignore_header: bool = False
 ) -> list[str]:
-    """Legacy shim for :meth:`tracertools.storage.sheet.Tab.column`.
+    """Legacy shim for [`tracertools.storage.sheet.Tab.column()`][tracertools.storage.sheet.Tab.column].
 
     Column ``col_num`` (1 = A) as a list of strings, without trailing empty cells.
 
@@ -62,7 +62,7 @@ def gsheet_get_col_as_list(
 
 
 def gsheet_get_tab_as_df(sheet_key: str, tab_name: str, has_headers: bool = True) -> pd.DataFrame:
-    """Legacy shim for :meth:`tracertools.storage.sheet.Tab.to_frame`.
+    """Legacy shim for [`tracertools.storage.sheet.Tab.to_frame()`][tracertools.storage.sheet.Tab.to_frame].
 
     The tab as a DataFrame, as the original built it.
 

@@ -18,7 +18,7 @@ LEGACY_PORT = 1337
 
 
 def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
-    """Legacy shim for :meth:`tracertools.geometry.skeleton.Skeleton.bones` at the datastack resolution.
+    """Legacy shim for [`tracertools.geometry.skeleton.Skeleton.bones()`][tracertools.geometry.skeleton.Skeleton.bones] at the datastack resolution.
 
     Each coordinate is divided by the resolution in the vertices' own precision, as the
     original's per-number division did (float32 vertices, as osteoid skeletons often hold, are
@@ -60,7 +60,7 @@ def get_bones(datastack: str, skeleton: Any) -> NDArray[np.float64]:
 def host_ng_volume_locally(
     volume_path: str | os.PathLike[str], *, port: int = LEGACY_PORT
 ) -> None:
-    """Legacy shim for :func:`tracertools.geometry.viewer.serve_precomputed` (blocking).
+    """Legacy shim for `tracertools.geometry.viewer.serve_precomputed()` (blocking).
 
     Serves the folder on port 1337, the original's (cloud-volume's ``viewer()`` default), and
     shows ``Neuroglancer server listening to http://localhost:1337`` on standard output as the

@@ -1,7 +1,7 @@
 """Legacy shims: mesh crossings, triage, skeleton viewing and segment details in a sheet.
 
-New homes: :meth:`SegmentList.intersections` / :meth:`~SegmentList.crosses`,
-:meth:`SegmentList.triage`, :meth:`SegmentList.show` and :meth:`tracertools.storage.sheet.Tab.add_segment_details`.
+New homes: `SegmentList.intersections()` / `crosses()`,
+`SegmentList.triage()`, `SegmentList.show()` and `tracertools.storage.sheet.Tab.add_segment_details()`.
 Each shim keeps the original name, arguments, defaults and return shape, and works through one
 shared session per datastack.
 """
@@ -65,7 +65,7 @@ def _volume_resolution(url: str) -> tuple[float, float, float] | None:
 def calc_seg_mesh_intersect(
     datastack: str, seg_ids: Iterable[Any], mesh_address: str, return_intersects: bool = False
 ) -> LegacyHits:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.crosses` / ``.intersections``.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.crosses()` / ``.intersections``.
 
     Whether each segment's skeleton crosses mesh 1 of the precomputed volume at
     ``mesh_address`` (any form ``Mesh.from_precomputed`` reads, including neuroglancer's
@@ -96,7 +96,7 @@ def calc_seg_mesh_intersect(
 def triage_segs(
     datastack: str, seg_ids: Iterable[Any], return_intersects: bool = False
 ) -> LegacyHits:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.triage`.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.triage()`.
 
     Whether each segment's skeleton crosses any of the datastack's swamp meshes
     (``sources.swamp`` or ``sources.triage_mesh`` in its config; read once per session).
@@ -123,7 +123,7 @@ def triage_segs(
 
 
 def visualize_skeletons(seg_ids: Iterable[Any], datastack: str = "brain_and_nerve_cord") -> None:
-    """Legacy shim for :meth:`tracertools.segments.segment.SegmentList.show`.
+    """Legacy shim for `tracertools.segments.segment.SegmentList.show()`.
 
     Opens a microviewer window with the segments' skeletons, bones coloured by radius (note the
     original argument order: IDs first, datastack second with a default). Blocks until the
@@ -149,16 +149,16 @@ def gsheet_add_seg_details(
     synapse_counts: bool = True,
     proofreading: bool = True,
 ) -> None:
-    """Legacy shim for :meth:`tracertools.storage.sheet.Tab.add_segment_details`.
+    """Legacy shim for `tracertools.storage.sheet.Tab.add_segment_details()`.
 
     Fills the tab as the original did: segment IDs in column A under a header in A1; from
     column B the header ``current_id``, then ``volume_um3``, ``cable_length`` (nm),
     ``inc_syn``, ``out_syn``, ``total_syn`` and ``proofread`` as selected, one row per ID.
     Resumable: rows already filled are skipped. ``proofread`` follows
-    :func:`check_seg_proofread_status` (a true row maps to the segment), as the original did.
+    `check_seg_proofread_status()` (a true row maps to the segment), as the original did.
 
     Failed rows (an invalid or unknown ID, a service failure) are left empty and named in one
-    :class:`~tracertools.errors.PartialResultWarning`, so a later call fills them; the
+    [`PartialResultWarning`][tracertools.errors.PartialResultWarning], so a later call fills them; the
     original wrote "ERROR" cells that a later call never revisited. If the datastack has no
     proofreading table, the ``proofread`` column is left empty with a warning (the original
     wrote "ERROR" in every row).

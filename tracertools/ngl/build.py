@@ -123,7 +123,7 @@ def _json(value: Any) -> Any:
 
 
 def viewer_style(site_url: str | None) -> Style:
-    """``"legacy"`` for a Seung-lab viewer (:data:`LEGACY_VIEWER_HOSTS`), else ``"modern"``."""
+    """``"legacy"`` for a Seung-lab viewer (`LEGACY_VIEWER_HOSTS`), else ``"modern"``."""
     if not site_url:
         return "modern"
     host = (urlsplit(site_url).hostname or "").lower()
@@ -469,7 +469,7 @@ def link_state(
     """The state of a datastack link (inputs already validated by the caller).
 
     Built with nglui's ``ViewerState`` (see the module docstring for how it is configured);
-    a legacy state is the modern one converted (:func:`modern_to_legacy`). Layers, in order:
+    a legacy state is the modern one converted ([`modern_to_legacy()`][tracertools.ngl.build.modern_to_legacy]). Layers, in order:
     ``EM`` (image), ``Segmentation`` (the selected segments), the annotation layers,
     ``Region Outlines`` (the stack's region mesh, segment 1) and the custom mesh (segment 1).
     Position in viewer voxels; zooms and orientation from ``config.viewer``.
@@ -532,7 +532,7 @@ def modern_to_legacy(state: Mapping[str, Any], resolution: Sequence[float]) -> d
     """The Seung-lab (legacy) equivalent of a modern link state, for FlyWire's viewer.
 
     Position, zooms and orientation move into ``navigation`` / ``perspective*`` with the
-    voxel size in nm; layers go through :func:`legacy_layer`; a graphene segmentation layer
+    voxel size in nm; layers go through [`legacy_layer()`][tracertools.ngl.build.legacy_layer]; a graphene segmentation layer
     becomes ``segmentation_with_graph``; keys the legacy viewers do not know are dropped, and
     so is an opacity of 1 (their default).
 

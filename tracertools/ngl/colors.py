@@ -1,6 +1,6 @@
 """Colour lists for segments and annotation layers.
 
-:func:`color_list` gives ``n`` distinct, eye-friendly colours as lowercase ``#rrggbb`` strings:
+[`color_list()`][tracertools.ngl.colors.color_list] gives ``n`` distinct, eye-friendly colours as lowercase ``#rrggbb`` strings:
 a hand-picked palette for up to 10 colours, evenly spaced, slightly desaturated hues beyond
 that. It never returns pure blue (``#0000ff``), which is harsh on the eyes over long
 proofreading sessions: hues within 15° of blue are skipped.

@@ -110,7 +110,7 @@ def get_state_text(ds: LinkSession, url: str, own: frozenset[Origin]) -> str:
 
 
 def client_secrets(ds: LinkSession) -> tuple[str, ...]:
-    """The token of ``ds``'s client (building the client if needed), for :func:`scrub`."""
+    """The token of ``ds``'s client (building the client if needed), for `scrub()`."""
     token = session_token(ds)
     return (token,) if token else ()
 

@@ -1,6 +1,6 @@
 """Neuroglancer methods of Datastack: states, links, short links, refreshed links, point meshes.
 
-Links are built by nglui's statebuilder as JSON states (see :mod:`tracertools.ngl.build` for how
+Links are built by nglui's statebuilder as JSON states (see [`tracertools.ngl.build`][tracertools.ngl.build] for how
 it is configured and for the two styles) and
 either written into the URL (long links) or stored on the datastack's JSON state service (short
 links: one upload, and the URL built without asking the viewer anything).
@@ -78,7 +78,7 @@ def _position(value: Any) -> list[float] | None:
 
 
 class DatastackLinksMixin:
-    """Neuroglancer methods of :class:`~tracertools.datastack.Datastack`."""
+    """Neuroglancer methods of [`Datastack`][tracertools.datastack.Datastack]."""
     _name: str
     _config: DatastackConfig
 
@@ -98,7 +98,7 @@ class DatastackLinksMixin:
         The CAVE token goes only to this datastack's configured services (exact scheme, host
         and port of ``server_address``, ``local_server_url`` or ``shortlink_server_url``); a
         link naming any other state server is fetched without it (see
-        :mod:`tracertools.ngl.fetch`).
+        `tracertools.ngl.fetch`).
 
         Raises:
             InvalidStateError: the source carries no state, the state service knows no such
@@ -182,7 +182,7 @@ class DatastackLinksMixin:
     ) -> dict[str, Any]:
         """A local annotation layer, coordinates in viewer voxels at ``config.resolution``.
 
-        See :func:`tracertools.ngl.annotation_layer` (this fills in the resolution).
+        See [`tracertools.ngl.annotation_layer()`][tracertools.ngl.build.annotation_layer] (this fills in the resolution).
         """
         return annotation_layer(
             name, annotations, kind, resolution=self._config.resolution,
@@ -205,11 +205,11 @@ class DatastackLinksMixin:
         viewer_site: str | None = None,
         style: StyleChoice = "auto",
     ) -> dict[str, Any]:
-        """The neuroglancer state :meth:`link` would share, as a JSON-compatible dict.
+        """The neuroglancer state `link()` would share, as a JSON-compatible dict.
 
         Args:
             segments: segment IDs to select in the ``Segmentation`` layer (duplicates once).
-            annotation_layers: layers from :meth:`annotation_layer` (or any layer dicts).
+            annotation_layers: layers from `annotation_layer()` (or any layer dicts).
             segment_colors: ``#rrggbb`` colours: a list paired with the first segments, or a
                 ``{segment_id: colour}`` mapping.
             region_meshes: add the datastack's region outline mesh (``sources.main_stack_mesh``).
@@ -278,7 +278,7 @@ class DatastackLinksMixin:
     ) -> str:
         """A neuroglancer link showing segments, annotation layers and meshes.
 
-        Arguments as :meth:`state_for`, plus:
+        Arguments as `state_for()`, plus:
         Args:
             short: store the state on the datastack's JSON state service and return a short
                 link (one ``upload_state_json`` request; the URL is built locally, the viewer
@@ -316,7 +316,7 @@ class DatastackLinksMixin:
         ``build_neuroglancer_url`` with the target site given, so the viewer is never probed.
 
         Args:
-            state: a :class:`~tracertools.ngl.State`, dict or anything :meth:`state` reads.
+            state: a [`State`][tracertools.ngl.state.State], dict or anything `state()` reads.
             viewer_site: the viewer; default ``config.viewer.site_url``.
             target_site: ``"spelunker"`` (``#!middleauth+<state URL>``) or ``"seunglab"``
                 (``?json_url=<state URL>``); default by the viewer (Seung-lab for FlyWire's).
@@ -345,13 +345,13 @@ class DatastackLinksMixin:
 
         Every segment selected (shown or hidden) or coloured in the state's graphene
         segmentation layers is checked in one batched current-ID computation
-        (:meth:`SegmentList.current_ids`: three requests whatever the count); colours and
+        ([`SegmentList.current_ids()`][tracertools.segments.segment.SegmentList.current_ids]: three requests whatever the count); colours and
         layers are kept. Layers from precomputed sources (meshes such as region outlines)
         are left alone: their IDs are not chunkedgraph IDs. Annotations' linked segments
         are left as they were.
 
         Args:
-            state: anything :meth:`state` reads.
+            state: anything `state()` reads.
             errors: failure policy for IDs the chunkedgraph does not know; under
                 ``"warn"``/``"ignore"`` they are kept unchanged.
         """
@@ -377,7 +377,7 @@ class DatastackLinksMixin:
     def refresh_link(self, url: str, *, errors: ErrorPolicy = "raise") -> str:
         """A link like ``url`` with every stale segment ID replaced by its current ID.
 
-        See :meth:`refresh_state`. A short link gives a short link (one fetch, one upload, on
+        See `refresh_state()`. A short link gives a short link (one fetch, one upload, on
         the same viewer and in the same URL form); a long link gives a long link. If no ID is
         stale, ``url`` itself is returned.
 
@@ -415,7 +415,7 @@ class DatastackLinksMixin:
     ) -> PointsMesh:
         """Mesh each point-annotation layer of a state, union them, host it, and link it.
 
-        See :func:`tracertools.ngl.state_meshes.mesh_from_points` for the details and errors.
+        See [`tracertools.ngl.state_meshes.mesh_from_points()`][tracertools.ngl.state_meshes.mesh_from_points] for the details and errors.
         """
         from tracertools.ngl.state_meshes import (
             mesh_from_points,  # lazy: keeps `import tracertools` light

@@ -1,7 +1,7 @@
 """Records read from neuroglancer states: layer summaries, annotation sets, small readers.
 
-Used by :class:`tracertools.ngl.State`; the public names are re-exported by
-:mod:`tracertools.ngl`. numpy only.
+Used by [`tracertools.ngl.State`][tracertools.ngl.state.State]; the public names are re-exported by
+`tracertools.ngl`. numpy only.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _UNIT_NM = {"m": 1e9, "mm": 1e6, "um": 1e3, "µm": 1e3, "nm": 1.0}
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer of a state (a summary; :meth:`State.layer_json` gives the full JSON).
+    """One layer of a state (a summary; [`State.layer_json()`][tracertools.ngl.state.State.layer_json] gives the full JSON).
 
     Attributes:
         name: the layer name.

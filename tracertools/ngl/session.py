@@ -1,7 +1,7 @@
 """What the neuroglancer layer needs of a datastack session, as protocols.
 
-:class:`~tracertools.datastack.Datastack` implements both; see
-:mod:`tracertools.cave.session` for why protocols stand where the class would.
+[`Datastack`][tracertools.datastack.Datastack] implements both; see
+`tracertools.cave.session` for why protocols stand where the class would.
 """
 
 from __future__ import annotations

@@ -1,24 +1,24 @@
 """Neuroglancer states: parse share URLs, JSON files and dicts; read layers and annotations.
 
-:class:`State` is a value: a neuroglancer viewer state (the JSON) with typed, read-only access
+[`State`][tracertools.ngl.state.State] is a value: a neuroglancer viewer state (the JSON) with typed, read-only access
 to its layers, selected segments, segment colours and annotations. Build one from a dict
-(:meth:`State.from_dict`), JSON text, a JSON file, or a long share URL (:meth:`State.from_url`);
+([`State.from_dict()`][tracertools.ngl.state.State.from_dict]), JSON text, a JSON file, or a long share URL ([`State.from_url()`][tracertools.ngl.state.State.from_url]);
 links whose state lives on a state service (short links) need a datastack to fetch it:
 ``ds.state(url)``.
 
 Coordinates: annotations and positions are stored in *viewer voxels*, i.e. voxels at the
 resolution the state records (``dimensions`` of a modern state, the annotation layer's source
-transform, or a legacy state's ``voxelSize``); :meth:`State.annotations` gives them in those
+transform, or a legacy state's ``voxelSize``); [`State.annotations()`][tracertools.ngl.state.State.annotations] gives them in those
 voxels or in nm.
 
 Both state generations are read: the modern one (Spelunker and mainline neuroglancer:
 ``dimensions``, ``position``, layer sources with transforms) and the legacy Seung-lab one that
 FlyWire's viewer uses (``navigation.pose.position.voxelSize/voxelCoordinates``, string sources,
-``segmentation_with_graph`` layers). :meth:`State.modern` converts a legacy state to its modern
+``segmentation_with_graph`` layers). [`State.modern()`][tracertools.ngl.state.State.modern] converts a legacy state to its modern
 equivalent.
 
 Building states and links lives on the datastack (``ds.link(...)``, ``ds.state_for(...)``); the
-layer builder :func:`annotation_layer` is here. This module imports numpy only.
+layer builder [`annotation_layer()`][tracertools.ngl.build.annotation_layer] is here. This module imports numpy only.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ class State:
         """nm per voxel of a layer's coordinates, if the state records it.
 
         From the layer's source transform (input, else output dimensions), a legacy layer's
-        ``voxelSize``, else the state's :attr:`dimensions`.
+        ``voxelSize``, else the state's `dimensions`.
         """
         layer = self._raw(name)
         for entry in source_entries(layer.get("source")):
@@ -402,7 +402,7 @@ class State:
 
         Args:
             layer: the layer name.
-            units: ``"voxels"``: as stored, in viewer voxels (see :meth:`layer_resolution`);
+            units: ``"voxels"``: as stored, in viewer voxels (see [`layer_resolution()`][tracertools.ngl.state.State.layer_resolution]);
                 ``"nm"``: multiplied by the layer's resolution.
             default_resolution: nm per voxel to assume when the state records none (e.g.
                 ``ds.config.resolution``).

@@ -4,8 +4,8 @@ Proofreaders outline a region (a neuropil, a "swamp" of bad segmentation) by dro
 annotations on its surface, one annotation layer per part. From such a state this module makes:
 
 * an alpha shape per point layer, their boolean union, a precomputed mesh volume on any
-  bucket, and a link showing it (:func:`mesh_from_points`, also ``ds.mesh_from_points``);
-* a convex hull per point layer (:func:`convex_hulls`), for the state-file tools.
+  bucket, and a link showing it ([`mesh_from_points()`][tracertools.ngl.state_meshes.mesh_from_points], also ``ds.mesh_from_points``);
+* a convex hull per point layer ([`convex_hulls()`][tracertools.ngl.state_meshes.convex_hulls]), for the state-file tools.
 
 A *point layer* is a non-empty, non-archived annotation layer whose annotations are all points
 (chosen by the annotations' types, not by the layer's ``tool`` key, which is often missing).
@@ -62,7 +62,7 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 @dataclass(frozen=True, eq=False)
 class PointsMesh:
-    """What :func:`mesh_from_points` made.
+    """What [`mesh_from_points()`][tracertools.ngl.state_meshes.mesh_from_points] made.
 
     Attributes:
         link: the neuroglancer link showing the point layers and the mesh.
@@ -144,7 +144,7 @@ def neuroglancer_source(url: str | os.PathLike[str]) -> str | None:
     whose host is an HTTP(S) S3 endpoint (``nokura://b/p`` with host
     ``s3://https://host/``) maps to ``precomputed://https://host/b/p``. Local (``file://``)
     and in-memory volumes have no such source: None (serve them, e.g. with
-    :func:`tracertools.geometry.viewer.serve_precomputed`, and pass that server's URL).
+    `tracertools.geometry.viewer.serve_precomputed()`, and pass that server's URL).
     """
     from tracertools.geometry.precomputed import (
         volume_url,  # lazy: keeps `import tracertools` light
@@ -250,17 +250,17 @@ def mesh_from_points(
     """Mesh each point layer of a state, union them, write the volume, and link it.
 
     Steps: read the state (``ds.state``: one request for a short link); take its visible point
-    layers; make each layer's alpha shape in nm (:func:`tracertools.geometry.alpha_shape.alpha_shape`:
+    layers; make each layer's alpha shape in nm ([`tracertools.geometry.alpha_shape.alpha_shape()`][tracertools.geometry.alpha_shape.alpha_shape]:
     from 1.5 × the median nearest-neighbour distance, grown by 50 % until one watertight
     body, or the layer's alpha as given); union the shapes (manifold3d); optionally export
     OBJs; write the union as a legacy single-resolution precomputed volume
     (``config.resolution``; ``config.volume_size`` or a box around the mesh); return a link
-    with the point layers (coloured with :func:`tracertools.color_list`) and the mesh, centred
+    with the point layers (coloured with [`tracertools.color_list()`][tracertools.ngl.colors.color_list]) and the mesh, centred
     on it.
 
     Args:
         ds: the datastack (resolution, viewer, state service).
-        source: a share URL, state ID, :class:`~tracertools.ngl.State`, dict or JSON file.
+        source: a share URL, state ID, [`State`][tracertools.ngl.state.State], dict or JSON file.
         bucket_url: where the volume goes: ``gs://``, ``s3://``, an alias such as
             ``nokura://``, ``file://`` or a local path.
         alphas: one alpha in nm per point layer (None: automatic); None for all automatic.
@@ -270,7 +270,7 @@ def mesh_from_points(
             never replaced.
         mesh_source_url: the source neuroglancer should read the volume from. Needed for
             volumes neuroglancer cannot reach (``file://``: serve the folder with
-            :func:`tracertools.geometry.viewer.serve_precomputed` and pass its
+            `tracertools.geometry.viewer.serve_precomputed()` and pass its
             ``neuroglancer_source``); otherwise derived from ``bucket_url``.
         overwrite: replace an existing volume at ``bucket_url``.
         short: return a short link (one state upload) rather than a long one.

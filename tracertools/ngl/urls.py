@@ -103,7 +103,7 @@ def state_from_text(text: str, where: str) -> dict[str, Any]:
 
     Raises:
         InvalidStateError: malformed JSON, JSON that is not an object, or JSON nested deeper
-            than :data:`MAX_STATE_DEPTH` levels.
+            than `MAX_STATE_DEPTH` levels.
     """
     try:
         data = json.loads(text)
@@ -184,7 +184,7 @@ def plain_json(value: Any, where: str = "state", _depth: int = 0) -> Any:
 
     Raises:
         InvalidStateError: a value JSON cannot hold (named by its path), or nesting deeper
-            than :data:`MAX_STATE_DEPTH` levels.
+            than `MAX_STATE_DEPTH` levels.
     """
     if _depth > MAX_STATE_DEPTH:
         raise InvalidStateError(

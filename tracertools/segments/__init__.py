@@ -1,4 +1,4 @@
-"""Segment handles: :class:`Segment` and :class:`SegmentList` and their method groups.
+"""Segment handles: [`Segment`][tracertools.segments.segment.Segment] and [`SegmentList`][tracertools.segments.segment.SegmentList] and their method groups.
 
 Lives here: the two handles (``segment``) and one mixin module per group of methods:
 ``history`` (change logs, edits, per-user credit), ``metrics`` (volumes, synapse counts,
@@ -8,10 +8,10 @@ and resolves a list's IDs before a method runs (``roots``) and the datastack's m
 methods (``id_lists``). A new method goes in the group it belongs to, written once on the list
 class; the singular form takes the first item.
 
-May import: :mod:`tracertools.ngl`, :mod:`tracertools.cave`, :mod:`tracertools.geometry`,
-:mod:`tracertools.storage`, :mod:`tracertools.config`, :mod:`tracertools.ids`,
-:mod:`tracertools.batch`, :mod:`tracertools.errors`. It names the datastack only through the
-:class:`~tracertools.segments.session.SegmentSession` protocol.
+May import: `tracertools.ngl`, `tracertools.cave`, `tracertools.geometry`,
+`tracertools.storage`, `tracertools.config`, [`tracertools.ids`][tracertools.ids],
+[`tracertools.batch`][tracertools.batch], [`tracertools.errors`][tracertools.errors]. It names the datastack only through the
+`SegmentSession` protocol.
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 A root ID's past never changes, so everything here is cached on the datastack. Requests per
 call, whatever the number of segments (chunked only for very long lists):
 
-* :meth:`~HistoryListMixin.changelogs`: one ``tabular_change_log_many``;
-* :meth:`~HistoryListMixin.edits`: that, one ``operation_details`` for all operations, and the
+* `changelogs()`: one ``tabular_change_log_many``;
+* `edits()`: that, one ``operation_details`` for all operations, and the
   segmentation info once per client (for the coordinate scale);
-* :meth:`~HistoryListMixin.user_contributions`: one unfiltered change log request and one
+* `user_contributions()`: one unfiltered change log request and one
   batched ``leaves_many`` for every root involved in every edit;
-* :meth:`~HistoryListMixin.original_ids`: ``get_original_roots`` per segment (two requests
+* `original_ids()`: ``get_original_roots`` per segment (two requests
   each), concurrently on a bounded pool.
 
-The helpers live in :mod:`tracertools.cave.history_fetch` (service calls) and :mod:`tracertools.cave.history_compute`
+The helpers live in `tracertools.cave.history_fetch` (service calls) and `tracertools.cave.history_compute`
 (tables and credit).
 """
 
@@ -70,7 +70,7 @@ def edits_frame(
     errors: ErrorPolicy,
     viewer_voxels: bool,
 ) -> pd.DataFrame:
-    """The edits table for ``ids`` (the work behind :meth:`HistoryListMixin.edits`).
+    """The edits table for ``ids`` (the work behind `HistoryListMixin.edits()`).
 
     Args:
         viewer_voxels: point coordinates in viewer voxels (``ds.config.resolution``); if
@@ -106,7 +106,7 @@ def user_credit(
 
 
 class HistoryListMixin:
-    """Edit-history methods of :class:`~tracertools.segments.segment.SegmentList`."""
+    """Edit-history methods of [`SegmentList`][tracertools.segments.segment.SegmentList]."""
 
     __slots__ = ()
     _datastack: SegmentSession
@@ -125,8 +125,8 @@ class HistoryListMixin:
                 the service to keep only those it judges relevant to the segment's final
                 state (caveclient's default, and what the original library returned).
             errors: failure policy; an ID the chunkedgraph never knew raises
-                :class:`~tracertools.errors.BatchError` from
-                :class:`~tracertools.errors.SegmentNotFoundError` under "raise"; under
+                [`BatchError`][tracertools.errors.BatchError] from
+                [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError] under "raise"; under
                 "warn"/"ignore" it contributes no rows and is named in the warning.
 
         Returns:
@@ -166,12 +166,12 @@ class HistoryListMixin:
     ) -> list[pd.DataFrame | None]:
         """Each segment's change log as caveclient returns it, in input order.
 
-        The same request and cache as :meth:`changelogs`, but each frame unchanged: the
+        The same request and cache as `changelogs()`, but each frame unchanged: the
         service's columns and types (``timestamp`` in epoch milliseconds), indexed as
         caveclient parses it; for code written against caveclient. A copy per segment.
 
         Args:
-            filtered: as in :meth:`changelogs`.
+            filtered: as in `changelogs()`.
             errors: failure policy; a failed segment's entry is None under "warn"/"ignore".
         """
         policy = check_error_policy(errors)
@@ -199,8 +199,8 @@ class HistoryListMixin:
         which was right only when that number happened to equal the ratio.)
 
         Args:
-            filtered: as in :meth:`changelogs` (default: every operation in the past).
-            errors: failure policy, as in :meth:`changelogs`.
+            filtered: as in `changelogs()` (default: every operation in the past).
+            errors: failure policy, as in `changelogs()`.
             voxels: ``"viewer"`` (default) or ``"segmentation"``: the service's own
                 segmentation mip-0 voxels, unscaled (then no segmentation-info request).
 
@@ -210,7 +210,7 @@ class HistoryListMixin:
             for a merge the first source and sink points placed; for a split the mean of the
             source points and of the sink points), ``before_segs``, ``after_segs``,
             ``seg_pair`` (a merge: the two roots before it; a split: the roots it created)
-            and ``user`` (str). Row order as in :meth:`changelogs`.
+            and ``user`` (str). Row order as in `changelogs()`.
 
         Example:
             ```python
@@ -245,7 +245,7 @@ class HistoryListMixin:
     def largest_original_ids(self, *, errors: ErrorPolicy = "raise") -> IdArray:
         """For each segment, the original ancestor sharing most supervoxels with it.
 
-        Requests: :meth:`original_ids`, then one batched ``leaves_many`` for the segments with
+        Requests: `original_ids()`, then one batched ``leaves_many`` for the segments with
         more than one original and those originals (cached). Ties go to the smaller ID.
 
         Returns:
@@ -300,7 +300,7 @@ class HistoryListMixin:
 
 
 class HistorySegmentMixin(OneSegment):
-    """Edit-history methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
+    """Edit-history methods of [`Segment`][tracertools.segments.segment.Segment] (one-item batches)."""
 
     __slots__ = ()
     _datastack: SegmentSession
@@ -308,19 +308,19 @@ class HistorySegmentMixin(OneSegment):
 
 
     def changelog(self, *, filtered: bool = False) -> pd.DataFrame:
-        """This segment's change log (see :meth:`SegmentList.changelogs`), without
+        """This segment's change log (see `SegmentList.changelogs()`), without
         the ``segment_id`` column; empty if it was never edited."""
         return self.as_list().changelogs(filtered=filtered).drop(columns="segment_id")
 
     def raw_changelog(self, *, filtered: bool = False) -> pd.DataFrame:
         """This segment's change log as caveclient returns it (see
-        :meth:`SegmentList.raw_changelogs`)."""
+        `SegmentList.raw_changelogs()`)."""
         found = self.as_list().raw_changelogs(filtered=filtered)[0]
         assert found is not None  # errors="raise" never leaves a gap
         return found
 
     def edits(self, *, filtered: bool = False, voxels: Voxels = "viewer") -> pd.DataFrame:
-        """This segment's edits (see :meth:`SegmentList.edits`; points in viewer voxels by
+        """This segment's edits (see `SegmentList.edits()`; points in viewer voxels by
         default), without the ``segment_id`` column; empty if it was never edited."""
         return self.as_list().edits(filtered=filtered, voxels=voxels).drop(columns="segment_id")
 
@@ -337,7 +337,7 @@ class HistorySegmentMixin(OneSegment):
 
     def user_contributions(self) -> pd.Series:
         """Supervoxels each user contributed to this segment (see
-        :meth:`SegmentList.user_contributions`).
+        `SegmentList.user_contributions()`).
 
         Returns:
             int64 Series indexed by user ID (str, numeric order), named ``"supervoxels"``;

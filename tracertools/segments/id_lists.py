@@ -1,7 +1,7 @@
 """Messy ID lists: the datastack methods that class a list and update it to current IDs.
 
-:meth:`IdListsMixin.classify_ids` classes every value locally (blank, malformed, root,
-level-2, supervoxel, other layer; duplicates marked); :meth:`IdListsMixin.update_ids` also
+`IdListsMixin.classify_ids()` classes every value locally (blank, malformed, root,
+level-2, supervoxel, other layer; duplicates marked); `IdListsMixin.update_ids()` also
 finds each usable ID's current segment and says, row by row, what happened or why not. Both
 take any list of values as it comes from a sheet or a CSV (text with spaces or a trailing
 ``.0``, floats, blanks) and fail nothing as a whole for one bad value.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CURRENT", "FAILED", "IdListsMixin", "RESOLVED", "UPDATED"]
 
-#: ``status`` of :meth:`IdListsMixin.update_ids`: the ID is a current segment ID.
+#: ``status`` of `IdListsMixin.update_ids`: the ID is a current segment ID.
 CURRENT = "current"
 #: ``status``: a stale segment ID, replaced by its successor.
 UPDATED = "updated"
@@ -36,7 +36,7 @@ FAILED = "failed"
 
 
 class IdListsMixin:
-    """Messy-ID-list methods of :class:`~tracertools.datastack.Datastack`."""
+    """Messy-ID-list methods of [`Datastack`][tracertools.datastack.Datastack]."""
 
     def classify_ids(self, values: Iterable[Any]) -> pd.DataFrame:
         """What each value of an ID list is, from the ID's layer bits (no per-ID request).
@@ -84,7 +84,7 @@ class IdListsMixin:
     ) -> pd.DataFrame:
         """The current segment ID of every value of a messy ID list, and what became of each.
 
-        Values are classed first (:meth:`classify_ids`; no request). Then, for all usable
+        Values are classed first (`classify_ids()`; no request). Then, for all usable
         IDs at once: supervoxel and level-2 IDs are resolved to the segments holding them
         (one request), and segment IDs are checked and updated (``is_latest_roots`` with
         ``valid_nodes``, then, for stale ones, their supervoxels and those supervoxels'
@@ -92,25 +92,25 @@ class IdListsMixin:
         Duplicates are looked up once.
 
         Args:
-            values: as for :meth:`classify_ids`.
+            values: as for `classify_ids()`.
             strict: supervoxel and level-2 IDs fail (naming their segment) instead of being
                 resolved.
             errors: failure policy for rows that get no current ID. The default, "warn",
-                names them in one :class:`~tracertools.errors.PartialResultWarning`
+                names them in one [`PartialResultWarning`][tracertools.errors.PartialResultWarning]
                 (their ``reason`` says why); "ignore" only reports them in the frame; "raise"
-                raises :class:`~tracertools.errors.BatchError`. Blank values are not
+                raises [`BatchError`][tracertools.errors.BatchError]. Blank values are not
                 failures.
 
         Returns:
-            The columns of :meth:`classify_ids`, plus ``current_id`` (uint64; 0 where there is
+            The columns of `classify_ids()`, plus ``current_id`` (uint64; 0 where there is
             none), ``status`` (``"current"``, ``"updated"`` for a stale segment ID,
             ``"resolved"`` for a supervoxel or level-2 ID, ``"blank"`` or ``"failed"``) and
-            ``candidates`` (the :class:`~tracertools.ids.Candidate` tuple behind
+            ``candidates`` (the [`Candidate`][tracertools.ids.Candidate] tuple behind
             ``current_id``, largest share first; None where it failed) and ``error`` (the
             exception of a failed row, else None: an
-            :class:`~tracertools.errors.InvalidSegmentIdError` or
-            :class:`~tracertools.errors.SegmentNotFoundError` for a value that will never
-            work, a :class:`~tracertools.errors.ServiceError` for one worth asking again).
+            [`InvalidSegmentIdError`][tracertools.errors.InvalidSegmentIdError] or
+            [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError] for a value that will never
+            work, a [`ServiceError`][tracertools.errors.ServiceError] for one worth asking again).
             ``reason`` holds the failure of a failed row (empty otherwise).
 
         Example:

@@ -57,19 +57,19 @@ def _edit_layers(ds: SegmentSession, rows: pd.DataFrame, separate: bool) -> list
 
 
 class LinksListMixin:
-    """Neuroglancer link methods of :class:`~tracertools.segments.segment.SegmentList`."""
+    """Neuroglancer link methods of [`SegmentList`][tracertools.segments.segment.SegmentList]."""
     __slots__ = ()
     _datastack: SegmentSession
     _ids: npt.NDArray[np.uint64]
 
     def link(self, **options: Any) -> str:
-        """A link selecting these segments; options as :meth:`Datastack.link`."""
+        """A link selecting these segments; options as `Datastack.link()`."""
         return self._datastack.link(self._ids, **options)
 
     def edits_states(
         self, *, separate_layers: bool = False, viewer_site: str | None = None
     ) -> list[dict[str, Any]]:
-        """The state of each segment's edits link, in input order (see :meth:`edits_links`)."""
+        """The state of each segment's edits link, in input order (see `edits_links()`)."""
         from tracertools.segments.segment import SegmentList  # lazy: segment.py imports this mixin
 
         ds = self._datastack
@@ -129,20 +129,20 @@ class LinksListMixin:
 
 
 class LinksSegmentMixin(OneSegment):
-    """Neuroglancer link methods of :class:`~tracertools.segments.segment.Segment`."""
+    """Neuroglancer link methods of [`Segment`][tracertools.segments.segment.Segment]."""
     __slots__ = ()
     _datastack: SegmentSession
     _id: int
 
 
     def link(self, **options: Any) -> str:
-        """A link selecting this segment; options as :meth:`Datastack.link`."""
+        """A link selecting this segment; options as `Datastack.link()`."""
         return self._datastack.link([self._id], **options)
 
     def edits_state(
         self, *, separate_layers: bool = False, viewer_site: str | None = None
     ) -> dict[str, Any]:
-        """The state of :meth:`edits_link`, as a JSON-compatible dict."""
+        """The state of `edits_link()`, as a JSON-compatible dict."""
         return self.as_list().edits_states(separate_layers=separate_layers,
                                            viewer_site=viewer_site)[0]
 
@@ -157,7 +157,7 @@ class LinksSegmentMixin(OneSegment):
 
         The segment is cyan (``#00ffff``), its largest original ancestor red (``#ff0000``),
         both translucent; each edit is a line annotation in viewer voxels described as
-        ``"Merge by user U, Operation ID: O"``. See :meth:`SegmentList.edits_links`.
+        ``"Merge by user U, Operation ID: O"``. See `SegmentList.edits_links()`.
         """
         return self.as_list().edits_links(separate_layers=separate_layers,
                                           viewer_site=viewer_site, short=short)[0]

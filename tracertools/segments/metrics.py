@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 IdArray = npt.NDArray[np.uint64]
 
-#: Proofreading status words, in the ``status`` column of :meth:`proofreading_status`.
+#: Proofreading status words, in the ``status`` column of `proofreading_status`.
 #: The synapse-count columns, named and ordered alike in ``synapse_counts()``, ``details()``
 #: and the sheet fills: incoming, outgoing, total.
 SYNAPSE_COLUMNS = ("in_syn", "out_syn", "total_syn")
@@ -55,18 +55,18 @@ def _truthy(value: Any) -> bool:
 
 
 def check_synapse_counts(handle: Any, *args: Any, **kwargs: Any) -> None:
-    """What :meth:`MetricsListMixin.synapse_counts` checks before any request."""
+    """What `MetricsListMixin.synapse_counts()` checks before any request."""
     handle._datastack.config.require("synapse_table", "synapse counts")
 
 
 def check_proofreading_status(handle: Any, *args: Any, **kwargs: Any) -> None:
-    """What :meth:`MetricsListMixin.proofreading_status` checks before any request."""
+    """What `MetricsListMixin.proofreading_status()` checks before any request."""
     handle._datastack.config.require("proofreading_table", "proofreading status")
     handle._datastack.config.require("proofreading_table.status_col", "proofreading status")
 
 
 class MetricsListMixin:
-    """Metric methods of :class:`~tracertools.segments.segment.SegmentList`."""
+    """Metric methods of [`SegmentList`][tracertools.segments.segment.SegmentList]."""
 
     __slots__ = ()
     _datastack: SegmentSession
@@ -146,7 +146,7 @@ class MetricsListMixin:
         Batched: the segments' L2 IDs (``leaves_many``, one request per 50 roots, cached), then
         the coordinate of one L2 node per segment (one L2-cache request per ~190,000 IDs); a
         segment whose chosen node the cache lacks gets a second try with up to
-        :data:`REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
+        `REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
         point of the segment as it was).
 
         Args:
@@ -232,15 +232,15 @@ class MetricsListMixin:
         refuses it), so it is counted as it was just before the edit that retired it: stale
         IDs that existed together share one query moment. Call ``.current()`` first for the
         counts of what those segments became. Annotations too recent to be looked up by the
-        engine are left out with an :class:`~tracertools.errors.IncompleteDataWarning`.
+        engine are left out with an [`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning].
 
         Args:
             errors: failure policy for IDs the chunkedgraph does not know or that did not exist
-                yet at the read time (:class:`~tracertools.errors.SegmentNotFoundError`); their
+                yet at the read time ([`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError]); their
                 counts are NaN under "warn"/"ignore".
 
         Returns:
-            DataFrame indexed by segment ID (input order, duplicates kept) with columns ``in_syn``, ``out_syn`` and ``total_syn`` (:data:`SYNAPSE_COLUMNS`) (int64; nullable ``Int64`` with ``<NA>`` for failed items).
+            DataFrame indexed by segment ID (input order, duplicates kept) with columns ``in_syn``, ``out_syn`` and ``total_syn`` (`SYNAPSE_COLUMNS`) (int64; nullable ``Int64`` with ``<NA>`` for failed items).
         """
         import pandas as pd
 
@@ -273,7 +273,7 @@ class MetricsListMixin:
         proofreading table (live at the read time, or at ``materialization_version``).
 
         A segment ID edited before the read time is read as it was just before that edit (see
-        :meth:`synapse_counts`).
+        `synapse_counts()`).
 
         Args:
             errors: failure policy for IDs the chunkedgraph does not know or that did not exist
@@ -336,7 +336,7 @@ class MetricsListMixin:
 
     def are_proofread(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.bool_]:
         """Whether each segment itself is marked proofread: the strict rule, the
-        ``proofread`` column of :meth:`proofreading_status` (a segment edited after it was
+        ``proofread`` column of `proofreading_status()` (a segment edited after it was
         marked reads False). Its ``marked`` column has the original, looser rule. Under
         ``errors="warn"``/``"ignore"`` a failed item is False."""
         status = self.proofreading_status(errors=errors)["proofread"]
@@ -356,7 +356,7 @@ def _around_middle(nodes: IdArray) -> IdArray:
 
 
 class MetricsSegmentMixin(OneSegment):
-    """Metric methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
+    """Metric methods of [`Segment`][tracertools.segments.segment.Segment] (one-item batches)."""
 
     __slots__ = ()
     _datastack: SegmentSession
@@ -376,7 +376,7 @@ class MetricsSegmentMixin(OneSegment):
         return found
 
     def volume_um3(self) -> float:
-        """This segment's volume in µm³ (see :meth:`SegmentList.volumes_um3`)."""
+        """This segment's volume in µm³ (see `SegmentList.volumes_um3()`)."""
         return float(self.as_list().volumes_um3()[0])
 
     def synapse_counts(self) -> dict[str, int]:
@@ -385,7 +385,7 @@ class MetricsSegmentMixin(OneSegment):
         return {k: int(row[k]) for k in SYNAPSE_COLUMNS}
 
     def representative_point(self, *, units: str = "nm") -> npt.NDArray[np.float64]:
-        """A point inside this segment, ``(3,)`` (see :meth:`SegmentList.representative_points`)."""
+        """A point inside this segment, ``(3,)`` (see `SegmentList.representative_points()`)."""
         return self.as_list().representative_points(units=units)[0]
 
     def proofreading_status(self) -> str:

@@ -1,19 +1,19 @@
 """Pictures of what segment methods return: edit histories, credit, details, skeletons.
 
-Each plot takes the table or values a :class:`~tracertools.segments.segment.SegmentList`
+Each plot takes the table or values a [`SegmentList`][tracertools.segments.segment.SegmentList]
 method returns, draws with matplotlib (the optional ``plots`` extra), and returns the
 ``matplotlib.figure.Figure``. Pass ``ax=`` to draw into axes of your own; otherwise a new figure
 is made with pyplot (so notebooks show it inline). No plot makes a request.
 
-* :func:`edit_history`: cumulative merges (solid) and splits (dashed) per user over time, from
-  :meth:`SegmentList.changelogs` (or ``Segment.changelog()``);
-* :func:`user_credit`: supervoxels credited to each user, stacked by segment, from
-  :meth:`SegmentList.user_contributions` (or ``Segment.user_contributions()``);
-* :func:`details_distributions`: histograms of a details table's columns, from
-  :meth:`SegmentList.details`;
-* :func:`skeletons`: skeletons projected on a plane, in µm;
-* :func:`skeleton_picture`: the offscreen VTK render
-  (:func:`tracertools.geometry.viewer.render`) as a picture a notebook shows inline.
+* [`edit_history()`][tracertools.segments.plots.edit_history]: cumulative merges (solid) and splits (dashed) per user over time, from
+  `SegmentList.changelogs()` (or ``Segment.changelog()``);
+* [`user_credit()`][tracertools.segments.plots.user_credit]: supervoxels credited to each user, stacked by segment, from
+  `SegmentList.user_contributions()` (or ``Segment.user_contributions()``);
+* [`details_distributions()`][tracertools.segments.plots.details_distributions]: histograms of a details table's columns, from
+  [`SegmentList.details()`][tracertools.segments.segment.SegmentList.details];
+* [`skeletons()`][tracertools.segments.plots.skeletons]: skeletons projected on a plane, in µm;
+* [`skeleton_picture()`][tracertools.segments.plots.skeleton_picture]: the offscreen VTK render
+  ([`tracertools.geometry.viewer.render()`][tracertools.geometry.viewer.render]) as a picture a notebook shows inline.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = [
     "user_credit",
 ]
 
-#: Columns :func:`details_distributions` draws by default, with their axis labels and the
+#: Columns `details_distributions` draws by default, with their axis labels and the
 #: factor from the table's unit to the label's.
 DETAIL_COLUMNS: dict[str, tuple[str, float]] = {
     "volume_um3": ("volume (µm³)", 1.0),
@@ -86,7 +86,7 @@ def edit_history(changelog: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
 
     Args:
         changelog: a change log with ``operation_id``, ``timestamp``, ``user_id`` and
-            ``is_merge`` (as :meth:`SegmentList.changelogs` returns).
+            ``is_merge`` (as `SegmentList.changelogs()` returns).
         ax: axes to draw into; default a new figure.
     """
     import pandas as pd
@@ -125,7 +125,7 @@ def user_credit(contributions: pd.DataFrame | pd.Series, *, ax: Axes | None = No
     """Supervoxels credited to each user, as horizontal bars stacked by segment.
 
     Args:
-        contributions: :meth:`SegmentList.user_contributions` (segments × users) or
+        contributions: `SegmentList.user_contributions()` (segments × users) or
             ``Segment.user_contributions()`` (a Series by user). Missing values count 0.
         ax: axes to draw into; default a new figure.
         top: only the ``top`` users with the most supervoxels.
@@ -161,7 +161,7 @@ def details_distributions(details: pd.DataFrame, *, columns: Sequence[str] | Non
     """Histograms of a details table's columns, one panel each (NaN values left out).
 
     Args:
-        details: :meth:`SegmentList.details` (or any table with the columns).
+        details: [`SegmentList.details()`][tracertools.segments.segment.SegmentList.details] (or any table with the columns).
         columns: the columns to draw; default ``volume_um3``, ``cable_length_nm`` (drawn in
             µm) and ``total_syn``, those present.
         ax: one Axes per column (a single Axes for a single column); default a new figure.
@@ -250,7 +250,7 @@ class Picture:
 def skeleton_picture(items: Any, **render_options: Any) -> Picture:
     """The offscreen VTK render of skeletons, for a notebook to show inline.
 
-    Takes what :func:`tracertools.geometry.viewer.render` takes (``size``, ``colormap``,
+    Takes what [`tracertools.geometry.viewer.render()`][tracertools.geometry.viewer.render] takes (``size``, ``colormap``,
     ``style``, ``azimuth``, ``meshes``, ...), without the path.
 
     Raises:

@@ -1,6 +1,6 @@
 """Every list method works on segments: the gate that classes and resolves a list's IDs first.
 
-A method wrapped with :func:`on_roots` first asks :func:`tracertools.cave.resolve.plan_roots`
+A method wrapped with `on_roots()` first asks `tracertools.cave.resolve.plan_roots()`
 what each ID is. When every ID is a segment (root) ID, which is the common case, the method
 runs unchanged (the layout is read once per datastack; nothing else is asked). Otherwise it
 runs on the distinct segments the list stands for (supervoxel and level-2 IDs resolved to their
@@ -50,17 +50,17 @@ Gap = str | Fill
 
 
 def plan_of(handle: Any, errors: ErrorPolicy, *, resolve: bool = True) -> RootPlan:
-    """The :class:`RootPlan` of a segment list handle (its IDs, datastack and strictness)."""
+    """The `RootPlan` of a segment list handle (its IDs, datastack and strictness)."""
     return plan_roots(handle._datastack, handle._ids, strict=getattr(handle, "_strict", False),
                       errors=errors, resolve=resolve)
 
 
 def on_roots(gap: Gap, check: Callable[..., None] | None = None) -> Callable[[F], F]:
-    """Wrap a :class:`~tracertools.segments.segment.SegmentList` method so it sees segments only.
+    """Wrap a [`SegmentList`][tracertools.segments.segment.SegmentList] method so it sees segments only.
 
     Args:
-        gap: how a failed item appears in the method's answer (:data:`LIST`, :data:`FRAME`,
-            :data:`LONG` or a :class:`Fill` for arrays).
+        gap: how a failed item appears in the method's answer (`LIST`, `FRAME`,
+            `LONG` or a `Fill` for arrays).
         check: the method's own checks that need no request (config features, argument
             values), called with the method's arguments before the IDs are classed, so a bad
             argument is refused before anything is asked.

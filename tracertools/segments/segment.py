@@ -1,10 +1,10 @@
 """Segment and SegmentList handles.
 
-A :class:`Segment` is one segment ID on a :class:`~tracertools.datastack.Datastack`; a
-:class:`SegmentList` is many, in input order with duplicates kept. Handles hold their session
+A [`Segment`][tracertools.segments.segment.Segment] is one segment ID on a [`Datastack`][tracertools.datastack.Datastack]; a
+[`SegmentList`][tracertools.segments.segment.SegmentList] is many, in input order with duplicates kept. Handles hold their session
 and IDs only: building them validates the IDs and touches no network. Equality and repr use the
-datastack name and the IDs. The batch methods on :class:`SegmentList` are the implementation;
-the singular methods on :class:`Segment` return the first element of a one-item batch.
+datastack name and the IDs. The batch methods on [`SegmentList`][tracertools.segments.segment.SegmentList] are the implementation;
+the singular methods on [`Segment`][tracertools.segments.segment.Segment] return the first element of a one-item batch.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _current_id_candidates(
 
     Args:
         errors: failure policy; an ID the chunkedgraph never knew (or one of another layer)
-            raises :class:`~tracertools.errors.BatchError` naming it under "raise" and is
+            raises [`BatchError`][tracertools.errors.BatchError] naming it under "raise" and is
             None otherwise.
 
     Example:
@@ -85,7 +85,7 @@ class Segment(
         segment_id: the segment (root) ID; validated as an exact uint64. A supervoxel or
             level-2 ID stands for the segment holding it at the read time.
         strict: only a segment (root) ID is accepted: methods given a supervoxel or level-2
-            ID raise :class:`~tracertools.errors.NotARootError` (naming its segment).
+            ID raise [`NotARootError`][tracertools.errors.NotARootError] (naming its segment).
     """
     __slots__ = ("_datastack", "_id", "_strict")
 
@@ -113,7 +113,7 @@ class Segment(
     def current_id_candidates(self) -> tuple[Candidate, ...]:
         """The current segments holding this segment's supervoxels, largest share first.
 
-        See :meth:`SegmentList.current_id_candidates`.
+        See `SegmentList.current_id_candidates()`.
         """
         result = self.as_list().current_id_candidates()[0]
         assert result is not None  # errors="raise" never leaves a gap
@@ -124,11 +124,11 @@ class Segment(
         return int(self.as_list().current_ids()[0])
 
     def current(self) -> Segment:
-        """A handle on :meth:`current_id`."""
+        """A handle on [`current_id()`][tracertools.segments.segment.Segment.current_id]."""
         return Segment(self._datastack, self.current_id())
 
     def details(self) -> dict[str, Any]:
-        """This segment's row of :meth:`SegmentList.details` as a dict."""
+        """This segment's row of [`SegmentList.details()`][tracertools.segments.segment.SegmentList.details] as a dict."""
         frame = self.as_list().details()
         return {"segment_id": self._id, **{k: frame[k].iloc[0].item() for k in frame.columns}}
 
@@ -172,7 +172,7 @@ class SegmentList(
         datastack: the session the segments belong to.
         segment_ids: the IDs; validated as exact uint64 values.
         strict: only segment (root) IDs are accepted: a supervoxel or level-2 ID fails as an
-            item with :class:`~tracertools.errors.NotARootError` (naming its segment).
+            item with [`NotARootError`][tracertools.errors.NotARootError] (naming its segment).
     """
     __slots__ = ("_datastack", "_ids", "_strict")
 
@@ -210,7 +210,7 @@ class SegmentList(
 
         Args:
             errors: failure policy: an ID that never existed, or one of another layer, raises
-                :class:`~tracertools.errors.BatchError` under "raise"; under "warn"/"ignore"
+                [`BatchError`][tracertools.errors.BatchError] under "raise"; under "warn"/"ignore"
                 it is False (and named in the warning under "warn").
         """
         policy = check_error_policy(errors)
@@ -238,7 +238,7 @@ class SegmentList(
         return np.asarray([c[0].segment_id if c else 0 for c in candidates], dtype=np.uint64)
 
     def current(self) -> SegmentList:
-        """A :class:`SegmentList` of :meth:`current_ids` (raises on any failure)."""
+        """A [`SegmentList`][tracertools.segments.segment.SegmentList] of [`current_ids()`][tracertools.segments.segment.SegmentList.current_ids] (raises on any failure)."""
         return SegmentList(self._datastack, self.current_ids())
 
     # -- composite -------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class SegmentList(
         Returns:
             DataFrame indexed by the input IDs (``segment_id``, input order) with columns
             ``current_id`` (uint64), ``volume_um3`` (µm³), ``cable_length_nm`` (nm),
-            ``in_syn``, ``out_syn``, ``total_syn`` (the columns of :meth:`synapse_counts`, in its order). Under ``errors="warn"``/``"ignore"`` a
+            ``in_syn``, ``out_syn``, ``total_syn`` (the columns of `synapse_counts()`, in its order). Under ``errors="warn"``/``"ignore"`` a
             failed value is NaN (a failed current ID is 0) and named in a warning.
         """
         from concurrent.futures import ThreadPoolExecutor

@@ -1,7 +1,7 @@
 """What segment handles need of their datastack, as a protocol.
 
-:class:`~tracertools.datastack.Datastack` implements :class:`SegmentSession`; handles keep it as
-``segment.datastack``. See :mod:`tracertools.cave.session` for why a protocol stands here.
+[`Datastack`][tracertools.datastack.Datastack] implements `SegmentSession`; handles keep it as
+``segment.datastack``. See `tracertools.cave.session` for why a protocol stands here.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Skeleton methods of Segment and SegmentList: skeletons and cable lengths.
 
 The fetching (bulk requests of ten roots, single fetches for the rest, a cache per skeleton
-version) is :func:`tracertools.cave.skeletons.fetch_skeletons`.
+version) is `tracertools.cave.skeletons.fetch_skeletons()`.
 
 With ``executor=`` (any ``concurrent.futures.Executor``, or a dask ``distributed.Client``) the
 distinct roots go to the executor in chunks; each task fetches and measures its chunk on its
-worker (see :mod:`tracertools.batch`).
+worker (see [`tracertools.batch`][tracertools.batch]).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _check_version(version: Any) -> int:
 
 def check_skeletons(handle: Any, *args: Any, version: Any = DEFAULT_SKELETON_VERSION,
                     **kwargs: Any) -> None:
-    """What :meth:`SkeletonsListMixin.skeletons` checks before any request."""
+    """What `SkeletonsListMixin.skeletons()` checks before any request."""
     _check_version(version)
 
 
@@ -84,7 +84,7 @@ def per_distinct_root(
 
 
 class SkeletonsListMixin:
-    """Skeleton methods of :class:`~tracertools.segments.segment.SegmentList`."""
+    """Skeleton methods of [`SegmentList`][tracertools.segments.segment.SegmentList]."""
     __slots__ = ()
     _datastack: SegmentSession
     _ids: npt.NDArray[np.uint64]
@@ -136,7 +136,7 @@ class SkeletonsListMixin:
     ) -> Any:
         """The skeletons as a ``navis.NeuronList`` of ``TreeNeuron`` in nm, IDs as neuron IDs.
 
-        Fetched as :meth:`skeletons` (same requests, same cache). A NeuronList holds no gaps,
+        Fetched as `skeletons()` (same requests, same cache). A NeuronList holds no gaps,
         so under ``errors="warn"``/``"ignore"`` failed segments are left out (and named in
         the warning); a repeated ID appears once per occurrence. Needs the ``navis`` extra
         (checked before any request).
@@ -159,7 +159,7 @@ class SkeletonsListMixin:
         """Each segment's cable length in nm (sum of its skeleton's edge lengths).
 
         NaN for failed items under ``errors="warn"``/``"ignore"``. With ``executor=`` (see
-        :meth:`skeletons`) each task measures its chunk on its worker; only the lengths
+        `skeletons()`) each task measures its chunk on its worker; only the lengths
         come back.
         """
         if executor is not None:
@@ -177,12 +177,12 @@ class SkeletonsListMixin:
 
 
 class SkeletonsSegmentMixin(OneSegment):
-    """Skeleton methods of :class:`~tracertools.segments.segment.Segment` (one-item batches)."""
+    """Skeleton methods of [`Segment`][tracertools.segments.segment.Segment] (one-item batches)."""
     __slots__ = ()
 
 
     def skeleton(self, *, version: int = DEFAULT_SKELETON_VERSION) -> Skeleton:
-        """This segment's skeleton in nm (see :meth:`SegmentList.skeletons`)."""
+        """This segment's skeleton in nm (see `SegmentList.skeletons()`)."""
         found = self.as_list().skeletons(version=version, progress=False)[0]
         assert found is not None  # errors="raise" never leaves a gap
         return found

@@ -1,15 +1,15 @@
 """Geometry and viewing methods of Segment and SegmentList: mesh crossings, triage, display.
 
 Every method here starts from the segments' skeletons, fetched in one batch
-(:meth:`~tracertools.segments.segment.SegmentList.skeletons`: ten roots per skeleton-service request,
+(`skeletons()`: ten roots per skeleton-service request,
 cached per root), then works offline:
 
-* :meth:`ViewsListMixin.intersections` / :meth:`ViewsListMixin.crosses` test each skeleton's
-  bones against a mesh (a :class:`~tracertools.geometry.mesh.Mesh`, an ``(F, 3, 3)`` triangle array in
+* `ViewsListMixin.intersections()` / `ViewsListMixin.crosses()` test each skeleton's
+  bones against a mesh (a [`Mesh`][tracertools.geometry.mesh.Mesh], an ``(F, 3, 3)`` triangle array in
   nm, or a precomputed volume URL and mesh ID(s));
-* :meth:`ViewsListMixin.triage` tests them against the datastack's swamp meshes (known rough
+* `ViewsListMixin.triage()` tests them against the datastack's swamp meshes (known rough
   regions of the segmentation), read once per datastack and cached;
-* :meth:`ViewsListMixin.show` / :meth:`ViewsListMixin.render` draw them (microviewer window or
+* `ViewsListMixin.show()` / `ViewsListMixin.render()` draw them (microviewer window or
   an offscreen PNG, bones coloured by radius).
 
 Intersections, crossings and triage take ``executor=`` (any ``concurrent.futures.Executor``, or a
@@ -95,7 +95,7 @@ def _mesh_ids(mesh_ids: int | Iterable[int]) -> list[int]:
 def as_triangles(mesh: MeshSource, mesh_ids: int | Iterable[int] = 1) -> FloatArray:
     """``(F, 3, 3)`` triangles in nm from a Mesh, a triangle array, or a volume URL.
 
-    A URL (``str`` or path) is read with :meth:`Mesh.from_precomputed` for each of ``mesh_ids``
+    A URL (``str`` or path) is read with [`Mesh.from_precomputed()`][tracertools.geometry.mesh.Mesh.from_precomputed] for each of ``mesh_ids``
     and the triangles concatenated.
 
     Raises:
@@ -259,7 +259,7 @@ def intersections_chunk(
 
 
 class ViewsListMixin:
-    """Mesh-crossing, triage and display methods of :class:`~tracertools.segments.segment.SegmentList`."""
+    """Mesh-crossing, triage and display methods of [`SegmentList`][tracertools.segments.segment.SegmentList]."""
     __slots__ = ()
     _datastack: SegmentSession
     _ids: npt.NDArray[np.uint64]
@@ -284,12 +284,12 @@ class ViewsListMixin:
         """Where each segment's skeleton crosses a mesh, in input order.
 
         Skeletons come from the skeleton service in one batch (ten roots per request, cached);
-        the test is :meth:`tracertools.geometry.skeleton.Skeleton.intersections` (bones against
+        the test is [`tracertools.geometry.skeleton.Skeleton.intersections()`][tracertools.geometry.skeleton.Skeleton.intersections] (bones against
         triangles, vectorised; coincident points reported once).
 
         Args:
-            mesh: a :class:`~tracertools.geometry.mesh.Mesh`, an ``(F, 3, 3)`` triangle array in nm, or
-                a precomputed volume URL (any form :meth:`Mesh.from_precomputed` reads, such as
+            mesh: a [`Mesh`][tracertools.geometry.mesh.Mesh], an ``(F, 3, 3)`` triangle array in nm, or
+                a precomputed volume URL (any form [`Mesh.from_precomputed()`][tracertools.geometry.mesh.Mesh.from_precomputed] reads, such as
                 ``https://host/vol|neuroglancer-precomputed:``).
             mesh_ids: for a URL, the mesh ID(s) to read from the volume (default 1).
             units: ``"nm"``, or ``"voxels"`` at the datastack's viewer resolution
@@ -343,7 +343,7 @@ class ViewsListMixin:
     ) -> npt.NDArray[np.bool_]:
         """Whether each segment's skeleton crosses a mesh, in input order.
 
-        Same arguments and requests as :meth:`intersections`. Under ``errors="warn"`` /
+        Same arguments and requests as `intersections()`. Under ``errors="warn"`` /
         ``"ignore"`` a failed segment is False (and named in the warning under "warn").
         """
         found = self.intersections(mesh, mesh_ids=mesh_ids, errors=errors, progress=progress,
@@ -355,12 +355,12 @@ class ViewsListMixin:
     ) -> list[FloatArray | None]:
         """Where each segment's skeleton crosses the datastack's swamp meshes, in input order.
 
-        The swamps and skeletons of :meth:`triage`; each entry is a ``(K, 3)`` float64 array
+        The swamps and skeletons of `triage()`; each entry is a ``(K, 3)`` float64 array
         of crossing points in nm, ordered along the skeleton's bones (``K = 0``: no crossing),
         or None for a failed segment under ``errors="warn"``/``"ignore"``.
 
         Raises:
-            MissingFeatureError: as :meth:`triage`.
+            MissingFeatureError: as `triage()`.
         """
         check_error_policy(errors)
         swamps = swamp_meshes(self._datastack)
@@ -379,7 +379,7 @@ class ViewsListMixin:
 
         Swamps are known rough regions of the segmentation, where merge errors gather. Their
         meshes come from the config (``sources.swamp``, else ``sources.triage_mesh``, with
-        ``sources.swamp_ids``) and are read once per datastack (see :func:`swamp_meshes`);
+        ``sources.swamp_ids``) and are read once per datastack (see `swamp_meshes()`);
         skeletons come in one batch from the skeleton service.
 
         Args:
@@ -441,10 +441,10 @@ class ViewsListMixin:
 
         Args:
             errors: failure policy for fetching the skeletons.
-            **kwargs: passed to :func:`tracertools.geometry.viewer.show` (``meshes``, ``color_by``).
+            **kwargs: passed to [`tracertools.geometry.viewer.show()`][tracertools.geometry.viewer.show] (``meshes``, ``color_by``).
 
         Raises:
-            RenderingUnavailableError: there is no display (use :meth:`render`).
+            RenderingUnavailableError: there is no display (use `render()`).
         """
         from tracertools.geometry.viewer import show  # lazy: keeps `import tracertools` light
 
@@ -459,7 +459,7 @@ class ViewsListMixin:
         Args:
             path: the PNG to write.
             errors: failure policy for fetching the skeletons; failed ones are left out.
-            **kwargs: passed to :func:`tracertools.geometry.viewer.render` (``size``, ``colormap``,
+            **kwargs: passed to [`tracertools.geometry.viewer.render()`][tracertools.geometry.viewer.render] (``size``, ``colormap``,
                 ``style``, ``meshes``, ...).
 
         Returns:
@@ -477,7 +477,7 @@ class ViewsListMixin:
 
 
 class ViewsSegmentMixin(OneSegment):
-    """Mesh-crossing, triage and display methods of :class:`~tracertools.segments.segment.Segment`."""
+    """Mesh-crossing, triage and display methods of [`Segment`][tracertools.segments.segment.Segment]."""
     __slots__ = ()
     _datastack: SegmentSession
     _id: int
@@ -487,18 +487,18 @@ class ViewsSegmentMixin(OneSegment):
         self, mesh: MeshSource, *, mesh_ids: int | Iterable[int] = 1, units: Units = "nm"
     ) -> FloatArray:
         """``(K, 3)`` points where this segment's skeleton crosses a mesh (see
-        :meth:`SegmentList.intersections`)."""
+        `SegmentList.intersections()`)."""
         found = self.as_list().intersections(mesh, mesh_ids=mesh_ids, units=units,
                                              progress=False)[0]
         assert found is not None  # errors="raise" never leaves a gap
         return found
 
     def crosses(self, mesh: MeshSource, *, mesh_ids: int | Iterable[int] = 1) -> bool:
-        """Whether this segment's skeleton crosses a mesh (see :meth:`SegmentList.crosses`)."""
+        """Whether this segment's skeleton crosses a mesh (see `SegmentList.crosses()`)."""
         return bool(self.as_list().crosses(mesh, mesh_ids=mesh_ids, progress=False)[0])
 
     def triage(self) -> dict[str, Any]:
-        """This segment's row of :meth:`SegmentList.triage` as a dict:
+        """This segment's row of `SegmentList.triage()` as a dict:
         ``crosses_swamp``, ``swamp_ids``, ``n_crossings``."""
         row = self.as_list().triage(progress=False).iloc[0]
         return {"crosses_swamp": bool(row["crosses_swamp"]), "swamp_ids": list(row["swamp_ids"]),
@@ -506,9 +506,9 @@ class ViewsSegmentMixin(OneSegment):
 
     def show(self, **kwargs: Any) -> None:
         """Open a microviewer window with this segment's skeleton (see
-        :meth:`SegmentList.show`)."""
+        `SegmentList.show()`)."""
         self.as_list().show(**kwargs)
 
     def render(self, path: str | os.PathLike[str], **kwargs: Any) -> Path:
-        """Draw this segment's skeleton to a PNG (see :meth:`SegmentList.render`)."""
+        """Draw this segment's skeleton to a PNG (see `SegmentList.render()`)."""
         return self.as_list().render(path, **kwargs)

@@ -1,22 +1,22 @@
 """Buckets: files on gs://, s3://, S3-compatible aliases, http(s)://, file:// and mem://.
 
-:class:`Bucket` is a handle over ``cloudfiles``. This module is the only place in tracertools that
-builds a ``CloudFiles`` object (in :func:`cloudfiles_for`, which ``Bucket`` and
-:mod:`tracertools.geometry.precomputed` use), always inside a function, so ``import tracertools`` stays
+[`Bucket`][tracertools.storage.bucket.Bucket] is a handle over ``cloudfiles``. This module is the only place in tracertools that
+builds a ``CloudFiles`` object (in [`cloudfiles_for()`][tracertools.storage.bucket.cloudfiles_for], which ``Bucket`` and
+[`tracertools.geometry.precomputed`][tracertools.geometry.precomputed] use), always inside a function, so ``import tracertools`` stays
 light. Bucket's move, rename and copy methods live in ``tracertools.storage.bucket_transfer``, its
 same-object, name-collision and atomic-create guards in ``tracertools.storage.bucket_guards``.
 
 No-loss rules: downloads never overwrite (a timestamp goes before the extension unless
 ``overwrite=True``); moves and renames verify the copy before deleting the source; nothing is
 written over an existing file unless ``overwrite=True`` (or ``overwrite="warn"``, which replaces
-and names every replaced file in a :class:`~tracertools.errors.ReplacedFilesWarning`, what the
+and names every replaced file in a [`ReplacedFilesWarning`][tracertools.errors.ReplacedFilesWarning], what the
 legacy shims do); uploads write whole files only and name
 every file that failed; ``delete_folder`` needs ``confirm=`` and refuses a bucket root; bytes are
 never altered (Content-Encodings are kept, shown locally as ``.gz``-style suffixes, as cloudfiles
 does). The user guide page ``docs/buckets.md`` explains each rule.
 
 Neuroglancer's legacy mesh format names files ``1:0`` and ``1:0:1``, and colons are not allowed
-in Windows file names, so local copies use ``___`` in their place (see :func:`forbids_colons`).
+in Windows file names, so local copies use ``___`` in their place (see [`forbids_colons()`][tracertools.storage.bucket.forbids_colons]).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def cloudfiles_for(url: str, *, green: bool | None = None) -> CloudFiles:
     """A ``CloudFiles`` for ``url``, built here so the bucket module stays the one seam.
 
     A scheme declared under ``[aliases]`` in the user config is registered with cloudfiles
-    first, as :class:`Bucket` does; other URLs go to cloudfiles unchecked (use :class:`Bucket`
+    first, as [`Bucket`][tracertools.storage.bucket.Bucket] does; other URLs go to cloudfiles unchecked (use [`Bucket`][tracertools.storage.bucket.Bucket]
     for validated URLs). No I/O beyond reading the user config.
 
     Args:
@@ -427,7 +427,7 @@ class Bucket(TransferMixin, GuardsMixin):
             dest_path: the destination key; None puts the file's name at this handle's URL, a
                 path ending in "/" is a folder that keeps the file's name.
             overwrite: replace an existing file at the destination; ``"warn"`` replaces it
-                with a :class:`~tracertools.errors.ReplacedFilesWarning` naming it.
+                with a [`ReplacedFilesWarning`][tracertools.errors.ReplacedFilesWarning] naming it.
             windows_names: turn ``___`` back into ``:`` in the file name (default: on Windows).
         """
         check_overwrite(overwrite)

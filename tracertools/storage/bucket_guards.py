@@ -1,13 +1,13 @@
-"""No-loss guards of :class:`tracertools.storage.bucket.Bucket`: same-object checks, name
+"""No-loss guards of [`tracertools.storage.bucket.Bucket`][tracertools.storage.bucket.Bucket]: same-object checks, name
 collisions and atomic creates.
 
-* :meth:`GuardsMixin._object_id` says what stored object a key names whichever URL, alias or
+* `GuardsMixin._object_id()` says what stored object a key names whichever URL, alias or
   linked folder reached it, so a move onto the file itself is refused;
-* :meth:`GuardsMixin._refuse_collisions` refuses a folder download or copy in which two keys
+* `GuardsMixin._refuse_collisions()` refuses a folder download or copy in which two keys
   would be written to one name (``y`` gzip-encoded and ``y.gz``; Windows names);
-* :func:`s3_create` writes a new S3 object with ``If-None-Match: *``, and
-  :data:`MEM_CREATE_LOCK` serialises creates on ``mem://`` (``file://`` creates are in
-  :func:`tracertools.storage.bucket_paths.create_local`).
+* `s3_create()` writes a new S3 object with ``If-None-Match: *``, and
+  `MEM_CREATE_LOCK` serialises creates on ``mem://`` (``file://`` creates are in
+  `tracertools.storage.bucket_paths.create_local()`).
 
 Part of the bucket seam: the CloudFiles objects used here come from ``Bucket._files()``; this
 module never builds one. cloudfiles and botocore are imported inside functions.
@@ -94,7 +94,7 @@ def s3_create(cf: Any, key: str, data: bytes, encoding: str | None, shown: str =
 
 
 class GuardsMixin:
-    """Same-object and name-collision checks of :class:`~tracertools.storage.bucket.Bucket`."""
+    """Same-object and name-collision checks of [`Bucket`][tracertools.storage.bucket.Bucket]."""
 
     if TYPE_CHECKING:  # provided by Bucket
         _url: str

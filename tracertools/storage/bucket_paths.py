@@ -1,7 +1,7 @@
-"""The rules behind :class:`tracertools.storage.bucket.Bucket`: URLs, keys, local names, safe local writes.
+"""The rules behind [`tracertools.storage.bucket.Bucket`][tracertools.storage.bucket.Bucket]: URLs, keys, local names, safe local writes.
 
 Pure string rules plus the few local-filesystem writes that keep downloads from overwriting
-anything. No cloudfiles here; :mod:`tracertools.storage.bucket` is the one module that builds CloudFiles.
+anything. No cloudfiles here; [`tracertools.storage.bucket`][tracertools.storage.bucket] is the one module that builds CloudFiles.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Moving, renaming and copying files: the transfer methods of :class:`tracertools.storage.bucket.Bucket`.
+"""Moving, renaming and copying files: the transfer methods of [`tracertools.storage.bucket.Bucket`][tracertools.storage.bucket.Bucket].
 
-:class:`TransferMixin` holds :meth:`~tracertools.storage.bucket.Bucket.move`,
-:meth:`~tracertools.storage.bucket.Bucket.rename` and :meth:`~tracertools.storage.bucket.Bucket.copy_folder`;
+`TransferMixin` holds `move()`,
+`rename()` and `copy_folder()`;
 ``Bucket`` inherits them, so they are called on a Bucket as always. The no-loss rules of
-:mod:`tracertools.storage.bucket` hold here: a move copies, verifies the copy (bytes and
+[`tracertools.storage.bucket`][tracertools.storage.bucket] hold here: a move copies, verifies the copy (bytes and
 Content-Encoding), and only then deletes the source; nothing is written over an existing file
 unless ``overwrite=True`` (or ``"warn"``: replace and name each replaced file in a
 ``ReplacedFilesWarning``); every folder copy is checked to exist afterwards.
@@ -31,7 +31,7 @@ __all__ = ["TransferMixin"]
 
 
 class TransferMixin:
-    """Move, rename and copy methods of :class:`~tracertools.storage.bucket.Bucket` (mixed in there)."""
+    """Move, rename and copy methods of [`Bucket`][tracertools.storage.bucket.Bucket] (mixed in there)."""
 
     if TYPE_CHECKING:  # provided by Bucket
 

@@ -1,4 +1,4 @@
-"""Google Sheets: :class:`Sheet` and :class:`Tab` handles over gspread.
+"""Google Sheets: [`Sheet`][tracertools.storage.sheet.Sheet] and [`Tab`][tracertools.storage.sheet.Tab] handles over gspread.
 
 >>> from tracertools.storage.sheet import Sheet
 >>> tab = Sheet("1AbC...").tab("neurons")        # validated; no network yet
@@ -6,17 +6,17 @@
 
 This module and its private helpers (``_sheet_auth``: credentials, the client cache and
 the default credentials; ``_sheet_fill``: cell encoding and fill bookkeeping) are the only code in
-tracertools that touches gspread. Building a :class:`Sheet` or a :class:`Tab` does no I/O;
+tracertools that touches gspread. Building a [`Sheet`][tracertools.storage.sheet.Sheet] or a [`Tab`][tracertools.storage.sheet.Tab] does no I/O;
 methods do, and every method says which Sheets API call stands behind it. One authorised ``gspread.Client`` is cached per credentials for the whole process (the
 original library ran the OAuth flow again on every call).
 
-Credentials (the ``credentials=`` argument of :class:`Sheet`), resolved at the first request:
+Credentials (the ``credentials=`` argument of [`Sheet`][tracertools.storage.sheet.Sheet]), resolved at the first request:
 
-* ``None``: the process default set with :func:`set_default_credentials` (or the
-  :func:`default_credentials` context manager) if any; else the JSON key file named by
+* ``None``: the process default set with `set_default_credentials()` (or the
+  `default_credentials()` context manager) if any; else the JSON key file named by
   ``$TRACERTOOLS_SHEETS_CREDENTIALS``; else gspread's OAuth desktop flow with its default files
   (``~/.config/gspread/credentials.json`` and ``authorized_user.json``), as the original did.
-* :class:`ServiceAccount` / :class:`OAuth`: explicit files or parsed JSON info.
+* `ServiceAccount` / `OAuth`: explicit files or parsed JSON info.
 * a path to a JSON key file: a service-account key, an authorised-user file or OAuth client
   secrets (told apart by their contents at first use).
 * a mapping: service-account info or authorised-user info (told apart by its ``type``).
@@ -193,7 +193,7 @@ class Sheet:
 
 
 class Tab(SegmentColumnsMixin):
-    """One tab (worksheet) of a :class:`Sheet`. Cheap to create; methods do the I/O.
+    """One tab (worksheet) of a [`Sheet`][tracertools.storage.sheet.Sheet]. Cheap to create; methods do the I/O.
 
     Reads return what the sheet shows (``FORMATTED_VALUE`` strings). Writes use ``RAW`` input:
     text is stored as typed (a leading ``=`` is not a formula) and integers of 2**53 or more,
@@ -448,7 +448,7 @@ class Tab(SegmentColumnsMixin):
         ``values.batchUpdate``, sent before the next batch is computed, so an interruption keeps
         every batch already written. The ID read checks that each row still holds the ID its
         values were computed for: a colleague inserting or deleting rows meanwhile stops the
-        fill (:class:`~tracertools.errors.ConcurrentChangeError`) instead of writing values
+        fill ([`ConcurrentChangeError`][tracertools.errors.ConcurrentChangeError]) instead of writing values
         beside other IDs. (The Sheets API has no conditional write, so an edit landing in the
         one round trip between that read and the write cannot be caught.)
 
@@ -457,7 +457,7 @@ class Tab(SegmentColumnsMixin):
             compute: called with a batch of ID cell texts (stripped strings, in sheet order);
                 returns one entry per ID: a sequence of ``len(header)`` values, or ``None`` / an
                 exception instance for an ID that failed (its row is left empty), or a
-                :class:`~tracertools.storage.sheet_fill.MarkedFailure` for an ID that failed
+                `MarkedFailure` for an ID that failed
                 for good (its row is written, e.g. with a reason, and counts as filled). If it
                 raises, the whole batch failed.
                 Values are written RAW; ints >= 2**53 as text; None and NaN as empty. Return
@@ -467,13 +467,13 @@ class Tab(SegmentColumnsMixin):
             batch_size: IDs per ``compute`` call and per write request.
             errors: for failed rows: "raise" stops after the first batch with a failure (earlier
                 batches and that batch's good rows stay written) with
-                :class:`~tracertools.errors.BatchError`; "warn" leaves failed
+                [`BatchError`][tracertools.errors.BatchError]; "warn" leaves failed
                 rows empty and names them in one
-                :class:`~tracertools.errors.PartialResultWarning`; "ignore" leaves them empty.
+                [`PartialResultWarning`][tracertools.errors.PartialResultWarning]; "ignore" leaves them empty.
             progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
 
         Returns:
-            A :class:`FillReport`.
+            A `FillReport`.
 
         Raises:
             InvalidInputError: bad arguments, row 1 holds a different header, or ``compute``
@@ -558,7 +558,7 @@ class Tab(SegmentColumnsMixin):
         written: list[int],
     ) -> None:
         """Read the ID cells of the rows about to be written (one ``values.get``); refuse if
-        any changed since the plan: :class:`~tracertools.errors.ConcurrentChangeError`."""
+        any changed since the plan: [`ConcurrentChangeError`][tracertools.errors.ConcurrentChangeError]."""
         letter = _col_letters(id_column)
         cells = f"{letter}{expected[0][0]}:{letter}{expected[-1][0]}"
         block: Any = _call(lambda: ws.get(cells, return_type=_value_range()),

@@ -1,8 +1,8 @@
 """Sheets credentials, the default credentials and the authorised-client cache.
 
-The private half of :mod:`tracertools.storage.sheet`, which re-exports every public name here
-(:class:`ServiceAccount`, :class:`OAuth`, :func:`gspread_client`, :func:`clear_client_cache`,
-:func:`set_default_credentials`, :func:`default_credentials`, ``CREDENTIALS_ENV``); see that
+The private half of [`tracertools.storage.sheet`][tracertools.storage.sheet], which re-exports every public name here
+(`ServiceAccount`, `OAuth`, `gspread_client()`, `clear_client_cache()`,
+`set_default_credentials()`, `default_credentials()`, ``CREDENTIALS_ENV``); see that
 module's docstring for how ``credentials=`` is resolved.
 
 This module builds gspread clients, so it touches gspread too: the Sheets seam is the
@@ -208,7 +208,7 @@ class _GoogleAuth(_Credentials):
 
 
 class _Default(_Credentials):
-    """``credentials=None``: the process default (:func:`set_default_credentials`), else
+    """``credentials=None``: the process default (`set_default_credentials()`), else
     ``$TRACERTOOLS_SHEETS_CREDENTIALS``, else gspread's OAuth defaults."""
 
     def _chosen(self) -> _Credentials:
@@ -298,7 +298,7 @@ def set_default_credentials(credentials: Any, *, http_client: Any = None) -> Non
 
 @contextmanager
 def default_credentials(credentials: Any, *, http_client: Any = None) -> Iterator[None]:
-    """:func:`set_default_credentials` for the block; the previous default comes back after."""
+    """`set_default_credentials()` for the block; the previous default comes back after."""
     chosen = (None if credentials is None else _as_credentials(credentials),
               _check_http_client(http_client))
     with _DEFAULT_LOCK:
@@ -347,7 +347,7 @@ def gspread_client(credentials: Any = None, *, http_client: Any = None) -> gspre
     An escape hatch for gspread features tracertools does not wrap.
 
     Args:
-        credentials: as for :class:`~tracertools.storage.sheet.Sheet`.
+        credentials: as for [`Sheet`][tracertools.storage.sheet.Sheet].
         http_client: gspread's ``HTTPClient`` class to build the client with (gspread's own
             ``http_client=`` hook); default ``gspread.HTTPClient``.
     """

@@ -1,6 +1,6 @@
 """One gspread call at a time: retries where repeating is safe, typed errors without secrets.
 
-Part of the Sheets seam (:mod:`tracertools.storage.sheet` and its ``sheet_*`` helper modules);
+Part of the Sheets seam ([`tracertools.storage.sheet`][tracertools.storage.sheet] and its ``sheet_*`` helper modules);
 gspread, google-auth and requests are imported inside the functions.
 """
 

@@ -1,4 +1,4 @@
-"""Segment details in a sheet: the logic behind :meth:`tracertools.storage.sheet.Tab.add_segment_details`.
+"""Segment details in a sheet: the logic behind `tracertools.storage.sheet.Tab.add_segment_details()`.
 
 The layout is the original ``gsheet_add_seg_details`` one: segment IDs in column A under a
 header in A1; from column B a header row and one row of results per ID::
@@ -6,10 +6,10 @@ header in A1; from column B a header row and one row of results per ID::
     A            B           C           D             E        F        G          H
     segment_id   current_id  volume_um3  cable_length_nm  in_syn  out_syn  total_syn  proofread
 
-(columns C-H only as selected). The work is done by :meth:`Tab.fill_columns`, which makes it
+(columns C-H only as selected). The work is done by [`Tab.fill_columns()`][tracertools.storage.sheet.Tab.fill_columns], which makes it
 resumable (filled rows are skipped) and writes one request per batch; each batch of IDs costs
-one :meth:`SegmentList.details` (current IDs, volumes, skeletons, synapse counts, all batched)
-and one :meth:`SegmentList.proofreading_status`.
+one [`SegmentList.details()`][tracertools.segments.segment.SegmentList.details] (current IDs, volumes, skeletons, synapse counts, all batched)
+and one `SegmentList.proofreading_status()`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class _DetailsList(Protocol):
 
 
 class DetailsSession(Protocol):
-    """What a details fill needs of a datastack (:class:`~tracertools.datastack.Datastack` is one)."""
+    """What a details fill needs of a datastack ([`Datastack`][tracertools.datastack.Datastack] is one)."""
 
     @property
     def config(self) -> DatastackConfig: ...
@@ -67,7 +67,7 @@ def detail_header(
 ) -> list[str]:
     """The result column names, in sheet order, for the selected details.
 
-    The names and order of :meth:`SegmentList.details` (``cable_length_nm``, ``in_syn``,
+    The names and order of [`SegmentList.details()`][tracertools.segments.segment.SegmentList.details] (``cable_length_nm``, ``in_syn``,
     ``out_syn``, ``total_syn``); with ``original_names`` the original layout's
     (``cable_length``, ``inc_syn``), as the legacy ``gsheet_add_seg_details`` writes.
     """
@@ -99,9 +99,9 @@ def add_segment_details(
 ) -> FillReport:
     """Fill the details of the segment IDs in column A into the columns from B.
 
-    See :meth:`tracertools.storage.sheet.Tab.add_segment_details`. ``empty_proofread_column`` (for the
+    See `tracertools.storage.sheet.Tab.add_segment_details()`. ``empty_proofread_column`` (for the
     legacy shim) keeps a ``proofread`` column in the layout but leaves its cells empty;
-    ``proofread_rule`` names the column of :meth:`SegmentList.proofreading_status` written there
+    ``proofread_rule`` names the column of `SegmentList.proofreading_status()` written there
     (``"proofread"``, the strict rule; the legacy shim writes ``"marked"``, the original's).
     ``status`` adds the ``status`` column where rows that fail for good say why;
     ``original_names`` writes the original layout's header names (legacy shim).
@@ -144,7 +144,7 @@ def _reason(error: BaseException) -> str:
 
 
 def _why_no_current(ds: DetailsSession, ids: list[int]) -> dict[int, BaseException]:
-    """Why these IDs got no current ID: asked again (one :meth:`update_ids`, only when some
+    """Why these IDs got no current ID: asked again (one [`update_ids()`][tracertools.storage.sheet_details.DetailsSession.update_ids], only when some
     failed), so a never-issued ID (for good) is told from a service failure (worth a retry)."""
     if not ids:
         return {}

@@ -1,10 +1,10 @@
-"""Cell encoding and fill/write helpers behind :class:`tracertools.storage.sheet.Tab`.
+"""Cell encoding and fill/write helpers behind [`tracertools.storage.sheet.Tab`][tracertools.storage.sheet.Tab].
 
 Pure helpers: Python values to RAW-input cells (refusing values a cell cannot hold), A1 column
 letters and grid sizes, the batch bookkeeping of
-:meth:`~tracertools.storage.sheet.Tab.fill_columns` (its :class:`FillReport`, and the check that
+[`fill_columns()`][tracertools.storage.sheet.Tab.fill_columns] (its `FillReport`, and the check that
 rows did not move under it), the read-back match of an append, and gspread's enum values. Part of
-the Sheets seam (:mod:`tracertools.storage.sheet` and its ``sheet_*`` helper modules): gspread is
+the Sheets seam ([`tracertools.storage.sheet`][tracertools.storage.sheet] and its ``sheet_*`` helper modules): gspread is
 imported only inside functions, for its ``utils``.
 """
 
@@ -26,13 +26,13 @@ from tracertools.errors import InvalidInputError
 #: Integers at or above this size are written as text: Sheets stores numbers as doubles.
 _EXACT_INT_LIMIT = 2**53
 
-#: ``compute`` of :meth:`~tracertools.storage.sheet.Tab.fill_columns`: ID texts in, one row each out.
+#: ``compute`` of `tracertools.storage.sheet.Tab.fill_columns`: ID texts in, one row each out.
 ComputeRows = Callable[[list[str]], Sequence[Any]]
 
 
 @dataclass(frozen=True)
 class FillReport:
-    """What :meth:`Tab.fill_columns` did. Row numbers are 1-based sheet rows.
+    """What [`Tab.fill_columns()`][tracertools.storage.sheet.Tab.fill_columns] did. Row numbers are 1-based sheet rows.
 
     Attributes:
         written: rows that received values in this call.
@@ -152,7 +152,7 @@ def _compute_batch(
 ) -> list[tuple[int, list[Any]]]:
     """Run ``compute`` on one batch; record failures by position; return rows to write.
 
-    A :class:`MarkedFailure` is recorded as a failure and its row written; its position goes
+    A `MarkedFailure` is recorded as a failure and its row written; its position goes
     into ``marked``.
     """
     if not batch:
@@ -224,7 +224,7 @@ def _moved_rows(
 
 def _moved_message(tab: str, moved: list[tuple[int, str, str]], rows: list[int],
                    written: list[int]) -> str:
-    """The message of a fill stopped because rows moved (see :func:`_moved_rows`)."""
+    """The message of a fill stopped because rows moved (see `_moved_rows()`)."""
     shown = ", ".join(f"row {n} now holds {there!r}, not {ident!r}" for n, ident, there in moved[:3])
     more = f" (and {len(moved) - 3} more)" if len(moved) > 3 else ""
     return (f"rows of tab {tab!r} moved during fill_columns (rows inserted, deleted or sorted by "

@@ -1,4 +1,4 @@
-"""Updating a sheet's ID column to current IDs: the logic behind :meth:`Tab.update_segment_ids`.
+"""Updating a sheet's ID column to current IDs: the logic behind `Tab.update_segment_ids()`.
 
 Layout: segment IDs in one column under a header in row 1, as proofreaders keep them, with
 whatever else in the other columns. The update writes the current ID over each ID cell that
@@ -7,7 +7,7 @@ needs it (a stale ID, a supervoxel or level-2 ID, an ID written as ``"123.0"``) 
 row it handles: ``current``, ``updated from <old ID>``, ``supervoxel <old ID> replaced by its
 segment``, or ``error: <reason>`` for a value that will never name a segment (the ID cell is
 then left as it was). Rows are grouped in batches; each costs one
-:meth:`~tracertools.datastack.Datastack.update_ids` (a handful of CAVE requests whatever the
+`update_ids()` (a handful of CAVE requests whatever the
 batch size), one read of that batch's cells just before writing (refusing if rows moved or
 someone filled them meanwhile) and one write request.
 
@@ -43,7 +43,7 @@ _KIND_WORDS = {"supervoxel": "supervoxel", "l2": "level-2 node"}
 
 
 class IdsSession(Protocol):
-    """What an ID update needs of a datastack (:class:`~tracertools.datastack.Datastack` is one)."""
+    """What an ID update needs of a datastack ([`Datastack`][tracertools.datastack.Datastack] is one)."""
 
     def classify_ids(self, values: Iterable[Any]) -> pd.DataFrame: ...
 
@@ -57,7 +57,7 @@ def _permanent(exc: BaseException | None) -> bool:
 
 
 def _status_of(row: Any, text: str, first_row: int | None) -> str:
-    """The status cell of one handled row of an :meth:`update_ids` report."""
+    """The status cell of one handled row of an `update_ids()` report."""
     status = row["status"]
     if status == "current":
         word = "current" if text == str(row["current_id"]) else f"current (was written {text!r})"
@@ -86,7 +86,7 @@ def update_segment_ids(
 ) -> FillReport:
     """Update the ID column of ``tab`` to current IDs in place (see the module docstring).
 
-    See :meth:`tracertools.storage.sheet.Tab.update_segment_ids` for the arguments.
+    See `tracertools.storage.sheet.Tab.update_segment_ids()` for the arguments.
     """
     from tracertools.storage.sheet import FillReport, _call, _positive
     from tracertools.storage.sheet_fill import _col_letters, _contiguous_ranges, _raw_input, _spans
@@ -224,7 +224,7 @@ def _check_unmoved(tab: Tab, ws: Any, batch: list[tuple[int, str]], id_letter: s
 
 
 class SegmentColumnsMixin:
-    """The segment-ID column methods of :class:`~tracertools.storage.sheet.Tab`."""
+    """The segment-ID column methods of [`Tab`][tracertools.storage.sheet.Tab]."""
 
     __slots__ = ()
 
@@ -245,10 +245,10 @@ class SegmentColumnsMixin:
 
         Header from B1: ``current_id`` (written as text), then as selected ``volume_um3``
         (µm³), ``cable_length_nm`` (nm), ``in_syn``, ``out_syn``, ``total_syn`` and
-        ``proofread`` (bool), then ``status``. Built on :meth:`fill_columns`: resumable
+        ``proofread`` (bool), then ``status``. Built on [`fill_columns()`][tracertools.storage.sheet.Tab.fill_columns]: resumable
         (filled rows are skipped), one write per batch; each batch costs one
         ``SegmentList.details()`` and one ``proofreading_status()`` on ``ds`` (a
-        :class:`~tracertools.datastack.Datastack`). ID cells are read as they come (text with
+        [`Datastack`][tracertools.datastack.Datastack]). ID cells are read as they come (text with
         spaces or a trailing ``.0``; a supervoxel or level-2 ID gets the details of its
         segment). A value that can never name a segment (``7.20576E+17``, ``abc``, an ID of
         another layer, one never issued) fails only its row: its ``status`` cell says why and
@@ -296,14 +296,14 @@ class SegmentColumnsMixin:
         <reason>``. Duplicates are named (``same ID as row N``).
 
         Requests: one ``values.get`` for the tab, then per batch of ``batch_size`` rows one
-        :meth:`~tracertools.datastack.Datastack.update_ids` (a handful of CAVE requests,
+        `update_ids()` (a handful of CAVE requests,
         whatever the batch size), one ``values.batchGet`` to check the batch's cells did not
         move, and one ``values.batchUpdate``. Resumable: rows with a status are skipped; a
         row that failed for a passing reason (a service error) gets none and is retried by
         the next call.
 
         Args:
-            ds: the :class:`~tracertools.datastack.Datastack` the IDs belong to.
+            ds: the [`Datastack`][tracertools.datastack.Datastack] the IDs belong to.
             id_column: the 1-based column of the IDs (header in row 1).
             status_column: the status column; default: the column headed ``status_header``,
                 else the first column right of all data. Refused if it holds other data.
@@ -312,13 +312,13 @@ class SegmentColumnsMixin:
                 being replaced.
             batch_size: rows per lookup and per write request.
             errors: for rows that could not be updated: "warn" (default) names them in one
-                :class:`~tracertools.errors.PartialResultWarning`; "ignore" stays quiet;
+                [`PartialResultWarning`][tracertools.errors.PartialResultWarning]; "ignore" stays quiet;
                 "raise" stops after the first batch with a failure
-                (:class:`~tracertools.errors.BatchError`; what was written stays).
+                ([`BatchError`][tracertools.errors.BatchError]; what was written stays).
             progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
 
         Returns:
-            A :class:`FillReport`: ``written`` (rows given a status), ``marked`` (rows marked
+            A `FillReport`: ``written`` (rows given a status), ``marked`` (rows marked
             with an error), ``failed`` (rows to retry), ``skipped`` (rows already done).
 
         Raises:

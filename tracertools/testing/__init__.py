@@ -1,11 +1,11 @@
 """Test helpers: LocalCave (a CAVE-compatible server with a synthetic world), LocalSheets and
 LocalS3, all on loopback.
 
-``LocalCave`` serves a deterministic :class:`World` (neurons, supervoxels, a chunkedgraph
+``LocalCave`` serves a deterministic [`World`][tracertools.testing.world.World] (neurons, supervoxels, a chunkedgraph
 with an edit history, materialized tables, L2 data, skeletons, meshes) over HTTP on
 127.0.0.1, so the real caveclient and cloud-volume work against it; or, with
-``LocalCave(world=ScaleWorld())``, a lazily generated BANC-sized :class:`ScaleWorld`. Both
-implement :class:`CaveWorld`, what the server asks of a world. See ``docs/testing.md``.
+``LocalCave(world=ScaleWorld())``, a lazily generated BANC-sized [`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld]. Both
+implement `CaveWorld`, what the server asks of a world. See ``docs/testing.md``.
 
 Importing this package is light: the world and the server load on first use.
 """

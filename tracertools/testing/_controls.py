@@ -158,7 +158,7 @@ class Controls:
         limit_hits: requests refused or cut by a service limit: ``rate_limited`` (429 from the
             per-token rate limit), ``body_too_large`` (413) and ``row_capped`` (a query answer
             truncated at the row cap).
-        defaults: the fault settings at start and after :meth:`reset`.
+        defaults: the fault settings at start and after `reset()`.
     """
 
     stats: RequestStats = field(default_factory=RequestStats)

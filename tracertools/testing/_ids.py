@@ -139,7 +139,7 @@ class GraphLayout:
         return int(chunk[0]) + gx * (int(chunk[1]) + gy * int(chunk[2]))
 
     def chunk_from_index(self, index: int) -> tuple[int, int, int]:
-        """Inverse of :meth:`chunk_index`."""
+        """Inverse of `chunk_index()`."""
         gx, gy, _ = self.grid
         return (index % gx, (index // gx) % gy, index // (gx * gy))
 

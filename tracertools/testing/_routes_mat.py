@@ -67,9 +67,9 @@ def version_metadata(app: CaveApp, v: int) -> dict[str, Any]:
 def routes(app: CaveApp) -> list[Route]:
     """The materialization and annotation engines, as the real ones answer.
 
-    The small :class:`~tracertools.testing.World` gets the real engine's rules (stale root
+    The small [`World`][tracertools.testing.world.World] gets the real engine's rules (stale root
     filters refused, pending lookups, live paging, reference tables, ``desired_resolution``);
-    any other world (the scale world) the simpler :func:`generic_routes`.
+    any other world (the scale world) the simpler `generic_routes()`.
     """
     from tracertools.testing.world import World
 
@@ -439,7 +439,7 @@ def small_world_routes(app: CaveApp) -> list[Route]:
 
 
 def generic_routes(app: CaveApp) -> list[Route]:
-    """The engine for any :class:`~tracertools.testing.CaveWorld` (the scale world): rows come
+    """The engine for any `CaveWorld` (the scale world): rows come
     from ``world.query_rows``; no stale-root refusals, pending lookups or reference tables."""
     w = app.world
     M3 = "/materialize/api/v3/datastack/{ds}"

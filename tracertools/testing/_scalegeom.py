@@ -8,7 +8,7 @@ its L2 ``size_nm3`` (whole numbers of nm³, so sums are exact).
 
 Only soma chunks carry voxels: the soma position's supervoxels are painted as 4 x 4 x 2
 voxel blocks in a cube centred in the neuron's soma chunk (every neuron's soma chunk is its
-own), so a point lookup at :meth:`soma_voxel` finds the neuron; other voxels are background.
+own), so a point lookup at `soma_voxel()` finds the neuron; other voxels are background.
 """
 
 from __future__ import annotations

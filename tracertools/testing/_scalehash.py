@@ -2,7 +2,7 @@
 
 The scale world never enumerates its neurons, so a random draw must be computable from
 ``(seed, neuron, stream, ...)`` alone, for one key or a numpy array of keys at once.
-:func:`uniform` is splitmix64 applied to the key chain; :class:`AffinePerm` is an invertible
+`uniform()` is splitmix64 applied to the key chain; `AffinePerm` is an invertible
 shuffle of ``0 .. n-1`` used to make IDs look unordered while staying decodable.
 """
 
@@ -37,7 +37,7 @@ def _mix_int(x: int) -> int:
 
 
 def hash_int(*keys: int) -> int:
-    """:func:`hash64` of plain integer keys, as a Python int."""
+    """`hash64()` of plain integer keys, as a Python int."""
     h = 0
     for key in keys:
         h = _mix_int(h ^ (int(key) & _MASK))
@@ -45,12 +45,12 @@ def hash_int(*keys: int) -> int:
 
 
 def uniform_int(*keys: int) -> float:
-    """:func:`uniform` of plain integer keys, as a float."""
+    """`uniform()` of plain integer keys, as a float."""
     return (hash_int(*keys) >> 11) * (1.0 / (1 << 53))
 
 
 def normal_int(*keys: int) -> float:
-    """:func:`normal` of plain integer keys, as a float."""
+    """`normal()` of plain integer keys, as a float."""
     u1, u2 = uniform_int(*keys, 1), uniform_int(*keys, 2)
     return math.sqrt(-2.0 * math.log1p(-u1)) * math.cos(2.0 * math.pi * u2)
 
@@ -100,11 +100,11 @@ class AffinePerm:
         self.a_inv = pow(a, -1, self.n) if self.n > 1 else 0
 
     def forward_int(self, x: int) -> int:
-        """:meth:`forward` of one Python int."""
+        """`forward()` of one Python int."""
         return (x * self.a + self.b) % self.n
 
     def inverse_int(self, y: int) -> int:
-        """:meth:`inverse` of one Python int."""
+        """`inverse()` of one Python int."""
         return ((y - self.b) * self.a_inv) % self.n
 
     def _dtype(self) -> type:
@@ -116,6 +116,6 @@ class AffinePerm:
         return np.asarray((v * self.a + self.b) % self.n, dtype=np.int64)
 
     def inverse(self, y: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """Undo :meth:`forward` (values in ``0 .. n-1``)."""
+        """Undo `forward()` (values in ``0 .. n-1``)."""
         v: np.ndarray = np.asarray(y).astype(self._dtype())
         return np.asarray(((v - self.b) % self.n * self.a_inv) % self.n, dtype=np.int64)

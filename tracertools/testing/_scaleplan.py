@@ -51,7 +51,7 @@ _S_NSV, _S_DENSITY, _S_EDITED, _S_NOPS, _S_PLAN, _S_SPECIAL = 11, 12, 13, 14, 15
 
 @dataclass(frozen=True)
 class ScaleParams:
-    """Parameters of a :class:`~tracertools.testing.scaleworld.ScaleWorld` (see there)."""
+    """Parameters of a [`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld] (see there)."""
 
     seed: int = 0
     n_neurons: int = 100_000
@@ -139,7 +139,7 @@ class Scalars:
         return n_sv, m, n_ops
 
     def _of_one(self, k: int) -> tuple[int, int, int]:
-        """:meth:`of` for one neuron in plain Python (same numbers, no numpy overhead)."""
+        """`of()` for one neuron in plain Python (same numbers, no numpy overhead)."""
         p = self.p
         z_sv = normal_int(p.seed, _S_NSV, k)
         u_density = uniform_int(p.seed, _S_DENSITY, k)

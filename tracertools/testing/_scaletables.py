@@ -408,7 +408,7 @@ def _constraints(table: ScaleTable, body: Mapping[str, Any]) -> tuple[dict[str, 
 def run_query(
     table: ScaleTable, t: float, body: Mapping[str, Any], max_rows: int, random_sample: int | None
 ) -> pd.DataFrame:
-    """A materialization query on a lazily generated table (see :func:`apply_query`)."""
+    """A materialization query on a lazily generated table (see `apply_query()`)."""
     roles, ids = _constraints(table, body)
     if roles or ids is not None:
         owners: IntArray | None = None

@@ -1,4 +1,4 @@
-"""The cell store and A1 ranges behind :class:`tracertools.testing.sheets.LocalSheets`.
+"""The cell store and A1 ranges behind [`tracertools.testing.sheets.LocalSheets`][tracertools.testing.sheets.LocalSheets].
 
 In-memory spreadsheets (``_Book`` of ``_Tab`` grids with 0-based ``(row, col)`` cells), A1
 range parsing and formatting, and how values are stored (RAW / USER_ENTERED) and rendered

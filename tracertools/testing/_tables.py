@@ -85,7 +85,7 @@ class AnnotationTable:
     def pending_rows(self, count: int, created: float, first_id: int) -> pd.DataFrame:
         """``count`` rows just ingested, still waiting for their supervoxel and root lookups.
 
-        Laid out like :meth:`snapshot`; supervoxel and root columns hold 1, the real engine's
+        Laid out like `snapshot()`; supervoxel and root columns hold 1, the real engine's
         marker for "not looked up yet" (the other values are placeholders).
         """
         ids = np.arange(first_id, first_id + count, dtype=np.int64)

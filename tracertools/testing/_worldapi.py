@@ -1,14 +1,14 @@
-"""What LocalCave's routes ask of a world: the :class:`CaveWorld` protocol.
+"""What LocalCave's routes ask of a world: the `CaveWorld` protocol.
 
 The HTTP routes (``_routes_*.py``) only call the members listed here, so any object that
-implements them can be served: the small voxelized :class:`~tracertools.testing.world.World`
-(through :class:`SmallWorldApi`, its implementation of the protocol) and the lazily generated
-:class:`~tracertools.testing.scaleworld.ScaleWorld`.
+implements them can be served: the small voxelized [`World`][tracertools.testing.world.World]
+(through `SmallWorldApi`, its implementation of the protocol) and the lazily generated
+[`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld].
 
 Conventions: IDs are ``uint64`` arrays (or Python ints), times are epoch seconds (UTC),
 ``t=None`` is never passed (the routes resolve "now"), unknown node IDs raise
-:class:`~tracertools.testing._graph.UnknownNodeError`, bad queries raise
-:class:`~tracertools.testing._tables.QueryError`.
+`UnknownNodeError`, bad queries raise
+`QueryError`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class CaveWorld(Protocol):
         t0: creation time of the original roots.
         version_timestamps: materialization version -> timestamp.
         swamps: swamp ID -> closed mesh (vertices nm, triangles).
-        service_limits: default :class:`~tracertools.testing._controls.FaultConfig` settings
+        service_limits: default `FaultConfig` settings
             the server starts (and resets) with, e.g. ``{"row_cap": 500000}``.
     """
 
@@ -141,7 +141,7 @@ class CaveWorld(Protocol):
         ...
 
     def tabular_change_log(self, root: int, filtered: bool) -> pd.DataFrame:
-        """Upstream's tabular change log of a root (see :func:`tabular_change_log`)."""
+        """Upstream's tabular change log of a root (see `tabular_change_log()`)."""
         ...
 
     # -- L2 cache, skeletons, meshes, voxels -------------------------------------------------
@@ -250,7 +250,7 @@ def finish_change_log(df: pd.DataFrame, filtered: bool) -> pd.DataFrame:
 
 
 class SmallWorldApi:
-    """:class:`CaveWorld` for the voxelized small :class:`World` (delegates to its graph).
+    """`CaveWorld` for the voxelized small [`World`][tracertools.testing.world.World] (delegates to its graph).
 
     A mixin: ``World`` inherits it, so the small world implements the protocol directly.
     """

@@ -55,23 +55,23 @@ class LocalCave:
         resolution: viewer resolution in nm per voxel.
         port: TCP port (0: an ephemeral port).
         world: serve this world instead of the cached one for the parameters above: any
-            :class:`~tracertools.testing.CaveWorld`, e.g. a
-            :class:`~tracertools.testing.ScaleWorld`, whose ``service_limits`` become the
+            `CaveWorld`, e.g. a
+            [`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld], whose ``service_limits`` become the
             server's default faults.
         long_history: give one otherwise unedited neuron this many extra edits after the
-            scripted ones (see :class:`World`; its root is ``cave.world.long_history_root``).
-        https: also serve over HTTPS on a second port (:attr:`https_url`, a self-signed
+            scripted ones (see [`World`][tracertools.testing.world.World]; its root is ``cave.world.long_history_root``).
+        https: also serve over HTTPS on a second port (`https_url`, a self-signed
             certificate made at start, needs ``cryptography``), for browsers: neuroglancer
             sends its token only to ``middleauth+https://`` sources. Its config then
             names the segmentation as real datastacks do,
             ``graphene://middleauth+https://127.0.0.1:PORT/segmentation/table/<table>``;
-            Python clients keep using :attr:`url`.
+            Python clients keep using `url`.
         skeleton_seconds: how long the skeleton service takes to generate one skeleton it has
             not cached (roots created after the newest materialization version, until first
-            asked for); see :meth:`set_skeleton_eta`.
+            asked for); see [`set_skeleton_eta()`][tracertools.testing.localcave.LocalCave.set_skeleton_eta].
 
-    The token is available as :attr:`token` but never appears in ``repr``, logs or errors.
-    Nothing is registered anywhere while it runs: :meth:`datastack` hands its config, address
+    The token is available as `token` but never appears in ``repr``, logs or errors.
+    Nothing is registered anywhere while it runs: [`datastack()`][tracertools.testing.localcave.LocalCave.datastack] hands its config, address
     and token to a ``Datastack`` explicitly.
     """
 
@@ -193,7 +193,7 @@ class LocalCave:
 
     @property
     def world(self) -> Any:
-        """The world being served (ground truth): a :class:`World`, or the world passed in."""
+        """The world being served (ground truth): a [`World`][tracertools.testing.world.World], or the world passed in."""
         if self._world is None:
             seed, n, res, huge = self._params
             self._world = World.cached(seed, n, res, huge, self._long_history)
@@ -207,7 +207,7 @@ class LocalCave:
     @property
     def browser_segmentation_source(self) -> str:
         """The segmentation as a viewer reads it: ``graphene://middleauth+https://...`` with
-        ``https=True``, else :attr:`segmentation_source`."""
+        ``https=True``, else `segmentation_source`."""
         if not self._https:
             return self.segmentation_source
         return f"graphene://middleauth+{self.https_url}/segmentation/table/{self.table_name}"
@@ -261,7 +261,7 @@ class LocalCave:
         return self._need().controls.faults
 
     def set_faults(self, **settings: Any) -> FaultConfig:
-        """Change fault settings (see :class:`FaultConfig`); unspecified ones are kept.
+        """Change fault settings (see `FaultConfig`); unspecified ones are kept.
 
         Example: ``cave.set_faults(error_rate=0.1, endpoints=["roots_binary"], seed=1)``.
         """
@@ -305,7 +305,7 @@ class LocalCave:
 
         As on the real engine, a live query that meets them answers 406 unless it passes
         ``allow_missing_lookups=True`` (then they are left out, with a warning header).
-        Materialized queries never see them; :meth:`reset` removes them.
+        Materialized queries never see them; [`reset()`][tracertools.testing.localcave.LocalCave.reset] removes them.
         """
         app = self._need()
         if table not in self.world.tables:
@@ -319,7 +319,7 @@ class LocalCave:
     def hide_l2_attributes(self, l2_ids: Iterable[int]) -> None:
         """Answer these L2 IDs as the L2 cache answers nodes it has not computed yet: ``{}``.
 
-        Adds to those hidden before; :meth:`reset` shows them all again.
+        Adds to those hidden before; [`reset()`][tracertools.testing.localcave.LocalCave.reset] shows them all again.
         """
         app = self._need()
         app.l2_not_cached = app.l2_not_cached | frozenset(int(i) for i in l2_ids)
@@ -392,7 +392,7 @@ class LocalCave:
         )
 
     def datastack(self, **kwargs: Any) -> Datastack:
-        """A :class:`tracertools.datastack.Datastack` on this server (no network yet).
+        """A [`tracertools.datastack.Datastack`][tracertools.datastack.Datastack] on this server (no network yet).
 
         Its config, server address and token are this server's (``config=``,
         ``server_address=``, ``auth_token=``); other keyword arguments (``timestamp=``,

@@ -45,7 +45,7 @@ class LocalS3:
         alias: the cloudfiles alias to register for the server (``localtest://bucket/key``).
         port: the TCP port; 0 picks a free one.
 
-    Use it as a context manager, or call :meth:`start` and :meth:`stop`.
+    Use it as a context manager, or call [`start()`][tracertools.testing.s3.LocalS3.start] and [`stop()`][tracertools.testing.s3.LocalS3.stop].
     """
 
     def __init__(
@@ -80,7 +80,7 @@ class LocalS3:
 
     @property
     def port(self) -> int:
-        """The TCP port the server listens on (after :meth:`start`)."""
+        """The TCP port the server listens on (after [`start()`][tracertools.testing.s3.LocalS3.start])."""
         self._require_running()
         return int(self._server.get_host_and_port()[1])
 

@@ -10,12 +10,12 @@ Example::
         root = world.neuron_root(42)
         assert client.chunkedgraph.is_latest_roots([root])[0]
 
-Every neuron is derived from ``(seed, neuron index)`` on demand (see :mod:`._scaleplan`) and
+Every neuron is derived from ``(seed, neuron index)`` on demand (see `._scaleplan`) and
 kept in a cache bounded in bytes, so start-up is instant, memory follows what a session
 touches, and any ground truth about a neuron costs time proportional to that neuron. IDs
-follow the real 10-layer graphene layout (:mod:`._scalegraph`); tables are generated per
-query (:mod:`._scaletables`). The server starts with real service limits (row cap, 10 MB
-body limit, a per-token rate limit), see :attr:`ScaleWorld.service_limits`.
+follow the real 10-layer graphene layout (`._scalegraph`); tables are generated per
+query (`._scaletables`). The server starts with real service limits (row cap, 10 MB
+body limit, a per-token rate limit), see `ScaleWorld.service_limits`.
 """
 
 from __future__ import annotations
@@ -62,10 +62,10 @@ class ScaleWorld:
         n_neurons: current neurons (one soma chunk each), at most 524,287.
         sv_median: median supervoxels per neuron (log-normal, clipped to [200, 2,500,000]).
         sv_sigma: sigma of the log of supervoxels per neuron.
-        giant_supervoxels: supervoxels of the giant neuron(s) (:attr:`giant_neurons`).
+        giant_supervoxels: supervoxels of the giant neuron(s) (`giant_neurons`).
         edited_fraction: fraction of neurons with an edit history (median 4 edits, a tail
             to 500).
-        long_history_ops: operations of each long-history neuron (:attr:`long_history_neurons`).
+        long_history_ops: operations of each long-history neuron (`long_history_neurons`).
         n_long_history: number of long-history neurons.
         row_cap: materialization ``QUERY_LIMIT_SIZE`` (rows).
         body_limit_bytes: request body limit (413 beyond).
@@ -457,7 +457,7 @@ class ScaleWorld:
         return self.graph.operation(int(operation_id))
 
     def tabular_change_log(self, root: int, filtered: bool) -> pd.DataFrame:
-        """:func:`~tracertools.testing._worldapi.tabular_change_log`, vectorized per neuron."""
+        """`tabular_change_log()`, vectorized per neuron."""
         pl, j = self._root(root)
         ops = self.edits(root)
         idx = np.array([(op.operation_id - 1) % OPS_PER_NEURON for op in ops], dtype=np.int64)

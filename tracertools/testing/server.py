@@ -1,7 +1,7 @@
 """The LocalCave HTTP server: routing, auth, body limits, faults and error bodies.
 
 A threaded ``http.server`` bound to 127.0.0.1 on an ephemeral port. Every route has a name
-(the key of :class:`~._controls.RequestStats`), a kind (``service`` needs a token and takes
+(the key of `RequestStats`), a kind (``service`` needs a token and takes
 injected faults, ``handshake`` is a public version probe, ``static`` is public data such as
 watershed chunks and precomputed meshes) and a handler ``Request -> Response``.
 
@@ -165,7 +165,7 @@ def route(method: str, path: str, name: str, handler: Handler, kind: str = "serv
 class CaveApp:
     """Everything the route handlers share: the world, names, token, controls, state store.
 
-    The world is anything that implements :class:`~tracertools.testing._worldapi.CaveWorld`;
+    The world is anything that implements `CaveWorld`;
     its ``service_limits`` are the fault settings the server starts and resets with.
     """
 
@@ -206,7 +206,7 @@ class CaveApp:
 
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
         """Memoise an immutable computed value (e.g. an encoded body), least recently used
-        first out once :attr:`CACHE_ENTRIES` or :attr:`CACHE_BYTES` is exceeded."""
+        first out once `CACHE_ENTRIES` or `CACHE_BYTES` is exceeded."""
         with self.cache_lock:
             if key in self.cache:
                 self.cache.move_to_end(key)
@@ -412,7 +412,7 @@ def _fmt_seconds(v: float | None) -> str:
 
 
 class CaveHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server bound to 127.0.0.1 serving one :class:`CaveApp`."""
+    """A threaded HTTP server bound to 127.0.0.1 serving one `CaveApp`."""
 
     daemon_threads = True
     allow_reuse_address = False

@@ -27,7 +27,7 @@ text; numbers are doubles, so integers of 2**53 or more lose digits and read bac
 notation (``7.20576E+17``), as on real Sheets. Drive endpoints are not served (404).
 
 This module is the HTTP side (routes, tokens, faults); the cell store, A1 parsing and value
-rendering live in :mod:`tracertools.testing._sheets_grid`.
+rendering live in `tracertools.testing._sheets_grid`.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ _VALUE_WRITES = ("values.update", "values.append", "values.batchUpdate")
 
 @dataclass
 class _Fault:
-    """A scripted failure (see :meth:`LocalSheets.fail_next`)."""
+    """A scripted failure (see [`LocalSheets.fail_next()`][tracertools.testing.sheets.LocalSheets.fail_next])."""
 
     route: str | None
     status: int
@@ -155,8 +155,8 @@ def _routing_http_client(route: str) -> type:
 class LocalSheets:
     """An in-memory Google Sheets v4 server on ``127.0.0.1`` for gspread (and so tracertools).
 
-    Use it as a context manager (or :meth:`start` / :meth:`stop`). Clients reach it through
-    :meth:`client`, :attr:`http_client` or :meth:`as_default` (see the module docstring).
+    Use it as a context manager (or [`start()`][tracertools.testing.sheets.LocalSheets.start] / [`stop()`][tracertools.testing.sheets.LocalSheets.stop]). Clients reach it through
+    [`client()`][tracertools.testing.sheets.LocalSheets.client], `http_client` or [`as_default()`][tracertools.testing.sheets.LocalSheets.as_default] (see the module docstring).
 
     Args:
         token: if set, Sheets calls need ``Authorization: Bearer <token>`` (401 otherwise) and
@@ -165,7 +165,7 @@ class LocalSheets:
     Attributes:
         requests: request counts per route (``"values.get"``, ``"values.batchUpdate"``,
             ``"spreadsheets.get"``, ``"spreadsheets.batchUpdate"``, ``"token"``, ...).
-        log: every request in order, as :class:`SheetsRequest`.
+        log: every request in order, as [`SheetsRequest`][tracertools.testing.sheets.SheetsRequest].
     """
 
     def __init__(self, *, token: str | None = None) -> None:
@@ -245,7 +245,7 @@ class LocalSheets:
 
     @contextmanager
     def as_default(self) -> Iterator[LocalSheets]:
-        """Within the block, ``credentials=None`` means :meth:`client` (for ``Sheet(key)`` and
+        """Within the block, ``credentials=None`` means [`client()`][tracertools.testing.sheets.LocalSheets.client] (for ``Sheet(key)`` and
         the legacy ``gsheet_*`` shims); the previous default comes back after."""
         with _sheet.default_credentials(self.client()):
             yield self

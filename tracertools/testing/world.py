@@ -1,11 +1,11 @@
 """The synthetic, deterministic ground-truth world served by LocalCave.
 
-A :class:`World` is built from ``(seed, n_neurons, resolution, huge_neuron, ...)`` alone:
+A [`World`][tracertools.testing.world.World] is built from ``(seed, n_neurons, resolution, huge_neuron, ...)`` alone:
 
 * a watershed volume of ``shape`` segmentation voxels at ``seg_resolution`` nm (default
   256 x 256 x 64 voxels of 16 x 16 x 45 nm), chunked by ``chunk_size``;
 * ``n_neurons`` neurons (soma ball + branching tubular neurites), split into supervoxels;
-* a chunkedgraph with graphene IDs, an edit history (see :mod:`._history`), stale roots and
+* a chunkedgraph with graphene IDs, an edit history (see `._history`), stale roots and
   lineages; three materialization versions at past timestamps;
 * tables ``synapses``, ``proofreading_status`` and ``cell_info``; L2-cache attributes;
   skeletons; swamp meshes; optionally one huge neuron (lazy, > 1 M supervoxels) and one
@@ -79,7 +79,7 @@ class World(SmallWorldApi):
             ``n_neurons >= 8``) gets N more operations after the scripted ones: a small piece
             split off and merged back, alternately, by all five users at increasing timestamps
             (days 141-190, after every materialization version). Its final root
-            (:attr:`long_history_root`) has N edits and a chain of N + 1 roots. The rest of the
+            (`long_history_root`) has N edits and a chain of N + 1 roots. The rest of the
             world is the same as with ``long_history=0`` (its own random generator).
         synapse_partners: when set, each neuron makes synapses onto this many partners drawn
             at random instead of onto every neuron, so the synapse table grows linearly with
@@ -323,7 +323,7 @@ class World(SmallWorldApi):
     # -- measurements ------------------------------------------------------------------------
 
     def l2_attributes(self, l2_id: int) -> dict[str, Any]:
-        """L2-cache attributes of an L2 ID (see :mod:`._l2stats`)."""
+        """L2-cache attributes of an L2 ID (see `._l2stats`)."""
         l2 = int(l2_id)
         with self._lock:
             hit = self._l2_cache.get(l2)
