@@ -58,6 +58,9 @@ def test_server_work_excludes_injected_latency(cave: LocalCave) -> None:
     assert requests.get(f"{cave.url}/info/version").status_code == 200
     assert cave.request_log[-1].duration_s >= 0.2
     assert cave.handler_us["info_version"] < 100_000
+    assert 0 < cave.busy_s < 0.1
+    cave.reset()
+    assert cave.busy_s == 0
 
 
 def test_retry_on_503_is_visible_in_counters(cave: LocalCave) -> None:

@@ -191,6 +191,33 @@ class Controls:
         self._scripted: list[ScriptedFault] = []
         self._latency = 0.0
         self._latency_endpoints: frozenset[str] | None = None
+        self._working = 0
+        self._busy = 0.0
+        self._busy_since = 0.0
+
+    # -- server work -------------------------------------------------------------------------
+
+    def work_started(self) -> None:
+        """A route handler starts computing an answer."""
+        with self._lock:
+            if self._working == 0:
+                self._busy_since = time.perf_counter()
+            self._working += 1
+
+    def work_done(self) -> None:
+        """A route handler has its answer."""
+        with self._lock:
+            self._working -= 1
+            if self._working == 0:
+                self._busy += time.perf_counter() - self._busy_since
+
+    @property
+    def busy_s(self) -> float:
+        """Seconds during which at least one handler was computing (the union over concurrent
+        requests: unlike summed handler times, never more than the time that passed)."""
+        with self._lock:
+            open_s = time.perf_counter() - self._busy_since if self._working else 0.0
+            return self._busy + open_s
 
     # -- log ---------------------------------------------------------------------------------
 
@@ -261,6 +288,8 @@ class Controls:
             self._scripted.clear()
             self._latency = 0.0
             self._latency_endpoints = None
+            self._busy = 0.0
+            self._busy_since = time.perf_counter()
 
     # -- per request -------------------------------------------------------------------------
 

@@ -265,6 +265,12 @@ class LocalCave:
         return self._need().controls.handler_us
 
     @property
+    def busy_s(self) -> float:
+        """Seconds during which the server was computing at least one answer since the last
+        reset (the union over concurrent requests, so never more than the time that passed)."""
+        return self._need().controls.busy_s
+
+    @property
     def request_log(self) -> list[LogEntry]:
         """Requests seen since the last reset (method, path, endpoint, body size, status, time)."""
         return self._need().controls.log()

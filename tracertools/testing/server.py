@@ -388,6 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers, body, params,  # type: ignore[arg-type]
         )
         began = time.perf_counter()
+        app.controls.work_started()
         try:
             return r.handler(req)
         except HttpError as exc:
@@ -404,6 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
             return error_response(500, f"internal server error: {type(exc).__name__}")
         finally:
             self._work_s = time.perf_counter() - began
+            app.controls.work_done()
 
     def _send(self, resp: Response) -> None:
         try:
