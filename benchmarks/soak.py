@@ -1,4 +1,4 @@
-"""Soak: 10,000 IDs through current IDs, synapse counts and details, round after round.
+"""Soak: 10,000 distinct IDs through current IDs, synapse counts and details, round after round.
 
 Run as a script (never from the test suite)::
 
@@ -6,12 +6,15 @@ Run as a script (never from the test suite)::
     python benchmarks/soak.py --no-docs    # prints only
     python benchmarks/soak.py --rounds 10 --ids 20000
 
-LocalCave runs in a child process, so the memory measured here is the client's alone: Python
-allocations through ``tracemalloc`` (the peak each call needs above what was held before it,
-and what is still held after each round) and the process's peak resident set size. The world has 45 root IDs (10 current, 35
-stale), so the 10,000 IDs repeat them (about 222 times each); duplicates are kept in the results,
-as in real spreadsheets. One ``Datastack`` serves every round, as in a long-running notebook, so
-a leak would show as memory still held growing from round to round.
+LocalCave serves the scale world (``ScaleWorld(seed=0)``, BANC-sized, its rate limit off: the
+soak is about the client, not the limit) in a child process, so the memory measured here is the
+client's alone: Python allocations through ``tracemalloc`` (the peak each call needs above what
+was held before it, and what is still held after each round) and the process's peak resident
+set size. The IDs are ``world.sample_ids(n)``: distinct historical root IDs, one in ten stale,
+so every round asks about 10,000 different segments and the first round cannot be served from
+a few cached answers. One ``Datastack`` serves every round, as in a long-running notebook, so
+a leak would show as memory still held growing from round to round (later rounds reuse the
+session's caches: leaves and skeletons never change).
 """
 
 from __future__ import annotations
@@ -34,12 +37,18 @@ from _perfdoc import machine, write_section  # noqa: E402
 MIB = 1024 * 1024
 
 
-def _serve(conn: Connection) -> None:
-    """Child process: run LocalCave, send its config, token and roots, wait to be told to stop."""
-    from tracertools.testing import LocalCave
+STALE_FRACTION = 0.1
 
-    with LocalCave(datastack_name="soak", skeleton_seconds=0) as cave:  # ready at once
-        conn.send((cave.config, cave.token, [int(r) for r in cave.world.all_roots()]))
+
+def _serve(conn: Connection, n_ids: int) -> None:
+    """Child process: serve the scale world, send its config, token and ``n_ids`` distinct
+    IDs, wait to be told to stop."""
+    from tracertools.testing import LocalCave, ScaleWorld
+
+    world = ScaleWorld(seed=0, rate_limit_per_s=None)
+    ids = [int(i) for i in world.sample_ids(n_ids, STALE_FRACTION, seed=0)]
+    with LocalCave(world=world, datastack_name="soak", skeleton_seconds=0) as cave:  # ready at once
+        conn.send((cave.config, cave.token, ids))
         conn.recv()
 
 
@@ -69,11 +78,10 @@ def soak(n_ids: int, rounds: int) -> dict[str, Any]:
     facts = machine()
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child,), daemon=True)
+    server = ctx.Process(target=_serve, args=(child, n_ids), daemon=True)
     server.start()
     try:
-        config, token, roots = parent.recv()
-        ids = [roots[i % len(roots)] for i in range(n_ids)]
+        config, token, ids = parent.recv()
         tracemalloc.start()
         ds = Datastack(config.name, config=config, auth_token=token)
         segs = ds.segments(ids)
@@ -106,12 +114,14 @@ def report(result: dict[str, Any]) -> str:
     """The markdown body of the Soak section."""
     n, rounds = result["ids"], result["rounds"]
     lines = [
-        f"Run `python benchmarks/soak.py`. {n:,} IDs ({result['distinct']} distinct: the "
-        f"LocalCave world's roots, repeated) through each method, {rounds} rounds on one "
-        "`Datastack`; LocalCave runs in a child process with no added latency, so memory is the "
-        "client's alone. Working memory is the traced Python peak of a call above what was held "
-        "before it. Medians are over rounds; the first round also imports caveclient, builds the "
-        "client and fills the session's caches, which later rounds reuse.",
+        f"Run `python benchmarks/soak.py`. {n:,} IDs ({result['distinct']:,} distinct, one in "
+        f"{round(1 / STALE_FRACTION)} stale: `ScaleWorld.sample_ids`) through each method, "
+        f"{rounds} rounds on one `Datastack`; LocalCave serves the scale world in a child process "
+        "with no added latency and its rate limit off, so memory is the client's alone. Working "
+        "memory is the traced Python peak of a call above what was held before it. Medians are "
+        "over rounds; the first round also imports caveclient, builds the client and fills the "
+        "session's caches (leaves, skeletons), which later rounds reuse; synapse counts are "
+        "queried every round. Times include the stand-in generating its answers.",
         "",
         "| method | median time | throughput | first round | working memory (median / max) |",
         "|---|---|---|---|---|",
@@ -131,8 +141,8 @@ def report(result: dict[str, Any]) -> str:
         f"caches): "
         f"{', '.join(f'{h:.1f}' for h in held)} MiB (growth from round 2 to round {rounds}: "
         f"{held[-1] - held[min(1, len(held) - 1)]:+.2f} MiB).",
-        f"- Peak resident set size of the client process: {result['rss']:.0f} MiB (Python, "
-        "numpy, pandas, caveclient and cloud-volume loaded).",
+        f"- Peak resident set size of the client process: {result['rss']:,.0f} MiB (Python, "
+        "numpy, pandas, caveclient and cloud-volume loaded, and the session's caches).",
         f"- Machine: {result['machine']}.",
     ]
     return "\n".join(lines)

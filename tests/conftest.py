@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 
@@ -144,6 +145,35 @@ def _nothing_outlives_the_session() -> Iterator[None]:
             "stop what it started):\n  " + "\n  ".join(leftovers),
             pytrace=False,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# The scale world: one lazily generated BANC-sized world and its server for the whole run
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def scale_world() -> Any:
+    """One ScaleWorld (seed 0, 100,000 neurons) for the session; no rate limit, so tests that
+    are not about it never wait on 429s (the limit's own tests start their own server)."""
+    from tracertools.testing import ScaleWorld
+
+    return ScaleWorld(seed=0, rate_limit_per_s=None)
+
+
+@pytest.fixture(scope="session")
+def scale_cave_session(scale_world: Any) -> Iterator[Any]:
+    from tracertools.testing import LocalCave
+
+    with LocalCave(world=scale_world, datastack_name="scale_tests") as cave:
+        yield cave
+
+
+@pytest.fixture
+def scale_cave(scale_cave_session: Any) -> Any:
+    """The session scale server, with counters, limits and faults reset for this test."""
+    scale_cave_session.reset()
+    return scale_cave_session
 
 
 # ---------------------------------------------------------------------------------------------

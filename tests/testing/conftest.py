@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,31 +38,7 @@ def _fresh_controls(local_cave_session: LocalCave) -> None:
     local_cave_session.reset()
 
 
-# -- the scale world ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def scale_world() -> Any:
-    """One ScaleWorld (seed 0, 100,000 neurons) for the session; no rate limit, so tests that
-    are not about it never wait on 429s (the limit's own tests start their own server)."""
-    from tracertools.testing import ScaleWorld
-
-    return ScaleWorld(seed=0, rate_limit_per_s=None)
-
-
-@pytest.fixture(scope="session")
-def scale_cave_session(scale_world: Any) -> Iterator[Any]:
-    from tracertools.testing import LocalCave
-
-    with LocalCave(world=scale_world, datastack_name="scale_tests") as cave:
-        yield cave
-
-
-@pytest.fixture
-def scale_cave(scale_cave_session: Any) -> Any:
-    """The session scale server, with counters, limits and faults reset for this test."""
-    scale_cave_session.reset()
-    return scale_cave_session
+# -- the scale world (scale_world, scale_cave_session, scale_cave: tests/conftest.py) ----------
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,35 @@ def test_stats_count_requests_per_endpoint(cave: LocalCave) -> None:
     assert cave.stats.total == 0
 
 
+def test_body_bytes_are_counted_per_endpoint_both_ways(cave: LocalCave) -> None:
+    root = cave.world.neuron_root(0)
+    url = f"{cave.url}/segmentation/api/v1/table/{cave.table_name}/is_latest_roots"
+    body = b'{"node_ids": [%d]}' % root
+    with requests.Session() as s:
+        s.headers["Authorization"] = f"Bearer {cave.token}"
+        answers = [s.post(url, data=body) for _ in range(2)]
+        leaves = s.get(f"{cave.url}/segmentation/api/v1/table/{cave.table_name}/node/{root}/leaves")
+    assert cave.request_bytes["is_latest_roots"] == 2 * len(body)
+    assert cave.response_bytes["is_latest_roots"] == sum(len(a.content) for a in answers)
+    assert cave.request_bytes["leaves"] == 0 and cave.response_bytes["leaves"] == len(leaves.content)
+    assert cave.response_bytes.total == sum(len(a.content) for a in [*answers, leaves])
+    entry = cave.request_log[-1]
+    assert (entry.endpoint, entry.response_bytes) == ("leaves", len(leaves.content))
+    assert cave.handler_us["leaves"] > 0
+    cave.reset()
+    assert cave.request_bytes.total == cave.response_bytes.total == cave.handler_us.total == 0
+
+
+def test_server_work_excludes_injected_latency(cave: LocalCave) -> None:
+    cave.set_latency(0.2, endpoints="info_version")
+    assert requests.get(f"{cave.url}/info/version").status_code == 200
+    assert cave.request_log[-1].duration_s >= 0.2
+    assert cave.handler_us["info_version"] < 100_000
+    assert 0 < cave.busy_s < 0.1
+    cave.reset()
+    assert cave.busy_s == 0
+
+
 def test_retry_on_503_is_visible_in_counters(cave: LocalCave) -> None:
     client = cave.client()
     root = cave.world.neuron_root(1)

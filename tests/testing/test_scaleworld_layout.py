@@ -63,3 +63,11 @@ def test_a_random_list_of_historical_ids_is_at_least_ten_percent_stale(
     latest = scale_client.chunkedgraph.is_latest_roots(ids)
     assert latest.tolist() == [scale_world.is_latest(int(r)) for r in ids]
     assert (~latest).mean() >= 0.10
+
+
+def test_sample_ids_are_distinct_with_the_stale_share_in_every_prefix(scale_world: ScaleWorld) -> None:
+    ids = scale_world.sample_ids(300, stale_fraction=0.1, seed=3)
+    assert len(set(ids.tolist())) == 300
+    stale = [not scale_world.is_latest(int(r)) for r in ids]
+    assert [sum(stale[:n]) for n in (10, 100, 300)] == [1, 10, 30]
+    assert scale_world.sample_ids(100, stale_fraction=0.1, seed=3).tolist() == ids[:100].tolist()

@@ -103,3 +103,21 @@ def test_paging_far_into_the_table_generates_only_that_page(scale_client: Any, s
     truth = scale_world.table_rows("synapses", owners.tolist())
     columns = ["id", "pre_pt_root_id", "post_pt_root_id", "pre_pt_supervoxel_id", "size"]
     assert page[columns].to_dict("records") == truth[truth["id"].isin(page["id"])][columns].to_dict("records")
+
+
+def test_a_query_naming_one_point_role_builds_only_that_roles_neurons() -> None:
+    """Counting a neuron's incoming synapses (filter and columns on the post side only) must
+    not generate its 64 presynaptic partners: the same rows, one neuron built."""
+    import time
+
+    world = ScaleWorld(seed=0, rate_limit_per_s=None)  # an empty neuron cache
+    root = world.neuron_root(777)
+    body = {"filter_in_dict": {"synapses": {"post_pt_root_id": [root]}}}
+    lean = world.query_rows("synapses", time.time(), {**body, "select_columns": {"synapses": ["id", "post_pt_root_id"]}}, 500_000)
+    assert len(world.graph.plan) == 1
+    full = world.query_rows("synapses", time.time(), body, 500_000)
+    partners = {world.neuron_of(int(r)) for r in full["pre_pt_root_id"]}
+    assert len(world.graph.plan) == 1 + len(partners) > 2
+    assert list(lean.columns) == ["id", "post_pt_root_id"]
+    assert lean.to_dict("list") == full[["id", "post_pt_root_id"]].to_dict("list")
+    assert len(lean) == world.synapse_counts(root)[0] > 0

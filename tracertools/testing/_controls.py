@@ -18,20 +18,21 @@ DEFAULT_ROW_CAP = 200_000
 
 
 class RequestStats:
-    """Per-endpoint request counters (a thread-safe, read-only view of a Counter).
+    """Per-endpoint counters (a thread-safe, read-only view of a Counter).
 
     ``stats["roots_binary"]`` is the number of requests the endpoint received (0 if none),
-    whatever their outcome; ``stats.total`` counts all requests.
+    whatever their outcome; ``stats.total`` counts all requests. The same class tallies other
+    per-endpoint amounts (body bytes, microseconds of server work).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
-    def hit(self, name: str) -> None:
-        """Count one request to ``name`` (server side)."""
+    def hit(self, name: str, amount: int = 1) -> None:
+        """Add ``amount`` (default: one request) to ``name``'s counter (server side)."""
         with self._lock:
-            self._counts[name] += 1
+            self._counts[name] += amount
 
     def __getitem__(self, name: str) -> int:
         with self._lock:
@@ -44,7 +45,7 @@ class RequestStats:
 
     @property
     def total(self) -> int:
-        """All requests received."""
+        """The sum over endpoints (for the request counters: all requests received)."""
         with self._lock:
             return sum(self._counts.values())
 
@@ -79,7 +80,12 @@ class RequestStats:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One request as the server saw it (no headers, no query string, no body)."""
+    """One request as the server saw it (no headers, no query string, no body).
+
+    ``body_bytes`` is the request body as it arrived (compressed if the client gzipped it),
+    ``response_bytes`` the body of the answer (headers excluded), ``duration_s`` the time from
+    reading the request to the answer being ready (injected latency and stalls included).
+    """
 
     time: float
     method: str
@@ -88,6 +94,7 @@ class LogEntry:
     body_bytes: int
     status: int
     duration_s: float
+    response_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,11 @@ class Controls:
         limit_hits: requests refused or cut by a service limit: ``rate_limited`` (429 from the
             per-token rate limit), ``body_too_large`` (413) and ``row_capped`` (a query answer
             truncated at the row cap).
+        request_bytes: request body bytes received per endpoint (as sent: gzip bodies
+            compressed), every request counted, unlike the bounded log.
+        response_bytes: response body bytes sent per endpoint (headers excluded).
+        handler_us: microseconds the server spent computing answers per endpoint (injected
+            latency and stalls, refusals and sending excluded): the stand-in's own cost.
         defaults: the fault settings at start and after `reset()`.
     """
 
@@ -165,6 +177,9 @@ class Controls:
     log_size: int = 10_000
     defaults: FaultConfig = field(default_factory=FaultConfig)
     limit_hits: RequestStats = field(default_factory=RequestStats)
+    request_bytes: RequestStats = field(default_factory=RequestStats)
+    response_bytes: RequestStats = field(default_factory=RequestStats)
+    handler_us: RequestStats = field(default_factory=RequestStats)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -176,6 +191,33 @@ class Controls:
         self._scripted: list[ScriptedFault] = []
         self._latency = 0.0
         self._latency_endpoints: frozenset[str] | None = None
+        self._working = 0
+        self._busy = 0.0
+        self._busy_since = 0.0
+
+    # -- server work -------------------------------------------------------------------------
+
+    def work_started(self) -> None:
+        """A route handler starts computing an answer."""
+        with self._lock:
+            if self._working == 0:
+                self._busy_since = time.perf_counter()
+            self._working += 1
+
+    def work_done(self) -> None:
+        """A route handler has its answer."""
+        with self._lock:
+            self._working -= 1
+            if self._working == 0:
+                self._busy += time.perf_counter() - self._busy_since
+
+    @property
+    def busy_s(self) -> float:
+        """Seconds during which at least one handler was computing (the union over concurrent
+        requests: unlike summed handler times, never more than the time that passed)."""
+        with self._lock:
+            open_s = time.perf_counter() - self._busy_since if self._working else 0.0
+            return self._busy + open_s
 
     # -- log ---------------------------------------------------------------------------------
 
@@ -235,6 +277,9 @@ class Controls:
     def reset(self) -> None:
         self.stats.reset()
         self.limit_hits.reset()
+        self.request_bytes.reset()
+        self.response_bytes.reset()
+        self.handler_us.reset()
         with self._lock:
             self._log.clear()
             self._faults = self.defaults
@@ -243,6 +288,8 @@ class Controls:
             self._scripted.clear()
             self._latency = 0.0
             self._latency_endpoints = None
+            self._busy = 0.0
+            self._busy_since = time.perf_counter()
 
     # -- per request -------------------------------------------------------------------------
 

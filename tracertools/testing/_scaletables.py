@@ -91,10 +91,13 @@ class ScaleTable:
         """Rows each neuron owns that exist at ``t`` (None: ever)."""
         raise NotImplementedError
 
-    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None) -> Rows:
+    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None,
+             roles: frozenset[str] | None = None) -> Rows:
         """The rows owned by the (sorted, unique) neurons ``ks``, in ID order; with ``where``,
         only those whose ``role`` point lies on one of ``where[role]`` (before any point is
-        generated, so unrelated neurons are never built)."""
+        generated, so unrelated neurons are never built). ``roles``: the point roles a query
+        needs (None: all); a table may leave the others out of ``Rows.points`` (their columns
+        are then missing), so a query naming one role never builds the other's neurons."""
         raise NotImplementedError
 
     def owners_for(self, role: str, ks: IntArray) -> IntArray:
@@ -136,8 +139,12 @@ class ScaleTable:
                 frame[name] = pd.to_datetime(np.round(rows.cols[name] * 1e6).astype(np.int64), unit="us")
             elif kind in ("sv", "root"):
                 role = name.rsplit("_", 2)[0]
+                if role not in cache:  # a role the query does not need (see base)
+                    continue
                 frame[name] = cache[role][0 if kind == "sv" else 1].astype(np.int64)
             elif kind == "pos":
+                if name[: -len("_position")] not in rows.points:
+                    continue
                 vox = rows.points[name[: -len("_position")]][3]
                 pt = np.floor((vox + 0.5) * res / view).astype(np.int64)
                 for a, suffix in enumerate("xyz"):
@@ -218,7 +225,8 @@ class SynapseTable(ScaleTable):
             return ks
         return np.unique((np.asarray(ks, dtype=np.int64)[:, None] - self.offsets[None, :]) % self.n)
 
-    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None) -> Rows:
+    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None,
+             roles: frozenset[str] | None = None) -> Rows:
         ks = np.asarray(ks, dtype=np.int64)
         c = self.pair_counts(ks)
         n_off = len(self.offsets)
@@ -234,15 +242,18 @@ class SynapseTable(ScaleTable):
         i = np.arange(int(flat.sum()), dtype=np.int64) - starts
         ids = (owner * n_off + d) * (MAX_PAIR + 1) + i + 1
         partner = (owner + self.offsets[d]) % self.n
-        pre = self.point_rows(owner, ids, 83)
-        post = self.point_rows(partner, ids, 84)
+        points: dict[str, tuple[IntArray, ...]] = {}
+        if roles is None or "pre_pt" in roles:
+            points["pre_pt"] = (owner, *self.point_rows(owner, ids, 83))
+        if roles is None or "post_pt" in roles:
+            points["post_pt"] = (partner, *self.point_rows(partner, ids, 84))
         n = len(ids)
         return Rows(
             {
                 "id": ids, "created": np.full(n, self.created), "valid": np.ones(n, dtype=bool),
                 "size": (20 + np.floor(uniform(self.p.seed, 85, ids) * 2000)).astype(np.int64),
             },
-            {"pre_pt": (owner, *pre), "post_pt": (partner, *post)},
+            points,
         )
 
     def owner_of_ids(self, ids: IntArray) -> IntArray:
@@ -292,7 +303,8 @@ class ProofreadingTable(ScaleTable):
             own &= self.created_at(ks) <= t
         return own.astype(np.int64)
 
-    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None) -> Rows:
+    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None,
+             roles: frozenset[str] | None = None) -> Rows:
         ks = np.asarray(ks, dtype=np.int64)
         ks = ks[self.owner_mask(ks)]
         if where and "pt" in where:
@@ -338,7 +350,8 @@ class CellInfoTable(ScaleTable):
             own &= False
         return own.astype(np.int64)
 
-    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None) -> Rows:
+    def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None,
+             roles: frozenset[str] | None = None) -> Rows:
         ks = np.asarray(ks, dtype=np.int64)
         ks = ks[self.owner_mask(ks)]
         if where and "pt" in where:
@@ -405,6 +418,21 @@ def _constraints(table: ScaleTable, body: Mapping[str, Any]) -> tuple[dict[str, 
     return roles, ids
 
 
+def _roles_needed(table: ScaleTable, body: Mapping[str, Any]) -> frozenset[str] | None:
+    """Point roles a query's filters, selected columns or order name (None: all of them)."""
+    sel = body.get("select_columns")
+    if sel is None:
+        sel = body.get("select_column_map")
+    if isinstance(sel, Mapping):
+        sel = sel.get(table.name)
+    if not sel:
+        return None
+    named = [str(c) for c in sel]
+    for key in _FILTERS:
+        named += [str(c) for c in _per_table(body, key, table.name)]
+    return frozenset(r for r in table.roles if any(c.startswith(f"{r}_") for c in named))
+
+
 def run_query(
     table: ScaleTable, t: float, body: Mapping[str, Any], max_rows: int, random_sample: int | None
 ) -> pd.DataFrame:
@@ -419,7 +447,7 @@ def run_query(
             owners = cand if owners is None else np.intersect1d(owners, cand)
         assert owners is not None
         owners = owners[(owners >= 0) & (owners < table.n)]
-        rows = table.base(owners, roles)
+        rows = table.base(owners, roles, _roles_needed(table, body))
         keep = np.ones(len(rows), dtype=bool)
         if ids is not None:
             keep &= np.isin(rows.cols["id"], ids)

@@ -251,6 +251,29 @@ class LocalCave:
         return self._need().controls.limit_hits
 
     @property
+    def request_bytes(self) -> RequestStats:
+        """Request body bytes received per endpoint (as sent, so gzip bodies count compressed);
+        ``.total`` over all. Every request counts, unlike the bounded `request_log`."""
+        return self._need().controls.request_bytes
+
+    @property
+    def response_bytes(self) -> RequestStats:
+        """Response body bytes sent per endpoint (headers excluded); ``.total`` over all."""
+        return self._need().controls.response_bytes
+
+    @property
+    def handler_us(self) -> RequestStats:
+        """Microseconds the server spent computing answers per endpoint: the stand-in's own
+        work, without injected latency or stalls, refusals or sending."""
+        return self._need().controls.handler_us
+
+    @property
+    def busy_s(self) -> float:
+        """Seconds during which the server was computing at least one answer since the last
+        reset (the union over concurrent requests, so never more than the time that passed)."""
+        return self._need().controls.busy_s
+
+    @property
     def request_log(self) -> list[LogEntry]:
         """Requests seen since the last reset (method, path, endpoint, body size, status, time)."""
         return self._need().controls.log()

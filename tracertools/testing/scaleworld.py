@@ -238,6 +238,37 @@ class ScaleWorld:
         ts = rng.uniform(self.t0, self.t_end, n)
         return np.array([self.neuron_root(int(k), float(t)) for k, t in zip(ks, ts, strict=True)], dtype=U64)
 
+    def sample_ids(self, n: int, stale_fraction: float = 0.1, seed: int = 0) -> IdArray:
+        """``n`` *distinct* root IDs from `historical_ids`, a ``stale_fraction`` of them
+        stale now and spread evenly (every prefix keeps the fraction, rounded down), so the
+        lists for growing ``n`` start with one another. For benchmarks and request-bound tests
+        at a chosen size; costs about 1 ms per ID."""
+        n = int(n)
+        if n < 0 or not 0.0 <= stale_fraction <= 1.0:
+            raise ValueError("n must be >= 0 and stale_fraction within [0, 1]")
+        n_stale = int(n * stale_fraction)
+        fresh: list[int] = []
+        stale: list[int] = []
+        seen: set[int] = set()
+        draw = 0
+        while len(fresh) < n - n_stale or len(stale) < n_stale:
+            for root in self.historical_ids(1024, seed=seed + 7919 * draw).tolist():
+                if root not in seen:
+                    seen.add(root)
+                    (fresh if self.is_latest(root) else stale).append(root)
+            draw += 1
+            if draw > 1000:
+                raise ValueError(f"this world has too few stale IDs for {n_stale} of them")
+        out, f, s = [], 0, 0
+        for i in range(n):
+            if int((i + 1) * stale_fraction) > int(i * stale_fraction):
+                out.append(stale[s])
+                s += 1
+            else:
+                out.append(fresh[f])
+                f += 1
+        return np.asarray(out, dtype=U64)
+
     def soma_position(self, neuron: int) -> tuple[int, int, int]:
         """A viewer-voxel point inside the neuron's first soma supervoxel."""
         vox = self.geometry.soma_voxel(self.plan(neuron))

@@ -256,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "LocalCave/1.0"
     disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
     app: CaveApp
+    _work_s = 0.0  # seconds the route handler of the current request took
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # requests are logged by _serve at DEBUG level
@@ -323,6 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = _SLASHES.sub("/", urllib.parse.unquote(raw_path))
         route_, params, other = app.match(self.command, path)
         name = route_.name if route_ else "unknown"
+        self._work_s = 0.0
         faults = app.controls.faults
         body, size, too_big = self._read_body(faults.body_limit_bytes)
         app.controls.stats.hit(name)
@@ -339,8 +341,13 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("LocalCave internal error on %s %s", self.command, path)
             resp = error_response(500, "internal server error")
         dur = time.perf_counter() - start
+        sent = 0 if self.command == "HEAD" else len(resp.body)
+        controls = app.controls
+        controls.request_bytes.hit(name, size)
+        controls.response_bytes.hit(name, sent)
+        controls.handler_us.hit(name, round(self._work_s * 1e6))
         # logged before the answer leaves, so a client that has its answer finds it in the log
-        app.controls.record(LogEntry(time.time(), self.command, path, name, size, resp.status, dur))
+        controls.record(LogEntry(time.time(), self.command, path, name, size, resp.status, dur, sent))
         logger.debug("%s %s -> %d (%s, %.1f ms)", self.command, path, resp.status, name, dur * 1e3)
         self._send(resp)
 
@@ -375,6 +382,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, path, urllib.parse.parse_qs(qs, keep_blank_values=True),
             self.headers, body, params,  # type: ignore[arg-type]
         )
+        began = time.perf_counter()
+        app.controls.work_started()
         try:
             return r.handler(req)
         except HttpError as exc:
@@ -389,6 +398,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             logger.exception("LocalCave handler %s failed", r.name)
             return error_response(500, f"internal server error: {type(exc).__name__}")
+        finally:
+            self._work_s = time.perf_counter() - began
+            app.controls.work_done()
 
     def _send(self, resp: Response) -> None:
         try:
