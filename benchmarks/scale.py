@@ -194,7 +194,7 @@ def _compact(method: str, ids: Sequence[int], result: Any) -> list[Any]:
         cast = bool if method == "freshness" else int
         return [cast(v) for v in np.asarray(result).tolist()]
     if method == "synapse counts":
-        return [(int(a), int(b)) for a, b in zip(result["in"], result["out"], strict=True)]
+        return [(int(a), int(b)) for a, b in zip(result["in_syn"], result["out_syn"], strict=True)]
     if method == "proofreading status":
         return [str(s) for s in result["status"]]
     if method == "edits":
