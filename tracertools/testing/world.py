@@ -36,7 +36,7 @@ from tracertools.testing._meshes import box_mesh, segments_cross_triangles, tube
 from tracertools.testing._neurons import grow_neurons, make_supervoxels, voxelize
 from tracertools.testing._skeletons import Skeleton, build_skeleton, line_skeleton
 from tracertools.testing._tables import AnnotationTable
-from tracertools.testing._worldapi import SmallWorldApi
+from tracertools.testing._worldapi import RootLineage, SmallWorldApi
 from tracertools.testing._worldtables import build_tables
 
 IdArray = npt.NDArray[np.uint64]
@@ -62,7 +62,7 @@ def seg_to_view(
     return v.astype(np.int64)
 
 
-class World(SmallWorldApi):
+class World(SmallWorldApi, RootLineage):
     """A deterministic synthetic connectome with its ground truth.
 
     Args:
@@ -267,22 +267,6 @@ class World(SmallWorldApi):
         uniq, counts = np.unique(roots, return_counts=True)
         pairs = [(int(r), float(c) / len(roots)) for r, c in zip(uniq, counts, strict=True)]
         return sorted(pairs, key=lambda p: (-p[1], p[0]))
-
-    def successor(self, root: int, t: float | None = None) -> int:
-        """The latest root with the largest supervoxel overlap (``root`` itself if latest)."""
-        return self.successor_candidates(root, t)[0][0]
-
-    def original_roots(self, root: int) -> list[int]:
-        """Original (never-edited) ancestors of ``root`` (itself if it has none)."""
-        anc = self.graph.ancestors(int(root))
-        out = [a for a in anc if not self.graph.roots[a].parents]
-        return out or [int(root)]
-
-    def latest_roots(self, root: int, t: float | None = None) -> list[int]:
-        """Descendants of ``root`` latest at ``t`` (itself if it is latest)."""
-        t = time.time() if t is None else float(t)
-        cand = [int(root)] + self.graph.descendants(int(root))
-        return sorted(r for r in cand if self.graph.roots[r].alive_at(t))
 
     def edits(self, root: int) -> list[Operation]:
         """Operations in the root's history (those that ended one of its ancestors)."""
