@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import numpy as np
@@ -106,6 +107,30 @@ def test_long_links_need_no_request(local_cave, ds, world):
     url = ds.link(_current(world)[:1], short=False)
     assert local_cave.stats.total == 0
     assert State.from_url(url).segments().tolist() == _current(world)[:1]
+
+
+def test_link_takes_the_options_of_state_for_plus_short():
+    from tracertools.datastack import Datastack
+
+    def params(method):
+        return [(p.name, p.kind, p.default, p.annotation)
+                for p in inspect.signature(method).parameters.values()]
+
+    assert params(Datastack.link) == params(Datastack.state_for) + [
+        ("short", inspect.Parameter.KEYWORD_ONLY, True, "bool")
+    ]
+
+
+def test_a_long_link_holds_the_state_state_for_builds_with_every_option(ds, world):
+    roots = _current(world)[:2]
+    layer = ds.annotation_layer("somas", [[100, 200, 30]], color="#ff00ff")
+    options = dict(
+        annotation_layers=[layer], segment_colors=["#00ffff"], region_meshes=False,
+        mesh_source="precomputed://gs://b/m", mesh_name="Outline", mesh_color="#123456",
+        position=[10, 20, 3], translucent=True, style="legacy",
+    )
+    url = ds.link(roots, short=False, **options)
+    assert State.from_url(url).to_dict() == ds.state_for(roots, **options)
 
 
 def test_state_reads_files_and_json_text(ds, tmp_path):

@@ -8,6 +8,7 @@ links: one upload, and the URL built without asking the viewer anything).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import numbers
@@ -291,13 +292,9 @@ class DatastackLinksMixin:
                     segment_colors=["#00ffff"])
             ```
         """
+        options = _state_options(locals())  # first: the arguments, nothing else yet
         site = viewer_site or self._config.require("viewer.site_url", "links")
-        state = self.state_for(
-            segments, annotation_layers=annotation_layers, segment_colors=segment_colors,
-            region_meshes=region_meshes, mesh_source=mesh_source, mesh_name=mesh_name,
-            mesh_color=mesh_color, position=position, translucent=translucent,
-            viewer_site=site, style=style,
-        )
+        state = self.state_for(segments, **{**options, "viewer_site": site})
         if not short:
             return long_url(state, site)
         target: TargetSite = "seunglab" if _style(style, site) == "legacy" else "spelunker"
@@ -426,6 +423,20 @@ class DatastackLinksMixin:
             save_objs=save_objs, obj_dir=obj_dir, mesh_source_url=mesh_source_url,
             overwrite=overwrite, short=short, executor=executor,
         )
+
+
+#: The keyword options `link()` passes on to `state_for()`: every keyword-only parameter of
+#: `state_for()`, so a new option is written in the two signatures and nowhere else
+#: (`tests/ngl/test_ngl_links.py` checks that the signatures agree).
+_STATE_OPTIONS: tuple[str, ...] = tuple(
+    p.name for p in inspect.signature(DatastackLinksMixin.state_for).parameters.values()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+)
+
+
+def _state_options(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The `state_for()` options among a method's arguments (its ``locals()``)."""
+    return {name: arguments[name] for name in _STATE_OPTIONS}
 
 
 def _colors(colors: Sequence[str] | Mapping[Any, str] | None, ids: list[int]) -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,66 +37,59 @@ class LineageMixin:
                 nodes[rid] = attrs
             return rec
 
+        def walk(rid: int, beyond: Callable[[RootRecord], bool], forward: bool) -> None:
+            """Breadth-first from ``rid`` along lineage edges (to children if ``forward``,
+            else to parents), linking each step; a node ``beyond`` the time bound is kept
+            but not passed."""
+            todo = [rid]
+            seen: set[int] = set()
+            while todo:
+                nxt = []
+                for k in todo:
+                    rec = add(k)
+                    if k in seen or beyond(rec):
+                        continue
+                    seen.add(k)
+                    for n in rec.children if forward else rec.parents:
+                        links.add((k, n) if forward else (n, k))
+                        nxt.append(n)
+                todo = nxt
+
         for r in root_ids:
             rid = int(r)
             if rid not in self.roots:
                 from tracertools.testing._graph import UnknownNodeError
 
                 raise UnknownNodeError([rid])
-            past = [rid]
-            seen_p: set[int] = set()
-            while past:
-                nxt = []
-                for k in past:
-                    rec = add(k)
-                    if k in seen_p or rec.created < t_past:
-                        continue
-                    seen_p.add(k)
-                    for p in rec.parents:
-                        links.add((p, k))
-                        nxt.append(p)
-                past = nxt
-            fut = [rid]
-            seen_f: set[int] = set()
-            while fut:
-                nxt = []
-                for k in fut:
-                    rec = add(k)
-                    if k in seen_f or rec.created > t_future:
-                        continue
-                    seen_f.add(k)
-                    for c in rec.children:
-                        links.add((k, c))
-                        nxt.append(c)
-                fut = nxt
+            walk(rid, lambda rec: rec.created < t_past, forward=False)
+            walk(rid, lambda rec: rec.created > t_future, forward=True)
         for a, b in links:
             add(a)
             add(b)
         return nodes, sorted(links)
 
-    def ancestors(self, root: int) -> list[int]:
-        """All former roots of ``root`` (not including itself), sorted."""
+    def _reachable(self, root: int, forward: bool) -> list[int]:
+        """Every root reachable from ``root`` along lineage edges (to children if
+        ``forward``, else to parents), not including itself, sorted."""
         out: set[int] = set()
-        stack = list(self.roots[int(root)].parents)
+        rec = self.roots[int(root)]
+        stack = list(rec.children if forward else rec.parents)
         while stack:
             r = stack.pop()
             if r in out:
                 continue
             out.add(r)
-            stack.extend(self.roots[r].parents)
+            rec = self.roots[r]
+            stack.extend(rec.children if forward else rec.parents)
         return sorted(out)
+
+    def ancestors(self, root: int) -> list[int]:
+        """All former roots of ``root`` (not including itself), sorted."""
+        return self._reachable(root, forward=False)
 
     def descendants(self, root: int) -> list[int]:
         """All roots that descend from ``root`` (not including itself), sorted."""
-        out: set[int] = set()
-        stack = list(self.roots[int(root)].children)
-        while stack:
-            r = stack.pop()
-            if r in out:
-                continue
-            out.add(r)
-            stack.extend(self.roots[r].children)
-        return sorted(out)
+        return self._reachable(root, forward=True)
 
     def history_operations(self, root: int) -> list[Operation]:
         """Operations in a root's past (those that ended one of its ancestors), by ID."""

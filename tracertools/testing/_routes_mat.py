@@ -1,9 +1,19 @@
-"""Materialization engine (API v2/v3) and annotation engine endpoints."""
+"""Materialization engine (API v2/v3) and annotation engine endpoints.
+
+One route table (`routes`) serves every world: versions, metadata, table lists and counts come
+from the `CaveWorld` protocol. How a query is answered differs between worlds and sits behind
+`QueryEngine` (`engine_for` picks it): the small
+[`World`][tracertools.testing.world.World] gets `LiveEngine`, the real engine's rules (stale
+root filters refused, pending lookups, live paging, reference-table joins,
+``desired_resolution``); any other world (the scale world) gets `RowsEngine`, rows from
+``world.query_rows`` at the asked time.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -31,6 +41,9 @@ from tracertools.testing.server import (
     json_response,
     route,
 )
+
+if TYPE_CHECKING:
+    from tracertools.testing.world import World
 
 MAT_VERSION = "5.26.4"
 EXPIRES = "2030-01-01T00:00:00.000000"
@@ -64,67 +77,156 @@ def version_metadata(app: CaveApp, v: int) -> dict[str, Any]:
     }
 
 
-def routes(app: CaveApp) -> list[Route]:
-    """The materialization and annotation engines, as the real ones answer.
+# -- request checks shared by every world ------------------------------------------------------
 
-    The small [`World`][tracertools.testing.world.World] gets the real engine's rules (stale root
-    filters refused, pending lookups, live paging, reference tables, ``desired_resolution``);
-    any other world (the scale world) the simpler `generic_routes()`.
+
+def check_ds(app: CaveApp, req: Request) -> None:
+    """404 unless the path names this datastack."""
+    if req.params.get("ds") != app.datastack:
+        raise HttpError(404, f"datastack {req.params.get('ds')!r} not found")
+
+
+def version_of(app: CaveApp, req: Request) -> int:
+    """The materialization version the path names (after `check_ds`)."""
+    check_ds(app, req)
+    try:
+        v = int(req.params["v"])
+    except ValueError as exc:
+        raise HttpError(400, "version must be an integer") from exc
+    if v not in app.world.version_timestamps:
+        raise HttpError(404, f"version {v} not found")
+    return v
+
+
+def table_of(app: CaveApp, req: Request, name: str | None = None) -> str:
+    """``name`` (default: the path's table), 404 unless the world has that table."""
+    t = name if name is not None else req.params["t"]
+    if t not in app.world.table_names():
+        raise HttpError(404, f"table {t!r} not found")
+    return t
+
+
+def row_limit(app: CaveApp, body: dict[str, Any]) -> tuple[int, int]:
+    """(limit, cap): the body's ``limit`` bounded by the server's row cap, and that cap."""
+    cap = app.controls.faults.row_cap
+    return (cap if body.get("limit") is None else min(int(body["limit"]), cap)), cap
+
+
+def capped(app: CaveApp, out: pd.DataFrame, body: dict[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+    """``out`` cut to the row limit (a cut at the cap is counted), and the engine's warning
+    when the answer fills the limit."""
+    limit, cap = row_limit(app, body)
+    if len(out) > limit:
+        if limit == cap:
+            app.controls.limit_hits.hit("row_capped")
+        out = out.iloc[:limit]
+    return out, ([f'201 - "Limited query to {limit} rows'] if len(out) == limit else [])
+
+
+def send(req: Request, out: pd.DataFrame, warnings: Sequence[str],
+         extra: Sequence[tuple[str, str]] = ()) -> Response:
+    """Rows as the engine sends them: a count (``count``), JSON records, or an Arrow stream
+    (``arrow_format`` / ``return_pyarrow``); headers ``column_names``, then ``extra``, then
+    one ``Warning`` per warning."""
+    headers = [("column_names", ", ".join(out.columns)), *extra]
+    headers += [("Warning", message) for message in warnings]
+    if req.bool_arg("count"):
+        return json_response(len(out), headers=headers)
+    if not req.bool_arg("arrow_format", False) and not req.bool_arg("return_pyarrow", False):
+        return Response(200, out.to_json(orient="records").encode(), "application/json", headers)
+    return Response(200, to_arrow_stream(out), "data.arrow", headers)
+
+
+# -- how a world answers queries ---------------------------------------------------------------
+
+
+class QueryEngine(Protocol):
+    """The world-specific part of the materialization engine: answering queries.
+
+    The routes have already checked the datastack, version and table names, and that the body
+    is a JSON object; a `QueryError` or `HttpError` raised here becomes the error answer.
     """
+
+    def query(self, req: Request, table: str, version: int, body: dict[str, Any]) -> Response:
+        """A table query at a materialization version."""
+        ...
+
+    def join_query(self, req: Request, version: int) -> Response:
+        """A join of two tables at a version (the body names them)."""
+        ...
+
+    def live_query(self, req: Request, table: str, ts: float, body: dict[str, Any]) -> Response:
+        """A live query (``live_live_query``) at time ``ts`` (epoch s, not in the future)."""
+        ...
+
+
+def engine_for(app: CaveApp) -> QueryEngine:
+    """`LiveEngine` for the small `World`, `RowsEngine` for any other world."""
     from tracertools.testing.world import World
 
-    if not isinstance(app.world, World):
-        return generic_routes(app)
-    return small_world_routes(app)
+    return LiveEngine(app, app.world) if isinstance(app.world, World) else RowsEngine(app)
 
 
-def small_world_routes(app: CaveApp) -> list[Route]:
-    from tracertools.testing.world import World
+class RowsEngine:
+    """The engine for any `CaveWorld` (the scale world): rows come from
+    ``world.query_rows`` at the version's time or the live time; positions stay at the
+    table's resolution; no stale-root refusals, pending lookups or reference tables."""
 
-    w = app.world
-    assert isinstance(w, World)
-    M3 = "/materialize/api/v3/datastack/{ds}"
-    M2 = "/materialize/api/v2/datastack/{ds}"
-    AV = "/annotation/api/v2/aligned_volume/{av}"
+    def __init__(self, app: CaveApp) -> None:
+        self.app = app
 
-    def check_ds(req: Request) -> None:
-        if req.params.get("ds") != app.datastack:
-            raise HttpError(404, f"datastack {req.params.get('ds')!r} not found")
-
-    def version_of(req: Request) -> int:
-        check_ds(req)
+    def answer(self, req: Request, t: float, table: str, body: dict[str, Any]) -> Response:
+        cap = self.app.controls.faults.row_cap
         try:
-            v = int(req.params["v"])
-        except ValueError as exc:
-            raise HttpError(400, "version must be an integer") from exc
-        if v not in w.version_timestamps:
-            raise HttpError(404, f"version {v} not found")
-        return v
+            out = self.app.world.query_rows(table, t, body, cap, req.int_arg("random_sample"))
+        except QueryError as exc:
+            raise HttpError(400, str(exc)) from exc
+        return send(req, *capped(self.app, out, body))
 
-    def table_of(req: Request, name: str | None = None) -> str:
-        t = name if name is not None else req.params["t"]
-        if t not in w.tables:
-            raise HttpError(404, f"table {t!r} not found")
-        return t
+    def query(self, req: Request, table: str, version: int, body: dict[str, Any]) -> Response:
+        return self.answer(req, self.app.world.version_timestamps[version], table, body)
 
-    def snapshot(table: str, t: float, key: Any) -> pd.DataFrame:
-        return app.cached(("snap", table, key), lambda: w.table(table, t=t))  # type: ignore[no-any-return]
+    def join_query(self, req: Request, version: int) -> Response:
+        raise HttpError(400, "LocalCave tables have no reference tables; join queries are not supported")
 
-    def snapshot_at(table: str, t: float) -> pd.DataFrame:
+    def live_query(self, req: Request, table: str, ts: float, body: dict[str, Any]) -> Response:
+        return self.answer(req, ts, table, body)
+
+
+class LiveEngine:
+    """The real engine's rules, for the small [`World`][tracertools.testing.world.World].
+
+    Version queries convert positions to ``desired_resolution`` (API v3); joins serve
+    reference tables; live queries refuse stale root filters, hold back rows still waiting
+    for lookups (``LocalCave.add_pending_annotations``) and page the materialized and the
+    recent rows separately, as upstream.
+    """
+
+    def __init__(self, app: CaveApp, world: World) -> None:
+        self.app = app
+        self.w = world
+
+    # -- snapshots and resolutions -------------------------------------------------------
+
+    def snapshot(self, table: str, t: float, key: Any) -> pd.DataFrame:
+        return self.app.cached(("snap", table, key), lambda: self.w.table(table, t=t))  # type: ignore[no-any-return]
+
+    def snapshot_at(self, table: str, t: float) -> pd.DataFrame:
         # keyed on the epoch the time falls in and the rows created by then, so caching is exact
-        created = w.tables[table].data["created"]
-        return snapshot(table, t, ("live", w.graph.epoch_at(t), int((created <= t).sum())))
+        created = self.w.tables[table].data["created"]
+        return self.snapshot(table, t, ("live", self.w.graph.epoch_at(t), int((created <= t).sum())))
 
-    def pending_rows(table: str, lo: float, hi: float) -> pd.DataFrame:
+    def pending_rows(self, table: str, lo: float, hi: float) -> pd.DataFrame:
         """Rows added with ``LocalCave.add_pending_annotations`` created in (lo, hi]."""
-        frames = [w.tables[table].pending_rows(n, created, first)
-                  for created, n, first in app.pending_lookups.get(table, [])
+        frames = [self.w.tables[table].pending_rows(n, created, first)
+                  for created, n, first in self.app.pending_lookups.get(table, [])
                   if lo < created <= hi]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def native_resolution(table: str) -> tuple[float, ...]:
-        return tuple(w.tables[table].voxel_resolution or w.resolution)
+    def native_resolution(self, table: str) -> tuple[float, ...]:
+        return tuple(self.w.tables[table].voxel_resolution or self.w.resolution)
 
+    @staticmethod
     def desired_resolution(body: dict[str, Any], fallback: tuple[float, ...]) -> tuple[float, ...]:
         asked = body.get("desired_resolution")
         if asked is None:
@@ -137,27 +239,21 @@ def small_world_routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, "desired_resolution must be three positive numbers")
         return res
 
-    def respond(req: Request, out: pd.DataFrame, table: str, body: dict[str, Any],
-                warnings: list[str], converts: bool = True,
-                extra: list[tuple[str, str]] | None = None) -> Response:
-        """The answer; with ``converts`` (API v3) positions are converted from the table's
-        native resolution to ``desired_resolution`` (default: native) and the resolution is
-        sent in ``dataframe_resolution``, as the real engine does; API v2 leaves them native."""
-        headers = [("column_names", ", ".join(out.columns))]
-        if converts:
-            native = native_resolution(table)
-            desired = desired_resolution(body, native)
-            out = convert_positions(out, native, desired)
-            headers.append(("dataframe_resolution", resolution_header(desired)))
-        headers += list(extra or [])
-        headers += [("Warning", message) for message in warnings]
-        if req.bool_arg("count"):
-            return json_response(len(out), headers=headers)
-        if not req.bool_arg("arrow_format", False) and not req.bool_arg("return_pyarrow", False):
-            return Response(200, out.to_json(orient="records").encode(), "application/json", headers)
-        return Response(200, to_arrow_stream(out), "data.arrow", headers)
+    def respond(self, req: Request, out: pd.DataFrame, table: str, body: dict[str, Any],
+                warnings: list[str]) -> Response:
+        """The answer, positions converted from the table's native resolution to
+        ``desired_resolution`` (default: native), which is sent in ``dataframe_resolution``,
+        as the real engine does."""
+        native = self.native_resolution(table)
+        desired = self.desired_resolution(body, native)
+        out = convert_positions(out, native, desired)
+        return send(req, out, warnings, [("dataframe_resolution", resolution_header(desired))])
 
-    def answer(req: Request, df: pd.DataFrame, table: str, body: dict[str, Any]) -> Response:
+    # -- version queries -----------------------------------------------------------------
+
+    def query(self, req: Request, table: str, version: int, body: dict[str, Any]) -> Response:
+        """API v3 converts positions; API v2 leaves them native."""
+        df = self.snapshot(table, self.w.version_timestamps[version], ("v", version))
         try:
             out = apply_query(df, table, body)
         except QueryError as exc:
@@ -166,71 +262,22 @@ def small_world_routes(app: CaveApp) -> list[Route]:
         if sample is not None and sample < len(out):
             idx = np.sort(np.random.default_rng(0).choice(len(out), sample, replace=False))
             out = out.iloc[idx].reset_index(drop=True)
-        cap = app.controls.faults.row_cap
-        limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
-        if len(out) > limit:
-            if limit == cap:
-                app.controls.limit_hits.hit("row_capped")
-            out = out.iloc[:limit]
-        warnings = [f'201 - "Limited query to {limit} rows'] if len(out) == limit else []
-        return respond(req, out, table, body, warnings, converts="/api/v3/" in req.path)
+        out, warnings = capped(self.app, out, body)
+        if "/api/v3/" in req.path:
+            return self.respond(req, out, table, body, warnings)
+        return send(req, out, warnings)
 
-    def api_versions(req: Request) -> Response:
-        return json_response([2, 3])
-
-    def mat_version(req: Request) -> Response:
-        return json_response(MAT_VERSION)
-
-    def versions(req: Request) -> Response:
-        check_ds(req)
-        return json_response(sorted(w.version_timestamps))
-
-    def version_meta(req: Request) -> Response:
-        return json_response(version_metadata(app, version_of(req)))
-
-    def versions_meta(req: Request) -> Response:
-        check_ds(req)
-        return json_response([version_metadata(app, v) for v in sorted(w.version_timestamps)])
-
-    def tables(req: Request) -> Response:
-        version_of(req)
-        return json_response(sorted(w.tables))
-
-    def table_meta(req: Request) -> Response:
-        v = version_of(req)
-        t = table_of(req)
-        return json_response(w.tables[t].metadata(app.aligned_volume, app.table, w.resolution, v))
-
-    def all_meta(req: Request) -> Response:
-        v = version_of(req)
-        return json_response(
-            [w.tables[t].metadata(app.aligned_volume, app.table, w.resolution, v) for t in sorted(w.tables)]
-        )
-
-    def count(req: Request) -> Response:
-        v = version_of(req)
-        t = table_of(req)
-        return json_response(int(len(snapshot(t, w.version_timestamps[v], v))))
-
-    def query(req: Request) -> Response:
-        v = version_of(req)
-        t = table_of(req)
-        body = req.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "query body must be a JSON object")
-        return answer(req, snapshot(t, w.version_timestamps[v], v), t, body)
-
-    def join_query(req: Request) -> Response:
+    def join_query(self, req: Request, version: int) -> Response:
         """A two-table join at a version, as caveclient asks for a reference table's target
         (``tables: [[ref, "target_id"], [target, "id"]]``): an inner join; column names two
         tables share get each table's suffix (``suffix_map``, or the older ``suffixes`` list)."""
-        v = version_of(req)
+        w = self.w
         body = req.json()
         spec = body.get("tables") if isinstance(body, dict) else None
         if not (isinstance(spec, list) and len(spec) == 2
                 and all(isinstance(p, list) and len(p) == 2 for p in spec)):
             raise HttpError(400, "tables must be two [table, column] pairs")
-        names = [table_of(req, str(p[0])) for p in spec]
+        names = [table_of(self.app, req, str(p[0])) for p in spec]
         suffix_map = body.get("suffix_map")
         if isinstance(suffix_map, dict):
             suffixes = [str(suffix_map.get(t, "")) for t in names]
@@ -240,9 +287,9 @@ def small_world_routes(app: CaveApp) -> list[Route]:
             suffixes = ["", "_ref"]
         tables = [w.tables[t] for t in names]
         renames = joined_names(tables, suffixes)
-        t_v = w.version_timestamps[v]
-        frames = [snapshot(t, t_v, ("v", v)).rename(columns=r) for t, r in zip(names, renames,
-                                                                               strict=True)]
+        t_v = w.version_timestamps[version]
+        frames = [self.snapshot(t, t_v, ("v", version)).rename(columns=r)
+                  for t, r in zip(names, renames, strict=True)]
         keys = [r.get(str(p[1]), str(p[1])) for p, r in zip(spec, renames, strict=True)]
         if keys[0] not in frames[0].columns or keys[1] not in frames[1].columns:
             raise HttpError(400, f"join columns {spec} not found")
@@ -268,33 +315,34 @@ def small_world_routes(app: CaveApp) -> list[Route]:
         for key in ("offset", "limit"):
             if body.get(key) is not None:
                 flat[key] = body[key]
-        desired = desired_resolution(body, native_resolution(names[-1]))
+        desired = self.desired_resolution(body, self.native_resolution(names[-1]))
         for tbl, rename in zip(tables, renames, strict=True):
             prefixes = sorted({rename[f"{n}_x"][:-2] for n, k in tbl.columns if k == "pos"})
-            joined = convert_positions(joined, native_resolution(tbl.name), desired, prefixes)
+            joined = convert_positions(joined, self.native_resolution(tbl.name), desired, prefixes)
         try:
             out = apply_query(joined, "joined", flat)
         except QueryError as exc:
             raise HttpError(400, str(exc)) from exc
-        cap = app.controls.faults.row_cap
-        limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
+        limit, _ = row_limit(self.app, body)
         out = out.iloc[:limit]
         warnings = [f'201 - "Limited query to {limit} rows'] if len(out) == limit else []
-        return respond(req, out, names[0], body, warnings, converts=False,
-                       extra=[("dataframe_resolution", resolution_header(desired))])
+        return send(req, out, warnings, [("dataframe_resolution", resolution_header(desired))])
 
-    def roots_of_rows(frame: pd.DataFrame, t: float) -> pd.DataFrame:
+    # -- live queries --------------------------------------------------------------------
+
+    def roots_of_rows(self, frame: pd.DataFrame, t: float) -> pd.DataFrame:
         """``frame`` with every root column looked up again at ``t`` (from its supervoxels)."""
         out = frame.copy()
         for col in [c for c in frame.columns if c.endswith("root_id")]:
             sv_col = col[: -len("root_id")] + "supervoxel_id"
             if sv_col in frame.columns and len(frame):
                 svs = frame[sv_col].to_numpy(dtype=np.int64).astype(np.uint64)
-                out[col] = w.root_of(svs, t).astype(np.int64)
+                out[col] = self.w.root_of(svs, t).astype(np.int64)
         return out
 
-    def roots_then(roots: list[int], t: float) -> list[int]:
+    def roots_then(self, roots: list[int], t: float) -> list[int]:
         """The roots at ``t`` holding the supervoxels of ``roots`` (the engine's ID remapping)."""
+        w = self.w
         found: set[int] = set()
         for r in roots:
             if r == w.huge_root:  # never edited; a million supervoxels need no lookup
@@ -303,7 +351,7 @@ def small_world_routes(app: CaveApp) -> list[Route]:
             found.update(int(v) for v in np.unique(w.root_of(w.supervoxels(r), t)))
         return sorted(found)
 
-    def live_live(req: Request) -> Response:
+    def live_query(self, req: Request, table: str, ts: float, body: dict[str, Any]) -> Response:
         """The live engine: a materialized version plus the rows changed since, as upstream.
 
         Root-ID filters must be current at the query time (400, or dropped with a warning under
@@ -312,19 +360,7 @@ def small_world_routes(app: CaveApp) -> list[Route]:
         materialized part and to the recent part separately, and the two are combined, so one
         page may hold up to twice the limit; each part that reached the limit adds a warning.
         """
-        check_ds(req)
-        body = req.json()
-        if not isinstance(body, dict) or "table" not in body:
-            raise HttpError(400, "body must name a table")
-        t = table_of(req, str(body["table"]))
-        if body.get("join_tables"):
-            raise HttpError(400, "LocalCave does not support join_tables")
-        try:
-            ts = parse_time(body.get("timestamp", time.time()))
-        except QueryError as exc:
-            raise HttpError(400, str(exc)) from exc
-        if ts > time.time() + 300:
-            raise HttpError(400, "timestamp is in the future")
+        w, t = self.w, table
         warnings: list[str] = []
         # the root IDs filtered on must be current at the query time
         try:
@@ -346,21 +382,20 @@ def small_world_routes(app: CaveApp) -> list[Route]:
         past = [v for v, tv in w.version_timestamps.items() if tv <= ts]
         chosen = max(past) if past else min(w.version_timestamps)
         t_v = w.version_timestamps[chosen]
-        cap = app.controls.faults.row_cap
-        limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
+        limit, cap = row_limit(self.app, body)
         offset = int(body.get("offset") or 0)
         try:
             # materialized part: root filters mapped to the version's IDs, paged, roots updated
-            mapped = map_root_filters(body, t, lambda ids: roots_then(ids, t_v)) if t_v != ts else body
-            mat = filter_rows(snapshot(t, t_v, ("v", chosen)), t, mapped).sort_values("id")
+            mapped = map_root_filters(body, t, lambda ids: self.roots_then(ids, t_v)) if t_v != ts else body
+            mat = filter_rows(self.snapshot(t, t_v, ("v", chosen)), t, mapped).sort_values("id")
             mat_page = mat.iloc[offset:offset + limit]
             # recent part: rows created between the version and the query time, paged without
             # root filters (their roots are looked up afterwards)
             lo, hi = min(t_v, ts), max(t_v, ts)
-            recent = snapshot(t, hi, ("v", chosen)) if hi == t_v else snapshot_at(t, hi)
+            recent = self.snapshot(t, hi, ("v", chosen)) if hi == t_v else self.snapshot_at(t, hi)
             created = recent["created"].to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
             recent = recent.loc[created > lo]
-            pending = pending_rows(t, lo, hi)
+            pending = self.pending_rows(t, lo, hi)
             if len(pending):
                 recent = pd.concat([recent, pending], ignore_index=True)
             stripped = map_root_filters(body, t, None)
@@ -380,111 +415,37 @@ def small_world_routes(app: CaveApp) -> list[Route]:
             if len(part) >= limit:
                 warnings.append(LIVE_LIMITED.format(len(part), limit))
                 if limit == cap:
-                    app.controls.limit_hits.hit("row_capped")
+                    self.app.controls.limit_hits.hit("row_capped")
         if ts >= t_v:  # rows created since the version join the materialized rows
             combined = pd.concat([rec_page, mat_page], ignore_index=True)
         else:  # rows created after the query time leave the (future) version's rows
             combined = mat_page.loc[~mat_page["id"].isin(rec_page["id"])]
-        combined = roots_of_rows(combined, ts)
+        combined = self.roots_of_rows(combined, ts)
         try:
             out = select_columns(filter_rows(combined, t, body), t, body).reset_index(drop=True)
         except QueryError as exc:
             raise HttpError(400, str(exc)) from exc
-        return respond(req, out, t, body, warnings)
-
-    def views(req: Request) -> Response:
-        version_of(req)
-        return json_response({})
-
-    def anno_tables(req: Request) -> Response:
-        if req.params["av"] != app.aligned_volume:
-            raise HttpError(404, "aligned volume not found")
-        return json_response(sorted(w.tables))
-
-    def anno_table(req: Request) -> Response:
-        if req.params["av"] != app.aligned_volume:
-            raise HttpError(404, "aligned volume not found")
-        t = table_of(req)
-        return json_response(w.tables[t].metadata(app.aligned_volume, app.table, w.resolution, None))
-
-    def anno_count(req: Request) -> Response:
-        if req.params["av"] != app.aligned_volume:
-            raise HttpError(404, "aligned volume not found")
-        return json_response(w.tables[table_of(req)].n_rows)
-
-    out: list[Route] = [
-        route("GET", "/materialize/api/versions", "mat_api_versions", api_versions, "handshake"),
-        route("GET", "/materialize/version", "mat_version", mat_version, "handshake"),
-        route("POST", M3 + "/query", "live_live_query", live_live),
-    ]
-    for base in (M3, M2):
-        out += [
-            route("GET", base + "/versions", "versions", versions),
-            route("GET", base + "/version/{v}", "version_metadata", version_meta),
-            route("GET", base + "/metadata", "versions_metadata", versions_meta),
-            route("GET", base + "/version/{v}/tables", "tables", tables),
-            route("GET", base + "/version/{v}/tables/metadata", "all_tables_metadata", all_meta),
-            route("GET", base + "/version/{v}/table/{t}/metadata", "table_metadata", table_meta),
-            route("GET", base + "/version/{v}/table/{t}/count", "table_count", count),
-            route("POST", base + "/version/{v}/table/{t}/query", "query", query),
-            route("POST", base + "/version/{v}/query", "join_query", join_query),
-            route("GET", base + "/version/{v}/views", "views", views),
-        ]
-    out += [
-        route("GET", AV + "/table", "annotation_tables", anno_tables),
-        route("GET", AV + "/table/{t}", "annotation_table_metadata", anno_table),
-        route("GET", AV + "/table/{t}/count", "annotation_table_count", anno_count),
-    ]
-    return out
+        return self.respond(req, out, t, body, warnings)
 
 
-def generic_routes(app: CaveApp) -> list[Route]:
-    """The engine for any `CaveWorld` (the scale world): rows come
-    from ``world.query_rows``; no stale-root refusals, pending lookups or reference tables."""
+# -- the route table ---------------------------------------------------------------------------
+
+
+def routes(app: CaveApp) -> list[Route]:
+    """The materialization and annotation engines, as the real ones answer, for any world;
+    queries go to the world's `QueryEngine` (`engine_for`)."""
     w = app.world
+    engine = engine_for(app)
     M3 = "/materialize/api/v3/datastack/{ds}"
     M2 = "/materialize/api/v2/datastack/{ds}"
     AV = "/annotation/api/v2/aligned_volume/{av}"
 
-    def check_ds(req: Request) -> None:
-        if req.params.get("ds") != app.datastack:
-            raise HttpError(404, f"datastack {req.params.get('ds')!r} not found")
+    def check_av(req: Request) -> None:
+        if req.params["av"] != app.aligned_volume:
+            raise HttpError(404, "aligned volume not found")
 
-    def version_of(req: Request) -> int:
-        check_ds(req)
-        try:
-            v = int(req.params["v"])
-        except ValueError as exc:
-            raise HttpError(400, "version must be an integer") from exc
-        if v not in w.version_timestamps:
-            raise HttpError(404, f"version {v} not found")
-        return v
-
-    def table_of(req: Request, name: str | None = None) -> str:
-        t = name if name is not None else req.params["t"]
-        if t not in w.table_names():
-            raise HttpError(404, f"table {t!r} not found")
-        return t
-
-    def answer(req: Request, t: float, table: str, body: dict[str, Any]) -> Response:
-        cap = app.controls.faults.row_cap
-        try:
-            out = w.query_rows(table, t, body, cap, req.int_arg("random_sample"))
-        except QueryError as exc:
-            raise HttpError(400, str(exc)) from exc
-        limit = cap if body.get("limit") is None else min(int(body["limit"]), cap)
-        if len(out) > limit:
-            if limit == cap:
-                app.controls.limit_hits.hit("row_capped")
-            out = out.iloc[:limit]
-        headers = [("column_names", ", ".join(out.columns))]
-        if len(out) == limit:
-            headers.append(("Warning", f'201 - "Limited query to {limit} rows'))
-        if req.bool_arg("count"):
-            return json_response(len(out), headers=headers)
-        if not req.bool_arg("arrow_format", False) and not req.bool_arg("return_pyarrow", False):
-            return Response(200, out.to_json(orient="records").encode(), "application/json", headers)
-        return Response(200, to_arrow_stream(out), "data.arrow", headers)
+    def metadata(t: str, version: int | None) -> dict[str, Any]:
+        return w.table_metadata(t, app.aligned_volume, app.table, version)
 
     def api_versions(req: Request) -> Response:
         return json_response([2, 3])
@@ -493,54 +454,50 @@ def generic_routes(app: CaveApp) -> list[Route]:
         return json_response(MAT_VERSION)
 
     def versions(req: Request) -> Response:
-        check_ds(req)
+        check_ds(app, req)
         return json_response(sorted(w.version_timestamps))
 
     def version_meta(req: Request) -> Response:
-        return json_response(version_metadata(app, version_of(req)))
+        return json_response(version_metadata(app, version_of(app, req)))
 
     def versions_meta(req: Request) -> Response:
-        check_ds(req)
+        check_ds(app, req)
         return json_response([version_metadata(app, v) for v in sorted(w.version_timestamps)])
 
     def tables(req: Request) -> Response:
-        version_of(req)
+        version_of(app, req)
         return json_response(sorted(w.table_names()))
 
     def table_meta(req: Request) -> Response:
-        v = version_of(req)
-        t = table_of(req)
-        return json_response(w.table_metadata(t, app.aligned_volume, app.table, v))
+        v = version_of(app, req)
+        return json_response(metadata(table_of(app, req), v))
 
     def all_meta(req: Request) -> Response:
-        v = version_of(req)
-        return json_response(
-            [w.table_metadata(t, app.aligned_volume, app.table, v) for t in sorted(w.table_names())]
-        )
+        v = version_of(app, req)
+        return json_response([metadata(t, v) for t in sorted(w.table_names())])
 
     def count(req: Request) -> Response:
-        v = version_of(req)
-        t = table_of(req)
+        v = version_of(app, req)
+        t = table_of(app, req)
         return json_response(w.table_count(t, w.version_timestamps[v]))
 
     def query(req: Request) -> Response:
-        v = version_of(req)
-        t = table_of(req)
+        v = version_of(app, req)
+        t = table_of(app, req)
         body = req.json()
         if not isinstance(body, dict):
             raise HttpError(400, "query body must be a JSON object")
-        return answer(req, w.version_timestamps[v], t, body)
+        return engine.query(req, t, v, body)
 
     def join_query(req: Request) -> Response:
-        version_of(req)
-        raise HttpError(400, "LocalCave tables have no reference tables; join queries are not supported")
+        return engine.join_query(req, version_of(app, req))
 
     def live_live(req: Request) -> Response:
-        check_ds(req)
+        check_ds(app, req)
         body = req.json()
         if not isinstance(body, dict) or "table" not in body:
             raise HttpError(400, "body must name a table")
-        t = table_of(req, str(body["table"]))
+        t = table_of(app, req, str(body["table"]))
         if body.get("join_tables"):
             raise HttpError(400, "LocalCave does not support join_tables")
         try:
@@ -549,27 +506,23 @@ def generic_routes(app: CaveApp) -> list[Route]:
             raise HttpError(400, str(exc)) from exc
         if ts > time.time() + 300:
             raise HttpError(400, "timestamp is in the future")
-        return answer(req, ts, t, body)
+        return engine.live_query(req, t, ts, body)
 
     def views(req: Request) -> Response:
-        version_of(req)
+        version_of(app, req)
         return json_response({})
 
     def anno_tables(req: Request) -> Response:
-        if req.params["av"] != app.aligned_volume:
-            raise HttpError(404, "aligned volume not found")
+        check_av(req)
         return json_response(sorted(w.table_names()))
 
     def anno_table(req: Request) -> Response:
-        if req.params["av"] != app.aligned_volume:
-            raise HttpError(404, "aligned volume not found")
-        t = table_of(req)
-        return json_response(w.table_metadata(t, app.aligned_volume, app.table, None))
+        check_av(req)
+        return json_response(metadata(table_of(app, req), None))
 
     def anno_count(req: Request) -> Response:
-        if req.params["av"] != app.aligned_volume:
-            raise HttpError(404, "aligned volume not found")
-        return json_response(w.table_count(table_of(req), None))
+        check_av(req)
+        return json_response(w.table_count(table_of(app, req), None))
 
     out: list[Route] = [
         route("GET", "/materialize/api/versions", "mat_api_versions", api_versions, "handshake"),

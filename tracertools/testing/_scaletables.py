@@ -279,7 +279,22 @@ class SynapseTable(ScaleTable):
         return self.point_rows(np.full(len(ids), k, dtype=np.int64), ids, 83 if role == "pre_pt" else 84)[0]
 
 
-class ProofreadingTable(ScaleTable):
+class SomaTable(ScaleTable):
+    """A table of at most one row per neuron, at its soma (row ID: neuron index + 1)."""
+
+    def owners(self, ks: IntArray, where: Mapping[str, IntArray] | None) -> IntArray:
+        """The neurons among ``ks`` that own a row, only those on ``where["pt"]`` if given."""
+        ks = np.asarray(ks, dtype=np.int64)
+        ks = ks[self.owner_mask(ks)]
+        if where and "pt" in where:
+            ks = ks[np.isin(ks, where["pt"])]
+        return ks
+
+    def owner_of_ids(self, ids: IntArray) -> IntArray:
+        return np.asarray(ids, dtype=np.int64) - 1
+
+
+class ProofreadingTable(SomaTable):
     name = "proofreading_status"
     schema = "proofreading_boolstatus_user"
     description = "Proofreading status per neuron; valid_id is the root the status was set for."
@@ -305,10 +320,7 @@ class ProofreadingTable(ScaleTable):
 
     def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None,
              roles: frozenset[str] | None = None) -> Rows:
-        ks = np.asarray(ks, dtype=np.int64)
-        ks = ks[self.owner_mask(ks)]
-        if where and "pt" in where:
-            ks = ks[np.isin(ks, where["pt"])]
+        ks = self.owners(ks, where)
         n = len(ks)
         return Rows(
             {
@@ -327,11 +339,8 @@ class ProofreadingTable(ScaleTable):
             vid[i] = self.g.root_id(int(k), int(pl.root_of_pieces(np.array([0]), c)[0]))
         out["valid_id"] = vid
 
-    def owner_of_ids(self, ids: IntArray) -> IntArray:
-        return np.asarray(ids, dtype=np.int64) - 1
 
-
-class CellInfoTable(ScaleTable):
+class CellInfoTable(SomaTable):
     name = "cell_info"
     schema = "cell_type_local"
     description = "One tag per neuron, at its soma."
@@ -352,10 +361,7 @@ class CellInfoTable(ScaleTable):
 
     def base(self, ks: IntArray, where: Mapping[str, IntArray] | None = None,
              roles: frozenset[str] | None = None) -> Rows:
-        ks = np.asarray(ks, dtype=np.int64)
-        ks = ks[self.owner_mask(ks)]
-        if where and "pt" in where:
-            ks = ks[np.isin(ks, where["pt"])]
+        ks = self.owners(ks, where)
         n = len(ks)
         tag = (uniform(self.p.seed, 102, ks) * len(TAGS)).astype(np.int64)
         return Rows(
@@ -365,9 +371,6 @@ class CellInfoTable(ScaleTable):
             },
             {"pt": self.soma_point(ks)},
         )
-
-    def owner_of_ids(self, ids: IntArray) -> IntArray:
-        return np.asarray(ids, dtype=np.int64) - 1
 
 
 # -- query engine ----------------------------------------------------------------------------

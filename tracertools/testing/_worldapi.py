@@ -3,7 +3,9 @@
 The HTTP routes (``_routes_*.py``) only call the members listed here, so any object that
 implements them can be served: the small voxelized [`World`][tracertools.testing.world.World]
 (through `SmallWorldApi`, its implementation of the protocol) and the lazily generated
-[`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld].
+[`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld]. Both worlds also share
+`RootLineage`, the ground-truth lineage answers tests ask for (``successor``,
+``original_roots``, ``latest_roots``).
 
 Conventions: IDs are ``uint64`` arrays (or Python ints), times are epoch seconds (UTC),
 ``t=None`` is never passed (the routes resolve "now"), unknown node IDs raise
@@ -13,6 +15,7 @@ Conventions: IDs are ``uint64`` arrays (or Python ints), times are epoch seconds
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -247,6 +250,40 @@ def finish_change_log(df: pd.DataFrame, filtered: bool) -> pd.DataFrame:
         df = df[df["in_neuron"] & df["is_relevant"]].drop(columns=["in_neuron", "is_relevant"])
         df = df.reset_index(drop=True)
     return df
+
+
+class RootLineage:
+    """Ground-truth lineage answers both worlds give alike (a mixin of
+    [`World`][tracertools.testing.world.World] and
+    [`ScaleWorld`][tracertools.testing.scaleworld.ScaleWorld]).
+
+    Built on the world's ``graph`` (``ancestors``, ``descendants``, ``roots[id].parents``)
+    and its own ``successor_candidates`` and ``is_latest``.
+    """
+
+    graph: Any
+
+    if TYPE_CHECKING:  # provided by each world
+
+        def successor_candidates(self, root: int, t: float | None = None) -> list[tuple[int, float]]: ...
+
+        def is_latest(self, root: int, t: float | None = None) -> bool: ...
+
+    def successor(self, root: int, t: float | None = None) -> int:
+        """The latest root with the largest supervoxel overlap (``root`` itself if latest)."""
+        return self.successor_candidates(root, t)[0][0]
+
+    def original_roots(self, root: int) -> list[int]:
+        """Original (never-edited) ancestors of ``root`` (itself if it has none)."""
+        anc = self.graph.ancestors(int(root))
+        out = [a for a in anc if not self.graph.roots[a].parents]
+        return out or [int(root)]
+
+    def latest_roots(self, root: int, t: float | None = None) -> list[int]:
+        """Descendants of ``root`` latest at ``t`` (default: now; itself if it is latest)."""
+        now = time.time() if t is None else float(t)
+        cand = [int(root)] + self.graph.descendants(int(root))
+        return sorted(r for r in cand if self.is_latest(r, now))
 
 
 class SmallWorldApi:

@@ -46,7 +46,7 @@ from tracertools.testing._scaletables import (
 )
 from tracertools.testing._skeletons import Skeleton
 from tracertools.testing._tables import QueryError
-from tracertools.testing._worldapi import CHANGE_LOG_COLUMNS, finish_change_log
+from tracertools.testing._worldapi import CHANGE_LOG_COLUMNS, RootLineage, finish_change_log
 
 IdArray = npt.NDArray[np.uint64]
 U64 = np.uint64
@@ -54,7 +54,7 @@ FIRST_NAMES = ("Ada", "Ben", "Cleo", "Dev", "Eve", "Fei", "Gus", "Hana", "Ivo", 
 LAST_NAMES = ("Byron", "Cajal", "Golgi", "Sherrington", "Hodgkin", "Huxley", "Katz", "Eccles")
 
 
-class ScaleWorld:
+class ScaleWorld(RootLineage):
     """A lazily generated, seeded synthetic connectome at datastack scale.
 
     Args:
@@ -316,20 +316,6 @@ class ScaleWorld:
             rid = self.graph.root_id(pl.k, int(r))
             share[rid] = share.get(rid, 0) + int(pl.piece_svs[piece])
         return sorted(((r, c / total) for r, c in share.items()), key=lambda x: (-x[1], x[0]))
-
-    def successor(self, root: int, t: float | None = None) -> int:
-        """The latest root with the largest supervoxel overlap (``root`` itself if latest)."""
-        return self.successor_candidates(root, t)[0][0]
-
-    def original_roots(self, root: int) -> list[int]:
-        anc = self.graph.ancestors(int(root))
-        out = [a for a in anc if not self.graph.roots[a].parents]
-        return out or [int(root)]
-
-    def latest_roots(self, root: int, t: float | None = None) -> list[int]:
-        tt = self._now(t)
-        cand = [int(root)] + self.graph.descendants(int(root))
-        return sorted(r for r in cand if self.is_latest(r, tt))
 
     def edits(self, root: int) -> list[Operation]:
         """Operations in the root's history (those that ended one of its ancestors)."""

@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,11 +36,12 @@ from tracertools.testing._meshes import box_mesh, segments_cross_triangles, tube
 from tracertools.testing._neurons import grow_neurons, make_supervoxels, voxelize
 from tracertools.testing._skeletons import Skeleton, build_skeleton, line_skeleton
 from tracertools.testing._tables import AnnotationTable
-from tracertools.testing._worldapi import SmallWorldApi
+from tracertools.testing._worldapi import RootLineage, SmallWorldApi
 from tracertools.testing._worldtables import build_tables
 
 IdArray = npt.NDArray[np.uint64]
 U64 = np.uint64
+T = TypeVar("T")
 T0 = 1704067200.0  # 2024-01-01T00:00:00Z, creation time of the original roots
 
 
@@ -62,7 +63,7 @@ def seg_to_view(
     return v.astype(np.int64)
 
 
-class World(SmallWorldApi):
+class World(SmallWorldApi, RootLineage):
     """A deterministic synthetic connectome with its ground truth.
 
     Args:
@@ -268,22 +269,6 @@ class World(SmallWorldApi):
         pairs = [(int(r), float(c) / len(roots)) for r, c in zip(uniq, counts, strict=True)]
         return sorted(pairs, key=lambda p: (-p[1], p[0]))
 
-    def successor(self, root: int, t: float | None = None) -> int:
-        """The latest root with the largest supervoxel overlap (``root`` itself if latest)."""
-        return self.successor_candidates(root, t)[0][0]
-
-    def original_roots(self, root: int) -> list[int]:
-        """Original (never-edited) ancestors of ``root`` (itself if it has none)."""
-        anc = self.graph.ancestors(int(root))
-        out = [a for a in anc if not self.graph.roots[a].parents]
-        return out or [int(root)]
-
-    def latest_roots(self, root: int, t: float | None = None) -> list[int]:
-        """Descendants of ``root`` latest at ``t`` (itself if it is latest)."""
-        t = time.time() if t is None else float(t)
-        cand = [int(root)] + self.graph.descendants(int(root))
-        return sorted(r for r in cand if self.graph.roots[r].alive_at(t))
-
     def edits(self, root: int) -> list[Operation]:
         """Operations in the root's history (those that ended one of its ancestors)."""
         return self.graph.history_operations(int(root))
@@ -324,23 +309,17 @@ class World(SmallWorldApi):
 
     def l2_attributes(self, l2_id: int) -> dict[str, Any]:
         """L2-cache attributes of an L2 ID (see `._l2stats`)."""
-        l2 = int(l2_id)
-        with self._lock:
-            hit = self._l2_cache.get(l2)
-        if hit is not None:
-            return hit
+        return self._memo(self._l2_cache, int(l2_id), self._make_l2_attributes)
+
+    def _make_l2_attributes(self, l2: int) -> dict[str, Any]:
         i = self.graph.l2_index[l2]
         if self.graph.is_huge_l2(l2):
             assert self.graph.huge is not None
-            attrs = huge_attributes(
+            return huge_attributes(
                 self.graph.l2_chunk[i], self.graph.huge.per_chunk,
                 np.array(self.seg_resolution), self.chunk_size,  # type: ignore[arg-type]
             )
-        else:
-            attrs = self.stats.attributes(self.graph.l2_svs[i])
-        with self._lock:
-            self._l2_cache[l2] = attrs
-        return attrs
+        return self.stats.attributes(self.graph.l2_svs[i])
 
     def volume_nm3(self, root: int) -> float:
         """Exact volume of a root (sum of its L2 ``size_nm3``), nm³."""
@@ -348,11 +327,9 @@ class World(SmallWorldApi):
 
     def skeleton(self, root: int) -> Skeleton:
         """The root's skeleton (vertices in nm)."""
-        rid = int(root)
-        with self._lock:
-            hit = self._skel_cache.get(rid)
-        if hit is not None:
-            return hit
+        return self._memo(self._skel_cache, int(root), self._make_skeleton)
+
+    def _make_skeleton(self, rid: int) -> Skeleton:
         rec = self.graph.roots[rid]
         l2s = [int(v) for v in self.l2_ids(rid)]
         reps = np.array([self.l2_attributes(l2)["rep_coord_nm"] for l2 in l2s]).reshape(-1, 3)
@@ -373,9 +350,18 @@ class World(SmallWorldApi):
                 self.trees.parent, self._node_ok, in_root, links,  # type: ignore[arg-type]
                 somas[0] if somas else None, l2s, reps,
             )
-        with self._lock:
-            self._skel_cache[rid] = sk
         return sk
+
+    def _memo(self, cache: dict[int, T], key: int, make: Callable[[int], T]) -> T:
+        """``cache[key]``, made by ``make(key)`` (outside the lock) on first use."""
+        with self._lock:
+            hit = cache.get(key)
+        if hit is not None:
+            return hit
+        value = make(key)
+        with self._lock:
+            cache[key] = value
+        return value
 
     def cable_length(self, root: int) -> float:
         """Sum of the root's skeleton edge lengths, nm."""
