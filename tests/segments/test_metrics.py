@@ -27,6 +27,25 @@ def test_l2_ids_equal_the_ground_truth(ds, world, current):
     assert sorted(got.tolist()) == sorted(world.l2_ids(current[0]).tolist())
 
 
+def test_a_leaves_request_refused_as_too_large_is_halved_until_it_fits(local_cave, ds, world,
+                                                                       current):
+    _ = ds.client.chunkedgraph  # handshake outside the limit
+    local_cave.set_faults(body_limit_bytes=120)  # a leaves_many body of about four roots
+    got = ds.segments(current).l2_ids()
+    assert [sorted(g.tolist()) for g in got] == [sorted(world.l2_ids(r).tolist())
+                                                 for r in current]
+    assert local_cave.limit_hits["body_too_large"] >= 1
+    assert local_cave.stats["valid_nodes"] == 0  # too large is no sign of an unknown ID
+
+
+def test_volumes_are_cached_per_segment(local_cave, ds, current):
+    segs = ds.segments(current)
+    first = segs.volumes_um3()
+    local_cave.stats.reset()
+    assert segs.volumes_um3().tolist() == first.tolist()
+    assert local_cave.stats.total == 0
+
+
 def test_volumes_equal_the_sum_of_l2_sizes(ds, world, current):
     got = ds.segments(current).volumes_um3()
     assert got == pytest.approx([world.volume_nm3(r) / 1e9 for r in current])

@@ -110,8 +110,6 @@ def test_current_ids_of_1000_ids_move_at_most_4_mib(measure: Any, ids: list[int]
     assert seen.bytes <= 4 * 2**20
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "today 20 leaves_many requests for 2.7 MiB: 50 roots a request, whatever the answer's size"))
 def test_l2_ids_of_1000_segments_grow_only_with_byte_chunks(
     measure: Any, current: list[int], scale_world: Any
 ) -> None:
@@ -121,9 +119,6 @@ def test_l2_ids_of_1000_segments_grow_only_with_byte_chunks(
     assert seen.total <= seen.chunks()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "today 21 requests for 11.9 MiB: 20 leaves_many (50 roots a request, whatever the answer's "
-    "size) and one l2_attributes"))
 def test_volumes_of_1000_segments_grow_only_with_byte_chunks(
     measure: Any, current: list[int], scale_world: Any
 ) -> None:
