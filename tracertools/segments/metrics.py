@@ -1,10 +1,13 @@
 """Metric methods of Segment and SegmentList: supervoxels, L2 IDs, volume, a point inside each
 segment, synapses, proofreading.
 
-Every method works on the whole list with a fixed number of batched requests: supervoxels and
-L2 IDs come from ``leaves_many`` (cached: a root's leaves never change), volumes from one L2-cache
-lookup of all L2 IDs, synapse counts and proofreading status from materialization queries that
-filter on all IDs at once and fetch only the columns they need.
+Every method works on the whole list with requests that grow only with the bytes or rows they
+move: supervoxels and L2 IDs come from ``leaves_many`` in requests sized by their answers (cached:
+a root's leaves never change), volumes stream each of those answers through an L2-cache lookup
+and keep only the sums, synapse counts and proofreading status come from materialization queries
+that filter on many IDs at once, fetch only the columns they need and reduce each answer before
+the next. Stale IDs cost one table query per moment they are read at (the live engine takes no
+per-ID moments; see `tracertools.cave.lineage.read_moments`).
 """
 
 from __future__ import annotations
@@ -163,10 +166,10 @@ class MetricsListMixin:
         """A point inside each segment: the L2 cache's ``rep_coord_nm`` of one of its level-2
         nodes (a voxel of that node), for a sheet cell or a link's position.
 
-        Batched: the segments' L2 IDs (``leaves_many``, requests sized by their answers, cached), then
-        the coordinate of one L2 node per segment (one L2-cache request per ~190,000 IDs); a
-        segment whose chosen node the cache lacks gets a second try with up to
-        `REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
+        Batched: the segments' L2 IDs (``leaves_many``, requests sized by their answers,
+        cached), then the coordinate of one L2 node per segment (L2-cache requests of about
+        4 MB of answer, ~65,000 IDs); a segment whose chosen node the cache lacks gets a
+        second try with up to `REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
         point of the segment as it was).
 
         Args:
@@ -244,15 +247,22 @@ class MetricsListMixin:
         """Incoming, outgoing and total synapse counts per segment.
 
         Reads the datastack's synapse table (``config.synapse_table``) live at the read time
-        (or at ``materialization_version``), filtering on all IDs at once and fetching only the
-        pre/post root columns: two queries per ~2,000 IDs, after one ``is_latest_roots``.
+        (or at ``materialization_version``), filtering on many IDs at once and fetching only
+        the post (incoming) or pre (outgoing) root column: per direction, one query per read
+        moment and ~2,000 IDs, split further only where an answer reaches the row cap (see
+        `tracertools.cave.tables.count_matches`: each answer is reduced to counts before the
+        next, so memory holds counts, not rows). Before the queries: one ``is_latest_roots``,
+        and for stale IDs two ``root_timestamps`` (sent together).
         Autapses count once as incoming and once as outgoing, as in the original.
 
         A segment ID edited before the read time is no longer a segment then (the live engine
-        refuses it), so it is counted as it was just before the edit that retired it: stale
-        IDs that existed together share one query moment. Call ``.current()`` first for the
-        counts of what those segments became. Annotations too recent to be looked up by the
-        engine are left out with an [`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning].
+        refuses it, and no list endpoint takes a moment per ID), so it is counted at a moment
+        it was current, just before the edit that retired it or that of another stale ID
+        current then: stale IDs that existed together share one query moment, and the moments
+        are the fewest that cover them all (see `tracertools.cave.lineage.read_moments`). Call
+        ``.current()`` first for the counts of what those segments became. Annotations too
+        recent to be looked up by the engine are left out with an
+        [`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning].
 
         Args:
             errors: failure policy for IDs the chunkedgraph does not know or that did not exist
@@ -292,8 +302,10 @@ class MetricsListMixin:
         """Proofreading status per segment, read from the status column of the datastack's
         proofreading table (live at the read time, or at ``materialization_version``).
 
-        A segment ID edited before the read time is read as it was just before that edit (see
-        `synapse_counts()`).
+        One query per read moment and ~2,000 IDs (the table holds few rows per segment),
+        after one ``is_latest_roots`` and, for stale IDs, two ``root_timestamps``.
+        A segment ID edited before the read time is read at a moment it was current, as in
+        `synapse_counts()`.
 
         Args:
             errors: failure policy for IDs the chunkedgraph does not know or that did not exist
