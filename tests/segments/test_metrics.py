@@ -85,6 +85,21 @@ def test_synapse_counts_survive_a_server_row_cap(local_cave, ds, world, current)
         assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root)
 
 
+def test_a_count_query_capped_at_the_row_limit_is_split_and_the_counts_stay_exact(
+    local_cave, ds, world, current
+):
+    truth = {r: world.synapse_counts(r) for r in current}
+    biggest = max(max(c) for c in truth.values())
+    assert sum(n_in for n_in, _ in truth.values()) > biggest  # the whole list is capped
+    _ = ds.client.materialize, ds.client.chunkedgraph
+    local_cave.set_faults(row_cap=biggest + 1)  # every single segment fits in one answer
+    local_cave.stats.reset()
+    frame = ds.segments(current).synapse_counts()
+    assert {r: tuple(frame.loc[r, ["in_syn", "out_syn"]]) for r in current} == truth
+    assert local_cave.limit_hits["row_capped"] >= 1
+    assert local_cave.stats["live_live_query"] > 2  # more than one query per direction
+
+
 def test_synapse_counts_need_a_synapse_table(local_cave):
     cfg = local_cave.config.model_copy(update={"synapse_table": None})
 
