@@ -23,9 +23,9 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 #: IDs per filtered query (the JSON body stays around 40 kB).
 IDS_PER_QUERY = 2000
@@ -360,6 +362,57 @@ def count_matches(
     for part in parts:
         counts.update(part or {})
     return counts
+
+
+def _pool_by_moment(
+    ds: CaveSession,
+    groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
+    columns: Sequence[str],
+    work: Callable[[str, list[int], datetime | None], R],
+) -> list[tuple[str, R | None]]:
+    """``work(column, chunk, moment)`` for every column, moment and ID chunk, on one pool
+    (queries of different moments are independent, so they overlap as chunks do)."""
+    pinned = {moment: _pinned(ds, moment) for moment in groups}  # "now" taken once
+    tasks = [(column, chunk, pinned[moment])
+             for moment, ids in groups.items() for column in columns for chunk in _id_chunks(ids)]
+    parts = run_per_item(lambda task: work(*task), tasks, max_workers=ds.cave.max_workers,
+                         progress=False)
+    return [(task[0], part) for task, part in zip(tasks, parts, strict=True)]
+
+
+def count_matches_by_moment(
+    ds: CaveSession,
+    table: str,
+    columns: Sequence[str],
+    groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
+) -> dict[str, dict[int, int]]:
+    """`count_matches()` for each of ``columns``, each group of IDs read at its moment (key
+    ``None``: the datastack's materialization version, or its read time), every query on one
+    pool. Returns ``{column: {id: rows}}``."""
+    counts: dict[str, dict[int, int]] = {column: {} for column in columns}
+    for column, part in _pool_by_moment(
+        ds, groups, columns,
+        lambda column, chunk, at: _counts_for_ids(ds, table, column, chunk, at),
+    ):
+        counts[column].update(part or {})
+    return counts
+
+
+def rows_matching_by_moment(
+    ds: CaveSession,
+    table: str,
+    column: str,
+    groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
+    select: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of `rows_matching()` for each group of IDs read at its moment (see
+    `count_matches_by_moment()`), one frame per query, every query on one pool."""
+    for _, rows in _pool_by_moment(
+        ds, groups, [column],
+        lambda column, chunk, at: _rows_for_ids(ds, table, column, chunk, select, at),
+    ):
+        if rows is not None:
+            yield rows
 
 
 # -- reference tables ---------------------------------------------------------------------------

@@ -249,9 +249,9 @@ class MetricsListMixin:
         Reads the datastack's synapse table (``config.synapse_table``) live at the read time
         (or at ``materialization_version``), filtering on many IDs at once and fetching only
         the post (incoming) or pre (outgoing) root column: per direction, one query per read
-        moment and ~2,000 IDs, split further only where an answer reaches the row cap (see
-        `tracertools.cave.tables.count_matches`: each answer is reduced to counts before the
-        next, so memory holds counts, not rows). Before the queries: one ``is_latest_roots``,
+        moment and ~2,000 IDs, all run concurrently, split further only where an answer
+        reaches the row cap (see `tracertools.cave.tables.count_matches`: each answer is
+        reduced to counts as it arrives, so memory holds counts, not rows). Before the queries: one ``is_latest_roots``,
         and for stale IDs two ``root_timestamps`` (sent together).
         Autapses count once as incoming and once as outgoing, as in the original.
 
@@ -278,13 +278,9 @@ class MetricsListMixin:
         ds = self._datastack
         table = ds.config.require("synapse_table", "synapse counts")
         groups, failed = self._by_moment()
-        incoming: dict[int, int] = {}
-        outgoing: dict[int, int] = {}
-        for moment, roots in groups.items():
-            incoming.update(_tables.count_matches(ds, table.name, table.post_seg_col, roots,
-                                                  at=moment))
-            outgoing.update(_tables.count_matches(ds, table.name, table.pre_seg_col, roots,
-                                                  at=moment))
+        counts = _tables.count_matches_by_moment(
+            ds, table.name, [table.post_seg_col, table.pre_seg_col], groups)
+        incoming, outgoing = counts[table.post_seg_col], counts[table.pre_seg_col]
         self._report(failed, policy)
         ids = self._ids.tolist()
         frame = pd.DataFrame(
@@ -332,8 +328,7 @@ class MetricsListMixin:
         groups, failed = self._by_moment()
         verdict: dict[int, str] = {}
         marked_roots: set[int] = set()
-        for moment, roots in groups.items():
-            rows = _tables.rows_matching(ds, table.name, table.seg_col, roots, at=moment)
+        for rows in _tables.rows_matching_by_moment(ds, table.name, table.seg_col, groups):
             for _, row in rows.iterrows():
                 root = int(row[table.seg_col])
                 marked = _truthy(row[status_col])
