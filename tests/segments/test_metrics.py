@@ -46,6 +46,12 @@ def test_volumes_are_cached_per_segment(local_cave, ds, current):
     assert local_cave.stats.total == 0
 
 
+def test_volumes_keep_the_sums_not_the_l2_attributes(ds, current):
+    ds.segments(current).volumes_um3()
+    assert ds.cache("l2:size_nm3") == {}  # each answer was summed and let go
+    assert sorted(ds.cache("volume_nm3")) == sorted(current)
+
+
 def test_volumes_equal_the_sum_of_l2_sizes(ds, world, current):
     got = ds.segments(current).volumes_um3()
     assert got == pytest.approx([world.volume_nm3(r) / 1e9 for r in current])

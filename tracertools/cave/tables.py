@@ -7,7 +7,8 @@ Every table read in tracertools goes through `query()`: live at the datastack's 
 (the ``live_live_query`` request, sent here without caveclient's root-logger notice) or at a
 given moment, or at its materialization version (``query_table``). A filter on many IDs is
 split into chunks; a chunk whose answer was cut at the server's row limit is split again (or
-paged, for a single ID) so counts are never silently short.
+paged, for a single ID) so counts are never silently short. Counts (`count_matches()`) reduce
+each answer as it arrives and never hold all rows.
 
 Live queries pass ``allow_missing_lookups=True``: annotations ingested so recently that their
 root IDs are not looked up yet cannot belong to any segment, so they are left out, and the
