@@ -27,6 +27,31 @@ def test_l2_ids_equal_the_ground_truth(ds, world, current):
     assert sorted(got.tolist()) == sorted(world.l2_ids(current[0]).tolist())
 
 
+def test_a_leaves_request_refused_as_too_large_is_halved_until_it_fits(local_cave, ds, world,
+                                                                       current):
+    _ = ds.client.chunkedgraph  # handshake outside the limit
+    local_cave.set_faults(body_limit_bytes=120)  # a leaves_many body of about four roots
+    got = ds.segments(current).l2_ids()
+    assert [sorted(g.tolist()) for g in got] == [sorted(world.l2_ids(r).tolist())
+                                                 for r in current]
+    assert local_cave.limit_hits["body_too_large"] >= 1
+    assert local_cave.stats["valid_nodes"] == 0  # too large is no sign of an unknown ID
+
+
+def test_volumes_are_cached_per_segment(local_cave, ds, current):
+    segs = ds.segments(current)
+    first = segs.volumes_um3()
+    local_cave.stats.reset()
+    assert segs.volumes_um3().tolist() == first.tolist()
+    assert local_cave.stats.total == 0
+
+
+def test_volumes_keep_the_sums_not_the_l2_attributes(ds, current):
+    ds.segments(current).volumes_um3()
+    assert ds.cache("l2:size_nm3") == {}  # each answer was summed and let go
+    assert sorted(ds.cache("volume_nm3")) == sorted(current)
+
+
 def test_volumes_equal_the_sum_of_l2_sizes(ds, world, current):
     got = ds.segments(current).volumes_um3()
     assert got == pytest.approx([world.volume_nm3(r) / 1e9 for r in current])
@@ -64,6 +89,21 @@ def test_synapse_counts_survive_a_server_row_cap(local_cave, ds, world, current)
     frame = ds.segments(current[:3]).synapse_counts()
     for root in current[:3]:
         assert tuple(frame.loc[root, ["in_syn", "out_syn"]]) == world.synapse_counts(root)
+
+
+def test_a_count_query_capped_at_the_row_limit_is_split_and_the_counts_stay_exact(
+    local_cave, ds, world, current
+):
+    truth = {r: world.synapse_counts(r) for r in current}
+    biggest = max(max(c) for c in truth.values())
+    assert sum(n_in for n_in, _ in truth.values()) > biggest  # the whole list is capped
+    _ = ds.client.materialize, ds.client.chunkedgraph
+    local_cave.set_faults(row_cap=biggest + 1)  # every single segment fits in one answer
+    local_cave.stats.reset()
+    frame = ds.segments(current).synapse_counts()
+    assert {r: tuple(frame.loc[r, ["in_syn", "out_syn"]]) for r in current} == truth
+    assert local_cave.limit_hits["row_capped"] >= 1
+    assert local_cave.stats["live_live_query"] > 2  # more than one query per direction
 
 
 def test_synapse_counts_need_a_synapse_table(local_cave):

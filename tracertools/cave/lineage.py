@@ -227,11 +227,17 @@ def read_moments(
     """Group segment IDs by a moment at which each was a current segment.
 
     The live materialization engine refuses a root-ID filter that is not current at the
-    query's moment (HTTP 400). So an ID current at ``at`` is read at ``at`` (key ``None``); an
-    ID edited before ``at`` is read as it was just before the edit that retired it. Stale IDs
-    that were current together share one moment (the fewest moments that cover them all: a
-    greedy stabbing of their lifetimes). Requests: one ``is_latest_roots`` per chunk, and for
-    stale IDs two ``root_timestamps`` per chunk.
+    query's moment (HTTP 400), and no list endpoint takes a moment per ID, so a table read of
+    stale IDs costs one query per moment. An ID current at ``at`` is read at ``at`` (key
+    ``None``); an ID edited before ``at`` is read at a moment within its lifetime (from its
+    creation to just before the edit that retired it). The moments are the fewest that cover
+    every stale ID's lifetime: sorted by retirement, each ID that no earlier moment covers adds
+    the moment just before it was retired (greedy stabbing, which is optimal for intervals), so
+    an ID shares the moment of any ID retired later while it was still current. The current
+    IDs cannot join a stale moment: they would be read as they were then, not at ``at``.
+
+    Requests: one ``is_latest_roots`` per chunk (cached per moment), and for the stale IDs two
+    ``root_timestamps`` per chunk (creation and retirement, sent together).
 
     IDs the chunkedgraph does not know, and IDs created after ``at``, go to ``failures`` as
     [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError].
@@ -247,11 +253,17 @@ def read_moments(
     if stale.size == 0:
         return moments
     cg = ds.cave.chunkedgraph
-    first = _per_id(ds, stale, "root_timestamps",
-                    lambda chunk: cg.get_root_timestamps(chunk, latest=False), failures)
-    last = _per_id(ds, stale, "root_timestamps",
-                   lambda chunk: cg.get_root_timestamps(chunk, latest=True, timestamp=at),
-                   failures)
+    lost: tuple[dict[int, BaseException], dict[int, BaseException]] = ({}, {})
+    with ThreadPoolExecutor(max_workers=2) as pool:  # birth and retirement in one round trip
+        first_f = pool.submit(_per_id, ds, stale, "root_timestamps",
+                              lambda chunk: cg.get_root_timestamps(chunk, latest=False), lost[0])
+        last_f = pool.submit(
+            _per_id, ds, stale, "root_timestamps",
+            lambda chunk: cg.get_root_timestamps(chunk, latest=True, timestamp=at), lost[1])
+        first, last = first_f.result(), last_f.result()
+    for part in lost:
+        for root, exc in part.items():
+            failures.setdefault(root, exc)
     lifetimes = []
     for root in stale.tolist():
         if root not in first or root not in last:

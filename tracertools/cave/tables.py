@@ -7,7 +7,8 @@ Every table read in tracertools goes through `query()`: live at the datastack's 
 (the ``live_live_query`` request, sent here without caveclient's root-logger notice) or at a
 given moment, or at its materialization version (``query_table``). A filter on many IDs is
 split into chunks; a chunk whose answer was cut at the server's row limit is split again (or
-paged, for a single ID) so counts are never silently short.
+paged, for a single ID) so counts are never silently short. Counts (`count_matches()`) reduce
+each answer as it arrives and never hold all rows.
 
 Live queries pass ``allow_missing_lookups=True``: annotations ingested so recently that their
 root IDs are not looked up yet cannot belong to any segment, so they are left out, and the
@@ -23,9 +24,9 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 #: IDs per filtered query (the JSON body stays around 40 kB).
 IDS_PER_QUERY = 2000
@@ -200,6 +203,30 @@ def _live_query(
     return frame
 
 
+def _pages(
+    ds: CaveSession,
+    table: str,
+    *,
+    filter_in: dict[str, Sequence[Any]] | None = None,
+    filter_equal: dict[str, Any] | None = None,
+    select: Sequence[str] | None = None,
+    first: Page | None = None,
+    at: datetime | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of one query, page by page, asking for the next page only when the caller
+    takes it (``offset`` moves by `Page.step`); ``at`` must be pinned (see `_pinned()`)."""
+    page = first or query(
+        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select, at=at
+    )
+    yield page.rows
+    offset = page.step
+    while page.truncated:
+        page = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
+                     select=select, offset=offset, at=at)
+        yield page.rows
+        offset += page.step
+
+
 def _rows_for_ids(
     ds: CaveSession, table: str, column: str, ids: list[int], select: Sequence[str] | None,
     at: datetime | None = None,
@@ -244,18 +271,15 @@ def all_rows(
     import pandas as pd
 
     at = _pinned(ds, at)
-    page = first or query(
-        ds, table, filter_in=filter_in, filter_equal=filter_equal, select=select, at=at
-    )
-    pages = [page.rows]
-    offset = page.step
-    while page.truncated:
-        page = query(ds, table, filter_in=filter_in, filter_equal=filter_equal,
-                     select=select, offset=offset, at=at)
-        pages.append(page.rows)
-        offset += page.step
+    pages = list(_pages(ds, table, filter_in=filter_in, filter_equal=filter_equal,
+                        select=select, first=first, at=at))
     frames = [p for p in pages if len(p)] or pages[:1]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _id_chunks(ids: npt.NDArray[np.uint64]) -> list[list[int]]:
+    values = [int(v) for v in ids]
+    return [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
 
 
 def rows_matching(
@@ -273,13 +297,11 @@ def rows_matching(
     import pandas as pd
 
     at = _pinned(ds, at)
-    values = [int(v) for v in ids]
-    if not values:
+    if not len(ids):
         return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
-    chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
     parts = run_per_item(
         lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at),
-        chunks, max_workers=ds.cave.max_workers, progress=False,
+        _id_chunks(ids), max_workers=ds.cave.max_workers, progress=False,
     )
     frames = [p for p in parts if p is not None]
     if not frames:
@@ -287,19 +309,111 @@ def rows_matching(
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
+def _tally(values: Any, into: dict[int, int]) -> None:
+    """Add the count of each value of a column (one page) to ``into``."""
+    found, counts = np.unique(np.asarray(values, dtype=np.int64), return_counts=True)
+    for k, v in zip(found.tolist(), counts.tolist(), strict=True):
+        into[k] = into.get(k, 0) + v
+
+
+def _counts_for_ids(
+    ds: CaveSession, table: str, column: str, ids: list[int], at: datetime | None
+) -> dict[int, int]:
+    """How many rows hold each of ``ids`` in ``column``: one query, reduced to counts; a
+    capped answer is dropped and the ID list halved, a single ID's capped answer paged."""
+    page = query(ds, table, filter_in={column: ids}, select=[column], at=at)
+    counts: dict[int, int] = {}
+    if not page.truncated:
+        _tally(page.rows[column], counts)
+        return counts
+    if len(ids) > 1:  # a capped page says nothing complete about any ID: split the list
+        half = len(ids) // 2
+        logger.debug("query of %s capped at %d rows; splitting %d IDs", table, page.step,
+                     len(ids))
+        del page
+        return {**_counts_for_ids(ds, table, column, ids[:half], at),
+                **_counts_for_ids(ds, table, column, ids[half:], at)}
+    for rows in _pages(ds, table, filter_in={column: ids}, select=[column], first=page, at=at):
+        _tally(rows[column], counts)
+    return counts
+
+
 def count_matches(
     ds: CaveSession, table: str, column: str, ids: npt.NDArray[np.uint64],
     at: datetime | None = None,
 ) -> dict[int, int]:
-    """How many rows of ``table`` hold each of ``ids`` in ``column`` (fetching that column only).
+    """How many rows of ``table`` hold each of ``ids`` in ``column``.
+
+    Streams and reduces: each query selects ``column`` only, asks for at most `ROW_LIMIT`
+    rows (the server may cap lower) for up to `IDS_PER_QUERY` IDs, and is reduced to counts
+    before it is let go, so memory holds one page and the counts, never all rows. A capped
+    answer is split (the ID list halved; a single ID's rows paged with ``offset``), so the
+    counts are exact. Chunks run concurrently.
 
     ``at``: read live at this moment (see `query()`).
     """
     if ids.size == 0:
         return {}
-    rows = rows_matching(ds, table, column, ids, select=[column], at=at)
-    values, counts = np.unique(rows[column].to_numpy(dtype=np.int64), return_counts=True)
-    return {int(k): int(v) for k, v in zip(values, counts, strict=True)}
+    at = _pinned(ds, at)
+    parts = run_per_item(
+        lambda chunk: _counts_for_ids(ds, table, column, chunk, at),
+        _id_chunks(ids), max_workers=ds.cave.max_workers, progress=False,
+    )
+    counts: dict[int, int] = {}
+    for part in parts:
+        counts.update(part or {})
+    return counts
+
+
+def _pool_by_moment(
+    ds: CaveSession,
+    groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
+    columns: Sequence[str],
+    work: Callable[[str, list[int], datetime | None], R],
+) -> list[tuple[str, R | None]]:
+    """``work(column, chunk, moment)`` for every column, moment and ID chunk, on one pool
+    (queries of different moments are independent, so they overlap as chunks do)."""
+    pinned = {moment: _pinned(ds, moment) for moment in groups}  # "now" taken once
+    tasks = [(column, chunk, pinned[moment])
+             for moment, ids in groups.items() for column in columns for chunk in _id_chunks(ids)]
+    parts = run_per_item(lambda task: work(*task), tasks, max_workers=ds.cave.max_workers,
+                         progress=False)
+    return [(task[0], part) for task, part in zip(tasks, parts, strict=True)]
+
+
+def count_matches_by_moment(
+    ds: CaveSession,
+    table: str,
+    columns: Sequence[str],
+    groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
+) -> dict[str, dict[int, int]]:
+    """`count_matches()` for each of ``columns``, each group of IDs read at its moment (key
+    ``None``: the datastack's materialization version, or its read time), every query on one
+    pool. Returns ``{column: {id: rows}}``."""
+    counts: dict[str, dict[int, int]] = {column: {} for column in columns}
+    for column, part in _pool_by_moment(
+        ds, groups, columns,
+        lambda column, chunk, at: _counts_for_ids(ds, table, column, chunk, at),
+    ):
+        counts[column].update(part or {})
+    return counts
+
+
+def rows_matching_by_moment(
+    ds: CaveSession,
+    table: str,
+    column: str,
+    groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
+    select: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of `rows_matching()` for each group of IDs read at its moment (see
+    `count_matches_by_moment()`), one frame per query, every query on one pool."""
+    for _, rows in _pool_by_moment(
+        ds, groups, [column],
+        lambda column, chunk, at: _rows_for_ids(ds, table, column, chunk, select, at),
+    ):
+        if rows is not None:
+            yield rows
 
 
 # -- reference tables ---------------------------------------------------------------------------

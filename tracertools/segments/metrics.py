@@ -1,15 +1,19 @@
 """Metric methods of Segment and SegmentList: supervoxels, L2 IDs, volume, a point inside each
 segment, synapses, proofreading.
 
-Every method works on the whole list with a fixed number of batched requests: supervoxels and
-L2 IDs come from ``leaves_many`` (cached: a root's leaves never change), volumes from one L2-cache
-lookup of all L2 IDs, synapse counts and proofreading status from materialization queries that
-filter on all IDs at once and fetch only the columns they need.
+Every method works on the whole list with requests that grow only with the bytes or rows they
+move: supervoxels and L2 IDs come from ``leaves_many`` in requests sized by their answers (cached:
+a root's leaves never change), volumes stream each of those answers through an L2-cache lookup
+and keep only the sums, synapse counts and proofreading status come from materialization queries
+that filter on many IDs at once, fetch only the columns they need and reduce each answer before
+the next. Stale IDs cost one table query per moment they are read at (the live engine takes no
+per-ID moments; see `tracertools.cave.lineage.read_moments`).
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,43 +101,62 @@ class MetricsListMixin:
     def volumes_um3(self, *, errors: ErrorPolicy = "raise") -> npt.NDArray[np.float64]:
         """Each segment's volume in µm³, summed from the L2 cache's ``size_nm3``.
 
-        Two batched requests for the whole list (L2 IDs, then their sizes). A segment with an
-        L2 node missing from the cache fails (the original silently under-counted it), and so
-        does one whose L2 IDs or sizes could not be fetched: under ``errors="warn"``/
-        ``"ignore"`` its volume is NaN and the other volumes are still right.
+        Two stages, streamed: the segments' L2 IDs (``leaves_many``, requests sized by their
+        answers, about one per 4 MB: see `tracertools.cave.calls.each_leaves_answer`), and
+        for each answer as it arrives, the sizes of its L2 nodes (L2-cache requests of about
+        4 MB each), summed to one volume per segment before the next. Only the volumes (and
+        the L2 IDs, cached per segment like `l2_ids()`'s) stay in memory; a segment's volume
+        is cached too (it never changes).
+
+        A segment with an L2 node missing from the cache fails (the original silently
+        under-counted it), and so does one whose L2 IDs or sizes could not be fetched: under
+        ``errors="warn"``/``"ignore"`` its volume is NaN and the other volumes are still right.
         """
         policy = check_error_policy(errors)
         ds = self._datastack
-        lost: dict[int, BaseException] = {}  # per root, so one unknown ID fails only itself
-        found = _cave.leaves(ds, self._ids.tolist(), stop_layer=2, failures=lost)
-        l2_lists = [found.get(int(i)) for i in self._ids]
-        present = [x for x in l2_lists if x is not None]
-        all_l2 = np.concatenate(present) if present else np.zeros(0, dtype=np.uint64)
-        l2_lost: dict[int, BaseException] | None = None if policy == "raise" else {}
-        data = _cave.l2_data(ds, all_l2, ["size_nm3"], failures=l2_lost)
-        out = np.full(len(l2_lists), np.nan)
+        known = ds.cache("volume_nm3")
+        l2_known = ds.cache("leaves:2")
+        roots = [r for r in dict.fromkeys(int(i) for i in self._ids) if r not in known]
+        failed: dict[int, BaseException] = {}  # per root, so one unknown ID fails only itself
+
+        def reduce(l2_of: dict[int, IdArray]) -> None:
+            l2_known.update(l2_of)
+            present = [x for x in l2_of.values() if x.size]
+            asked = np.concatenate(present) if present else np.zeros(0, dtype=np.uint64)
+            l2_lost: dict[int, BaseException] | None = None if policy == "raise" else {}
+            data = _cave.l2_data(ds, asked, ["size_nm3"], failures=l2_lost, keep=False)
+            for root, l2 in l2_of.items():
+                broken = [x for x in l2.tolist() if l2_lost and x in l2_lost]
+                if broken:
+                    failed[root] = ServiceError(
+                        f"the L2 cache could not be read for {len(broken)} of {l2.size} L2 "
+                        f"nodes of segment {root}: {l2_lost[broken[0]]}"  # type: ignore[index]
+                    )
+                    continue
+                sizes = [data.get(int(x), {}).get("size_nm3") for x in l2.tolist()]
+                missing = sum(s is None for s in sizes)
+                if l2.size == 0 or missing:
+                    failed[root] = ServiceError(
+                        f"the L2 cache has no size for {missing or 'any'} of {l2.size} L2 nodes "
+                        f"of segment {root}; its volume would be under-counted"
+                    )
+                    continue
+                known[root] = float(np.sum(np.asarray(sizes, dtype=np.float64)))
+
+        cached = {r: l2_known[r] for r in roots if r in l2_known}
+        fetched = [r for r in roots if r not in cached]
+        with ThreadPoolExecutor(max_workers=1) as side:  # the cached ones alongside
+            done = side.submit(reduce, cached) if cached else None
+            _cave.each_leaves_answer(ds, fetched, reduce, stop_layer=2, failures=failed)
+            if done is not None:
+                done.result()
+        out = np.full(len(self._ids), np.nan)
         failures: dict[int, BaseException] = {}
-        for i, l2 in enumerate(l2_lists):
-            root = int(self._ids[i])
-            if l2 is None:
-                failures[i] = (lost or {}).get(root) or ServiceError(f"no L2 IDs for {root}")
-                continue
-            broken = [x for x in l2.tolist() if l2_lost and x in l2_lost]
-            if broken:
-                failures[i] = ServiceError(
-                    f"the L2 cache could not be read for {len(broken)} of {l2.size} L2 nodes "
-                    f"of segment {root}: {l2_lost[broken[0]]}"  # type: ignore[index]
-                )
-                continue
-            sizes = [data.get(int(x), {}).get("size_nm3") for x in l2.tolist()]
-            missing = sum(s is None for s in sizes)
-            if l2.size == 0 or missing:
-                failures[i] = ServiceError(
-                    f"the L2 cache has no size for {missing or 'any'} of {l2.size} L2 nodes of "
-                    f"segment {root}; its volume would be under-counted"
-                )
-                continue
-            out[i] = float(np.sum(np.asarray(sizes, dtype=np.float64))) / 1e9
+        for i, root in enumerate(int(r) for r in self._ids):
+            if root in known:
+                out[i] = known[root] / 1e9
+            else:
+                failures[i] = failed.get(root) or ServiceError(f"no L2 IDs for {root}")
         apply_error_policy(failures, policy, self._ids.tolist(), what="segment")
         return out
 
@@ -143,10 +166,10 @@ class MetricsListMixin:
         """A point inside each segment: the L2 cache's ``rep_coord_nm`` of one of its level-2
         nodes (a voxel of that node), for a sheet cell or a link's position.
 
-        Batched: the segments' L2 IDs (``leaves_many``, one request per 50 roots, cached), then
-        the coordinate of one L2 node per segment (one L2-cache request per ~190,000 IDs); a
-        segment whose chosen node the cache lacks gets a second try with up to
-        `REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
+        Batched: the segments' L2 IDs (``leaves_many``, requests sized by their answers,
+        cached), then the coordinate of one L2 node per segment (L2-cache requests of about
+        4 MB of answer, ~65,000 IDs); a segment whose chosen node the cache lacks gets a
+        second try with up to `REP_TRIES` others of its nodes, in one more request. Stale IDs work too (a
         point of the segment as it was).
 
         Args:
@@ -224,15 +247,22 @@ class MetricsListMixin:
         """Incoming, outgoing and total synapse counts per segment.
 
         Reads the datastack's synapse table (``config.synapse_table``) live at the read time
-        (or at ``materialization_version``), filtering on all IDs at once and fetching only the
-        pre/post root columns: two queries per ~2,000 IDs, after one ``is_latest_roots``.
+        (or at ``materialization_version``), filtering on many IDs at once and fetching only
+        the post (incoming) or pre (outgoing) root column: per direction, one query per read
+        moment and ~2,000 IDs, all run concurrently, split further only where an answer
+        reaches the row cap (see `tracertools.cave.tables.count_matches`: each answer is
+        reduced to counts as it arrives, so memory holds counts, not rows). Before the queries: one ``is_latest_roots``,
+        and for stale IDs two ``root_timestamps`` (sent together).
         Autapses count once as incoming and once as outgoing, as in the original.
 
         A segment ID edited before the read time is no longer a segment then (the live engine
-        refuses it), so it is counted as it was just before the edit that retired it: stale
-        IDs that existed together share one query moment. Call ``.current()`` first for the
-        counts of what those segments became. Annotations too recent to be looked up by the
-        engine are left out with an [`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning].
+        refuses it, and no list endpoint takes a moment per ID), so it is counted at a moment
+        it was current, just before the edit that retired it or that of another stale ID
+        current then: stale IDs that existed together share one query moment, and the moments
+        are the fewest that cover them all (see `tracertools.cave.lineage.read_moments`). Call
+        ``.current()`` first for the counts of what those segments became. Annotations too
+        recent to be looked up by the engine are left out with an
+        [`IncompleteDataWarning`][tracertools.errors.IncompleteDataWarning].
 
         Args:
             errors: failure policy for IDs the chunkedgraph does not know or that did not exist
@@ -248,13 +278,9 @@ class MetricsListMixin:
         ds = self._datastack
         table = ds.config.require("synapse_table", "synapse counts")
         groups, failed = self._by_moment()
-        incoming: dict[int, int] = {}
-        outgoing: dict[int, int] = {}
-        for moment, roots in groups.items():
-            incoming.update(_tables.count_matches(ds, table.name, table.post_seg_col, roots,
-                                                  at=moment))
-            outgoing.update(_tables.count_matches(ds, table.name, table.pre_seg_col, roots,
-                                                  at=moment))
+        counts = _tables.count_matches_by_moment(
+            ds, table.name, [table.post_seg_col, table.pre_seg_col], groups)
+        incoming, outgoing = counts[table.post_seg_col], counts[table.pre_seg_col]
         self._report(failed, policy)
         ids = self._ids.tolist()
         frame = pd.DataFrame(
@@ -272,8 +298,10 @@ class MetricsListMixin:
         """Proofreading status per segment, read from the status column of the datastack's
         proofreading table (live at the read time, or at ``materialization_version``).
 
-        A segment ID edited before the read time is read as it was just before that edit (see
-        `synapse_counts()`).
+        One query per read moment and ~2,000 IDs (the table holds few rows per segment),
+        after one ``is_latest_roots`` and, for stale IDs, two ``root_timestamps``.
+        A segment ID edited before the read time is read at a moment it was current, as in
+        `synapse_counts()`.
 
         Args:
             errors: failure policy for IDs the chunkedgraph does not know or that did not exist
@@ -300,8 +328,7 @@ class MetricsListMixin:
         groups, failed = self._by_moment()
         verdict: dict[int, str] = {}
         marked_roots: set[int] = set()
-        for moment, roots in groups.items():
-            rows = _tables.rows_matching(ds, table.name, table.seg_col, roots, at=moment)
+        for rows in _tables.rows_matching_by_moment(ds, table.name, table.seg_col, groups):
             for _, row in rows.iterrows():
                 root = int(row[table.seg_col])
                 marked = _truthy(row[status_col])
