@@ -57,8 +57,8 @@ STAGES = {
     "current IDs": 3,          # freshness; candidates (lineage or leaves); overlap
     "details": 5,              # current IDs, then at once: L2 IDs -> L2 attributes,
                                # cached skeletons (queue missing) -> generated ones, synapses
-    "synapse counts": 1,       # incoming and outgoing queries at once
-    "proofreading status": 1,  # one query
+    "synapse counts": 3,       # freshness; lifetimes of the stale; every moment's queries at once
+    "proofreading status": 3,  # the same three
     "edits": 2,                # change logs -> operation details
     "user contributions": 2,   # change logs -> supervoxels of the roots involved
 }
