@@ -191,6 +191,7 @@ def apply_error_policy(
     labels: Sequence[Any] | None = None,
     *,
     what: str = "item",
+    hint: bool = True,
 ) -> None:
     """Act on per-item failures of a batch according to ``errors``.
 
@@ -201,13 +202,15 @@ def apply_error_policy(
             at DEBUG level.
         labels: how to name items in messages (e.g. the segment IDs); positions if omitted.
         what: the noun for an item in messages ("segment", "file", ...).
+        hint: whether the `BatchError` suggests ``errors="warn"`` (False where the caller's
+            method has no ``errors=`` parameter).
     """
     if not failures:
         return
     failures = dict(sorted(failures.items()))
     if errors == "raise":
         first = next(iter(failures.values()))
-        raise BatchError(failures, labels) from first
+        raise BatchError(failures, labels, hint=hint) from first
     names = [labels[i] if labels is not None else i for i in failures]
     detail = "; ".join(
         f"{name}: {type(exc).__name__}: {exc}" for name, exc in zip(names, failures.values(), strict=True)
@@ -223,7 +226,7 @@ def run_per_item(
     items: Sequence[T],
     *,
     max_workers: int = DEFAULT_MAX_WORKERS,
-    errors: ErrorPolicy = "raise",
+    errors: ErrorPolicy | None = None,
     progress: bool | None = None,
     desc: str = "tracertools",
     labels: Sequence[Any] | None = None,
@@ -244,7 +247,8 @@ def run_per_item(
         func: called once per item; it should do its own retries (see [`call_with_retries()`][tracertools.batch.call_with_retries]).
         items: the inputs; duplicates are called once each (callers de-duplicate when it pays).
         max_workers: the bound on concurrent calls (>= 1). 1 runs inline on this thread.
-        errors: the failure policy.
+        errors: the failure policy; None is "raise" for a caller whose own method has no
+            ``errors=`` (its `BatchError` then does not suggest one).
         progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
         desc: progress bar label.
         labels: names for items in error messages (defaults to the items themselves).
@@ -253,7 +257,7 @@ def run_per_item(
             ``distributed.Client``), one task per chunk of items.
         chunk_size: items per task with ``executor=`` (default: see [`default_chunk_size()`][tracertools.batch.default_chunk_size]).
     """
-    policy = check_error_policy(errors)
+    policy = check_error_policy("raise" if errors is None else errors)
     if executor is not None:
         return run_chunks(_EachItem(func), items, executor=executor, chunk_size=chunk_size,
                           errors=policy, progress=progress, desc=desc, labels=labels, what=what)
@@ -279,7 +283,7 @@ def run_per_item(
             _run_pool(func, items, results, failures, max_workers, policy, bar)
     finally:
         bar.close()
-    apply_error_policy(failures, policy, names, what=what)
+    apply_error_policy(failures, policy, names, what=what, hint=errors is not None)
     return results
 
 

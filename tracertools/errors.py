@@ -239,16 +239,20 @@ class BatchError(TracertoolsError, RuntimeError):
 
     Attributes:
         failures: mapping of input position to the exception raised for that item.
+
+    ``hint`` (default True) ends the message suggesting ``errors="warn"``; pass False where the
+    method that raised has no ``errors=`` parameter.
     """
 
-    def __init__(self, failures: dict[int, BaseException], labels: Sequence[Any] | None = None):
+    def __init__(self, failures: dict[int, BaseException], labels: Sequence[Any] | None = None,
+                 *, hint: bool = True):
         self.failures = dict(failures)
         first_pos, first_exc = next(iter(self.failures.items()))
         label = labels[first_pos] if labels is not None else first_pos
+        advice = ' Pass errors="warn" to get results for the other items.' if hint else ""
         super().__init__(
             f"{len(self.failures)} item(s) failed; first: {label!r}: "
-            f"{type(first_exc).__name__}: {first_exc}. "
-            f'Pass errors="warn" to get results for the other items.'
+            f"{type(first_exc).__name__}: {first_exc}.{advice}"
         )
 
 

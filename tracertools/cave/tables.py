@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
 from tracertools.cave.http import watch_row_cap, watch_warnings
 from tracertools.errors import IncompleteDataWarning, InvalidInputError, ServiceError
@@ -277,9 +276,8 @@ def rows_matching(
     if not values:
         return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
     chunks = [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
-    parts = run_per_item(
-        lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at),
-        chunks, max_workers=ds.cave.max_workers, progress=False,
+    parts = ds.cave.map(  # a failed chunk raises its own (typed) error
+        lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at), chunks,
     )
     frames = [p for p in parts if p is not None]
     if not frames:

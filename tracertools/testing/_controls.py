@@ -143,6 +143,7 @@ class ScriptedFault:
     times: int
     retry_after: float | None = None
     message: str = "injected fault"
+    cut: bool = False
 
 
 @dataclass
@@ -154,6 +155,7 @@ class Decision:
     status: int | None = None
     retry_after: float | None = None
     message: str = ""
+    cut: bool = False  # answer normally, but close the connection halfway through the body
 
 
 @dataclass
@@ -264,6 +266,12 @@ class Controls:
         with self._lock:
             self._scripted.append(ScriptedFault(endpoint, int(status), int(times), retry_after, message))
 
+    def cut_next(self, endpoint: str | None = None, times: int = 1) -> None:
+        """Cut the next ``times`` answers to ``endpoint`` (any if None) mid-body: the headers
+        promise the whole body (``Content-Length``), half of it is sent, the connection closes."""
+        with self._lock:
+            self._scripted.append(ScriptedFault(endpoint, 200, int(times), cut=True))
+
     def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
         if seconds < 0:
             raise ValueError("latency must be >= 0")
@@ -318,10 +326,13 @@ class Controls:
             for sf in self._scripted:
                 if sf.times > 0 and (sf.endpoint is None or sf.endpoint == endpoint):
                     sf.times -= 1
-                    d.status, d.retry_after, d.message = sf.status, sf.retry_after, sf.message
+                    if sf.cut:
+                        d.cut = True
+                    else:
+                        d.status, d.retry_after, d.message = sf.status, sf.retry_after, sf.message
                     break
             self._scripted = [sf for sf in self._scripted if sf.times > 0]
-            if d.status is not None:
+            if d.status is not None or d.cut:
                 return d
             f = self._faults
             applies = endpoint in f.endpoints if f.endpoints is not None else kind == "service"

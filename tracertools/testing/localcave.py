@@ -301,6 +301,11 @@ class LocalCave:
         """Answer the next ``times`` requests to ``endpoint`` (any if None) with ``status``."""
         self._need().controls.fail_next(endpoint, status, times, retry_after, message)
 
+    def cut_next(self, endpoint: str | None = None, times: int = 1) -> None:
+        """Cut the next ``times`` answers to ``endpoint`` (any if None) halfway through the
+        body: ``Content-Length`` promises it all, half is sent, then the connection closes."""
+        self._need().controls.cut_next(endpoint, times)
+
     def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
         """Add ``seconds`` of latency to every request (or only to ``endpoints``)."""
         self._need().controls.set_latency(seconds, endpoints)
