@@ -13,6 +13,8 @@ retries and the ``errors=`` policy behave the same everywhere:
 * [`call_with_retries()`][tracertools.batch.call_with_retries] retries 429 (honouring ``Retry-After``) and 5xx answers with backoff and
   never retries other 4xx answers, nor a server that cannot be reached at all
   ([`is_unreachable()`][tracertools.batch.is_unreachable]: its name does not resolve, or it refuses the connection).
+* [`within()`][tracertools.batch.within] runs one remote call under a total deadline (seconds),
+  for libraries that give no per-call deadline of their own (cloud-files).
 * [`run_chunks()`][tracertools.batch.run_chunks] (and ``run_per_item(..., executor=)``) sends the work to any
   `concurrent.futures.Executor` (a process pool, or a dask ``distributed.Client`` or its
   ``get_executor()``), one task per chunk of items, with the same ordering, ``errors=`` policy
@@ -25,6 +27,7 @@ the environment variable ``TRACERTOOLS_PROGRESS=0`` to turn them off.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import functools
 import logging
@@ -48,6 +51,7 @@ from tracertools.errors import (
     PartialResultWarning,
     RateLimitedError,
     ServiceError,
+    ServiceTimeoutError,
 )
 
 __all__ = [
@@ -69,6 +73,7 @@ __all__ = [
     "run_chunks",
     "run_per_item",
     "set_worker_count",
+    "within",
     "worker_count",
 ]
 
@@ -219,6 +224,50 @@ def apply_error_policy(
     if errors == "warn":
         warnings.warn(message, PartialResultWarning, stacklevel=3)
     logger.debug(message)
+
+
+def within(func: Callable[[], R], seconds: float | None, what: str) -> R:
+    """``func()``, given up after ``seconds`` with a [`ServiceTimeoutError`][tracertools.errors.ServiceTimeoutError].
+
+    For remote calls of libraries that offer no per-call deadline (a server that accepts and
+    never answers, or trickles an answer a byte at a time, keeps their socket reads alive): the
+    call runs on a helper thread, and the caller stops waiting for it at the deadline. Python
+    cannot stop a thread, so a helper that outlives its deadline runs on in the background
+    (a daemon thread, its result dropped) until the library's own timeouts end it. With
+    ``seconds`` None the call runs on this thread, unbounded.
+
+    Args:
+        func: the zero-argument call.
+        seconds: the total deadline (None: none).
+        what: what the call does, for the message (e.g. ``"reading 'a.txt' on s3://b"``).
+
+    Raises:
+        ServiceTimeoutError: no result within ``seconds``.
+    """
+    if seconds is None:
+        return func()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    context = contextvars.copy_context()  # the caller's per-call state goes along
+    threading.Thread(target=context.run, args=(run,), name="tracertools-deadline",
+                     daemon=True).start()
+    if not done.wait(seconds):
+        raise ServiceTimeoutError(
+            f"{what}: no complete answer within the deadline of {seconds:.3g} s (the server "
+            "did not answer, or answered too slowly); the request may still be running in "
+            "the background")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
 
 
 def run_per_item(

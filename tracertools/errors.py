@@ -18,6 +18,7 @@ the builtin exception that callers of the original library already catch, so exi
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
     │   ├── RateLimitedError                     429s that outlasted our retries
     │   ├── ServiceUnreachableError (ConnectionError)  no such host / connection refused
+    │   ├── ServiceTimeoutError (TimeoutError)   no complete answer within a call's deadline
     │   └── AuthenticationError (PermissionError)      the service refused the token (401/403)
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
@@ -62,6 +63,7 @@ __all__ = [
     "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
+    "ServiceTimeoutError",
     "SourceNotFoundError",
     "ServiceUnreachableError",
     "AuthenticationError",
@@ -226,6 +228,12 @@ class ServiceUnreachableError(ServiceError, ConnectionError):
     """A service could not be reached at all: its host name did not resolve, or it refused the
     connection. Not retried; the message names the server, says whether a CAVE token was
     found and where tokens are looked up."""
+
+
+class ServiceTimeoutError(ServiceError, TimeoutError):
+    """A remote call (a bucket operation, a state fetch) did not end within its total
+    deadline: the server never answered, or kept an answer arriving too slowly. The message
+    names the call and the deadline (seconds)."""
 
 
 class AuthenticationError(ServiceError, PermissionError):
