@@ -52,6 +52,7 @@ from tracertools.errors import (
     RateLimitedError,
     ServiceError,
     ServiceTimeoutError,
+    redact,
 )
 
 __all__ = [
@@ -209,10 +210,16 @@ def apply_error_policy(
         what: the noun for an item in messages ("segment", "file", ...).
         hint: whether the `BatchError` suggests ``errors="warn"`` (False where the caller's
             method has no ``errors=`` parameter).
+
+    A failure marked ``whole_call`` (see [`TracertoolsError`][tracertools.errors.TracertoolsError])
+    is about the call, not an item: it is raised as it is, whatever ``errors`` says.
     """
     if not failures:
         return
     failures = dict(sorted(failures.items()))
+    whole = next((e for e in failures.values() if getattr(e, "whole_call", False)), None)
+    if whole is not None:  # about the call, not its items: raised as it is, under any policy
+        raise whole
     if errors == "raise":
         first = next(iter(failures.values()))
         raise BatchError(failures, labels, hint=hint) from first
@@ -634,7 +641,7 @@ def _portable(exc: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(exc))
         return exc
     except Exception:
-        return ServiceError(f"{type(exc).__name__}: {exc}")
+        return ServiceError(redact(f"{type(exc).__name__}: {exc}"))
 
 
 class _EachItem:

@@ -40,6 +40,7 @@ Messages never contain tokens.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -81,7 +82,15 @@ class TracertoolsError(Exception):
     Every subclass pickles (for results coming back from worker processes), whatever its
     ``__init__`` takes: the message and attributes travel, ``__cause__`` (as for any pickled
     exception) does not.
+
+    Attributes:
+        whole_call: True when the error is about the call itself (an argument of the call or
+            of its session, such as a ``materialization_version`` the service does not
+            have), not about one item: a batch then raises it as it is, under any
+            ``errors=`` policy, instead of failing every item with it.
     """
+
+    whole_call: bool = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_restore_error, (type(self), self.args, dict(self.__dict__)))
@@ -258,10 +267,10 @@ class BatchError(TracertoolsError, RuntimeError):
         first_pos, first_exc = next(iter(self.failures.items()))
         label = labels[first_pos] if labels is not None else first_pos
         advice = ' Pass errors="warn" to get results for the other items.' if hint else ""
-        super().__init__(
+        super().__init__(redact(
             f"{len(self.failures)} item(s) failed; first: {label!r}: "
             f"{type(first_exc).__name__}: {first_exc}.{advice}"
-        )
+        ))
 
 
 class RenderingUnavailableError(TracertoolsError, RuntimeError):
@@ -320,6 +329,39 @@ def http_status(exc: BaseException | None) -> int | None:
             return status
         exc = exc.__cause__
     return None
+
+
+#: Credentials as they appear in echoed requests: ``Bearer <token>`` and ``..._token=<token>``
+#: (the ``middle_auth_token`` cookie or query parameter, ``access_token=``, ``auth_token=``).
+_CREDENTIALS = re.compile(
+    r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"
+    r"|(\b(?:middle_auth_token|auth_token|access_token)[\"']?\s*[=:]\s*[\"']?)[^\s;&\"',}]+"
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every secret, and anything shaped like a credential (``Bearer …``,
+    ``middle_auth_token=…``), replaced by ``***``: for messages quoting a server's reply."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _CREDENTIALS.sub(lambda m: (m.group(1) or m.group(2) or "") + "***", text)
+
+
+def redact_chain(exc: BaseException, secrets: Iterable[str | None] = ()) -> None:
+    """`redact()` the string arguments of ``exc`` and of every exception behind it, in place
+    (so a formatted traceback with its causes shows no secret either)."""
+    wanted = [s for s in secrets if s]
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        try:
+            current.args = tuple(redact(a, wanted) if isinstance(a, str) else a
+                                 for a in current.args)
+        except Exception:  # an exception type whose args cannot be set: leave it
+            pass
+        current = current.__cause__ or current.__context__
 
 
 def hint_on_call(module_name: str, hint: str) -> None:

@@ -52,6 +52,8 @@ from tracertools.errors import (
     RateLimitedError,
     ServiceError,
     TracertoolsError,
+    redact,
+    redact_chain,
 )
 
 if TYPE_CHECKING:  # re-exported for annotations above this layer, which never import caveclient
@@ -188,11 +190,13 @@ class CaveConnection:
                                     "connecting to CAVE")
         except Exception as exc:
             if self._version is not None and _is_unknown_version(exc):
-                raise InvalidInputError(
+                bad = InvalidInputError(
                     f"materialization_version={self._version} is not available for datastack "
                     f"{self._datastack!r}: its materialization service does not list it "
                     "(expired versions included)"
-                ) from None
+                )
+                bad.whole_call = True  # no item's fault: batches raise it unwrapped
+                raise bad from None
             raise self._error(
                 f"could not connect to CAVE for datastack {self._datastack!r} "
                 f"(server {self._server_address or 'caveclient default'})", exc,
@@ -207,8 +211,13 @@ class CaveConnection:
     def _limiter(self) -> RateLimiter | None:
         return self._limiter_of() if self._limiter_of is not None else None
 
+    def _secrets(self) -> list[str]:
+        """The session's token: the one given, and the one its client loaded (from a file)."""
+        loaded = getattr(getattr(self._client, "auth", None), "token", None)
+        return [t for t in (self._token, loaded) if isinstance(t, str) and t]
+
     def _hide(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return redact(text, self._secrets())
 
     def service(self, name: str) -> Any:
         """The client's sub-client ``name`` (e.g. ``"chunkedgraph"``), built once under the lock.
@@ -326,6 +335,7 @@ class CaveConnection:
                 (else the count of the failing request's attempts is read from the HTTP layer).
             action: what was being done, for access errors (default ``what``).
         """
+        redact_chain(exc, self._secrets())  # replies quoted in the causes, too
         access = access_error(exc, what=action or what, datastack=self._datastack,
                               server_address=self._server_address,
                               token_given=self._token_origin)
@@ -392,6 +402,7 @@ def list_datastacks(
         with call_deadline(policy):
             return list(client.info.get_datastacks())
     except Exception as exc:
+        redact_chain(exc, [auth_token] if auth_token else [])
         access = access_error(exc, what="listing datastacks", datastack=None,
                               server_address=server_address,
                               token_given="the auth_token argument" if auth_token else None)

@@ -21,12 +21,12 @@ trickles its answer a byte at a time cannot hold the call for ever.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from tracertools.batch import within
 from tracertools.cave.states import default_server_address, get_on_state_session, session_token
-from tracertools.errors import InvalidStateError
+from tracertools.errors import InvalidStateError, redact_chain
 
 if TYPE_CHECKING:
     from tracertools.ngl.session import LinkSession
@@ -147,21 +147,7 @@ def client_secrets(ds: LinkSession) -> tuple[str, ...]:
 
 
 def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
-    """Replace every secret with ``***`` in the messages of ``exc`` and its causes (in place)."""
-    wanted = [s for s in secrets if s]
-    if not wanted:
-        return
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.args = tuple(_clean(a, wanted) for a in current.args)
-        current = current.__cause__ or current.__context__
-
-
-def _clean(value: Any, secrets: list[str]) -> Any:
-    if not isinstance(value, str):
-        return value
-    for secret in secrets:
-        value = value.replace(secret, "***")
-    return value
+    """Replace every secret, and anything shaped like a credential (``Bearer …``,
+    ``middle_auth_token=…``), with ``***`` in the messages of ``exc`` and its causes (in
+    place; see ``tracertools.errors.redact``)."""
+    redact_chain(exc, secrets)

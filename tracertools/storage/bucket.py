@@ -45,6 +45,8 @@ from tracertools.errors import (
     TracertoolsError,
     UnsafePathError,
     http_status,
+    redact,
+    redact_chain,
 )
 from tracertools.storage import bucket_paths as bp
 from tracertools.storage.bucket_guards import MEM_CREATE_LOCK, GuardsMixin, s3_create
@@ -282,8 +284,9 @@ class Bucket(TransferMixin, GuardsMixin):
         except TracertoolsError:
             raise
         except Exception as exc:
+            redact_chain(exc)
             raise ServiceError(
-                f"{action} failed on {self._url}: {type(exc).__name__}: {exc}",
+                redact(f"{action} failed on {self._url}: {type(exc).__name__}: {exc}"),
                 status=http_status(exc),
             ) from exc
 
