@@ -208,3 +208,29 @@ def test_a_state_fetch_has_a_deadline_without_one_in_the_policy(local_cave):
             ds.state(f"http://127.0.0.1:{server.port}/nglstate/api/v1/7")
         took = time.monotonic() - started
     assert took < 10 * 2.0  # connect + read timeout: 2 s
+
+
+# ---------------------------------------------------------------------------------------------
+# CAVE calls under HttpPolicy(deadline_s=...)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_cave_answer_trickling_past_the_calls_deadline_ends_it(local_cave):
+    ds = local_cave.datastack(http=HttpPolicy(deadline_s=DEADLINE_S, sleep=lambda s: None))
+    _ = ds.client.chunkedgraph
+    roots = [int(r) for r in local_cave.world.latest_roots_now()]
+    local_cave.trickle_next("is_latest_roots", times=1, seconds_per_byte=0.5)
+    started = time.monotonic()
+    with pytest.raises(ServiceTimeoutError, match="deadline of 2 s"):
+        ds.segments(roots).are_fresh()
+    assert time.monotonic() - started < 10 * DEADLINE_S
+    assert local_cave.stats["is_latest_roots"] == 1  # no retry once the deadline has passed
+
+
+def test_a_slow_but_complete_cave_answer_within_the_deadline_is_used(local_cave):
+    ds = local_cave.datastack(http=HttpPolicy(deadline_s=30.0, sleep=lambda s: None))
+    _ = ds.client.chunkedgraph
+    roots = [int(r) for r in local_cave.world.latest_roots_now()]
+    local_cave.trickle_next("is_latest_roots", times=1, seconds_per_byte=0.01)
+    assert ds.segments(roots).are_fresh().all()
+    assert local_cave.stats["is_latest_roots"] == 1

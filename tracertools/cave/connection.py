@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import run_per_item
+from tracertools.batch import is_timeout, run_per_item
 from tracertools.cave.access import access_error
 from tracertools.cave.http import (
     HttpPolicy,
@@ -51,6 +51,7 @@ from tracertools.errors import (
     MissingFeatureError,
     RateLimitedError,
     ServiceError,
+    ServiceTimeoutError,
     TracertoolsError,
     redact,
     redact_chain,
@@ -348,6 +349,11 @@ class CaveConnection:
             made = getattr(exc, "_tracertools_attempts", None) or getattr(
                 getattr(exc, "response", None), "_tracertools_attempts", None) or attempts_made()
             tried = f" after {made} request{'s' if made != 1 else ''}" if made else ""
+        left = remaining()
+        if status is None and left is not None and left <= 0 and is_timeout(exc):
+            return ServiceTimeoutError(
+                f"{what}{tried}: no complete answer within the call's deadline of "
+                f"{self._policy.deadline_s:g} s: {type(exc).__name__}: {self._hide(str(exc))}")
         if status == 429:
             return RateLimitedError(
                 f"{what}: the service kept answering 429 Too Many Requests{tried}; slow down "

@@ -306,6 +306,13 @@ class LocalCave:
         body: ``Content-Length`` promises it all, half is sent, then the connection closes."""
         self._need().controls.cut_next(endpoint, times)
 
+    def trickle_next(self, endpoint: str | None = None, times: int = 1,
+                     seconds_per_byte: float = 1.0) -> None:
+        """Send the bodies of the next ``times`` answers to ``endpoint`` (any if None) one
+        byte every ``seconds_per_byte`` seconds (headers at once): a server that answers, but
+        too slowly for any gap timeout to notice."""
+        self._need().controls.trickle_next(endpoint, times, seconds_per_byte)
+
     def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
         """Add ``seconds`` of latency to every request (or only to ``endpoints``)."""
         self._need().controls.set_latency(seconds, endpoints)
