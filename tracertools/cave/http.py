@@ -9,6 +9,9 @@ of ours that
   `RETRIED_STATUSES` (429 and 5xx) up to ``attempts`` requests in all, waiting out
   ``Retry-After`` (capped at ``retry_after_max_s``) or else an exponential backoff; 4xx answers
   that mean "your input is wrong" are never retried;
+* reads each answer's body itself (for ``stream=False``), so an answer cut mid-body (fewer
+  bytes than its ``Content-Length``, then a closed connection) is asked again within the same
+  ``attempts``, and a body still arriving at the call's deadline ends the call;
 * stops retrying when a call's total ``deadline_s`` would be passed, and shortens the last
   request's timeout to what is left of it;
 * counts the requests a call made, so errors can state the real number
