@@ -13,6 +13,8 @@ retries and the ``errors=`` policy behave the same everywhere:
 * [`call_with_retries()`][tracertools.batch.call_with_retries] retries 429 (honouring ``Retry-After``) and 5xx answers with backoff and
   never retries other 4xx answers, nor a server that cannot be reached at all
   ([`is_unreachable()`][tracertools.batch.is_unreachable]: its name does not resolve, or it refuses the connection).
+* [`within()`][tracertools.batch.within] runs one remote call under a total deadline (seconds),
+  for libraries that give no per-call deadline of their own (cloud-files).
 * [`run_chunks()`][tracertools.batch.run_chunks] (and ``run_per_item(..., executor=)``) sends the work to any
   `concurrent.futures.Executor` (a process pool, or a dask ``distributed.Client`` or its
   ``get_executor()``), one task per chunk of items, with the same ordering, ``errors=`` policy
@@ -25,6 +27,7 @@ the environment variable ``TRACERTOOLS_PROGRESS=0`` to turn them off.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import functools
 import logging
@@ -48,6 +51,8 @@ from tracertools.errors import (
     PartialResultWarning,
     RateLimitedError,
     ServiceError,
+    ServiceTimeoutError,
+    redact,
 )
 
 __all__ = [
@@ -69,6 +74,7 @@ __all__ = [
     "run_chunks",
     "run_per_item",
     "set_worker_count",
+    "within",
     "worker_count",
 ]
 
@@ -191,6 +197,7 @@ def apply_error_policy(
     labels: Sequence[Any] | None = None,
     *,
     what: str = "item",
+    hint: bool = True,
 ) -> None:
     """Act on per-item failures of a batch according to ``errors``.
 
@@ -201,13 +208,21 @@ def apply_error_policy(
             at DEBUG level.
         labels: how to name items in messages (e.g. the segment IDs); positions if omitted.
         what: the noun for an item in messages ("segment", "file", ...).
+        hint: whether the `BatchError` suggests ``errors="warn"`` (False where the caller's
+            method has no ``errors=`` parameter).
+
+    A failure marked ``whole_call`` (see [`TracertoolsError`][tracertools.errors.TracertoolsError])
+    is about the call, not an item: it is raised as it is, whatever ``errors`` says.
     """
     if not failures:
         return
     failures = dict(sorted(failures.items()))
+    whole = next((e for e in failures.values() if getattr(e, "whole_call", False)), None)
+    if whole is not None:  # about the call, not its items: raised as it is, under any policy
+        raise whole
     if errors == "raise":
         first = next(iter(failures.values()))
-        raise BatchError(failures, labels) from first
+        raise BatchError(failures, labels, hint=hint) from first
     names = [labels[i] if labels is not None else i for i in failures]
     detail = "; ".join(
         f"{name}: {type(exc).__name__}: {exc}" for name, exc in zip(names, failures.values(), strict=True)
@@ -218,12 +233,56 @@ def apply_error_policy(
     logger.debug(message)
 
 
+def within(func: Callable[[], R], seconds: float | None, what: str) -> R:
+    """``func()``, given up after ``seconds`` with a [`ServiceTimeoutError`][tracertools.errors.ServiceTimeoutError].
+
+    For remote calls of libraries that offer no per-call deadline (a server that accepts and
+    never answers, or trickles an answer a byte at a time, keeps their socket reads alive): the
+    call runs on a helper thread, and the caller stops waiting for it at the deadline. Python
+    cannot stop a thread, so a helper that outlives its deadline runs on in the background
+    (a daemon thread, its result dropped) until the library's own timeouts end it. With
+    ``seconds`` None the call runs on this thread, unbounded.
+
+    Args:
+        func: the zero-argument call.
+        seconds: the total deadline (None: none).
+        what: what the call does, for the message (e.g. ``"reading 'a.txt' on s3://b"``).
+
+    Raises:
+        ServiceTimeoutError: no result within ``seconds``.
+    """
+    if seconds is None:
+        return func()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    context = contextvars.copy_context()  # the caller's per-call state goes along
+    threading.Thread(target=context.run, args=(run,), name="tracertools-deadline",
+                     daemon=True).start()
+    if not done.wait(seconds):
+        raise ServiceTimeoutError(
+            f"{what}: no complete answer within the deadline of {seconds:.3g} s (the server "
+            "did not answer, or answered too slowly); the request may still be running in "
+            "the background")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
 def run_per_item(
     func: Callable[[T], R],
     items: Sequence[T],
     *,
     max_workers: int = DEFAULT_MAX_WORKERS,
-    errors: ErrorPolicy = "raise",
+    errors: ErrorPolicy | None = None,
     progress: bool | None = None,
     desc: str = "tracertools",
     labels: Sequence[Any] | None = None,
@@ -244,7 +303,8 @@ def run_per_item(
         func: called once per item; it should do its own retries (see [`call_with_retries()`][tracertools.batch.call_with_retries]).
         items: the inputs; duplicates are called once each (callers de-duplicate when it pays).
         max_workers: the bound on concurrent calls (>= 1). 1 runs inline on this thread.
-        errors: the failure policy.
+        errors: the failure policy; None is "raise" for a caller whose own method has no
+            ``errors=`` (its `BatchError` then does not suggest one).
         progress: show a progress bar (None: follow ``$TRACERTOOLS_PROGRESS``).
         desc: progress bar label.
         labels: names for items in error messages (defaults to the items themselves).
@@ -253,7 +313,7 @@ def run_per_item(
             ``distributed.Client``), one task per chunk of items.
         chunk_size: items per task with ``executor=`` (default: see [`default_chunk_size()`][tracertools.batch.default_chunk_size]).
     """
-    policy = check_error_policy(errors)
+    policy = check_error_policy("raise" if errors is None else errors)
     if executor is not None:
         return run_chunks(_EachItem(func), items, executor=executor, chunk_size=chunk_size,
                           errors=policy, progress=progress, desc=desc, labels=labels, what=what)
@@ -279,7 +339,7 @@ def run_per_item(
             _run_pool(func, items, results, failures, max_workers, policy, bar)
     finally:
         bar.close()
-    apply_error_policy(failures, policy, names, what=what)
+    apply_error_policy(failures, policy, names, what=what, hint=errors is not None)
     return results
 
 
@@ -581,7 +641,7 @@ def _portable(exc: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(exc))
         return exc
     except Exception:
-        return ServiceError(f"{type(exc).__name__}: {exc}")
+        return ServiceError(redact(f"{type(exc).__name__}: {exc}"))
 
 
 class _EachItem:

@@ -18,6 +18,7 @@ the builtin exception that callers of the original library already catch, so exi
     │   ├── SegmentNotFoundError (LookupError)   an ID the chunkedgraph does not know
     │   ├── RateLimitedError                     429s that outlasted our retries
     │   ├── ServiceUnreachableError (ConnectionError)  no such host / connection refused
+    │   ├── ServiceTimeoutError (TimeoutError)   no complete answer within a call's deadline
     │   └── AuthenticationError (PermissionError)      the service refused the token (401/403)
     ├── BatchError (RuntimeError)                items of a batch failed under errors="raise"
     ├── RenderingUnavailableError (RuntimeError) no display and no offscreen OpenGL for VTK
@@ -39,6 +40,7 @@ Messages never contain tokens.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,6 +64,7 @@ __all__ = [
     "RenderingUnavailableError",
     "SegmentNotFoundError",
     "ServiceError",
+    "ServiceTimeoutError",
     "SourceNotFoundError",
     "ServiceUnreachableError",
     "AuthenticationError",
@@ -79,7 +82,15 @@ class TracertoolsError(Exception):
     Every subclass pickles (for results coming back from worker processes), whatever its
     ``__init__`` takes: the message and attributes travel, ``__cause__`` (as for any pickled
     exception) does not.
+
+    Attributes:
+        whole_call: True when the error is about the call itself (an argument of the call or
+            of its session, such as a ``materialization_version`` the service does not
+            have), not about one item: a batch then raises it as it is, under any
+            ``errors=`` policy, instead of failing every item with it.
     """
+
+    whole_call: bool = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_restore_error, (type(self), self.args, dict(self.__dict__)))
@@ -228,6 +239,12 @@ class ServiceUnreachableError(ServiceError, ConnectionError):
     found and where tokens are looked up."""
 
 
+class ServiceTimeoutError(ServiceError, TimeoutError):
+    """A remote call (a bucket operation, a state fetch) did not end within its total
+    deadline: the server never answered, or kept an answer arriving too slowly. The message
+    names the call and the deadline (seconds)."""
+
+
 class AuthenticationError(ServiceError, PermissionError):
     """A service refused the request's token: HTTP 401 (no token, or one it does not accept)
     or 403 (the token lacks permission). The message says where the token came from and how to
@@ -239,17 +256,21 @@ class BatchError(TracertoolsError, RuntimeError):
 
     Attributes:
         failures: mapping of input position to the exception raised for that item.
+
+    ``hint`` (default True) ends the message suggesting ``errors="warn"``; pass False where the
+    method that raised has no ``errors=`` parameter.
     """
 
-    def __init__(self, failures: dict[int, BaseException], labels: Sequence[Any] | None = None):
+    def __init__(self, failures: dict[int, BaseException], labels: Sequence[Any] | None = None,
+                 *, hint: bool = True):
         self.failures = dict(failures)
         first_pos, first_exc = next(iter(self.failures.items()))
         label = labels[first_pos] if labels is not None else first_pos
-        super().__init__(
+        advice = ' Pass errors="warn" to get results for the other items.' if hint else ""
+        super().__init__(redact(
             f"{len(self.failures)} item(s) failed; first: {label!r}: "
-            f"{type(first_exc).__name__}: {first_exc}. "
-            f'Pass errors="warn" to get results for the other items.'
-        )
+            f"{type(first_exc).__name__}: {first_exc}.{advice}"
+        ))
 
 
 class RenderingUnavailableError(TracertoolsError, RuntimeError):
@@ -308,6 +329,39 @@ def http_status(exc: BaseException | None) -> int | None:
             return status
         exc = exc.__cause__
     return None
+
+
+#: Credentials as they appear in echoed requests: ``Bearer <token>`` and ``..._token=<token>``
+#: (the ``middle_auth_token`` cookie or query parameter, ``access_token=``, ``auth_token=``).
+_CREDENTIALS = re.compile(
+    r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"
+    r"|(\b(?:middle_auth_token|auth_token|access_token)[\"']?\s*[=:]\s*[\"']?)[^\s;&\"',}]+"
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every secret, and anything shaped like a credential (``Bearer …``,
+    ``middle_auth_token=…``), replaced by ``***``: for messages quoting a server's reply."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _CREDENTIALS.sub(lambda m: (m.group(1) or m.group(2) or "") + "***", text)
+
+
+def redact_chain(exc: BaseException, secrets: Iterable[str | None] = ()) -> None:
+    """`redact()` the string arguments of ``exc`` and of every exception behind it, in place
+    (so a formatted traceback with its causes shows no secret either)."""
+    wanted = [s for s in secrets if s]
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        try:
+            current.args = tuple(redact(a, wanted) if isinstance(a, str) else a
+                                 for a in current.args)
+        except Exception:  # an exception type whose args cannot be set: leave it
+            pass
+        current = current.__cause__ or current.__context__
 
 
 def hint_on_call(module_name: str, hint: str) -> None:

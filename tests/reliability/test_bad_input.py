@@ -134,3 +134,19 @@ def test_an_unknown_materialization_version_fails_typed_after_one_version_lookup
     assert "could not connect" not in str(info.value)
     assert cave_m.stats["versions"] == 1  # one look at the list of versions, no retries
     assert cave_m.stats.total == 5  # info (2), materialization handshake (2), versions (1)
+
+
+@pytest.mark.parametrize("errors", ["raise", "warn"])
+def test_an_unknown_materialization_version_is_raised_unwrapped_by_a_batch_on_an_executor(
+        cave_m: LocalCave, errors: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tracertools.errors import BatchError, InvalidInputError
+
+    roots = [int(r) for r in cave_m.world.latest_roots_now()][:4]
+    ds = cave_m.datastack(materialization_version=99)
+    with ThreadPoolExecutor(2) as executor, \
+            pytest.raises(InvalidInputError, match="materialization_version=99") as info:
+        ds.segments(roots).details(executor=executor, errors=errors, progress=False)
+    assert not isinstance(info.value, BatchError)
+    assert info.value.whole_call

@@ -488,3 +488,50 @@ def test_only_the_exact_scheme_host_and_port_of_configured_services_count_as_own
                      "https://local.example.org/nglstate/1"):           # default port
         assert origin_of(stranger) not in own, stranger
     assert origin_of("HTTPS://Cave.Example.org:443/nglstate/api/v1/1") in own
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens echoed in reply bodies (issue #23: scrubbed from every error, not only state fetches)
+# ---------------------------------------------------------------------------------------------
+
+OTHER_TOKEN = "fedcba9876543210fedcba9876543210"
+
+
+def _echoing(local_cave: LocalCave) -> str:
+    return (f"bad request from {local_cave.token}: Authorization: Bearer {OTHER_TOKEN}; "
+            f"Cookie: middle_auth_token={OTHER_TOKEN}")
+
+
+def test_a_token_echoed_in_a_service_error_body_is_scrubbed(local_cave):
+    ds = local_cave.datastack()
+    roots = [int(r) for r in local_cave.world.latest_roots_now()]
+    local_cave.fail_next("is_latest_roots", status=400, message=_echoing(local_cave))
+    error = raised(lambda: ds.segments(roots).are_fresh())
+    assert isinstance(error, ServiceError) and error.status == 400
+    texts = [shown(error), repr(error)]
+    assert "bad request from ***" in str(error)
+    assert not leaks(local_cave.token, texts)
+    assert not leaks(OTHER_TOKEN, texts)
+
+
+def test_a_token_echoed_to_a_batch_method_under_warn_is_scrubbed(local_cave):
+    ds = local_cave.datastack()
+    roots = [int(r) for r in local_cave.world.all_roots()][:3]
+    local_cave.fail_next("leaves_many", status=400, times=50, message=_echoing(local_cave))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = ds.segments(roots).supervoxels(errors="warn")
+    assert found == [None, None, None]
+    texts = [str(w.message) for w in caught if issubclass(w.category, PartialResultWarning)]
+    assert texts and "***" in texts[0]
+    assert not leaks(local_cave.token, texts)
+    assert not leaks(OTHER_TOKEN, texts)
+
+
+def test_redact_hides_secrets_and_credential_shapes():
+    from tracertools.errors import redact
+
+    text = ('Authorization: Bearer abc.DEF-123 {"middle_auth_token": "q1"} '
+            "middle_auth_token=q2; access_token=q3&x=1 mine")
+    assert redact(text, ["mine"]) == ('Authorization: Bearer *** {"middle_auth_token": "***"} '
+                                      "middle_auth_token=***; access_token=***&x=1 ***")

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import run_per_item
+from tracertools.batch import is_timeout, run_per_item
 from tracertools.cave.access import access_error
 from tracertools.cave.http import (
     HttpPolicy,
@@ -51,7 +51,10 @@ from tracertools.errors import (
     MissingFeatureError,
     RateLimitedError,
     ServiceError,
+    ServiceTimeoutError,
     TracertoolsError,
+    redact,
+    redact_chain,
 )
 
 if TYPE_CHECKING:  # re-exported for annotations above this layer, which never import caveclient
@@ -188,11 +191,13 @@ class CaveConnection:
                                     "connecting to CAVE")
         except Exception as exc:
             if self._version is not None and _is_unknown_version(exc):
-                raise InvalidInputError(
+                bad = InvalidInputError(
                     f"materialization_version={self._version} is not available for datastack "
                     f"{self._datastack!r}: its materialization service does not list it "
                     "(expired versions included)"
-                ) from None
+                )
+                bad.whole_call = True  # no item's fault: batches raise it unwrapped
+                raise bad from None
             raise self._error(
                 f"could not connect to CAVE for datastack {self._datastack!r} "
                 f"(server {self._server_address or 'caveclient default'})", exc,
@@ -207,8 +212,13 @@ class CaveConnection:
     def _limiter(self) -> RateLimiter | None:
         return self._limiter_of() if self._limiter_of is not None else None
 
+    def _secrets(self) -> list[str]:
+        """The session's token: the one given, and the one its client loaded (from a file)."""
+        loaded = getattr(getattr(self._client, "auth", None), "token", None)
+        return [t for t in (self._token, loaded) if isinstance(t, str) and t]
+
     def _hide(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return redact(text, self._secrets())
 
     def service(self, name: str) -> Any:
         """The client's sub-client ``name`` (e.g. ``"chunkedgraph"``), built once under the lock.
@@ -326,6 +336,7 @@ class CaveConnection:
                 (else the count of the failing request's attempts is read from the HTTP layer).
             action: what was being done, for access errors (default ``what``).
         """
+        redact_chain(exc, self._secrets())  # replies quoted in the causes, too
         access = access_error(exc, what=action or what, datastack=self._datastack,
                               server_address=self._server_address,
                               token_given=self._token_origin)
@@ -338,6 +349,11 @@ class CaveConnection:
             made = getattr(exc, "_tracertools_attempts", None) or getattr(
                 getattr(exc, "response", None), "_tracertools_attempts", None) or attempts_made()
             tried = f" after {made} request{'s' if made != 1 else ''}" if made else ""
+        left = remaining()
+        if status is None and left is not None and left <= 0 and is_timeout(exc):
+            return ServiceTimeoutError(
+                f"{what}{tried}: no complete answer within the call's deadline of "
+                f"{self._policy.deadline_s:g} s: {type(exc).__name__}: {self._hide(str(exc))}")
         if status == 429:
             return RateLimitedError(
                 f"{what}: the service kept answering 429 Too Many Requests{tried}; slow down "
@@ -392,6 +408,7 @@ def list_datastacks(
         with call_deadline(policy):
             return list(client.info.get_datastacks())
     except Exception as exc:
+        redact_chain(exc, [auth_token] if auth_token else [])
         access = access_error(exc, what="listing datastacks", datastack=None,
                               server_address=server_address,
                               token_given="the auth_token argument" if auth_token else None)

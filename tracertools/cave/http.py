@@ -9,6 +9,9 @@ of ours that
   `RETRIED_STATUSES` (429 and 5xx) up to ``attempts`` requests in all, waiting out
   ``Retry-After`` (capped at ``retry_after_max_s``) or else an exponential backoff; 4xx answers
   that mean "your input is wrong" are never retried;
+* reads each answer's body itself (for ``stream=False``), so an answer cut mid-body (fewer
+  bytes than its ``Content-Length``, then a closed connection) is asked again within the same
+  ``attempts``, and a body still arriving at the call's deadline ends the call;
 * stops retrying when a call's total ``deadline_s`` would be passed, and shortens the last
   request's timeout to what is left of it;
 * counts the requests a call made, so errors can state the real number
@@ -213,7 +216,9 @@ def _make_classes() -> dict[str, type]:
 
         def is_exhausted(self) -> bool:
             left = remaining()
-            return super().is_exhausted() or (left is not None and left <= 0)
+            holder = _ATTEMPTS.get()  # requests already made for this one (cut answers too)
+            return (super().is_exhausted() or (left is not None and left <= 0)
+                    or (holder is not None and holder[0] >= self.policy.attempts))
 
         def increment(self, *args: Any, **kwargs: Any) -> PolicyRetry:
             error = kwargs.get("error", args[3] if len(args) > 3 else None)
@@ -248,6 +253,30 @@ def _make_classes() -> dict[str, type]:
 
         def send(self, request: Any, stream: bool = False, timeout: Any = None,
                  verify: Any = True, cert: Any = None, proxies: Any = None) -> Any:
+            holder = [1]
+            _ATTEMPTS.set(holder)
+            while True:
+                response = self._send_one(request, holder, stream=stream, timeout=timeout,
+                                          verify=verify, cert=cert, proxies=proxies)
+                if stream:
+                    return response
+                try:  # read the body here, so a cut answer is retried like a failed one
+                    _read_body(response)
+                    return response
+                except Exception as exc:
+                    if not _body_cut(exc) or not _may_retry(self.policy, holder):
+                        exc._tracertools_attempts = holder[0]  # type: ignore[attr-defined]
+                        raise
+                    wait = self.policy.backoff(holder[0])
+                    left = remaining()
+                    logger.debug("a CAVE answer was cut mid-body (%s); asking again in %.3g s",
+                                 type(exc).__name__, wait)
+                    self.policy.sleep(wait if left is None else min(wait, max(0.0, left)))
+                    holder[0] += 1
+
+        def _send_one(self, request: Any, holder: list[int], stream: bool = False,
+                      timeout: Any = None, verify: Any = True, cert: Any = None,
+                      proxies: Any = None) -> Any:
             if timeout is None:
                 timeout = self.timeout
             left = remaining()
@@ -257,8 +286,6 @@ def _make_classes() -> dict[str, type]:
                 timeout = (min(connect, short), min(read, short))
             if self.limiter is not None:  # one token per request; urllib3's retries are free
                 self.limiter.acquire()
-            holder = [1]
-            _ATTEMPTS.set(holder)
             try:
                 response = super().send(request, stream=stream, timeout=timeout, verify=verify,
                                         cert=cert, proxies=proxies)
@@ -269,6 +296,69 @@ def _make_classes() -> dict[str, type]:
             return response
 
     return {"adapter": PolicyAdapter, "retry": PolicyRetry}
+
+
+def _body_cut(exc: BaseException) -> bool:
+    """Whether reading an answer's body failed because the connection broke part-way
+    (``requests``' ``ChunkedEncodingError``/``ConnectionError``, urllib3's ``ProtocolError``,
+    ``IncompleteRead``) or stalled past the read timeout."""
+    import requests.exceptions
+    import urllib3.exceptions
+
+    return isinstance(exc, (requests.exceptions.ChunkedEncodingError,
+                            requests.exceptions.ConnectionError,
+                            requests.exceptions.Timeout,
+                            urllib3.exceptions.ProtocolError,
+                            urllib3.exceptions.ReadTimeoutError,
+                            TimeoutError))
+
+
+def _may_retry(policy: HttpPolicy, holder: list[int]) -> bool:
+    """Whether one more request fits the policy's attempts and the call's deadline."""
+    left = remaining()
+    return holder[0] < policy.attempts and (left is None or left > 0)
+
+
+#: Bytes asked of the socket per read of an answer's body.
+_BODY_READ = 1 << 16
+
+
+def _read_body(response: Any) -> None:
+    """Read ``response``'s body into it (what ``requests`` does for ``stream=False``), giving
+    up at the call's deadline even when the server keeps sending a byte now and then.
+
+    Raises:
+        TimeoutError: the call's deadline passed while the body was arriving.
+    """
+    import requests.exceptions
+    import urllib3.exceptions
+
+    if getattr(response, "_content_consumed", False) or getattr(response, "raw", None) is None:
+        return
+    raw = response.raw
+    parts: list[bytes] = []
+    try:
+        while True:
+            left = remaining()
+            if left is not None and left <= 0:
+                raise TimeoutError(
+                    f"the answer was still arriving when the call's deadline passed "
+                    f"({len(b''.join(parts))} bytes read)")
+            chunk = raw.read1(_BODY_READ, decode_content=True) if hasattr(raw, "read1") \
+                else raw.read(_BODY_READ, decode_content=True)
+            if not chunk:
+                break
+            parts.append(chunk)
+    except BaseException as exc:
+        response.close()  # the connection is not reused
+        if isinstance(exc, urllib3.exceptions.ProtocolError):
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+            raise requests.exceptions.ConnectionError(exc) from exc
+        raise
+    response._content = b"".join(parts)
+    response._content_consumed = True
+    raw.release_conn()
 
 
 def mount(session: Any, policy: HttpPolicy, pool_size: int,

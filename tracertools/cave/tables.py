@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
 from tracertools.cave.http import watch_row_cap, watch_warnings
 from tracertools.errors import IncompleteDataWarning, InvalidInputError, ServiceError
@@ -299,9 +298,8 @@ def rows_matching(
     at = _pinned(ds, at)
     if not len(ids):
         return pd.DataFrame(columns=list(dict.fromkeys([column, *(select or [])])))
-    parts = run_per_item(
-        lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at),
-        _id_chunks(ids), max_workers=ds.cave.max_workers, progress=False,
+    parts = ds.cave.map(  # a failed chunk raises its own (typed) error
+        lambda chunk: _rows_for_ids(ds, table, column, chunk, select, at), _id_chunks(ids),
     )
     frames = [p for p in parts if p is not None]
     if not frames:
@@ -355,9 +353,8 @@ def count_matches(
     if ids.size == 0:
         return {}
     at = _pinned(ds, at)
-    parts = run_per_item(
-        lambda chunk: _counts_for_ids(ds, table, column, chunk, at),
-        _id_chunks(ids), max_workers=ds.cave.max_workers, progress=False,
+    parts = ds.cave.map(  # a failed chunk raises its own (typed) error
+        lambda chunk: _counts_for_ids(ds, table, column, chunk, at), _id_chunks(ids),
     )
     counts: dict[int, int] = {}
     for part in parts:
@@ -376,8 +373,7 @@ def _pool_by_moment(
     pinned = {moment: _pinned(ds, moment) for moment in groups}  # "now" taken once
     tasks = [(column, chunk, pinned[moment])
              for moment, ids in groups.items() for column in columns for chunk in _id_chunks(ids)]
-    parts = run_per_item(lambda task: work(*task), tasks, max_workers=ds.cave.max_workers,
-                         progress=False)
+    parts = ds.cave.map(lambda task: work(*task), tasks)  # a failure raises its own error
     return [(task[0], part) for task, part in zip(tasks, parts, strict=True)]
 
 

@@ -40,6 +40,8 @@ from tracertools.errors import (
     InvalidInputError,
     ServiceError,
     http_status,
+    redact,
+    redact_chain,
 )
 from tracertools.geometry.mesh import Mesh, _as_resolution
 from tracertools.storage.bucket import cloudfiles_for, convert_colons
@@ -142,8 +144,9 @@ def _files(url: str) -> CloudFiles:
 
 
 def _remote(action: str, url: str, exc: BaseException) -> ServiceError:
+    redact_chain(exc)  # cloud-volume quotes graphene replies, which may echo a token
     error = ServiceError(
-        f"could not {action} {_shown(url)}: {type(exc).__name__}: {_shown(str(exc))}",
+        redact(f"could not {action} {_shown(url)}: {type(exc).__name__}: {_shown(str(exc))}"),
         status=http_status(exc),
     )
     error.__cause__ = exc

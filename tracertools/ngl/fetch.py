@@ -11,23 +11,35 @@ no cookie. Redirects are followed one hop at a time under the same rule, so a re
 carries the token to another host either. Server replies quoted in errors are scrubbed of the
 token.
 
+A fetch, redirects included, has a total deadline (`state_deadline()`): the session policy's
+``deadline_s``, else its connect plus read timeout (190 s by default), so a server that
+trickles its answer a byte at a time cannot hold the call for ever.
+
 ``requests`` is imported inside the functions that need it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from tracertools.cave.http import request_timeout
+from tracertools.batch import within
 from tracertools.cave.states import default_server_address, get_on_state_session, session_token
-from tracertools.errors import InvalidStateError
+from tracertools.errors import InvalidStateError, redact_chain
 
 if TYPE_CHECKING:
     from tracertools.ngl.session import LinkSession
 
-__all__ = ["Origin", "get_state_text", "origin_of", "own_origins", "scrub", "shown_url"]
+__all__ = [
+    "Origin",
+    "get_state_text",
+    "origin_of",
+    "own_origins",
+    "scrub",
+    "shown_url",
+    "state_deadline",
+]
 
 #: ``(scheme, host, port)`` of a URL.
 Origin = tuple[str, str, int]
@@ -75,17 +87,36 @@ def shown_url(url: str, limit: int = 120) -> str:
     return url if len(url) <= limit else url[:limit] + "…"
 
 
+def state_deadline(ds: LinkSession) -> float:
+    """Seconds one state fetch may take in all: the policy's ``deadline_s``, else its
+    connect plus read timeout."""
+    policy = ds.cave.policy
+    if policy.deadline_s is not None:
+        return policy.deadline_s
+    connect, read = policy.resolved_timeout()
+    return connect + read
+
+
 def get_state_text(ds: LinkSession, url: str, own: frozenset[Origin]) -> str:
-    """The body of a state-service answer, the token sent only to ``own`` origins.
+    """The body of a state-service answer, the token sent only to ``own`` origins, within
+    `state_deadline()`.
 
     Raises:
         requests.HTTPError: an error status (the reply's start quoted in the message); its
             ``response`` carries the status, so callers can retry 5xx and classify 4xx.
         InvalidStateError: a redirect loop or a redirect without a location.
+        ServiceTimeoutError: no complete answer within the deadline (a server that never
+            answers, or trickles its answer).
     """
+    seconds = state_deadline(ds)
+    return within(lambda: _get_state_text(ds, url, own),
+                  seconds, f"fetching the state at {shown_url(url)}")
+
+
+def _get_state_text(ds: LinkSession, url: str, own: frozenset[Origin]) -> str:
     import requests
 
-    timeout = request_timeout()
+    timeout = ds.cave.policy.resolved_timeout()
     for _ in range(MAX_REDIRECTS + 1):
         if origin_of(url) in own:
             response = get_on_state_session(ds, url, timeout)
@@ -116,21 +147,7 @@ def client_secrets(ds: LinkSession) -> tuple[str, ...]:
 
 
 def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
-    """Replace every secret with ``***`` in the messages of ``exc`` and its causes (in place)."""
-    wanted = [s for s in secrets if s]
-    if not wanted:
-        return
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.args = tuple(_clean(a, wanted) for a in current.args)
-        current = current.__cause__ or current.__context__
-
-
-def _clean(value: Any, secrets: list[str]) -> Any:
-    if not isinstance(value, str):
-        return value
-    for secret in secrets:
-        value = value.replace(secret, "***")
-    return value
+    """Replace every secret, and anything shaped like a credential (``Bearer …``,
+    ``middle_auth_token=…``), with ``***`` in the messages of ``exc`` and its causes (in
+    place; see ``tracertools.errors.redact``)."""
+    redact_chain(exc, secrets)

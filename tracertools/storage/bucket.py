@@ -29,14 +29,15 @@ import sys
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import check_error_policy, run_per_item
+from tracertools.batch import check_error_policy, run_per_item, within
 from tracertools.config import user_aliases
 from tracertools.errors import (
+    ConfigError,
     ConfirmationRequiredError,
     InvalidInputError,
     ReplacedFilesWarning,
@@ -44,6 +45,8 @@ from tracertools.errors import (
     TracertoolsError,
     UnsafePathError,
     http_status,
+    redact,
+    redact_chain,
 )
 from tracertools.storage import bucket_paths as bp
 from tracertools.storage.bucket_guards import MEM_CREATE_LOCK, GuardsMixin, s3_create
@@ -61,6 +64,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLON_PLACEHOLDER",
+    "DEADLINE_ENV",
+    "DEFAULT_DEADLINE_S",
     "Bucket",
     "DestinationExistsError",
     "Overwrite",
@@ -68,12 +73,50 @@ __all__ = [
     "cloudfiles_for",
     "convert_colons",
     "forbids_colons",
+    "operation_deadline",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Existence checks for more keys than this list their folder once instead of a HEAD per key.
 _HEAD_LIMIT = 64
+#: The environment variable that sets the total deadline of one remote bucket operation (s).
+DEADLINE_ENV = "TRACERTOOLS_BUCKET_DEADLINE"
+#: Seconds one remote bucket operation may take when neither the handle nor the environment
+#: says otherwise.
+DEFAULT_DEADLINE_S = 600.0
+#: Schemes served by this machine: their operations run without a deadline.
+_LOCAL_SCHEMES = frozenset({"file", "mem"})
+
+R = TypeVar("R")
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            0 < value < float("inf")):
+        raise InvalidInputError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def operation_deadline(value: float | None = None) -> float:
+    """The total deadline of one remote bucket operation, in seconds.
+
+    ``value`` if given, else ``$TRACERTOOLS_BUCKET_DEADLINE``, else `DEFAULT_DEADLINE_S`.
+
+    Raises:
+        InvalidInputError: ``value`` is not a positive finite number.
+        ConfigError: the environment variable is not one.
+    """
+    if value is not None:
+        return _seconds(value, "deadline_s")
+    text = os.environ.get(DEADLINE_ENV, "").strip()
+    if not text:
+        return DEFAULT_DEADLINE_S
+    try:
+        return _seconds(float(text), DEADLINE_ENV)
+    except (ValueError, InvalidInputError):
+        raise ConfigError(
+            f"{DEADLINE_ENV} must be a finite number of seconds > 0, got {text!r}") from None
 
 
 def convert_colons(path: str, to_windows: bool = True) -> str:
@@ -157,14 +200,20 @@ class Bucket(TransferMixin, GuardsMixin):
             ``https://host/path`` (read-only), ``mem://name`` (in-process) or
             ``file:///local/folder`` (a ``pathlib.Path`` is taken as a local folder).
             Credentials come from cloudfiles' secrets files and the environment, never the URL.
+        deadline_s: the total time one remote operation (a read, write, existence check,
+            listing, copy or delete of one file or one batch of keys) may take, retries
+            included, in seconds; past it the call raises
+            [`ServiceTimeoutError`][tracertools.errors.ServiceTimeoutError]. None:
+            ``$TRACERTOOLS_BUCKET_DEADLINE``, else 600 s. ``file://`` and ``mem://`` have none.
 
     Raises:
         InvalidInputError: a malformed URL, an unknown scheme, a query string or credentials
-            in the URL.
+            in the URL, or a deadline that is not a positive number of seconds.
     """
 
-    def __init__(self, url: str | os.PathLike[str]) -> None:
+    def __init__(self, url: str | os.PathLike[str], *, deadline_s: float | None = None) -> None:
         self._url, self._scheme = bp.normalize_url(url)
+        self._deadline = None if deadline_s is None else _seconds(deadline_s, "deadline_s")
         self._cf: Any = None
         self._lock = threading.Lock()
 
@@ -179,6 +228,14 @@ class Bucket(TransferMixin, GuardsMixin):
     def scheme(self) -> str:
         """The URL scheme: ``gs``, ``s3``, ``http``, ``https``, ``file``, ``mem`` or an alias."""
         return self._scheme
+
+    @property
+    def deadline_s(self) -> float | None:
+        """The total seconds one remote operation of this handle may take (None on
+        ``file://`` and ``mem://``, whose operations are local)."""
+        if self._scheme in _LOCAL_SCHEMES:
+            return None
+        return operation_deadline(self._deadline)
 
     @property
     def read_only(self) -> bool:
@@ -227,10 +284,23 @@ class Bucket(TransferMixin, GuardsMixin):
         except TracertoolsError:
             raise
         except Exception as exc:
+            redact_chain(exc)
             raise ServiceError(
-                f"{action} failed on {self._url}: {type(exc).__name__}: {exc}",
+                redact(f"{action} failed on {self._url}: {type(exc).__name__}: {exc}"),
                 status=http_status(exc),
             ) from exc
+
+    def _call(self, action: str, func: Callable[[], R]) -> R:
+        """``func()``, one cloud-files operation, under this handle's deadline; its failures
+        become typed errors (`_remote`), its overrun a ``ServiceTimeoutError``.
+
+        cloud-files builds its S3 clients (and their timeouts) in a pool shared by the whole
+        process, so the deadline is kept from outside: the operation runs on a helper thread
+        (see [`within()`][tracertools.batch.within]).
+        """
+        with self._remote(action):
+            deadline = self.deadline_s
+            return within(func, deadline, f"{action} on {self._url}")
 
     def _writable(self, action: str) -> None:
         if self.read_only:
@@ -246,19 +316,20 @@ class Bucket(TransferMixin, GuardsMixin):
         return key
 
     def _list(self, start: str, *, flat: bool = False) -> list[str]:
-        with self._remote(f"listing {start!r}"):
+        def listing() -> builtins.list[str]:
             try:
-                names = list(self._files().list(prefix=start, flat=flat))
+                return builtins.list(self._files().list(prefix=start, flat=flat))
             except FileNotFoundError:  # file:// flat listing of a missing folder
-                names = []
+                return []
+
+        names = self._call(f"listing {start!r}", listing)
         if self._scheme == "file" and os.sep != "/":
             names = [n.replace(os.sep, "/") for n in names]
         return sorted(set(names))
 
     def _get(self, key: str) -> tuple[bytes, str | None]:
         """Raw stored bytes of ``key`` and its Content-Encoding."""
-        with self._remote(f"reading {key!r}"):
-            found = self._files().get([key], raw=True)[0]
+        found = self._call(f"reading {key!r}", lambda: self._files().get([key], raw=True)[0])
         if found["content"] is None:
             raise SourceNotFoundError(f"{self.url_for(key)} does not exist")
         return bytes(found["content"]), bp.clean_encoding(found.get("compress"))
@@ -284,24 +355,28 @@ class Bucket(TransferMixin, GuardsMixin):
         Raises:
             DestinationExistsError: ``create`` and a file appeared at ``key`` first.
         """
-        with self._remote(f"writing {key!r}"):
-            if create and self._scheme == "file":
+        if create and self._scheme == "file":
+            with self._remote(f"writing {key!r}"):
                 bp.create_local(self._local_path(key), data, encoding)
-                return
-            cf = self._files()
-            if create and self._scheme == "mem":
-                with MEM_CREATE_LOCK:
-                    if cf.exists(key):
-                        raise DestinationExistsError(f"{self.url_for(key)} already exists")
-                    cf.put(key, data, raw=True, compress=encoding)
-                return
-            shown = self.url_for(key)
-            if create and cf.protocol == "s3" and s3_create(cf, key, data, encoding, shown):
-                return
-            if create:
-                logger.debug("%s: no atomic create here; writing after the existence check",
-                             self._url)
-            cf.put(key, data, raw=True, compress=encoding)
+            return
+        self._call(f"writing {key!r}", lambda: self._store(key, data, encoding, create))
+
+    def _store(self, key: str, data: bytes, encoding: str | None, create: bool) -> None:
+        """The cloud-files part of `_put` (on the deadline's helper thread)."""
+        cf = self._files()
+        if create and self._scheme == "mem":
+            with MEM_CREATE_LOCK:
+                if cf.exists(key):
+                    raise DestinationExistsError(f"{self.url_for(key)} already exists")
+                cf.put(key, data, raw=True, compress=encoding)
+            return
+        shown = self.url_for(key)
+        if create and cf.protocol == "s3" and s3_create(cf, key, data, encoding, shown):
+            return
+        if create:
+            logger.debug("%s: no atomic create here; writing after the existence check",
+                         self._url)
+        cf.put(key, data, raw=True, compress=encoding)
 
     def _local_path(self, key: str) -> Path:
         """The local path of ``key`` in a ``file://`` bucket (before any encoding suffix)."""
@@ -316,8 +391,7 @@ class Bucket(TransferMixin, GuardsMixin):
             return sorted(k for k in keys if k in listed)
         if not keys:
             return []
-        with self._remote("checking destinations"):
-            found = self._files().exists(keys)
+        found = self._call("checking destinations", lambda: self._files().exists(keys))
         return sorted(k for k, there in found.items() if there)
 
     def _refuse_existing(self, keys: list[str]) -> None:
@@ -345,8 +419,7 @@ class Bucket(TransferMixin, GuardsMixin):
             )
 
     def _delete_keys(self, keys: list[str]) -> None:
-        with self._remote(f"deleting {len(keys)} file(s)"):
-            self._files().delete(keys)
+        self._call(f"deleting {len(keys)} file(s)", lambda: self._files().delete(keys))
 
     def _folder_files(self, prefix: str) -> tuple[str, str, builtins.list[str]]:
         """The folder's key, its listing prefix and its files (raises if it holds none)."""
@@ -361,7 +434,7 @@ class Bucket(TransferMixin, GuardsMixin):
         if isinstance(dest, Bucket):
             return dest, ""
         if isinstance(dest, str) and "://" in dest:
-            return Bucket(dest), ""
+            return Bucket(dest, deadline_s=self._deadline), ""
         return self, bp.clean_key(dest, "destination")
 
     def _leaf_name(self) -> str:

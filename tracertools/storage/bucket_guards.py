@@ -103,13 +103,14 @@ class GuardsMixin:
         def url_for(self, path: str = "") -> str: ...
         def _files(self) -> Any: ...
         def _remote(self, action: str) -> AbstractContextManager[None]: ...
+        def _call(self, action: str, func: Callable[[], Any]) -> Any: ...
 
     def _encodings(self, keys: builtins.list[str]) -> dict[str, str | None]:
         """The Content-Encoding of each of ``keys`` (one HEAD each; local stats on file://)."""
         if not keys:
             return {}
-        with self._remote(f"reading the encodings of {len(keys)} file(s)"):
-            heads = self._files().head(keys)
+        heads = self._call(f"reading the encodings of {len(keys)} file(s)",
+                           lambda: self._files().head(keys))
         if not isinstance(heads, dict):  # one key: cloudfiles answers its head alone
             heads = {keys[0]: heads}
         return {k: bp.clean_encoding((heads.get(k) or {}).get("Content-Encoding")) for k in keys}

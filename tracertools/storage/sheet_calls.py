@@ -10,7 +10,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from tracertools.batch import call_with_retries
-from tracertools.errors import RateLimitedError, ServiceError, TracertoolsError, http_status
+from tracertools.errors import (
+    RateLimitedError,
+    ServiceError,
+    TracertoolsError,
+    http_status,
+    redact,
+)
 
 __all__ = ["_call", "_translate"]
 
@@ -28,7 +34,7 @@ def _translate(exc: BaseException, what: str) -> BaseException:
     if isinstance(exc, gspread.exceptions.APIError):
         message = str(exc.error.get("message", ""))[:500]
         cls = RateLimitedError if exc.code == 429 else ServiceError
-        return cls(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}",
+        return cls(redact(f"Google Sheets refused to {what}: HTTP {exc.code}: {message}"),
                    status=exc.code if isinstance(exc.code, int) else None)
     if isinstance(exc, gspread.exceptions.SpreadsheetNotFound):
         return ServiceError(f"cannot {what}: the spreadsheet does not exist or is not shared with "
@@ -42,8 +48,9 @@ def _translate(exc: BaseException, what: str) -> BaseException:
         return ServiceError(f"cannot {what}: Google did not accept the credentials "
                             f"({type(exc).__name__}: {reason[:200]})")
     if isinstance(exc, requests.RequestException):
-        return ServiceError(f"cannot {what}: Google Sheets could not be reached "
-                            f"({type(exc).__name__}: {str(exc)[:200]})", status=http_status(exc))
+        return ServiceError(redact(f"cannot {what}: Google Sheets could not be reached "
+                                   f"({type(exc).__name__}: {str(exc)[:200]})"),
+                            status=http_status(exc))
     return exc
 
 

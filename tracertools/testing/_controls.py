@@ -143,6 +143,8 @@ class ScriptedFault:
     times: int
     retry_after: float | None = None
     message: str = "injected fault"
+    cut: bool = False
+    trickle: float = 0.0
 
 
 @dataclass
@@ -154,6 +156,8 @@ class Decision:
     status: int | None = None
     retry_after: float | None = None
     message: str = ""
+    cut: bool = False  # answer normally, but close the connection halfway through the body
+    trickle: float = 0.0  # seconds between the bytes of the body (0: all at once)
 
 
 @dataclass
@@ -264,6 +268,22 @@ class Controls:
         with self._lock:
             self._scripted.append(ScriptedFault(endpoint, int(status), int(times), retry_after, message))
 
+    def cut_next(self, endpoint: str | None = None, times: int = 1) -> None:
+        """Cut the next ``times`` answers to ``endpoint`` (any if None) mid-body: the headers
+        promise the whole body (``Content-Length``), half of it is sent, the connection closes."""
+        with self._lock:
+            self._scripted.append(ScriptedFault(endpoint, 200, int(times), cut=True))
+
+    def trickle_next(self, endpoint: str | None = None, times: int = 1,
+                     seconds_per_byte: float = 1.0) -> None:
+        """Send the bodies of the next ``times`` answers to ``endpoint`` (any if None) a byte
+        every ``seconds_per_byte`` (the headers go at once)."""
+        if not seconds_per_byte > 0:
+            raise ValueError("seconds_per_byte must be > 0")
+        with self._lock:
+            self._scripted.append(ScriptedFault(endpoint, 200, int(times),
+                                                trickle=float(seconds_per_byte)))
+
     def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
         if seconds < 0:
             raise ValueError("latency must be >= 0")
@@ -318,10 +338,13 @@ class Controls:
             for sf in self._scripted:
                 if sf.times > 0 and (sf.endpoint is None or sf.endpoint == endpoint):
                     sf.times -= 1
-                    d.status, d.retry_after, d.message = sf.status, sf.retry_after, sf.message
+                    if sf.cut or sf.trickle:
+                        d.cut, d.trickle = sf.cut, sf.trickle
+                    else:
+                        d.status, d.retry_after, d.message = sf.status, sf.retry_after, sf.message
                     break
             self._scripted = [sf for sf in self._scripted if sf.times > 0]
-            if d.status is not None:
+            if d.status is not None or d.cut or d.trickle:
                 return d
             f = self._faults
             applies = endpoint in f.endpoints if f.endpoints is not None else kind == "service"

@@ -301,6 +301,18 @@ class LocalCave:
         """Answer the next ``times`` requests to ``endpoint`` (any if None) with ``status``."""
         self._need().controls.fail_next(endpoint, status, times, retry_after, message)
 
+    def cut_next(self, endpoint: str | None = None, times: int = 1) -> None:
+        """Cut the next ``times`` answers to ``endpoint`` (any if None) halfway through the
+        body: ``Content-Length`` promises it all, half is sent, then the connection closes."""
+        self._need().controls.cut_next(endpoint, times)
+
+    def trickle_next(self, endpoint: str | None = None, times: int = 1,
+                     seconds_per_byte: float = 1.0) -> None:
+        """Send the bodies of the next ``times`` answers to ``endpoint`` (any if None) one
+        byte every ``seconds_per_byte`` seconds (headers at once): a server that answers, but
+        too slowly for any gap timeout to notice."""
+        self._need().controls.trickle_next(endpoint, times, seconds_per_byte)
+
     def set_latency(self, seconds: float, endpoints: Iterable[str] | str | None = None) -> None:
         """Add ``seconds`` of latency to every request (or only to ``endpoints``)."""
         self._need().controls.set_latency(seconds, endpoints)

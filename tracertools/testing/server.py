@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import re
+import socket
 import ssl
 import threading
 import time
@@ -257,6 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
     app: CaveApp
     _work_s = 0.0  # seconds the route handler of the current request took
+    _cut = False  # the current answer is cut mid-body (a `cut_next` fault)
+    _trickle = 0.0  # seconds between the bytes of the current answer's body (`trickle_next`)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # requests are logged by _serve at DEBUG level
@@ -325,6 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
         route_, params, other = app.match(self.command, path)
         name = route_.name if route_ else "unknown"
         self._work_s = 0.0
+        self._cut = False
+        self._trickle = 0.0
         faults = app.controls.faults
         body, size, too_big = self._read_body(faults.body_limit_bytes)
         app.controls.stats.hit(name)
@@ -366,6 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
                     429, "Too Many Requests: per-token rate limit", {"Retry-After": str(max(1, math.ceil(wait)))}
                 )
         d = app.controls.decide(r.name, r.kind)
+        self._cut, self._trickle = d.cut, d.trickle
         if d.stall:
             time.sleep(d.stall)
         if d.latency:
@@ -412,6 +418,18 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
             self.end_headers()
             if self.command != "HEAD" and resp.body:
+                if self._cut:  # half the promised body, then the connection closes
+                    self.wfile.write(resp.body[: len(resp.body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if self._trickle:  # a byte at a time, until done or the client leaves
+                    for i in range(len(resp.body)):
+                        self.wfile.write(resp.body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(self._trickle)
+                    return
                 self.wfile.write(resp.body)
         except (BrokenPipeError, ConnectionResetError):  # client went away
             self.close_connection = True
