@@ -120,7 +120,7 @@ def test_details_skip_the_parts_turned_off(local_cave, ds, world, current):
     _ = ds.client.skeleton, ds.client.l2cache, ds.client.materialize
     local_cave.stats.reset()
     frame = ds.segments(current[:3]).details(cable_length=False, synapse_counts=False)
-    assert local_cave.stats["bulk_get_skeletons"] == 0
+    assert local_cave.stats["bulk_cached_skeletons"] == 0
     assert frame["cable_length_nm"].isna().all() and frame["total_syn"].isna().all()
     assert frame["volume_um3"].tolist() == pytest.approx(
         [world.volume_nm3(r) / 1e9 for r in current[:3]])

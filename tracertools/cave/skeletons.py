@@ -15,7 +15,8 @@
    makes the service generate it while the request waits (bounded by the session's pool).
 
 Every request goes through [`tracertools.cave.calls.remote`][tracertools.cave.calls.remote] (the one
-retry layer). A root's skeleton never changes, so each is cached on the session per skeleton
+retry layer); the roots of a ``fetch_skeletons`` request that still fails are fetched one by one
+(step 4) instead. A root's skeleton never changes, so each is cached on the session per skeleton
 version. caveclient reads the service's skeleton versions (one small request) before every
 ``fetch_skeletons`` call.
 """
@@ -31,7 +32,12 @@ import numpy as np
 
 from tracertools.batch import run_per_item
 from tracertools.cave import calls as _cave
-from tracertools.errors import ConfigError, SegmentNotFoundError
+from tracertools.errors import (
+    AuthenticationError,
+    ConfigError,
+    SegmentNotFoundError,
+    ServiceUnreachableError,
+)
 from tracertools.geometry.skeleton import Skeleton
 
 if TYPE_CHECKING:
@@ -87,19 +93,21 @@ def fetch_skeletons(
     failures: dict[int, BaseException] = {}
     if wanted:
         wait_s = generation_wait()  # a bad setting fails before any request
-        _fetch_cached(ds, wanted, version, cache, failures, generate=True, progress=progress)
+        # roots whose fetch failed for good (after its retries) are fetched one by one
+        single = _fetch_cached(ds, wanted, version, cache, generate=True, progress=progress)
         queued_at = time.monotonic()  # the service queues the missing ones as it answers
-        left = [r for r in wanted if r not in cache and r not in failures]
+        left = [r for r in wanted if r not in cache]
         if left:
             known = _cave.exists(ds, np.asarray(left, dtype=np.uint64), _cave.read_time(ds))
             for root, ok in zip(left, known.tolist(), strict=True):
                 if not ok:
                     failures[root] = SegmentNotFoundError([root])
-            left = [r for r in left if r not in failures]
-        if left:
-            left = _poll(ds, left, version, cache, failures, queued_at + wait_s, queued_at)
-        if left:
-            _fetch_one_by_one(ds, left, version, cache, failures, progress)
+            queued = [r for r in left if r not in failures and r not in single]
+            if queued:
+                single |= _poll(ds, queued, version, cache, queued_at + wait_s, queued_at)
+            rest = [r for r in left if r in single and r not in failures]
+            if rest:
+                _fetch_one_by_one(ds, rest, version, cache, failures, progress)
     return {r: cache[r] for r in roots if r in cache}, failures
 
 
@@ -108,30 +116,37 @@ def _fetch_cached(
     roots: list[int],
     version: int,
     cache: dict[Any, Any],
-    failures: dict[int, BaseException],
     *,
     generate: bool,
     progress: bool | None = False,
-) -> None:
+) -> set[int]:
     """Put the cached skeletons of ``roots`` into ``cache`` (`FETCH_SIZE` a request,
-    concurrently); with ``generate`` the service queues the missing ones."""
+    concurrently); with ``generate`` the service queues the missing ones. The roots of
+    requests that failed for good (after their retries)."""
     service = ds.cave.skeleton
 
-    def call(group: list[int]) -> dict[Any, Any]:
-        return dict(_cave.remote(ds, "fetch_skeletons", lambda: service.fetch_skeletons(
-            group, skeleton_version=version, output_format="dict",
-            generate_missing_skeletons=generate)) or {})
-
-    def one(group: list[int]) -> dict[Any, Any]:
-        # a 4xx answer is narrowed down to the roots causing it; any other failure (after its
-        # retries) fails the group's roots
-        return _cave.isolate(call, group, failures)
+    def one(group: list[int]) -> dict[Any, Any] | BaseException:
+        try:
+            return dict(_cave.remote(ds, "fetch_skeletons", lambda: service.fetch_skeletons(
+                group, skeleton_version=version, output_format="dict",
+                generate_missing_skeletons=generate)) or {})
+        except (AuthenticationError, ServiceUnreachableError):
+            raise  # a refused token or an unreachable server: no single fetch would do better
+        except Exception as exc:
+            logger.info("fetch_skeletons of %d root(s) failed (%s); fetching them one by one",
+                        len(group), exc)
+            return exc
 
     groups = [roots[i:i + FETCH_SIZE] for i in range(0, len(roots), FETCH_SIZE)]
     answers = ds.cave.map(one, groups, progress=progress, desc="skeletons", what="group")
-    for answer in answers:
+    failed: set[int] = set()
+    for group, answer in zip(groups, answers, strict=True):
+        if isinstance(answer, BaseException):
+            failed.update(group)
+            continue
         for key, value in (answer or {}).items():
             cache[int(key)] = Skeleton.from_cave_dict(value, segment_id=int(key))
+    return failed
 
 
 def _poll(
@@ -139,29 +154,29 @@ def _poll(
     roots: list[int],
     version: int,
     cache: dict[Any, Any],
-    failures: dict[int, BaseException],
     deadline: float,
     queued_at: float,
-) -> list[int]:
+) -> set[int]:
     """Fetch the queued ``roots`` again, with backoff, until all arrived or ``deadline``
-    (``time.monotonic()``); the roots still missing."""
+    (``time.monotonic()``); the roots to fetch one by one (still missing, or failed)."""
     at = queued_at + FIRST_POLL_S
     interval = FIRST_POLL_S
     polls = 0
+    failed: set[int] = set()
     while roots:
         now = time.monotonic()
         if now >= deadline:
             break
         time.sleep(max(0.0, min(at, deadline) - now))
-        _fetch_cached(ds, roots, version, cache, failures, generate=False)
+        failed |= _fetch_cached(ds, roots, version, cache, generate=False)
         polls += 1
-        roots = [r for r in roots if r not in cache and r not in failures]
+        roots = [r for r in roots if r not in cache and r not in failed]
         interval = min(interval * 2, MAX_POLL_S)
         at += interval
     if roots:
         logger.info("%d skeleton(s) still generating after %d poll(s); fetching them one by one",
                     len(roots), polls)
-    return roots
+    return failed | set(roots)
 
 
 def _fetch_one_by_one(
