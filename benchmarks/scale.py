@@ -634,6 +634,15 @@ def report(result: dict[str, Any], image: str | None) -> str:
         "",
         f"- The {LONG} is `world.long_history_neurons[0]` ({result['long_ops']:,} operations in "
         "its history); its rows are one segment, so *per ID* is per segment.",
+        "- Skeletons (details' cable lengths): caveclient's `fetch_skeletons`, up to 500 cached "
+        "skeletons a request (the skeleton service's `MAX_BULK_CACHED_SKELETONS`), each request "
+        "queueing the roots it has no skeleton for; one batched `valid_nodes` request for those "
+        "roots; then the queued ones again, 500 a request, 5 s after queueing and at doubling "
+        "intervals (at most 30 s) until all have arrived; caveclient asks for the service's "
+        "skeleton versions before every `fetch_skeletons` call (one more small request each). "
+        "Per-root `get_skeleton` requests remain only for roots still generating after "
+        "`$TRACERTOOLS_SKELETON_WAIT` (600 s) or whose bulk request failed for good. The scale "
+        "world has 90 % of roots' skeletons cached and generates the others in 3 s.",
         f"- A run is stopped after {result['cap']:.0f} s; a stopped run's counts are what it had "
         "done by then, and its total is extrapolated linearly from the previous N.",
         "- `tests/segments/test_scale_request_bounds.py` asserts the request bounds at N = 1,000 "

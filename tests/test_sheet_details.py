@@ -167,7 +167,7 @@ def test_each_batch_costs_one_details_call_and_one_write(local_cave, sheets, ds,
     assert sheets.requests["values.batchUpdate"] == 2
     # per batch: the current-ID lookup, and the moments the synapse and proofreading reads use
     assert local_cave.stats["is_latest_roots"] <= 3 * 2
-    assert local_cave.stats["bulk_get_skeletons"] == 2
+    assert local_cave.stats["bulk_cached_skeletons"] == 2
 
 
 def test_proofreading_on_a_datastack_without_a_table_raises_before_writing(

@@ -327,7 +327,7 @@ def test_a_bulk_skeleton_request_failing_for_good_falls_back_to_single_fetches(c
     world = cave_m.world
     cave_m.reset()
     ds = cave_m.datastack(http=FAST)
-    cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["bulk_get_skeletons"])
+    cave_m.set_faults(error_rate=1.0, error_status=500, endpoints=["bulk_cached_skeletons"])
     try:
         got, messages = _warned(lambda: ds.segments(roots[:3]).cable_lengths(errors="warn"))
     finally:
@@ -342,7 +342,7 @@ def test_a_skeleton_failing_for_good_fails_only_its_segment_under_warn(cave_m, r
     ds = cave_m.datastack(http=FAST)
     ds.segments(roots[:2]).skeletons()  # cached in the session
     cave_m.set_faults(error_rate=1.0, error_status=500,
-                      endpoints=["bulk_get_skeletons", "get_skeleton"])
+                      endpoints=["bulk_cached_skeletons", "get_skeleton"])
     try:
         got, messages = _warned(lambda: ds.segments(roots[:3]).cable_lengths(errors="warn"))
     finally:

@@ -2,8 +2,10 @@
 
 LocalCave's service has the skeletons of roots older than the newest version cached; any other
 root's skeleton takes ``set_skeleton_eta`` seconds to generate after it is first asked for. The
-bulk fetch answers "async" for those; the SDK then fetches them one by one, which waits on the
-service until each is generated (no sleeping on an estimate).
+SDK's cached fetch (``fetch_skeletons``, 500 a request) leaves those out and queues them; one
+batched validity check runs meanwhile; the SDK fetches them again with backoff (its first poll
+5 s after queueing) and, after ``$TRACERTOOLS_SKELETON_WAIT`` seconds, one by one, each request
+waiting on the service until its skeleton is generated.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 import tracertools as tt
+from tracertools.errors import ConfigError
 
 
 def _new_roots(world):
@@ -26,7 +29,7 @@ def cold(local_cave):
     return local_cave
 
 
-def test_skeletons_not_generated_yet_arrive_equal_to_the_ground_truth(cold, world):
+def test_skeletons_not_generated_yet_are_queued_in_bulk_then_fetched_again(cold, world):
     new = _new_roots(world)
     old = [int(world.neuron_root(6))]
     ds = cold.datastack()
@@ -35,9 +38,46 @@ def test_skeletons_not_generated_yet_arrive_equal_to_the_ground_truth(cold, worl
     got = ds.segments(new + old).skeletons()
     for root, sk in zip(new + old, got, strict=True):
         assert sk.n_vertices == len(world.skeleton(root).vertices)
-    assert cold.stats["bulk_get_skeletons"] == 1  # answered "async" for the new roots
-    assert cold.stats["get_skeleton"] == len(new)  # each waited for its generation
-    assert cold.stats["bulk_gen_skeletons"] == 0
+    # one fetch that queues the new roots, one validity check of them, one fetch once generated
+    assert cold.stats["bulk_cached_skeletons"] == 2
+    assert cold.stats["valid_nodes"] == 1
+    assert cold.stats["get_skeleton"] == 0
+    assert cold.stats["bulk_get_skeletons"] == 0
+
+
+def test_skeletons_still_generating_after_the_wait_are_fetched_one_by_one(cold, world, monkeypatch):
+    monkeypatch.setenv("TRACERTOOLS_SKELETON_WAIT", "0")
+    new = _new_roots(world)
+    ds = cold.datastack()
+    _ = ds.client.skeleton
+    cold.stats.reset()
+    got = ds.segments(new).cable_lengths()
+    assert got == pytest.approx([world.cable_length(r) for r in new], rel=1e-6)
+    assert cold.stats["bulk_cached_skeletons"] == 1
+    assert cold.stats["get_skeleton"] == len(new)
+
+
+def test_a_poll_before_the_wait_ends_leaves_the_rest_to_single_fetches(cold, world, monkeypatch):
+    monkeypatch.setenv("TRACERTOOLS_SKELETON_WAIT", "0.5")  # over before generation (1 s)
+    new = _new_roots(world)[:2]
+    ds = cold.datastack()
+    _ = ds.client.skeleton
+    cold.stats.reset()
+    got = ds.segments(new).cable_lengths()
+    assert got == pytest.approx([world.cable_length(r) for r in new], rel=1e-6)
+    assert cold.stats["bulk_cached_skeletons"] == 2  # the queueing fetch and one poll
+    assert cold.stats["get_skeleton"] == len(new)
+
+
+def test_a_bad_skeleton_wait_setting_is_refused_before_any_skeleton_request(cold, world,
+                                                                             monkeypatch):
+    monkeypatch.setenv("TRACERTOOLS_SKELETON_WAIT", "soon")
+    ds = cold.datastack()
+    _ = ds.client.skeleton
+    cold.stats.reset()
+    with pytest.raises(ConfigError, match="TRACERTOOLS_SKELETON_WAIT"):
+        ds.segments(_new_roots(world)[:1]).skeletons()
+    assert not [name for name in cold.stats.as_dict() if "skeleton" in name]
 
 
 def test_cable_lengths_of_new_roots_equal_the_ground_truth(cold, world):

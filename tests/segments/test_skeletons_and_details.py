@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracertools.errors import InvalidInputError, PartialResultWarning
+from tracertools.errors import (
+    BatchError,
+    InvalidInputError,
+    PartialResultWarning,
+    SegmentNotFoundError,
+)
 from tracertools.geometry.skeleton import Skeleton
 
 
@@ -22,13 +27,30 @@ def test_cable_lengths_equal_the_ground_truth(ds, world, current):
     assert got == pytest.approx([world.cable_length(r) for r in current], rel=1e-6)
 
 
-def test_skeletons_are_fetched_ten_per_request(local_cave, ds, current):
-    roots = (current * 3)[:12]
+def test_skeletons_of_every_root_come_in_one_request(local_cave, ds, world):
+    roots = [int(r) for r in world.all_roots()]
     local_cave.datastack().segments(roots).skeletons()  # the service has generated them all
     _ = ds.client.skeleton
     local_cave.stats.reset()
-    ds.segments(roots).skeletons()
-    assert local_cave.stats["bulk_get_skeletons"] == -(-len(set(roots)) // 10)
+    got = ds.segments(roots).skeletons()
+    assert [sk.n_vertices for sk in got] == [len(world.skeleton(r).vertices) for r in roots]
+    assert local_cave.stats["bulk_cached_skeletons"] == 1  # 45 roots
+    # caveclient reads the skeleton versions before each fetch_skeletons call
+    assert local_cave.stats["skeleton_versions"] == 1
+    assert local_cave.stats["valid_nodes"] == local_cave.stats["get_skeleton"] == 0
+
+
+def test_more_than_500_roots_take_one_fetch_per_500_and_one_validity_check(local_cave, ds, world):
+    roots = [int(r) for r in world.all_roots()]
+    local_cave.datastack().segments(roots).skeletons()
+    unknown = [2**56 * 4 + 999_999 + k for k in range(600)]  # root-layer IDs that never existed
+    _ = ds.client.skeleton
+    local_cave.stats.reset()
+    got = ds.segments(roots + unknown).cable_lengths(errors="ignore")
+    assert got[:len(roots)] == pytest.approx([world.cable_length(r) for r in roots], rel=1e-6)
+    assert np.isnan(got[len(roots):]).all()
+    assert local_cave.stats["bulk_cached_skeletons"] == 2  # 645 distinct roots
+    assert local_cave.stats["valid_nodes"] == 1  # the 600 the cache left out, at once
     assert local_cave.stats["get_skeleton"] == 0
 
 
@@ -45,6 +67,21 @@ def test_a_missing_skeleton_fails_only_that_item_under_warn(ds, world, current):
         got = ds.segments([current[0], bogus]).cable_lengths(errors="warn")
     assert got[0] == pytest.approx(world.cable_length(current[0]), rel=1e-6)
     assert np.isnan(got[1])
+
+
+def test_an_unknown_root_is_none_under_ignore_and_named_as_not_found(ds, world, current):
+    bogus = 2**56 * 4 + 999_999
+    got = ds.segments([current[0], bogus]).skeletons(errors="ignore")
+    assert got[0] is not None and got[0].n_vertices == len(world.skeleton(current[0]).vertices)
+    assert got[1] is None
+
+
+def test_an_unknown_root_raises_a_batch_error_naming_it_not_found(ds, current):
+    bogus = 2**56 * 4 + 999_999
+    with pytest.raises(BatchError) as caught:
+        ds.segments([current[0], bogus]).cable_lengths()
+    assert [type(e) for e in caught.value.failures.values()] == [SegmentNotFoundError]
+    assert str(bogus) in str(caught.value)
 
 
 def test_a_bad_skeleton_version_is_refused(ds, current):
@@ -83,7 +120,7 @@ def test_details_skip_the_parts_turned_off(local_cave, ds, world, current):
     _ = ds.client.skeleton, ds.client.l2cache, ds.client.materialize
     local_cave.stats.reset()
     frame = ds.segments(current[:3]).details(cable_length=False, synapse_counts=False)
-    assert local_cave.stats["bulk_get_skeletons"] == 0
+    assert local_cave.stats["bulk_cached_skeletons"] == 0
     assert frame["cable_length_nm"].isna().all() and frame["total_syn"].isna().all()
     assert frame["volume_um3"].tolist() == pytest.approx(
         [world.volume_nm3(r) / 1e9 for r in current[:3]])

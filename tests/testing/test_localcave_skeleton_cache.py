@@ -48,9 +48,20 @@ def test_a_single_fetch_waits_for_generation_and_gets_the_skeleton(fresh_cache, 
 
 def test_gen_skeletons_reports_the_upstream_estimate(fresh_cache, world):
     fresh_cache.set_skeleton_eta(7)
-    roots = [int(r) for r in world.all_roots()][:16]
-    eta = fresh_cache.client().skeleton.generate_bulk_skeletons_async(roots, skeleton_version=4)
+    new = _new_roots(world)
+    unknown = [2**56 * 4 + 999_999 + k for k in range(16 - len(new))]  # root layer, never existed
+    eta = fresh_cache.client().skeleton.generate_bulk_skeletons_async(new + unknown,
+                                                                      skeleton_version=4)
     assert eta == math.ceil(16 / 15) * 7
+
+
+def test_gen_skeletons_leaves_cached_skeletons_out_of_the_estimate(fresh_cache, world):
+    fresh_cache.set_skeleton_eta(7)
+    old = [int(world.neuron_root(k)) for k in (1, 6)]  # skeletonized before the newest version
+    new = _new_roots(world)[:1]
+    eta = fresh_cache.client().skeleton.generate_bulk_skeletons_async(old + new,
+                                                                      skeleton_version=4)
+    assert eta == 7
 
 
 def test_generated_skeletons_survive_reset(fresh_cache, world):

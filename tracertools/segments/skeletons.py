@@ -1,7 +1,7 @@
 """Skeleton methods of Segment and SegmentList: skeletons and cable lengths.
 
-The fetching (bulk requests of ten roots, single fetches for the rest, a cache per skeleton
-version) is `tracertools.cave.skeletons.fetch_skeletons()`.
+The fetching (cached skeletons 500 roots a request, missing ones generated in bulk and fetched
+again, a cache per skeleton version) is `tracertools.cave.skeletons.fetch_skeletons()`.
 
 With ``executor=`` (any ``concurrent.futures.Executor``, or a dask ``distributed.Client``) the
 distinct roots go to the executor in chunks; each task fetches and measures its chunk on its
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy, run_chunks
-from tracertools.cave.skeletons import BULK_SIZE, fetch_skeletons
+from tracertools.cave.skeletons import fetch_skeletons
 from tracertools.errors import InvalidInputError, SegmentNotFoundError
 from tracertools.segments.base import OneSegment
 
@@ -78,7 +78,7 @@ def per_distinct_root(
     distinct = list(dict.fromkeys(roots))
     answers = run_chunks(functools.partial(chunk, ds), distinct, executor=executor,
                          chunk_size=chunk_size, errors=errors, progress=progress, desc=desc,
-                         labels=distinct, what="segment", multiple=BULK_SIZE)
+                         labels=distinct, what="segment")
     by_root = dict(zip(distinct, answers, strict=True))
     return [by_root[r] for r in roots]
 
@@ -100,8 +100,12 @@ class SkeletonsListMixin:
     ) -> list[Skeleton | None]:
         """Each segment's skeleton (vertices and radii in nm), in input order.
 
-        Fetched from the skeleton service in groups of ten roots per request, concurrently;
-        roots not generated yet are generated on demand (no sleeping on an ETA). Cached per
+        Fetched from the skeleton service's cache 500 roots per request, concurrently. Roots
+        it has no skeleton for yet are queued for generation in the same requests and fetched
+        again as they become ready (polls with backoff, for at most
+        ``$TRACERTOOLS_SKELETON_WAIT`` seconds, default 600; then one by one, each request
+        waiting for its generation). Roots the chunkedgraph does not know (one batched check)
+        fail with [`SegmentNotFoundError`][tracertools.errors.SegmentNotFoundError]. Cached per
         root and version.
 
         Args:
@@ -112,7 +116,7 @@ class SkeletonsListMixin:
                 ``distributed.Client``), one task per chunk of distinct roots; the skeletons
                 come back to this process (and are not cached here).
             chunk_size: roots per task with ``executor=`` (default: about four tasks per
-                worker thread, a multiple of ten).
+                worker thread).
         """
         policy = check_error_policy(errors)
         version = _check_version(version)

@@ -1,7 +1,7 @@
 """Geometry and viewing methods of Segment and SegmentList: mesh crossings, triage, display.
 
 Every method here starts from the segments' skeletons, fetched in one batch
-(`skeletons()`: ten roots per skeleton-service request,
+(`skeletons()`: 500 roots per skeleton-service request,
 cached per root), then works offline:
 
 * `ViewsListMixin.intersections()` / `ViewsListMixin.crosses()` test each skeleton's
@@ -283,7 +283,7 @@ class ViewsListMixin:
     ) -> list[FloatArray | None]:
         """Where each segment's skeleton crosses a mesh, in input order.
 
-        Skeletons come from the skeleton service in one batch (ten roots per request, cached);
+        Skeletons come from the skeleton service in one batch (500 roots per request, cached);
         the test is [`tracertools.geometry.skeleton.Skeleton.intersections()`][tracertools.geometry.skeleton.Skeleton.intersections] (bones against
         triangles, vectorised; coincident points reported once).
 

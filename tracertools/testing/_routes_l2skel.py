@@ -6,7 +6,10 @@ materialization version) are in it from the start; any other root's skeleton is 
 first request and takes ``app.skeleton_eta`` seconds (per skeleton, generated in parallel), as
 upstream: a bulk fetch answers ``"async"`` for it and queues it, the single fetch blocks until it
 is ready, ``exists`` and the cached bulk fetch leave it out until then, and ``gen_skeletons``
-queues and answers the upstream estimate ``ceil(n / 15) x seconds``.
+queues and answers the upstream estimate ``ceil(n / 15) x seconds`` for the roots not cached
+yet. ``bulk/get_cached_skeletons`` (caveclient's ``fetch_skeletons``, up to 500 IDs) answers only
+cached skeletons and, with ``generate_missing``, queues the others, as upstream's
+``get_cached_skeletons_bulk_by_datastack_and_rids``.
 """
 
 from __future__ import annotations
@@ -187,17 +190,27 @@ def routes(app: CaveApp) -> list[Route]:
         return json_response(out)
 
     def _generate(rids: list[Any]) -> float:
-        """Queue the valid root IDs; upstream's estimate: ceil(n / workers) x seconds each."""
-        valid = 0
+        """Queue the root IDs not in the cache; upstream's estimate: ceil(n / workers) x seconds.
+
+        As upstream's ``generate_skeletons_bulk_by_datastack_and_rids_async``, ``n`` counts the
+        root-layer IDs whose skeleton is not cached yet (it drops the cached ones first, and does
+        not check that an ID exists: its workers find that out, and nothing is ever cached for
+        it, so only existing roots are queued here).
+        """
+        queued = 0
         for raw in rids:
             try:
                 rid = int(raw)
             except (TypeError, ValueError):
                 continue
+            if not 0 < rid < 2**64 or w.layout.layer_of(rid) != w.layout.n_layers:
+                continue
+            if is_root(w, rid) and cached_now(rid, False):
+                continue
             if is_root(w, rid):
                 ready_at(rid, True)
-                valid += 1
-        return math.ceil(valid / ESTIMATE_WORKERS) * float(app.skeleton_eta)
+            queued += 1
+        return math.ceil(queued / ESTIMATE_WORKERS) * float(app.skeleton_eta)
 
     def gen_post(req: Request) -> Response:
         check_ds(req)
