@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from tracertools.cave import calls as _cave
+from tracertools.cave import calls as _cave, history_fetch as _fetch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,6 +132,92 @@ def _overlap(a: IdArray, b: IdArray) -> int:
     return int(np.intersect1d(a, b, assume_unique=True).size)
 
 
+class _Lineage:
+    """Supervoxel sets of the roots in edit histories, as unions of L2 nodes.
+
+    Only the roots no change log derives are fetched, as L2 IDs: the originals (the first
+    roots of a history) and the roots splits created. A merge's root is the union of the two
+    roots before it, so it costs nothing. An L2 node's supervoxels never change, so they are
+    fetched once per distinct node. When the L2 nodes met are pairwise disjoint (no edit cut
+    inside a chunk between them) sets are compared as sorted L2-ID arrays weighted by
+    supervoxel count; otherwise each set is expanded to supervoxels when it is compared (one
+    root at a time, never all at once).
+    """
+
+    def __init__(self, ds: CaveSession) -> None:
+        self._ds = ds
+        self.l2: dict[int, IdArray] = {}
+        self._nodes = np.zeros(0, dtype=np.uint64)
+        self._weights = np.zeros(0, dtype=np.int64)
+        self._svs: dict[int, IdArray] = {}
+        self.disjoint = True
+
+    def fetch(self, roots: Iterable[int]) -> None:
+        """L2 IDs of ``roots`` not known yet, then the supervoxels of L2 nodes not seen yet."""
+        wanted = [r for r in dict.fromkeys(int(x) for x in roots) if r not in self.l2]
+        if not wanted:
+            return
+        self.l2.update(_fetch.node_leaves(self._ds, wanted, stop_layer=2))
+        nodes = np.unique(np.concatenate([self._nodes, *(self.l2[r] for r in wanted)]))
+        new = np.setdiff1d(nodes, self._nodes, assume_unique=True)
+        if new.size:
+            self._svs.update(_fetch.node_leaves(self._ds, new.tolist(), stop_layer=1))
+        self._nodes = nodes
+        self._weights = np.asarray([self._svs[int(n)].size for n in nodes.tolist()],
+                                   dtype=np.int64)
+        union = np.unique(np.concatenate([self._svs[int(n)] for n in nodes.tolist()]))
+        self.disjoint = union.size == int(self._weights.sum())
+
+    def union(self, root: int, parts: Sequence[int]) -> None:
+        """Record ``root`` as the union of the (known) roots ``parts``."""
+        self.l2[int(root)] = np.unique(np.concatenate([self.l2[int(p)] for p in parts]))
+
+    def members(self, root: int) -> IdArray:
+        """Sorted unique elements of ``root``: L2 IDs if the nodes are disjoint, else supervoxels."""
+        nodes = self.l2[int(root)]
+        if self.disjoint:
+            return nodes
+        return np.unique(np.concatenate([self._svs[int(n)] for n in nodes.tolist()]
+                                        or [np.zeros(0, dtype=np.uint64)]))
+
+    def size(self, elements: IdArray) -> int:
+        """Supervoxels in a set of elements (as `members()` gives them)."""
+        if not self.disjoint:
+            return int(elements.size)
+        return int(self._weights[np.searchsorted(self._nodes, elements)].sum())
+
+
+def _ancestry(logs: dict[int, pd.DataFrame]) -> tuple[set[int], dict[int, list[int]]]:
+    """The roots every log's operations ended (plus the logged roots) and merge results.
+
+    Returns:
+        ``(ancestors, merged)``: every root whose set a credit needs (each is an ancestor of
+        a logged root: an operation in a root's history ended one of its ancestors, and all
+        the roots before it were ancestors too); and for each such root made by a merge, the
+        roots merged into it.
+    """
+    ancestors: set[int] = {int(r) for r, log in logs.items() if len(log)}
+    merged: dict[int, list[int]] = {}
+    for log in logs.values():
+        for merge, before, after in zip(log["is_merge"], log["before_root_ids"],
+                                        log["after_root_ids"], strict=True):
+            ancestors.update(int(r) for r in before)
+            if merge and before and len(after) == 1:
+                merged[int(after[0])] = [int(r) for r in before]
+    return ancestors, {r: b for r, b in merged.items() if r in ancestors}
+
+
+def _continuing(sets: _Lineage, after: Sequence[int], final: IdArray) -> int:
+    """The after-root of a split sharing most supervoxels with the root now (``final``, as
+    `_Lineage.members()`); on a tie the higher ID. Roots without a set share nothing."""
+    def key(r: int) -> tuple[int, int]:
+        if r not in sets.l2:
+            return (0, r)
+        return (sets.size(np.intersect1d(sets.members(r), final, assume_unique=True)), r)
+
+    return max((int(r) for r in after), key=key)
+
+
 def supervoxel_credit(
     ds: CaveSession, logs: dict[int, pd.DataFrame]
 ) -> dict[int, dict[str, int]]:
@@ -146,7 +232,14 @@ def supervoxel_credit(
       on a tie the higher ID) nor in the root now, whatever order the after-roots are listed in.
 
     Every user with an operation in the log appears, with 0 if nothing of theirs remains.
-    The supervoxels of all roots involved come from one batched ``leaves`` fetch.
+
+    What is fetched (see `_Lineage`): the L2 IDs of the originals and of the roots splits
+    created that are ancestors of a logged root, in ``leaves_many`` groups, then the
+    supervoxels of each distinct L2 node once. Merge results are unions of what they merged.
+    An after-root of a split that is no ancestor of the root now shares no supervoxel with it
+    (a supervoxel of the root now was, at every earlier time, in one of its ancestors), so it
+    is fetched only when it continues the lineage by the tie rule and is not the rest of the
+    split root. Bytes grow with the L2 nodes of those roots, not with their supervoxels.
 
     Args:
         ds: the datastack.
@@ -155,15 +248,49 @@ def supervoxel_credit(
     Returns:
         ``{root: {user_id: count}}``, users in numeric order.
     """
-    involved: set[int] = set(logs)
-    for log in logs.values():
-        for ids in (*log["before_root_ids"], *log["after_root_ids"]):
-            involved.update(int(r) for r in ids)
-    sets = supervoxel_sets(ds, involved)
+    ancestors, merged = _ancestry(logs)
+    sets = _Lineage(ds)
+    sets.fetch(sorted(ancestors - set(merged)))
+    for log in logs.values():  # each log in time order: a merge's parts exist before it
+        for merge, after in zip(log["is_merge"], log["after_root_ids"], strict=True):
+            made = int(after[0]) if merge and len(after) == 1 else None
+            if made is None or made not in merged or made in sets.l2:
+                continue
+            pieces = merged[made]
+            if any(p not in sets.l2 for p in pieces):  # pragma: no cover - a log out of order
+                sets.fetch([made])
+            else:
+                sets.union(made, pieces)
+    # A split's continuing root may be one no set was fetched for (it shares nothing with the
+    # root now, and wins on the tie rule): it is the rest of the split root, or fetched.
+    unknown: list[tuple[int, list[int], list[int]]] = []
+    for root, log in logs.items():
+        final = sets.members(root) if len(log) else None
+        for merge, before, after in zip(log["is_merge"], log["before_root_ids"],
+                                        log["after_root_ids"], strict=True):
+            if final is None or merge or not before or not after:
+                continue
+            kept = _continuing(sets, after, final)
+            if kept not in sets.l2:
+                unknown.append((kept, [int(b) for b in before],
+                                [int(r) for r in after if int(r) != kept]))
+    fetch: list[int] = []
+    for kept, before, rest in unknown:
+        if kept in sets.l2:
+            continue
+        if sets.disjoint and all(r in sets.l2 for r in (*before, *rest)):
+            whole = np.unique(np.concatenate([sets.l2[b] for b in before]))
+            others = [sets.l2[r] for r in rest] or [np.zeros(0, dtype=np.uint64)]
+            sets.l2[kept] = np.setdiff1d(whole, np.unique(np.concatenate(others)),
+                                         assume_unique=True)
+        else:
+            fetch.append(kept)
+    sets.fetch(fetch)
+
     empty = np.zeros(0, dtype=np.uint64)
     out: dict[int, dict[str, int]] = {}
     for root, log in logs.items():
-        final = sets[root]
+        final = sets.members(root) if len(log) else empty
         got: dict[str, list[IdArray]] = {}
         for user, merge, before, after in zip(
             log["user_id"], log["is_merge"], log["before_root_ids"], log["after_root_ids"],
@@ -173,16 +300,17 @@ def supervoxel_credit(
             if not before:
                 continue
             if merge:
-                small = min(before, key=lambda r: (sets[r].size, -r))
-                parts.append(np.intersect1d(sets[small], final, assume_unique=True))
+                small = min((int(r) for r in before),
+                            key=lambda r: (sets.size(sets.members(r)), -r))
+                parts.append(np.intersect1d(sets.members(small), final, assume_unique=True))
                 continue
-            lost = np.unique(np.concatenate([sets[r] for r in before]))
+            lost = np.unique(np.concatenate([sets.members(int(r)) for r in before]))
             if after:
-                kept = max(after, key=lambda r: (_overlap(sets[r], final), r))
-                lost = np.setdiff1d(lost, sets[kept], assume_unique=True)
+                kept = _continuing(sets, after, final)
+                lost = np.setdiff1d(lost, sets.members(kept), assume_unique=True)
             parts.append(np.setdiff1d(lost, final, assume_unique=True))
         out[root] = {
-            u: int(np.unique(np.concatenate(got[u] or [empty])).size) for u in user_order(got)
+            u: sets.size(np.unique(np.concatenate(got[u] or [empty]))) for u in user_order(got)
         }
     return out
 
