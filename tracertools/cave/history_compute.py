@@ -1,8 +1,12 @@
 """Edit tables, supervoxel credit and largest originals, computed from fetched history.
 
-Pure computation over what `._history_fetch` and `._cave.leaves()` return: no loop
-here scans a table per row (joins go through pandas merges keyed by operation ID), and
-supervoxel sets are sorted numpy arrays combined with ``intersect1d``/``setdiff1d``.
+Computation over what `tracertools.cave.history_fetch` and `tracertools.cave.calls.leaves()`
+return: no loop here scans a table per row (joins go through pandas merges keyed by operation
+ID), and sets are sorted numpy arrays combined with ``intersect1d``/``setdiff1d``.
+
+Credit (`supervoxel_credit()`) never holds the supervoxels of every root of a history: it
+fetches L2 IDs of the roots no change log derives and the supervoxels of each distinct L2 node
+once, and compares roots as arrays of *atoms* weighted by supervoxel count (see `_Lineage`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
     from tracertools.cave.session import CaveSession
 
 IdArray = npt.NDArray[np.uint64]
+#: Sorted indices of the atoms a supervoxel set is made of (see `_Lineage`).
+Atoms = npt.NDArray[np.int64]
 
 #: Columns of the edits table (the original's seven, plus segment_id and timestamp).
 EDIT_COLUMNS = [
@@ -136,20 +142,27 @@ class _Lineage:
     """Supervoxel sets of the roots in edit histories, as unions of L2 nodes.
 
     Only the roots no change log derives are fetched, as L2 IDs: the originals (the first
-    roots of a history) and the roots splits created. A merge's root is the union of the two
+    roots of a history) and the roots splits created. A merge's root is the union of the
     roots before it, so it costs nothing. An L2 node's supervoxels never change, so they are
-    fetched once per distinct node. When the L2 nodes met are pairwise disjoint (no edit cut
-    inside a chunk between them) sets are compared as sorted L2-ID arrays weighted by
-    supervoxel count; otherwise each set is expanded to supervoxels when it is compared (one
-    root at a time, never all at once).
+    fetched once per distinct node.
+
+    Sets are compared as sorted arrays of *atoms*, each with a supervoxel count: the L2 nodes
+    themselves when the nodes met are pairwise disjoint (no edit cut through a chunk between
+    them), else the classes of supervoxels lying in the same L2 nodes (an edit inside a chunk
+    makes new L2 nodes that overlap old ones). Either way a root is a few atoms per L2 node,
+    never its supervoxels, and the answer is exact.
     """
 
     def __init__(self, ds: CaveSession) -> None:
         self._ds = ds
+        #: Root -> sorted L2 IDs whose union is its supervoxel set (fetched or derived).
         self.l2: dict[int, IdArray] = {}
-        self._nodes = np.zeros(0, dtype=np.uint64)
-        self._weights = np.zeros(0, dtype=np.int64)
         self._svs: dict[int, IdArray] = {}
+        self._nodes = np.zeros(0, dtype=np.uint64)
+        self._node_atoms: list[Atoms] = []
+        self._weights = np.zeros(0, dtype=np.int64)
+        self._members: dict[int, Atoms] = {}
+        #: Whether the L2 nodes met are pairwise disjoint (then atoms are L2 nodes).
         self.disjoint = True
 
     def fetch(self, roots: Iterable[int]) -> None:
@@ -162,29 +175,53 @@ class _Lineage:
         new = np.setdiff1d(nodes, self._nodes, assume_unique=True)
         if new.size:
             self._svs.update(_fetch.node_leaves(self._ds, new.tolist(), stop_layer=1))
-        self._nodes = nodes
-        self._weights = np.asarray([self._svs[int(n)].size for n in nodes.tolist()],
-                                   dtype=np.int64)
-        union = np.unique(np.concatenate([self._svs[int(n)] for n in nodes.tolist()]))
-        self.disjoint = union.size == int(self._weights.sum())
+            self._nodes = nodes
+            self._atomize()
+
+    def _atomize(self) -> None:
+        """Atoms of the L2 nodes seen: the nodes if disjoint, else supervoxel classes."""
+        parts = [self._svs[int(n)] for n in self._nodes.tolist()]
+        sizes = np.asarray([p.size for p in parts], dtype=np.int64)
+        svs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+        owner = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
+        self._members.clear()
+        order = np.lexsort((owner, svs))
+        svs, owner = svs[order], owner[order]
+        starts = np.flatnonzero(np.r_[True, svs[1:] != svs[:-1]]) if svs.size else owner[:0]
+        self.disjoint = starts.size == svs.size
+        if self.disjoint:
+            self._weights = sizes
+            self._node_atoms = [np.asarray([i], dtype=np.int64) for i in range(len(parts))]
+            return
+        # a supervoxel's class: the (sorted) L2 nodes holding it
+        classes: dict[bytes, int] = {}
+        groups = np.split(owner, starts[1:])
+        atom_of_sv = np.asarray([classes.setdefault(g.tobytes(), len(classes)) for g in groups],
+                                dtype=np.int64)
+        self._weights = np.bincount(atom_of_sv, minlength=len(classes)).astype(np.int64)
+        atom = np.repeat(atom_of_sv, np.diff(np.r_[starts, svs.size]))
+        pairs = np.unique(owner * len(classes) + atom)
+        node_of_pair = pairs // len(classes)
+        cuts = np.searchsorted(node_of_pair, np.arange(1, len(parts)))
+        self._node_atoms = np.split(pairs % len(classes), cuts)
 
     def union(self, root: int, parts: Sequence[int]) -> None:
         """Record ``root`` as the union of the (known) roots ``parts``."""
         self.l2[int(root)] = np.unique(np.concatenate([self.l2[int(p)] for p in parts]))
 
-    def members(self, root: int) -> IdArray:
-        """Sorted unique elements of ``root``: L2 IDs if the nodes are disjoint, else supervoxels."""
-        nodes = self.l2[int(root)]
-        if self.disjoint:
-            return nodes
-        return np.unique(np.concatenate([self._svs[int(n)] for n in nodes.tolist()]
-                                        or [np.zeros(0, dtype=np.uint64)]))
+    def members(self, root: int) -> Atoms:
+        """Sorted unique atoms of ``root`` (cached until new L2 nodes arrive)."""
+        found = self._members.get(int(root))
+        if found is None:
+            index = np.searchsorted(self._nodes, self.l2[int(root)])
+            found = np.unique(np.concatenate(
+                [self._node_atoms[i] for i in index.tolist()] or [np.zeros(0, dtype=np.int64)]))
+            self._members[int(root)] = found
+        return found
 
-    def size(self, elements: IdArray) -> int:
-        """Supervoxels in a set of elements (as `members()` gives them)."""
-        if not self.disjoint:
-            return int(elements.size)
-        return int(self._weights[np.searchsorted(self._nodes, elements)].sum())
+    def size(self, atoms: Atoms) -> int:
+        """Supervoxels in a set of atoms (as `members()` gives them)."""
+        return int(self._weights[atoms].sum())
 
 
 def _ancestry(logs: dict[int, pd.DataFrame]) -> tuple[set[int], dict[int, list[int]]]:
@@ -207,7 +244,7 @@ def _ancestry(logs: dict[int, pd.DataFrame]) -> tuple[set[int], dict[int, list[i
     return ancestors, {r: b for r, b in merged.items() if r in ancestors}
 
 
-def _continuing(sets: _Lineage, after: Sequence[int], final: IdArray) -> int:
+def _continuing(sets: _Lineage, after: Sequence[int], final: Atoms) -> int:
     """The after-root of a split sharing most supervoxels with the root now (``final``, as
     `_Lineage.members()`); on a tie the higher ID. Roots without a set share nothing."""
     def key(r: int) -> tuple[int, int]:
@@ -287,11 +324,11 @@ def supervoxel_credit(
             fetch.append(kept)
     sets.fetch(fetch)
 
-    empty = np.zeros(0, dtype=np.uint64)
+    empty = np.zeros(0, dtype=np.int64)
     out: dict[int, dict[str, int]] = {}
     for root, log in logs.items():
         final = sets.members(root) if len(log) else empty
-        got: dict[str, list[IdArray]] = {}
+        got: dict[str, list[Atoms]] = {}
         for user, merge, before, after in zip(
             log["user_id"], log["is_merge"], log["before_root_ids"], log["after_root_ids"],
             strict=True,
