@@ -60,7 +60,7 @@ def test_user_contributions_of_a_5000_edit_neuron_are_exact_in_bytes_bounded_by_
     # fetched: the L2 IDs of the original and of every root a split made (a merge's root is
     # the union of its parts), then the supervoxels of each distinct L2 node once
     fetched_roots = 1 + 2 * splits
-    n_sv = scale_world.n_supervoxels(root)
+    n_sv = sum(scale_world.n_supervoxels(o) for o in scale_world.original_roots(root))
     requests = scale_cave.stats.as_dict()
     assert requests["tabular_change_log"] == 1
     assert requests["leaves_many"] <= (math.ceil(fetched_roots / NODES_PER_REQUEST)
