@@ -275,8 +275,8 @@ def supervoxel_credit(
     supervoxels of each distinct L2 node once. Merge results are unions of what they merged.
     An after-root of a split that is no ancestor of the root now shares no supervoxel with it
     (a supervoxel of the root now was, at every earlier time, in one of its ancestors), so it
-    is fetched only when it continues the lineage by the tie rule and is not the rest of the
-    split root. Bytes grow with the L2 nodes of those roots, not with their supervoxels.
+    is fetched only when it continues the lineage by the tie rule (one more stage). Bytes grow
+    with the L2 nodes of those roots, not with their supervoxels.
 
     Args:
         ds: the datastack.
@@ -298,31 +298,21 @@ def supervoxel_credit(
                 sets.fetch([made])
             else:
                 sets.union(made, pieces)
-    # A split's continuing root may be one no set was fetched for (it shares nothing with the
-    # root now, and wins on the tie rule): it is the rest of the split root, or fetched.
-    unknown: list[tuple[int, list[int], list[int]]] = []
+    # A split's continuing root may be one no set was fetched for: a side that is no ancestor
+    # shares nothing with the root now, and wins only on the tie rule (every side shares
+    # nothing). Rare: such roots are fetched in one more stage.
+    unknown: set[int] = set()
     for root, log in logs.items():
-        final = sets.members(root) if len(log) else None
+        if not len(log):
+            continue
+        final = sets.members(root)
         for merge, before, after in zip(log["is_merge"], log["before_root_ids"],
                                         log["after_root_ids"], strict=True):
-            if final is None or merge or not before or not after:
-                continue
-            kept = _continuing(sets, after, final)
-            if kept not in sets.l2:
-                unknown.append((kept, [int(b) for b in before],
-                                [int(r) for r in after if int(r) != kept]))
-    fetch: list[int] = []
-    for kept, before, rest in unknown:
-        if kept in sets.l2:
-            continue
-        if sets.disjoint and all(r in sets.l2 for r in (*before, *rest)):
-            whole = np.unique(np.concatenate([sets.l2[b] for b in before]))
-            others = [sets.l2[r] for r in rest] or [np.zeros(0, dtype=np.uint64)]
-            sets.l2[kept] = np.setdiff1d(whole, np.unique(np.concatenate(others)),
-                                         assume_unique=True)
-        else:
-            fetch.append(kept)
-    sets.fetch(fetch)
+            if not merge and before and after:
+                kept = _continuing(sets, after, final)
+                if kept not in sets.l2:
+                    unknown.add(kept)
+    sets.fetch(sorted(unknown))
 
     empty = np.zeros(0, dtype=np.int64)
     out: dict[int, dict[str, int]] = {}

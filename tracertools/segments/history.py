@@ -276,8 +276,8 @@ class HistoryListMixin:
         originals and the roots splits made: a merge's root is the union of what it merged,
         and a split's side that left the segment shares nothing with it); one
         ``leaves_many`` per 500 L2 nodes for the supervoxels of each distinct L2 node, once.
-        All cached; a fourth stage only when a split's continuing root (by the tie rule) is
-        neither fetched nor the rest of the split root. The original made two
+        All cached; a fourth stage only when the tie rule picks a split's side that left the
+        segment as the continuing root (no side shares a supervoxel with it). The original made two
         ``get_leaves`` per edit, each a whole root's supervoxels.
 
         Bytes grow with the L2 nodes of the fetched roots (for a 5,000-edit neuron of 30,000
