@@ -60,7 +60,7 @@ STAGES = {
     "synapse counts": 3,       # freshness; lifetimes of the stale; every moment's queries at once
     "proofreading status": 3,  # the same three
     "edits": 2,                # change logs -> operation details
-    "user contributions": 2,   # change logs -> supervoxels of the roots involved
+    "user contributions": 3,   # change logs -> L2 IDs of the roots involved -> their supervoxels
 }
 SWEEP = ("freshness", "current IDs", "details", "synapse counts", "proofreading status", "edits")
 LONG_METHODS = ("edits", "user contributions")

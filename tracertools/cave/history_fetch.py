@@ -9,6 +9,9 @@ operation), so results are cached on the datastack and a second question costs n
 * `operation_details()`: ``operation_details`` for many operations in one request per
   ~250 operation IDs (they travel in the URL);
 * `original_roots()`: ``get_original_roots`` per root, concurrently on a bounded pool;
+* `node_leaves()`: the L2 IDs of roots, or the supervoxels of L2 nodes, with
+  ``leaves_many`` in groups of `NODES_PER_LEAVES` nodes (shared cache with
+  `tracertools.cave.calls.leaves()`);
 * `segmentation_resolution()`: the segmentation's mip-0 voxel size (``base_resolution``).
 
 Failures are reported per root: a request that fails with an input error (4xx) is followed by
@@ -46,6 +49,11 @@ CHANGELOG_CHUNK = 2000
 #: Operation IDs per ``operation_details`` request: the IDs travel in the URL, which servers
 #: cap at about 8 kB.
 OPERATION_CHUNK = 250
+
+#: Nodes per ``leaves_many`` request in `node_leaves()`: roots asked for their L2 IDs (a
+#: few hundred each) or L2 nodes asked for their supervoxels (at most a few hundred each), so
+#: an answer stays around a megabyte.
+NODES_PER_LEAVES = 500
 
 #: The columns of caveclient's tabular change log, in the service's order.
 LOG_COLUMNS = (
@@ -271,6 +279,39 @@ def original_roots(
         if not isinstance(unknown, BaseException):
             failures.update({r: SegmentNotFoundError([r]) for r in unknown})
     return {r: cache[r] for r in wanted if r in cache}, failures
+
+
+# -- leaves of many nodes --------------------------------------------------------------------
+
+
+def node_leaves(ds: CaveSession, nodes: Iterable[int], *, stop_layer: int) -> dict[int, IdArray]:
+    """The layer-``stop_layer`` descendants of each node (``leaves_many``; cached).
+
+    For the small answers edit histories need: the L2 IDs of roots (``stop_layer=2``) or the
+    supervoxels of L2 nodes (``stop_layer=1``). A node's descendants never change, so the
+    cache is the one `tracertools.cave.calls.leaves()` fills; uncached nodes are asked in
+    groups of `NODES_PER_LEAVES`, concurrently. A failure raises.
+
+    Returns:
+        Sorted unique ``uint64`` descendants per node, in the order of ``nodes``.
+    """
+    cache = ds.cache(f"leaves:{stop_layer}")
+    wanted = list(dict.fromkeys(int(n) for n in nodes))
+    missing = [n for n in wanted if n not in cache]
+    if missing:
+        cg = ds.cave.chunkedgraph
+
+        def one(group: list[int]) -> dict[int, IdArray]:
+            answer = _cave.remote(ds, "get_leaves_many",
+                                  lambda: cg.get_leaves_many(group, stop_layer=stop_layer))
+            return {int(k): np.asarray(v, dtype=np.uint64) for k, v in dict(answer).items()}
+
+        groups = [missing[i:i + NODES_PER_LEAVES]
+                  for i in range(0, len(missing), NODES_PER_LEAVES)]
+        for found in ds.cave.map(one, groups):
+            cache.update(found or {})
+    empty = np.zeros(0, dtype=np.uint64)
+    return {n: np.unique(cache.get(n, empty)) for n in wanted}
 
 
 # -- resolution ------------------------------------------------------------------------------

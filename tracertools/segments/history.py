@@ -6,8 +6,11 @@ call, whatever the number of segments (chunked only for very long lists):
 * `changelogs()`: one ``tabular_change_log_many``;
 * `edits()`: that, one ``operation_details`` for all operations, and the
   segmentation info once per client (for the coordinate scale);
-* `user_contributions()`: one unfiltered change log request and one
-  batched ``leaves_many`` for every root involved in every edit;
+* `user_contributions()`: one unfiltered change log request, then ``leaves_many`` for the
+  L2 IDs of the originals and of the roots splits made (500 roots a request; a merge's root
+  is the union of what it merged), then for the supervoxels of each distinct L2 node once
+  (500 nodes a request): three dependent stages, bytes growing with the L2 nodes of those
+  roots, never with their supervoxels;
 * `original_ids()`: ``get_original_roots`` per segment (two requests
   each), concurrently on a bounded pool.
 
@@ -268,9 +271,20 @@ class HistoryListMixin:
         the after-root sharing most supervoxels with the segment) and that are not in the
         segment now. Each user's credit counts unique supervoxels.
 
-        Requests: one change-log request for the whole list and one batched ``leaves_many``
-        for every root involved in every edit (50 roots per request, run concurrently;
-        cached), never two ``get_leaves`` per edit as the original did.
+        Requests, in three dependent stages: one change-log request for the whole list; one
+        ``leaves_many`` per 500 roots for the L2 IDs of the roots no change log derives (the
+        originals and the roots splits made: a merge's root is the union of what it merged,
+        and a split's side that left the segment shares nothing with it); one
+        ``leaves_many`` per 500 L2 nodes for the supervoxels of each distinct L2 node, once.
+        All cached; a fourth stage only when the tie rule picks a split's side that left the
+        segment as the continuing root (no side shares a supervoxel with it). The original made two
+        ``get_leaves`` per edit, each a whole root's supervoxels.
+
+        Bytes grow with the L2 nodes of the fetched roots (for a 5,000-edit neuron of 30,000
+        supervoxels in 145 L2 nodes: about 9 MB with the change log, against 2.5 GiB when
+        every root's supervoxels were fetched); memory with the L2 IDs held, since sets are
+        compared as arrays of L2 nodes (or of the supervoxel classes they form where edits
+        made overlapping L2 nodes), never as supervoxels of all roots at once.
 
         Returns:
             DataFrame indexed by ``segment_id`` (input order, duplicates kept) with one
