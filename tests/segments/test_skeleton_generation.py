@@ -111,3 +111,13 @@ def test_a_generation_longer_than_the_read_timeout_still_arrives(cold, world, mo
     root = _new_roots(world)[0]
     sk = cold.datastack().segment(root).skeleton()
     assert sk.cable_length() == pytest.approx(world.cable_length(root), rel=1e-6)
+
+
+@pytest.mark.parametrize("errors", ["raise", "warn", "ignore"])
+def test_a_skeleton_version_the_service_does_not_serve_fails_the_call_not_each_segment(
+    local_cave, world, errors
+):
+    ds = local_cave.datastack()
+    roots = [int(world.neuron_root(n)) for n in range(3)]
+    with pytest.raises(tt.InvalidInputError, match="skeleton version 99 is not served"):
+        ds.segments(roots).skeletons(version=99, errors=errors)

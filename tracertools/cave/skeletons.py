@@ -35,6 +35,7 @@ from tracertools.cave import calls as _cave
 from tracertools.errors import (
     AuthenticationError,
     ConfigError,
+    InvalidInputError,
     SegmentNotFoundError,
     ServiceUnreachableError,
 )
@@ -111,6 +112,24 @@ def fetch_skeletons(
     return {r: cache[r] for r in roots if r in cache}, failures
 
 
+def _check_version_served(ds: CaveSession, version: int) -> None:
+    """Raise [`InvalidInputError`][tracertools.errors.InvalidInputError] (about the whole call)
+    when the skeleton service does not serve ``version``; asked only after a fetch failed, its
+    versions are read once per session."""
+    cache = ds.cache("skeleton_versions")
+    if "served" not in cache:
+        service = ds.cave.skeleton
+        cache["served"] = [int(v) for v in _cave.remote(
+            ds, "skeleton versions", lambda: service.get_versions()) or []]
+    served = cache["served"]
+    if served and version not in served:
+        bad = InvalidInputError(
+            f"skeleton version {version} is not served by this datastack's skeleton service; "
+            f"it serves {sorted(served)}")
+        bad.whole_call = True  # no root's fault: batches raise it unwrapped
+        raise bad
+
+
 def _fetch_cached(
     ds: CaveSession,
     roots: list[int],
@@ -133,6 +152,7 @@ def _fetch_cached(
         except (AuthenticationError, ServiceUnreachableError):
             raise  # a refused token or an unreachable server: no single fetch would do better
         except Exception as exc:
+            _check_version_served(ds, version)  # a version not served fails the call
             logger.info("fetch_skeletons of %d root(s) failed (%s); fetching them one by one",
                         len(group), exc)
             return exc
