@@ -54,8 +54,9 @@ SKIP_CAPS = 10  # a run predicted to need more than this many caps is not starte
 #: Dependent request stages each method needs at least (requests of one stage can overlap).
 STAGES = {
     "freshness": 1,            # is_latest_roots
-    "current IDs": 3,          # freshness; candidates (lineage or leaves); overlap
-    "details": 5,              # current IDs, then at once: L2 IDs -> L2 attributes,
+    "current IDs": 4,          # freshness; L2 IDs of the stale; their roots; freshness of
+                               # those roots with supervoxel counts of split roots' L2 nodes
+    "details": 6,              # current IDs, then at once: L2 IDs -> L2 attributes,
                                # cached skeletons (queue missing) -> generated ones, synapses
     "synapse counts": 3,       # freshness; lifetimes of the stale; every moment's queries at once
     "proofreading status": 3,  # the same three

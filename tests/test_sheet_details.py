@@ -165,8 +165,9 @@ def test_each_batch_costs_one_details_call_and_one_write(local_cave, sheets, ds,
     report = tab.add_segment_details(ds, batch_size=2)
     assert report.write_requests == 2
     assert sheets.requests["values.batchUpdate"] == 2
-    # per batch: the current-ID lookup, and the moments the synapse and proofreading reads use
-    assert local_cave.stats["is_latest_roots"] <= 3 * 2
+    # per batch: the current-ID lookup (the IDs, then the roots their L2 nodes name now), and
+    # the moments the synapse and proofreading reads use
+    assert local_cave.stats["is_latest_roots"] <= 4 * 2
     assert local_cave.stats["bulk_cached_skeletons"] == 2
 
 

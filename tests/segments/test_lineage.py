@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -71,14 +73,68 @@ def test_under_warn_a_missing_id_is_zero_and_the_rest_are_right(ds, world):
     assert got.tolist() == [world.successor(stale), 0]
 
 
-def test_updating_stale_ids_takes_three_dependent_stages(local_cave, ds, world):
+def test_under_ignore_a_missing_id_is_zero_without_a_warning(ds, world):
+    stale = _stale_roots(world)[0]
+    bogus = 2**56 * 4 + 999_999
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = ds.segments([stale, bogus]).current_ids(errors="ignore")
+    assert got.tolist() == [world.successor(stale), 0]
+
+
+def test_candidates_of_a_missing_id_are_none_and_the_rest_exact(ds, world):
+    stale = _stale_roots(world)[0]
+    bogus = 2**56 * 4 + 999_999
+    with pytest.warns(PartialResultWarning, match=str(bogus)):
+        got = ds.segments([bogus, stale]).current_id_candidates(errors="warn")
+    assert got[0] is None
+    assert [(c.segment_id, pytest.approx(c.fraction)) for c in got[1]] == [
+        (r, pytest.approx(f)) for r, f in world.successor_candidates(stale)]
+
+
+def _roots_with_a_replaced_l2_node(world):
+    alive = {int(v) for r in world.latest_roots_now().tolist() for v in world.l2_ids(r)}
+    return [r for r in _stale_roots(world)
+            if any(int(v) not in alive for v in world.l2_ids(r))]
+
+
+def test_a_stale_root_split_inside_an_l2_chunk_gets_exact_supervoxel_shares(ds, world):
+    roots = _roots_with_a_replaced_l2_node(world)
+    assert roots, "some edit of the world cut inside an L2 chunk"
+    got = ds.segments(roots).current_id_candidates()
+    for root, cands in zip(roots, got, strict=True):
+        truth = world.successor_candidates(root)
+        assert [(c.segment_id, c.fraction) for c in cands] == [
+            (r, pytest.approx(f, rel=1e-12)) for r, f in truth]
+
+
+def test_a_stale_root_whose_l2_nodes_all_live_on_fetches_no_supervoxels_of_it(
+    local_cave, ds, world
+):
+    alive = {int(v) for r in world.latest_roots_now().tolist() for v in world.l2_ids(r)}
+    whole = [r for r in _stale_roots(world)
+             if len(world.successor_candidates(r)) == 1
+             and all(int(v) in alive for v in world.l2_ids(r))]
+    assert whole, "some stale root lies whole, L2 nodes unchanged, in one current root"
+    _ = ds.client.chunkedgraph
+    local_cave.stats.reset()
+    got = ds.segments(whole).current_id_candidates()
+    assert [[(c.segment_id, c.fraction) for c in g] for g in got] == [
+        [(world.successor(r), 1.0)] for r in whole]
+    # one leaves_many: the L2 IDs; no supervoxel list of any L2 node
+    assert local_cave.stats["leaves_many"] == 1
+    assert local_cave.stats["roots_binary"] == 1
+
+
+def test_updating_stale_ids_takes_one_request_per_stage(local_cave, ds, world):
     stale = _stale_roots(world)
     _ = ds.client.chunkedgraph  # handshake outside the count
     local_cave.stats.reset()
     ds.segments(stale).current_ids()
-    assert local_cave.stats["is_latest_roots"] == 1
-    assert local_cave.stats["leaves_many"] == 1
-    assert local_cave.stats["roots_binary"] == 1
+    # freshness and validity; L2 IDs; their roots; freshness of those roots and supervoxel
+    # counts of the L2 nodes; roots of the supervoxels of L2 nodes an edit replaced
+    seen = {k: v for k, v in local_cave.stats.as_dict().items() if k != "cg_info"}
+    assert seen == {"is_latest_roots": 2, "valid_nodes": 1, "leaves_many": 2, "roots_binary": 2}
 
 
 def test_single_segment_current_follows_the_list(ds, world):

@@ -70,6 +70,31 @@ def test_get_root_id(client: Any, world: World) -> None:
     assert l2 in set(world.l2_ids(root).tolist())
 
 
+def _replaced_l2(world: World) -> tuple[int, int]:
+    """An L2 node an edit replaced, and the stale root that held it last."""
+    alive = {int(v) for r in world.latest_roots_now().tolist() for v in world.l2_ids(r)}
+    for root in sorted(stale_roots(world), key=world.root_timestamp, reverse=True):
+        gone = [int(v) for v in world.l2_ids(root) if int(v) not in alive]
+        if gone:
+            return gone[0], root
+    raise LookupError("no edit replaced an L2 node")
+
+
+def test_roots_of_a_replaced_l2_node_end_at_the_stale_root_that_held_it_last(
+    client: Any, world: World
+) -> None:
+    # PyChunkedGraph never rewrites the parent of a node an edit replaced
+    l2, last = _replaced_l2(world)
+    assert client.chunkedgraph.get_roots([l2]).tolist() == [last]
+    assert not world.is_latest(last)
+
+
+def test_roots_of_a_live_l2_node_are_its_current_root(client: Any, world: World) -> None:
+    root = int(world.latest_roots_now()[0])
+    l2 = world.l2_ids(root)
+    assert client.chunkedgraph.get_roots(l2).tolist() == [root] * len(l2)
+
+
 def test_get_leaves_supervoxels_l2_and_bounds(client: Any, world: World) -> None:
     cg = client.chunkedgraph
     root = world.neuron_root(0)

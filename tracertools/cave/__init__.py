@@ -3,7 +3,7 @@
 Lives here: the request primitives (``calls``: freshness, roots, leaves, L2 data, per-item
 failure isolation), HTTP timeouts for the client's sessions (``http``), the session's request budget
 (``ratelimit``), complete table reads
-(``tables``), current IDs by lineage (``lineage``), change-log fetching and the history
+(``tables``), current IDs (``lineage``; the level-2 overlap that decides them, ``overlap``), change-log fetching and the history
 computations over it (``history_fetch``, ``history_compute``), ID classing by layer and the
 resolution of supervoxel IDs to segments (``resolve``), access errors, token lookup and the
 ``doctor`` checks (``access``), and the protocol by which this layer names a datastack session

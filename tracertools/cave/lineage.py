@@ -1,13 +1,16 @@
 """Freshness and current IDs: where did a stale segment ID go?
 
 A root ID goes stale when an edit (merge or split) replaces it. Its successor is the current
-segment holding the largest share of its supervoxels. The work takes three dependent stages,
+segment holding the largest share of its supervoxels. The work takes few dependent stages,
 whatever the number of IDs:
 
 1. ``is_latest_roots`` for all IDs (with ``valid_nodes`` alongside, to tell "stale" from
    "never existed");
-2. ``leaves_many`` for all stale roots (their supervoxels; cached, they never change);
-3. ``roots_binary`` for all those supervoxels at once (chunked by bytes under the body limit).
+2. ``leaves_many(stop_layer=2)`` for the stale roots: their level-2 IDs;
+3. ``roots_binary`` of those level-2 IDs;
+4. ``is_latest_roots`` of the roots named, and supervoxel counts of the level-2 nodes of the
+   stale roots now spread over several roots (see `tracertools.cave.overlap`); only an edit
+   inside a level-2 chunk adds a fifth stage, for the supervoxels of that chunk.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy.typing as npt
 
 from tracertools.batch import ErrorPolicy, apply_error_policy, check_error_policy
 from tracertools.cave import calls as _cave
+from tracertools.cave.overlap import current_shares
 from tracertools.errors import SegmentNotFoundError
 from tracertools.ids import Candidate
 
@@ -113,31 +117,15 @@ def successors_with_failures(
         else:
             stale_positions.append(i)
     if stale_positions:
-        stale = unique[stale_positions]
-        lost: dict[int, BaseException] | None = None if policy == "raise" else {}
-        svs = _cave.leaves(ds, stale.tolist(), stop_layer=1, failures=lost)  # stage 2
-        if lost:
-            for pos in stale_positions:
-                if int(unique[pos]) in lost:
-                    failures[pos] = lost[int(unique[pos])]
-            stale_positions = [p for p in stale_positions if p not in failures]
-        stale = unique[stale_positions]
-    if stale_positions:
-        pieces = [svs[int(r)] for r in stale]
-        new_roots = _cave.roots_of(ds, np.concatenate(pieces), at)  # stage 3
-        bounds = np.cumsum([piece.size for piece in pieces])[:-1]
-        for pos, piece in zip(stale_positions, np.split(new_roots, bounds), strict=True):
-            total = int(piece.size)
-            if total == 0:
-                failures[pos] = SegmentNotFoundError(
-                    [int(unique[pos])], f"segment {int(unique[pos])} has no supervoxels"
-                )
-                continue
-            roots, counts = np.unique(piece, return_counts=True)
-            order = np.lexsort((roots, -counts))
-            per_unique[pos] = tuple(
-                Candidate(int(roots[j]), float(counts[j]) / total) for j in order
-            )
+        lost: dict[int, BaseException] = {}
+        stale = [int(unique[p]) for p in stale_positions]
+        # stages 2 to 4 (a fifth after edits inside a chunk)
+        shares = current_shares(ds, stale, at, lost, strict=policy == "raise")
+        for pos, root in zip(stale_positions, stale, strict=True):
+            if root in lost:
+                failures[pos] = lost[root]
+            else:
+                per_unique[pos] = shares[root]
     flat = inverse.reshape(-1).tolist()
     first_position: dict[int, int] = {}
     for pos, u in enumerate(flat):

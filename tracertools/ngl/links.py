@@ -342,7 +342,7 @@ class DatastackLinksMixin:
 
         Every segment selected (shown or hidden) or coloured in the state's graphene
         segmentation layers is checked in one batched current-ID computation
-        ([`SegmentList.current_ids()`][tracertools.segments.segment.SegmentList.current_ids]: three requests whatever the count); colours and
+        ([`SegmentList.current_ids()`][tracertools.segments.segment.SegmentList.current_ids]: a fixed number of requests whatever the count); colours and
         layers are kept. Layers from precomputed sources (meshes such as region outlines)
         are left alone: their IDs are not chunkedgraph IDs. Annotations' linked segments
         are left as they were.

@@ -54,8 +54,12 @@ def _current_id_candidates(
 
     Each candidate's ``fraction`` is the share of the *old* segment's supervoxels it holds.
     A fresh ID gives one candidate, itself, with fraction 1.0; so does a supervoxel or
-    level-2 ID, whose candidate is the segment holding it now. Three dependent requests
-    cover the whole list (freshness, supervoxels of the stale IDs, their current roots).
+    level-2 ID, whose candidate is the segment holding it now. Four dependent stages of
+    batched requests cover the whole list, decided at level 2: freshness; the L2 IDs of the
+    stale IDs (``leaves_many``); their roots now (``roots_binary``); freshness of those roots
+    with the supervoxel counts of the L2 nodes of stale IDs now spread over several roots
+    (a fifth, ``roots_binary`` of a few supervoxels, only where an edit cut inside an L2
+    chunk). See `tracertools.cave.overlap`.
 
     Args:
         errors: failure policy; an ID the chunkedgraph never knew (or one of another layer)

@@ -187,6 +187,7 @@ class ChunkGraph(LineageMixin):
         self.root_l2: dict[int, dict[tuple[int, int, int], int]] = {}
         self.root_l3: dict[int, dict[tuple[int, int, int], int]] = {}
         self.l2_roots: dict[int, list[int]] = {}
+        self.l3_roots: dict[int, list[int]] = {}
         self.huge_l2: set[int] = set()
         self.node_created: dict[int, float] = {}
         l2_seg: dict[tuple[int, int, int], int] = {}
@@ -242,6 +243,7 @@ class ChunkGraph(LineageMixin):
                         self.l3_ids.append(hit3)
                         self.l3_children.append(arr)
                     l3_map[c3] = hit3
+                    self.l3_roots.setdefault(hit3, []).append(rec.root_id)
                     self.node_created.setdefault(hit3, rec.created)
             self.root_l3[rec.root_id] = l3_map
 
@@ -333,6 +335,8 @@ class ChunkGraph(LineageMixin):
         roots = np.zeros(len(ids), dtype=U64)
         reg = todo & (rep_idx >= 0)
         roots[reg] = epoch[rep_idx[reg]]
+        for i in np.flatnonzero(reg & (layers > 1)).tolist():
+            roots[i] = U64(self._holder(int(ids[i]), int(roots[i]), t))
         if self.huge is not None:
             roots[huge_mask] = U64(self.huge.root_id)
         if top >= lay.n_layers:
@@ -363,6 +367,20 @@ class ChunkGraph(LineageMixin):
         rest = todo & ~((layers <= 2) | ~huge_mask)
         out[rest] = ids[rest]
         return out
+
+    def _holder(self, nid: int, root: int, t: float) -> int:
+        """The root an L2/L3 node reports at ``t``: ``root`` (its first supervoxel's) while the
+        node is part of it; once an edit replaced the node, the last root that held it.
+
+        PyChunkedGraph never rewrites the parent of a node an edit replaced, so its roots walk
+        ends at the root that was current when the node was retired (a stale root).
+        """
+        layer = self.layout.layer_of(nid)
+        holders = self.l2_roots.get(nid, []) if layer == 2 else self.l3_roots.get(nid, [])
+        if not holders or root in holders:
+            return root
+        before = [r for r in holders if self.roots[r].created <= t]
+        return max(before, key=lambda r: self.roots[r].created) if before else root
 
     def _members_l1(self, nid: int) -> IntArray | str | None:
         """Supervoxel indices under an L2/L3 node ("huge" for the huge neuron)."""
