@@ -318,3 +318,15 @@ def test_contributions_of_an_unknown_id_are_missing_under_warn(ds, world):
     assert table.loc[BOGUS].isna().all()
     assert {u: int(table.loc[root, u]) for u in table.columns} == world.user_sv_credit(root)
     assert isinstance(table.loc[BOGUS].iloc[0], type(pd.NA))
+
+
+def test_logs_tidied_together_equal_each_log_tidied_alone(ds, world):
+    from tracertools.cave import history_fetch as fetch
+
+    roots = [_longest_history(world), _never_edited(world), *_current(world)[:5]]
+    raw, failures = fetch.change_logs(ds, roots, filtered=False)
+    assert not failures
+    together = fetch.tidy_logs(raw)
+    assert list(together) == list(raw)
+    for root, log in raw.items():
+        pd.testing.assert_frame_equal(together[root], fetch.tidy_log(log))

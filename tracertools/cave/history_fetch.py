@@ -22,9 +22,9 @@ one ``valid_nodes`` request, so IDs the chunkedgraph never knew fail with
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -171,12 +171,44 @@ def _int_lists(values: Iterable[Any]) -> list[list[int]]:
             for v in values]
 
 
-def tidy_log(raw: pd.DataFrame) -> pd.DataFrame:
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    """``values`` as an object column (an empty log keeps the dtype of a full one)."""
+    column = np.empty(len(values), dtype=object)
+    for k, value in enumerate(values):  # item by item: lists stay lists, not a 2-D array
+        column[k] = value
+    return column
+
+
+def tidy_logs(raw: Mapping[int, pd.DataFrame]) -> dict[int, pd.DataFrame]:
+    """`tidy_log()` of each root's log, done once over all of them (a few pandas operations
+    for the whole list, not per root: 10,000 logs take about as long as one table of their
+    rows)."""
+    import pandas as pd
+
+    if not raw:
+        return {}
+    roots = list(raw)
+    sizes = [len(raw[r]) for r in roots]
+    parts = [raw[r].reset_index(drop=True) for r, n in zip(roots, sizes, strict=True) if n]
+    if not parts:
+        return {r: tidy_log(raw[r]) for r in roots}
+    joined = pd.concat(parts, ignore_index=True)
+    owner = np.repeat(np.asarray(roots, dtype=np.uint64), sizes)
+    tidy = tidy_log(joined.assign(_owner=owner), order=["_owner"])
+    out: dict[int, pd.DataFrame] = {}
+    for root, group in tidy.groupby("_owner", sort=False):
+        out[int(cast(int, root))] = group.drop(columns="_owner").reset_index(drop=True)
+    empty = tidy.iloc[:0].drop(columns="_owner")
+    return {r: out.get(r, empty) for r in roots}
+
+
+def tidy_log(raw: pd.DataFrame, order: Sequence[str] = ()) -> pd.DataFrame:
     """A raw change log with typed columns, in time order on a RangeIndex.
 
     ``operation_id`` int64; ``timestamp`` UTC datetimes (the service sends epoch ms);
     ``user_id`` str; ``before_root_ids``/``after_root_ids`` lists of int; ``is_merge`` bool.
     Columns the service added (``in_neuron``, ``is_relevant`` when unfiltered) are kept.
+    ``order``: columns sorted by before time (`tidy_logs()` keeps each root's rows together).
     """
     import pandas as pd
 
@@ -189,15 +221,16 @@ def tidy_log(raw: pd.DataFrame) -> pd.DataFrame:
         out["timestamp"] = pd.to_datetime(stamps.astype("int64"), unit="ms", utc=True)
     else:
         out["timestamp"] = pd.to_datetime(stamps, utc=True)
-    out["user_id"] = [str(u) for u in df.get("user_id", [])]
-    out["before_root_ids"] = _int_lists(df.get("before_root_ids", []))
-    out["after_root_ids"] = _int_lists(df.get("after_root_ids", []))
+    out["user_id"] = _objects([str(u) for u in df.get("user_id", [])])
+    out["before_root_ids"] = _objects(_int_lists(df.get("before_root_ids", [])))
+    out["after_root_ids"] = _objects(_int_lists(df.get("after_root_ids", [])))
     out["is_merge"] = np.asarray(df.get("is_merge", []), dtype=bool)
     for col in ("user_name", "user_affiliation"):
-        out[col] = list(df[col]) if col in df else [None] * len(df)
+        out[col] = _objects(list(df[col]) if col in df else [None] * len(df))
     for col in extras:
-        out[col] = list(df[col])
-    return out.sort_values(["timestamp", "operation_id"], kind="stable").reset_index(drop=True)
+        out[col] = _objects(list(df[col]))
+    keys = [*order, "timestamp", "operation_id"]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 # -- operation details -----------------------------------------------------------------------

@@ -62,7 +62,7 @@ def _logs(
     """Tidy change log per unique root; failures handled under ``policy``."""
     raw, failures = fetch.change_logs(ds, ids.tolist(), filtered=filtered)
     _report(ids, failures, policy)
-    return {root: fetch.tidy_log(log) for root, log in raw.items()}
+    return fetch.tidy_logs(raw)
 
 
 def edits_frame(
@@ -82,7 +82,7 @@ def edits_frame(
     """
     policy = check_error_policy(errors)
     raw, failures = fetch.change_logs(ds, ids.tolist(), filtered=filtered)
-    logs = {root: fetch.tidy_log(log) for root, log in raw.items()}
+    logs = fetch.tidy_logs(raw)
     op_ids = sorted({int(o) for log in logs.values() for o in log["operation_id"]})
     details, op_failures = fetch.operation_details(ds, op_ids)
     for root, log in logs.items():
