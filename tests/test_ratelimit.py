@@ -223,6 +223,15 @@ def test_a_429_after_the_cut_settled_cuts_again():
     assert budget.current_rate < 5.0
 
 
+def test_a_refused_requests_token_is_given_back_for_its_retry():
+    clock = FakeClock()
+    budget = limiter(2, clock)
+    budget.acquire()
+    budget.acquire()  # the bucket is empty
+    budget.throttled(503)  # refused, no Retry-After: the rate stays
+    assert budget.acquire(pause=False) == 0 and budget.current_rate == 2.0
+
+
 def test_a_cut_rate_creeps_back_up_but_never_past_the_configured_rate():
     clock = FakeClock()
     budget = limiter(10, clock)

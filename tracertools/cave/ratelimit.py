@@ -112,6 +112,8 @@ class RateLimiter:
     * **Pause.** An answer with ``Retry-After`` (already cut to the policy's cap) pauses the
       whole session: every thread's next `acquire()` waits until then, not only the thread
       that got it.
+    * **Give back.** The refused request's token returns to the bucket for its retry: the
+      budget counts requests the service served (or will), each once.
     * **Adapt (AIMD).** A 429 lowers the rate in force: with none in force, to half the
       requests that passed in the last second; else to half the rate in force. 429s for
       requests sent before a cut, or within a second after it, belong to that cut (one cut
@@ -300,13 +302,19 @@ class RateLimiter:
 
         ``retry_after_s`` is the answer's ``Retry-After`` in seconds, already cut to the
         policy's cap (None: the answer named none). It pauses the session until then; a 429
-        also lowers the rate in force (see the class). Other statuses are ignored.
+        also lowers the rate in force (see the class). The refused request's token is given
+        back for its retry (the service served nothing), so a request and its retries spend
+        one token between them. Other statuses are ignored.
         """
         if status not in (429, 503):
             return
         with self._lock:
             now = self._clock()
             self._throttled += 1
+            in_force = self.current_rate
+            if in_force is not None and self._stamp is not None:
+                # the service served nothing: the refused request's token back, for its retry
+                self._tokens = min(max(1.0, in_force), self._tokens + 1.0)
             if retry_after_s is not None and retry_after_s > 0:
                 self._paused_until = max(self._paused_until, now + retry_after_s)
             if status != 429:
