@@ -555,7 +555,8 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
         its batches run on.
 
         Every HTTP request of the session's CAVE client takes a token first, retries included,
-        so the session never sends faster than this. Set it to the service's limit where you
+        so the session never sends faster than this (a request refused with 429 or 503 gives
+        its token back for its retry). Set it to the service's limit where you
         know it (``$TRACERTOOLS_RATE_LIMIT`` sets it for sessions that set none). Whether set
         or not, a 429 or 503 with ``Retry-After`` (capped by the
         [`HttpPolicy`][tracertools.config.http.HttpPolicy]) pauses every thread of the session,

@@ -3,7 +3,8 @@
 A datastack session has one request budget, ``rate`` requests per second (unlimited unless
 set). Every HTTP request of the session's CAVE client, retries included, takes one token from
 its [`RateLimiter`][tracertools.cave.ratelimit.RateLimiter] first, so the threads of a batch
-share the budget and a configured rate is never exceeded.
+share the budget and a configured rate is never exceeded (counting a request refused with 429
+or 503 and its retry once: the refused one gives its token back).
 
 The limiter also hears the service's refusals (the HTTP layer calls
 [`RateLimiter.throttled()`][tracertools.cave.ratelimit.RateLimiter.throttled] for every 429 or
@@ -112,8 +113,8 @@ class RateLimiter:
     * **Pause.** An answer with ``Retry-After`` (already cut to the policy's cap) pauses the
       whole session: every thread's next `acquire()` waits until then, not only the thread
       that got it.
-    * **Give back.** The refused request's token returns to the bucket for its retry: the
-      budget counts requests the service served (or will), each once.
+    * **Give back.** The refused request's token returns to the bucket for its retry: a
+      request refused with 429 or 503 and its retry spend one token between them.
     * **Adapt (AIMD).** A 429 lowers the rate in force: with none in force, to half the
       requests that passed in the last second; else to half the rate in force. 429s for
       requests sent before a cut, or within a second after it, belong to that cut (one cut
@@ -303,8 +304,7 @@ class RateLimiter:
         ``retry_after_s`` is the answer's ``Retry-After`` in seconds, already cut to the
         policy's cap (None: the answer named none). It pauses the session until then; a 429
         also lowers the rate in force (see the class). The refused request's token is given
-        back for its retry (the service served nothing), so a request and its retries spend
-        one token between them. Other statuses are ignored.
+        back for its retry (the service served nothing). Other statuses are ignored.
         """
         if status not in (429, 503):
             return
