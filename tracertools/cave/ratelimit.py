@@ -118,8 +118,8 @@ class RateLimiter:
     * **Adapt (AIMD).** A 429 lowers the rate in force: with none in force, to half the
       requests that passed in the last second; else to half the rate in force. 429s for
       requests sent before a cut, or within a second after it, belong to that cut (one cut
-      per event, however many threads were refused). After a cut the bucket holds one token
-      when the pause ends. While requests wait for tokens the rate creeps up again, by one
+      per event, however many threads were refused). A cut drops any burst: the bucket
+      holds one token (and those given back) when the pause ends. While requests wait for tokens the rate creeps up again, by one
       request per second every second, back to the configured rate (which is never
       exceeded) or, with none configured, without bound. So a session with no configured
       rate also keeps below a service's limit after its first refusal. What was learned is
