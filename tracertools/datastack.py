@@ -552,7 +552,18 @@ class Datastack(DatastackLinksMixin, IdListsMixin):
     @property
     def rate_limit(self) -> float | None:
         """The session's budget in requests per second (None: unlimited), across every process
-        its batches run on."""
+        its batches run on.
+
+        Every HTTP request of the session's CAVE client takes a token first, retries included,
+        so the session never sends faster than this (a request refused with 429 or 503 gives
+        its token back for its retry). Set it to the service's limit where you
+        know it (``$TRACERTOOLS_RATE_LIMIT`` sets it for sessions that set none). Whether set
+        or not, a 429 or 503 with ``Retry-After`` (capped by the
+        [`HttpPolicy`][tracertools.config.http.HttpPolicy]) pauses every thread of the session,
+        and a 429 lowers the rate in force, which then creeps back up (to this budget, if
+        set); the rate in force is ``rate_limiter.current_rate``. Setting this property keeps
+        what was learned.
+        """
         return self.rate_limiter.rate
 
     @rate_limit.setter

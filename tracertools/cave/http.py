@@ -15,7 +15,10 @@ of ours that
 * stops retrying when a call's total ``deadline_s`` would be passed, and shortens the last
   request's timeout to what is left of it;
 * counts the requests a call made, so errors can state the real number
-  (`attempts_made()`).
+  (`attempts_made()`);
+* with the session's request budget ([`tracertools.cave.ratelimit`][tracertools.cave.ratelimit]),
+  takes a token before every request, retries included, and reports each 429 or 503 to it
+  with its (capped) ``Retry-After``, which pauses every thread of the session.
 
 It also adds a response hook that notes the materialization service's row-cap ``Warning``
 header (`watch_row_cap()`), so a capped answer is recognised from the response itself.
@@ -192,10 +195,12 @@ def _make_classes() -> dict[str, type]:
         """urllib3's Retry with the policy's backoff, sleep, deadline and request count."""
 
         policy: HttpPolicy = HttpPolicy()
+        limiter: RateLimiter | None = None
 
         def new(self, **kw: Any) -> PolicyRetry:
             retry = super().new(**kw)
             retry.policy = self.policy
+            retry.limiter = self.limiter
             return retry
 
         def get_backoff_time(self) -> float:
@@ -213,6 +218,8 @@ def _make_classes() -> dict[str, type]:
             if wait > 0:
                 logger.debug("retrying a CAVE request in %.3g s", wait)
                 self.policy.sleep(wait)
+            if self.limiter is not None:  # a retry is a request: it takes a token too
+                self.limiter.acquire(pause=False)  # (its own Retry-After was just waited)
 
         def is_exhausted(self) -> bool:
             left = remaining()
@@ -222,6 +229,14 @@ def _make_classes() -> dict[str, type]:
 
         def increment(self, *args: Any, **kwargs: Any) -> PolicyRetry:
             error = kwargs.get("error", args[3] if len(args) > 3 else None)
+            response = kwargs.get("response", args[2] if len(args) > 2 else None)
+            status = getattr(response, "status", None)
+            if self.limiter is not None and response is not None and status in (429, 503):
+                try:  # Retry-After, cut to the policy's cap: it pauses the whole session
+                    after = self.get_retry_after(response)
+                except Exception:  # an unreadable header: no pause
+                    after = None
+                self.limiter.throttled(status, after)
             if error is not None and is_unreachable(error):  # no such host, refused: at once
                 return super(PolicyRetry, self.new(total=0)).increment(*args, **kwargs)
             retry = super().increment(*args, **kwargs)  # raises once no attempt is left
@@ -248,6 +263,7 @@ def _make_classes() -> dict[str, type]:
                 raise_on_status=False,
             )
             retry.policy = policy
+            retry.limiter = limiter
             super().__init__(pool_connections=pool_size, pool_maxsize=pool_size,
                              pool_block=True, max_retries=retry)
 
@@ -277,6 +293,8 @@ def _make_classes() -> dict[str, type]:
         def _send_one(self, request: Any, holder: list[int], stream: bool = False,
                       timeout: Any = None, verify: Any = True, cert: Any = None,
                       proxies: Any = None) -> Any:
+            if self.limiter is not None:  # one token per request, after any pause of the session
+                self.limiter.acquire(sleep=self.policy.sleep, max_pause_s=remaining())
             if timeout is None:
                 timeout = self.timeout
             left = remaining()
@@ -284,8 +302,6 @@ def _make_classes() -> dict[str, type]:
                 connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
                 short = max(left, 0.001)
                 timeout = (min(connect, short), min(read, short))
-            if self.limiter is not None:  # one token per request; urllib3's retries are free
-                self.limiter.acquire()
             try:
                 response = super().send(request, stream=stream, timeout=timeout, verify=verify,
                                         cert=cert, proxies=proxies)
@@ -366,8 +382,10 @@ def mount(session: Any, policy: HttpPolicy, pool_size: int,
     """Give a ``requests.Session`` the policy's adapter (http and https) and row-cap hook.
 
     With a ``limiter`` (the session's request budget, [`tracertools.cave.ratelimit`][tracertools.cave.ratelimit]) every
-    request takes one token from it before it is sent; retries urllib3 makes inside the
-    adapter are not counted again.
+    request takes one token from it before it is sent, the retries urllib3 makes inside the
+    adapter included, and every 429 or 503 answer is reported to it
+    ([`RateLimiter.throttled()`][tracertools.cave.ratelimit.RateLimiter.throttled]). Pauses
+    are waited with the policy's ``sleep``.
 
     Idempotent: a session that already has our adapter is left as it is. Returns ``session``.
     """
