@@ -112,6 +112,11 @@ def test_a_call_deadline_stops_the_retries_early(local_cave, fresh_ids):
     assert 1 <= local_cave.stats["is_latest_roots"] < 5
 
 
+def test_every_call_has_a_finite_deadline_by_default():
+    assert HttpPolicy().deadline_s == 600.0
+    assert HttpPolicy(deadline_s=None).deadline_s is None  # turned off on purpose
+
+
 def test_building_the_client_costs_at_most_the_attempts(local_cave):
     ds = local_cave.datastack(http=HttpPolicy(sleep=lambda s: None))
     local_cave.set_faults(error_rate=1.0, error_status=503, endpoints=["datastack_info"])

@@ -19,7 +19,7 @@ from typing import Any
 
 from tracertools.errors import ConfigError, InvalidInputError
 
-__all__ = ["DEFAULT_TIMEOUT", "TIMEOUT_ENV", "HttpPolicy", "request_timeout"]
+__all__ = ["DEFAULT_DEADLINE_S", "DEFAULT_TIMEOUT", "TIMEOUT_ENV", "HttpPolicy", "request_timeout"]
 
 Timeout = tuple[float, float]
 
@@ -64,6 +64,10 @@ def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     return float(value)
 
 
+#: The default total time per CAVE call (s): a service that stalls or trickles ends by then.
+DEFAULT_DEADLINE_S = 600.0
+
+
 @dataclass(frozen=True)
 class HttpPolicy:
     """How one session's CAVE requests are timed and retried.
@@ -77,8 +81,9 @@ class HttpPolicy:
             retry (with jitter between half and one and a half times).
         max_backoff_s: the longest backoff wait.
         retry_after_max_s: the longest ``Retry-After`` honoured; a longer one is cut to this.
-        deadline_s: a total time per service call, retries and waits included (None: no
-            limit beyond the attempts). No retry starts that would pass it.
+        deadline_s: a total time per service call, retries and waits included (default 600 s;
+            None: no limit beyond the attempts). No retry starts that would pass it, and an
+            answer still arriving at it is given up.
         sleep: how to wait between attempts (``time.sleep``; tests inject their own).
 
     Raises:
@@ -90,7 +95,7 @@ class HttpPolicy:
     backoff_s: float = 0.2
     max_backoff_s: float = 30.0
     retry_after_max_s: float = 30.0
-    deadline_s: float | None = None
+    deadline_s: float | None = DEFAULT_DEADLINE_S
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -12,8 +12,8 @@ carries the token to another host either. Server replies quoted in errors are sc
 token.
 
 A fetch, redirects included, has a total deadline (`state_deadline()`): the session policy's
-``deadline_s``, else its connect plus read timeout (190 s by default), so a server that
-trickles its answer a byte at a time cannot hold the call for ever.
+connect plus read timeout (190 s by default), or its ``deadline_s`` when that is shorter, so
+a server that trickles its answer a byte at a time cannot hold the call for ever.
 
 ``requests`` is imported inside the functions that need it.
 """
@@ -88,12 +88,12 @@ def shown_url(url: str, limit: int = 120) -> str:
 
 
 def state_deadline(ds: LinkSession) -> float:
-    """Seconds one state fetch may take in all: the policy's ``deadline_s``, else its
-    connect plus read timeout."""
+    """Seconds one state fetch may take in all: the policy's connect plus read timeout, or its
+    ``deadline_s`` when shorter."""
     policy = ds.cave.policy
-    if policy.deadline_s is not None:
-        return policy.deadline_s
     connect, read = policy.resolved_timeout()
+    if policy.deadline_s is not None:
+        return min(policy.deadline_s, connect + read)
     return connect + read
 
 
