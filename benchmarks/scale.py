@@ -106,7 +106,8 @@ def _command(cave: Any, world: Any, command: str, *args: Any) -> Any:
         }
     if command == "truth":
         method, ids = args
-        return [_truth(world, method, int(i)) for i in ids]
+        at = world.read_moments(int(i) for i in ids)
+        return [_truth(world, method, int(i), at) for i in ids]
     raise ValueError(f"unknown command {command!r}")
 
 
@@ -119,26 +120,26 @@ def _id_lists(world: Any, n: int, seed: int) -> dict[str, Any]:
     return {"ids": sample[:n], "warm": sample[n:], "long": long_root, "long_ops": len(world.edits(long_root))}
 
 
-def _proofreading_truth(world: Any, root: int) -> str:
-    if not world.is_latest(root):
-        return "no record"  # rows carry current roots only
+def _proofreading_truth(world: Any, root: int, t: float | None) -> str:
+    """``root``'s status at ``t`` (None: now): its neuron's row if it was set by then."""
     row = world.proofreading(world.neuron_of(root))
-    if row is None or row["created"] > time.time():
+    if row is None or row["created"] > (time.time() if t is None else t):
         return "no record"
     if not row["proofread"]:
         return "not proofread"
     return "proofread" if row["valid_id"] == root else "ancestor proofread"
 
 
-def _truth(world: Any, method: str, root: int) -> Any:
+def _truth(world: Any, method: str, root: int, at: dict[int, float]) -> Any:
+    """The ground truth for ``root``; ``at``: the moments stale roots are read at."""
     if method == "freshness":
         return bool(world.is_latest(root))
     if method == "current IDs":
         return int(world.successor(root))
     if method == "synapse counts":
-        return tuple(int(v) for v in world.synapse_counts(root))
+        return tuple(int(v) for v in world.synapse_counts(root, t=at.get(root)))
     if method == "proofreading status":
-        return _proofreading_truth(world, root)
+        return _proofreading_truth(world, root, at.get(root))
     if method == "edits":
         return sorted(int(op.operation_id) for op in world.edits(root))
     if method == "user contributions":

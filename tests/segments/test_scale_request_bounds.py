@@ -165,27 +165,11 @@ def test_details_of_1000_ids_are_at_most_50_requests(measure: Any, ids: list[int
     assert seen.total <= 0.05 * N
 
 
-def _stale_read_moments(world: Any, ids: list[int]) -> dict[int, float]:
-    """The moment (epoch s) each stale ID of ``ids`` can be read at, from the world's
-    lifetimes: the fewest moments covering every stale ID's lifetime, each 1 ms before an edit
-    that retired one of them (caveclient's last moment of a root), found by greedy stabbing."""
-    stale = [i for i in ids if not world.is_latest(i)]
-    _, created, superseded = world.root_records(np.asarray(stale, dtype=np.uint64))
-    point = -math.inf
-    at: dict[int, float] = {}
-    spans = zip((superseded - 0.001).tolist(), created.tolist(), stale, strict=True)
-    for end, start, root in sorted(spans):
-        if start > point:
-            point = end
-        at[root] = point
-    return at
-
-
 def test_synapse_counts_of_1000_ids_are_one_query_per_read_moment_plus_row_chunks(
     measure: Any, ids: list[int], scale_world: Any, scale_cave: Any
 ) -> None:
     counts, seen = measure(lambda s: s.synapse_counts(), ids)
-    at = _stale_read_moments(scale_world, ids)  # the current IDs are read now
+    at = scale_world.read_moments(ids)  # the current IDs are read now
     truth = [scale_world.synapse_counts(i, t=at.get(i)) for i in ids]
     assert list(zip(counts["in_syn"], counts["out_syn"], strict=True)) == truth
     # the live engine refuses a stale root filter and no list endpoint takes a moment per
@@ -206,7 +190,7 @@ def test_proofreading_status_of_1000_ids_is_one_query_per_read_moment(
     measure: Any, ids: list[int], scale_world: Any, scale_cave: Any
 ) -> None:
     status, seen = measure(lambda s: s.proofreading_status(), ids)
-    at = _stale_read_moments(scale_world, ids)
+    at = scale_world.read_moments(ids)
     truth = [_proofreading_truth(scale_world, i, at.get(i)) for i in ids]
     assert status["status"].tolist() == truth
     assert len(set(truth)) == 4  # all four kinds of answer occur

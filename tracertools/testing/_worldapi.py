@@ -269,6 +269,25 @@ class RootLineage:
 
         def is_latest(self, root: int, t: float | None = None) -> bool: ...
 
+        def root_records(self, ids: IdArray) -> tuple[BoolArray, FloatArray, FloatArray]: ...
+
+    def read_moments(self, ids: Iterable[int]) -> dict[int, float]:
+        """The moment (epoch s) each stale root of ``ids`` can be read at, the ground truth of
+        reads that take stale IDs as they were (synapse counts, proofreading status): the
+        fewest moments covering every stale root's lifetime, each 1 ms before the edit that
+        retired one of them (caveclient's last moment of a root), by greedy stabbing.
+        Current roots are absent (they are read now)."""
+        stale = [int(i) for i in dict.fromkeys(ids) if not self.is_latest(int(i))]
+        _, created, superseded = self.root_records(np.asarray(stale, dtype=np.uint64))
+        point = -float("inf")
+        at: dict[int, float] = {}
+        spans = zip((superseded - 0.001).tolist(), created.tolist(), stale, strict=True)
+        for end, start, root in sorted(spans):
+            if start > point:
+                point = end
+            at[root] = point
+        return at
+
     def successor(self, root: int, t: float | None = None) -> int:
         """The latest root with the largest supervoxel overlap (``root`` itself if latest)."""
         return self.successor_candidates(root, t)[0][0]
