@@ -162,3 +162,17 @@ def test_synapse_counts_details_and_the_sheet_header_share_one_vocabulary(ds, cu
     assert details[list(SYNAPSE_COLUMNS)].equals(counts)
     header = detail_header(volume=False, cable_length=False, proofreading=False)
     assert tuple(header[-3:]) == SYNAPSE_COLUMNS
+
+
+def test_count_queries_are_sized_by_the_rows_an_id_matched_so_no_answer_is_capped_twice(
+    local_cave, ds, world, current
+):
+    truth = {r: world.synapse_counts(r) for r in current}
+    biggest = max(max(c) for c in truth.values())
+    _ = ds.client.materialize, ds.client.chunkedgraph
+    local_cave.set_faults(row_cap=biggest + 1)
+    ds.segments(current).synapse_counts()  # capped and split: the session learns the sizes
+    local_cave.limit_hits.reset()
+    frame = ds.segments(current).synapse_counts()
+    assert {r: tuple(frame.loc[r, ["in_syn", "out_syn"]]) for r in current} == truth
+    assert local_cave.limit_hits["row_capped"] == 0

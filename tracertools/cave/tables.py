@@ -276,9 +276,36 @@ def all_rows(
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _id_chunks(ids: npt.NDArray[np.uint64]) -> list[list[int]]:
+def _id_chunks(ids: npt.NDArray[np.uint64], size: int = IDS_PER_QUERY) -> list[list[int]]:
     values = [int(v) for v in ids]
-    return [values[i:i + IDS_PER_QUERY] for i in range(0, len(values), IDS_PER_QUERY)]
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+#: Datastack cache: ``(table, column)`` -> ``[rows, ids]`` seen in complete count answers,
+#: and ``"limit"`` -> the lowest row limit a server applied to a capped answer.
+_DENSITY = "table_rows_per_id"
+#: Share of `ROW_LIMIT` a count query is sized to fill (room for IDs denser than the mean).
+_FILL = 0.5
+
+
+def _learn_density(ds: CaveSession, table: str, column: str, rows: int, n_ids: int) -> None:
+    """Record that ``n_ids`` IDs matched ``rows`` rows of ``table`` in ``column``."""
+    seen = ds.cache(_DENSITY).setdefault((table, column), [0, 0])
+    seen[0] += rows  # an estimate: a lost update under threads only blurs it
+    seen[1] += n_ids
+
+
+def _ids_per_count_query(ds: CaveSession, table: str, column: str) -> int:
+    """IDs per count query: enough to fill about half of the row limit (`ROW_LIMIT`, or the
+    server's lower cap once seen) at the rows per ID seen so far in this session (at most
+    `IDS_PER_QUERY`), so that a query is rarely capped (a capped answer is dropped and asked
+    again in halves: bytes for nothing)."""
+    seen = ds.cache(_DENSITY)
+    rows, n_ids = seen.get((table, column), (0, 0))
+    if n_ids == 0 or rows == 0:
+        return IDS_PER_QUERY
+    limit = min(ROW_LIMIT, seen.get("limit", ROW_LIMIT))
+    return max(1, min(IDS_PER_QUERY, int(_FILL * limit * n_ids / rows)))
 
 
 def rows_matching(
@@ -323,7 +350,10 @@ def _counts_for_ids(
     counts: dict[int, int] = {}
     if not page.truncated:
         _tally(page.rows[column], counts)
+        _learn_density(ds, table, column, len(page.rows), len(ids))
         return counts
+    seen = ds.cache(_DENSITY)
+    seen["limit"] = min(seen.get("limit", ROW_LIMIT), page.step)
     if len(ids) > 1:  # a capped page says nothing complete about any ID: split the list
         half = len(ids) // 2
         logger.debug("query of %s capped at %d rows; splitting %d IDs", table, page.step,
@@ -343,7 +373,8 @@ def count_matches(
     """How many rows of ``table`` hold each of ``ids`` in ``column``.
 
     Streams and reduces: each query selects ``column`` only, asks for at most `ROW_LIMIT`
-    rows (the server may cap lower) for up to `IDS_PER_QUERY` IDs, and is reduced to counts
+    rows (the server may cap lower) for up to `IDS_PER_QUERY` IDs (fewer once the session has
+    seen how many rows an ID matches: chunks sized to fill half the limit), and is reduced to counts
     before it is let go, so memory holds one page and the counts, never all rows. A capped
     answer is split (the ID list halved; a single ID's rows paged with ``offset``), so the
     counts are exact. Chunks run concurrently.
@@ -354,7 +385,8 @@ def count_matches(
         return {}
     at = _pinned(ds, at)
     parts = ds.cave.map(  # a failed chunk raises its own (typed) error
-        lambda chunk: _counts_for_ids(ds, table, column, chunk, at), _id_chunks(ids),
+        lambda chunk: _counts_for_ids(ds, table, column, chunk, at),
+        _id_chunks(ids, _ids_per_count_query(ds, table, column)),
     )
     counts: dict[int, int] = {}
     for part in parts:
@@ -367,12 +399,16 @@ def _pool_by_moment(
     groups: Mapping[datetime | None, npt.NDArray[np.uint64]],
     columns: Sequence[str],
     work: Callable[[str, list[int], datetime | None], R],
+    chunk_size: Callable[[str], int] = lambda column: IDS_PER_QUERY,
 ) -> list[tuple[str, R | None]]:
-    """``work(column, chunk, moment)`` for every column, moment and ID chunk, on one pool
-    (queries of different moments are independent, so they overlap as chunks do)."""
+    """``work(column, chunk, moment)`` for every column, moment and ID chunk (of
+    ``chunk_size(column)`` IDs), on one pool (queries of different moments are independent,
+    so they overlap as chunks do)."""
     pinned = {moment: _pinned(ds, moment) for moment in groups}  # "now" taken once
+    sizes = {column: chunk_size(column) for column in columns}
     tasks = [(column, chunk, pinned[moment])
-             for moment, ids in groups.items() for column in columns for chunk in _id_chunks(ids)]
+             for moment, ids in groups.items() for column in columns
+             for chunk in _id_chunks(ids, sizes[column])]
     parts = ds.cave.map(lambda task: work(*task), tasks)  # a failure raises its own error
     return [(task[0], part) for task, part in zip(tasks, parts, strict=True)]
 
@@ -390,6 +426,7 @@ def count_matches_by_moment(
     for column, part in _pool_by_moment(
         ds, groups, columns,
         lambda column, chunk, at: _counts_for_ids(ds, table, column, chunk, at),
+        lambda column: _ids_per_count_query(ds, table, column),
     ):
         counts[column].update(part or {})
     return counts
