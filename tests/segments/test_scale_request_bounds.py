@@ -226,15 +226,13 @@ def test_edits_of_1000_ids_are_one_change_log_request_and_operation_chunks(
     assert seen.total == seen.requests["tabular_change_log"] + seen.requests.get("operation_details", 0)
 
 
-def test_four_threads_of_calls_at_10_requests_per_s_get_few_429s_and_no_failures(
-    scale_cave: Any, sample: np.ndarray, scale_world: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the session's budget, set as a user sets it
-    monkeypatch.setenv("TRACERTOOLS_RATE_LIMIT", "10")
-    ds = scale_cave.datastack()
+def _four_threads_of_freshness_calls(cave: Any, world: Any, sample: np.ndarray) -> Any:
+    """Ten one-ID freshness calls in each of four threads, under LocalCave's 10 requests/s
+    limit (burst 10), on a warmed-up Datastack (returned); the answers are checked here."""
+    ds = cave.datastack()
     ds.segments(sample[N:]).are_fresh()  # client and handshakes first
-    scale_cave.reset()
-    scale_cave.set_faults(rate_limit_per_s=10, rate_limit_burst=10)
+    cave.reset()
+    cave.set_faults(rate_limit_per_s=10, rate_limit_burst=10)
     ids = [int(i) for i in sample[:40]]
 
     def fresh(part: list[int]) -> list[bool]:
@@ -242,7 +240,15 @@ def test_four_threads_of_calls_at_10_requests_per_s_get_few_429s_and_no_failures
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = [a for part in pool.map(fresh, [ids[k::4] for k in range(4)]) for a in part]
-    assert sorted(answers) == sorted(scale_world.is_latest(i) for i in ids)
+    assert sorted(answers) == sorted(world.is_latest(i) for i in ids)
+    return ds
+
+
+def test_four_threads_of_calls_at_10_requests_per_s_get_few_429s_and_no_failures(
+    scale_cave: Any, sample: np.ndarray, scale_world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACERTOOLS_RATE_LIMIT", "10")  # the budget, set as a user sets it
+    _four_threads_of_freshness_calls(scale_cave, scale_world, sample)
     assert scale_cave.limit_hits["rate_limited"] <= 2
 
 
@@ -251,18 +257,7 @@ def test_four_threads_of_calls_with_no_configured_rate_learn_one_and_get_few_429
 ) -> None:
     # the same load with no budget set: the session learns one from its first 429s
     monkeypatch.delenv("TRACERTOOLS_RATE_LIMIT", raising=False)
-    ds = scale_cave.datastack()
-    ds.segments(sample[N:]).are_fresh()  # client and handshakes first
-    scale_cave.reset()
-    scale_cave.set_faults(rate_limit_per_s=10, rate_limit_burst=10)
-    ids = [int(i) for i in sample[:40]]
-
-    def fresh(part: list[int]) -> list[bool]:
-        return [bool(ds.segments([i]).are_fresh()[0]) for i in part]
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = [a for part in pool.map(fresh, [ids[k::4] for k in range(4)]) for a in part]
-    assert sorted(answers) == sorted(scale_world.is_latest(i) for i in ids)
+    ds = _four_threads_of_freshness_calls(scale_cave, scale_world, sample)
     # the requests on their way when the first 429 came back, and perhaps one more
     assert scale_cave.limit_hits["rate_limited"] <= 5
     assert ds.rate_limit is None and ds.rate_limiter.current_rate is not None

@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracertools.batch import is_unreachable
+from tracertools.batch import is_unreachable, within
 from tracertools.config.http import (  # the policy value; re-exported here for the layer
     DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
     TIMEOUT_ENV as TIMEOUT_ENV,
@@ -407,29 +407,14 @@ def mount(session: Any, policy: HttpPolicy, pool_size: int,
 
 
 def bounded(func: Callable[[], R], seconds: float, what: str) -> R:
-    """``func()`` on a helper thread, given up after ``seconds`` with a ``TimeoutError``.
+    """``func()`` on a helper thread, given up after ``seconds`` with a
+    [`ServiceTimeoutError`][tracertools.errors.ServiceTimeoutError] (a ``TimeoutError``):
+    `tracertools.batch.within()`.
 
     For the handshakes caveclient makes while it builds a client or a sub-client, on sessions
-    it opens and uses before they can be handed to `mount()`. A helper that outlives its
-    deadline is left to finish on its own (a daemon thread; its result is dropped).
+    it opens and uses before they can be handed to `mount()`.
     """
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            box["value"] = func()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="tracertools-connect", daemon=True).start()
-    if not done.wait(seconds):
-        raise TimeoutError(f"{what}: no answer within {seconds:.3g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    return within(func, seconds, what)
 
 
 def _status(exc: BaseException) -> int | None:
