@@ -151,3 +151,10 @@ def test_a_fixed_timestamp_applies_to_freshness_and_current_ids(local_cave, worl
     assert then.segment(stale).is_fresh() is True
     assert then.segments([stale]).current_ids().tolist() == [stale]
     assert local_cave.datastack().segment(stale).is_fresh() is False
+
+
+def test_freshness_answers_are_kept_for_a_bounded_number_of_moments(ds, world):
+    ids = [int(r) for r in world.latest_roots_now()]
+    for _ in range(20):  # each call reads its own "now" (read moments check freshness there)
+        assert (ds.segments(ids).synapse_counts()["in_syn"] >= 0).all()
+    assert 1 < len(ds.cache("latest_at")) <= 8

@@ -15,6 +15,7 @@ whatever the number of IDs:
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,8 +43,11 @@ __all__ = [
 
 IdArray = npt.NDArray[np.uint64]
 
-#: Datastack cache of answers that never change: (root ID, moment) -> current at that moment.
+#: Datastack cache of answers that never change: moment -> {root ID: current at that moment}.
 _LATEST_AT = "latest_at"
+_LATEST_LOCK = threading.Lock()
+#: Moments whose freshness answers `latest_flags()` keeps (the newest ones).
+_MOMENTS_KEPT = 8
 
 
 def freshness(ds: CaveSession, ids: IdArray) -> npt.NDArray[np.bool_]:
@@ -194,18 +198,25 @@ def latest_flags(
 ) -> dict[int, bool]:
     """Whether each ID is current at ``at``; IDs the service refuses go to ``failures``.
 
-    Answers are cached per (ID, moment): a fixed moment's answer never changes, so a composite
-    call reading one pinned moment (``details()``) asks once.
+    Answers are cached per moment: a fixed moment's answer never changes, so a composite call
+    reading one pinned moment (``details()``) asks once. Only the `_MOMENTS_KEPT` latest
+    moments are kept: a session without a materialization version reads a new "now" on every
+    call, and its old answers would otherwise pile up.
     """
-    known = ds.cache(_LATEST_AT)
-    found = {int(i): known[(int(i), at)] for i in ids.tolist() if (int(i), at) in known}
+    moments = ds.cache(_LATEST_AT)
+    with _LATEST_LOCK:
+        known: dict[int, bool] = moments.pop(at, None) or {}
+        moments[at] = known  # the newest last (dicts keep insertion order)
+        while len(moments) > _MOMENTS_KEPT:
+            del moments[next(iter(moments))]
+    found = {int(i): known[int(i)] for i in ids.tolist() if int(i) in known}
     asked = np.asarray([i for i in ids.tolist() if int(i) not in found], dtype=np.uint64)
     if asked.size:
         cg = ds.cave.chunkedgraph
         flags = _per_id(ds, asked, "is_latest_roots",
                         lambda chunk: cg.is_latest_roots(chunk, timestamp=at), failures)
         for k, v in flags.items():
-            found[k] = known[(k, at)] = bool(v)
+            found[k] = known[k] = bool(v)
     return found
 
 
