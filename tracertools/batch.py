@@ -432,18 +432,7 @@ def is_timeout(exc: BaseException) -> bool:
     if urllib3_exceptions is not None:
         kinds.append(urllib3_exceptions.TimeoutError)
     found = tuple(kinds)
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo:
-        current = todo.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, found):
-            return True
-        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
-        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
-    return False
+    return any(isinstance(current, found) for current in _chain(exc))
 
 
 def _status_of(exc: BaseException) -> int | None:

@@ -65,7 +65,6 @@ __all__ = [
     "TIMEOUT_ENV",
     "HttpPolicy",
     "attempts_made",
-    "bounded",
     "call_deadline",
     "http_status",
     "mount",
@@ -406,17 +405,6 @@ def mount(session: Any, policy: HttpPolicy, pool_size: int,
 # Building clients: caveclient makes a few requests on sessions it opens itself
 
 
-def bounded(func: Callable[[], R], seconds: float, what: str) -> R:
-    """``func()`` on a helper thread, given up after ``seconds`` with a
-    [`ServiceTimeoutError`][tracertools.errors.ServiceTimeoutError] (a ``TimeoutError``):
-    `tracertools.batch.within()`.
-
-    For the handshakes caveclient makes while it builds a client or a sub-client, on sessions
-    it opens and uses before they can be handed to `mount()`.
-    """
-    return within(func, seconds, what)
-
-
 def _status(exc: BaseException) -> int | None:
     status = getattr(getattr(exc, "response", None), "status_code", None)
     return status if isinstance(status, int) else None
@@ -475,7 +463,9 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def retry_building(policy: HttpPolicy, func: Callable[[], R], what: str) -> R:
-    """Build a client (or sub-client) with ``func``, under `bounded()`, within the policy.
+    """Build a client (or sub-client) with ``func`` within the policy: each try on a helper
+    thread given up at its time limit (`tracertools.batch.within()`: caveclient makes its
+    handshakes on sessions it opens itself, before they can be handed to `mount()`).
 
     caveclient is asked not to retry (``max_retries=0``), so a failing build costs at most
     ``policy.attempts`` tries: retried on 429/5xx, timeouts and connection failures, waiting
@@ -487,7 +477,7 @@ def retry_building(policy: HttpPolicy, func: Callable[[], R], what: str) -> R:
     for attempt in range(1, policy.attempts + 1):
         _ATTEMPTS.set([attempt])
         try:
-            return bounded(func, limit, what)
+            return within(func, limit, what)
         except Exception as exc:
             if attempt == policy.attempts or not _retryable(exc):
                 raise
